@@ -1,0 +1,291 @@
+//! The request side of an evaluation: who asks, for what action, on which resource, with which
+//! context keys.
+
+use rustc_hash::FxHashMap;
+
+use crate::arn::SplitArn;
+
+/// The request context: condition keys and their values.
+///
+/// Keys are case-insensitive (stored lower-cased); values are case-preserving. A key holds one
+/// value or several (multi-valued keys such as `aws:TagKeys`). A key with no values is treated as
+/// absent everywhere.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    keys: FxHashMap<Box<str>, Vec<String>>,
+}
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set a single-valued key (replacing earlier values).
+    pub fn insert(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.keys.insert(
+            key.to_ascii_lowercase().into_boxed_str(),
+            vec![value.into()],
+        );
+        self
+    }
+
+    /// Set a multi-valued key (replacing earlier values).
+    pub fn insert_multi<I, S>(&mut self, key: &str, values: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.keys.insert(
+            key.to_ascii_lowercase().into_boxed_str(),
+            values.into_iter().map(Into::into).collect(),
+        );
+        self
+    }
+
+    /// Set a key unless it is already present.
+    pub fn insert_default(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        let key = key.to_ascii_lowercase().into_boxed_str();
+        self.keys.entry(key).or_insert_with(|| vec![value.into()]);
+        self
+    }
+
+    /// The values of a key, by its lower-cased name; `None` when absent or empty.
+    pub(crate) fn values(&self, lower_key: &str) -> Option<&[String]> {
+        self.keys
+            .get(lower_key)
+            .map(Vec::as_slice)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value of a single-valued key, by its lower-cased name. Multi-valued keys cannot be
+    /// policy variables: they resolve to `None`.
+    pub(crate) fn single(&self, lower_key: &str) -> Option<&str> {
+        match self.values(lower_key) {
+            Some([one]) => Some(one.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The values of a key, by any-case name (for callers outside the engine).
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.values(&key.to_ascii_lowercase())
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// No keys at all.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// What kind of principal makes a request, as the `Principal` element names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// An IAM user, role session, or account (`"AWS"` in a Principal element).
+    Aws,
+    /// A SAML or OIDC provider, or a web identity provider (`"Federated"`).
+    Federated,
+    /// An AWS service (`"Service"`).
+    Service,
+    /// An S3 canonical user id (`"CanonicalUser"`).
+    CanonicalUser,
+}
+
+/// The principal that makes a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    kind: PrincipalKind,
+    /// The principal's ARN (or service name, provider name, canonical id).
+    id: String,
+    /// The twelve-digit account of an AWS principal.
+    account: Option<String>,
+    /// For a role session: the role's ARN (with its path), which a Principal element may name
+    /// instead of the session.
+    role_arn: Option<String>,
+}
+
+impl Principal {
+    /// An AWS principal by ARN: an IAM user (`arn:aws:iam::A:user/...`), a role session
+    /// (`arn:aws:sts::A:assumed-role/ROLE/SESSION`, whose role ARN is taken to have path `/`),
+    /// a federated user, or an account root.
+    pub fn aws(arn: &str) -> Self {
+        let split = SplitArn::parse(arn);
+        let account = split
+            .as_ref()
+            .map(|s| s.account().to_owned())
+            .filter(|a| !a.is_empty());
+        let role_arn = split.as_ref().and_then(|s| {
+            let role = s.resource().strip_prefix("assumed-role/")?;
+            let (role, _session) = role.split_once('/')?;
+            (s.service() == "sts")
+                .then(|| format!("arn:{}:iam::{}:role/{}", s.partition(), s.account(), role))
+        });
+        Principal {
+            kind: PrincipalKind::Aws,
+            id: arn.to_owned(),
+            account,
+            role_arn,
+        }
+    }
+
+    /// A role session whose role ARN (with its path) is known.
+    pub fn assumed_role(session_arn: &str, role_arn: &str) -> Self {
+        let mut p = Self::aws(session_arn);
+        p.role_arn = Some(role_arn.to_owned());
+        p
+    }
+
+    /// A federated principal: a SAML or OIDC provider ARN, or a web identity provider name.
+    pub fn federated(provider: &str) -> Self {
+        Principal {
+            kind: PrincipalKind::Federated,
+            id: provider.to_owned(),
+            account: SplitArn::parse(provider)
+                .map(|s| s.account().to_owned())
+                .filter(|a| !a.is_empty()),
+            role_arn: None,
+        }
+    }
+
+    /// An AWS service principal such as `ec2.amazonaws.com`.
+    pub fn service(name: &str) -> Self {
+        Principal {
+            kind: PrincipalKind::Service,
+            id: name.to_owned(),
+            account: None,
+            role_arn: None,
+        }
+    }
+
+    /// An S3 canonical user.
+    pub fn canonical_user(id: &str) -> Self {
+        Principal {
+            kind: PrincipalKind::CanonicalUser,
+            id: id.to_owned(),
+            account: None,
+            role_arn: None,
+        }
+    }
+
+    /// Guess the kind from the text, for tools that take a bare string: SAML and OIDC provider
+    /// ARNs are federated, other ARNs are AWS principals, `*.amazonaws.com` is a service, anything
+    /// else is a federated (web identity) provider name.
+    pub fn infer(text: &str) -> Self {
+        if let Some(split) = SplitArn::parse(text) {
+            if split.service() == "iam"
+                && (split.resource().starts_with("saml-provider/")
+                    || split.resource().starts_with("oidc-provider/"))
+            {
+                return Self::federated(text);
+            }
+            return Self::aws(text);
+        }
+        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Self::aws(&format!("arn:aws:iam::{text}:root"));
+        }
+        if text.ends_with(".amazonaws.com") && !text.starts_with("cognito-identity.") {
+            return Self::service(text);
+        }
+        Self::federated(text)
+    }
+
+    /// The principal's kind.
+    pub fn kind(&self) -> PrincipalKind {
+        self.kind
+    }
+
+    /// The principal's ARN or name.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The principal's account, when it has one.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// The role ARN of a role session.
+    pub fn role_arn(&self) -> Option<&str> {
+        self.role_arn.as_deref()
+    }
+}
+
+/// One request to decide: prepared once (action lower-cased, resource split), evaluated against
+/// any number of policies.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub(crate) principal: Option<Principal>,
+    pub(crate) action: String,
+    pub(crate) resource: String,
+    pub(crate) context: Context,
+}
+
+impl Request {
+    /// A request for `action` (`service:Name`, any case) on `resource` (an ARN or `*`).
+    pub fn new(action: &str, resource: &str, context: Context) -> Self {
+        Request {
+            principal: None,
+            action: action.to_lowercase(),
+            resource: resource.to_owned(),
+            context,
+        }
+    }
+
+    /// The principal making the request (needed to evaluate resource-based and trust policies).
+    pub fn with_principal(mut self, principal: Principal) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
+    /// The request context.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The principal, if set.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keys_are_case_insensitive() {
+        let mut c = Context::new();
+        c.insert("AWS:SourceIp", "1.2.3.4");
+        assert_eq!(c.get("aws:sourceip"), Some(&["1.2.3.4".to_owned()][..]));
+        c.insert_multi("aws:TagKeys", Vec::<String>::new());
+        assert_eq!(c.get("aws:tagkeys"), None);
+        assert_eq!(c.single("aws:tagkeys"), None);
+    }
+
+    #[test]
+    fn principal_inference() {
+        let p = Principal::infer("arn:aws:sts::123456789012:assumed-role/Admin/alice");
+        assert_eq!(p.kind(), PrincipalKind::Aws);
+        assert_eq!(p.account(), Some("123456789012"));
+        assert_eq!(p.role_arn(), Some("arn:aws:iam::123456789012:role/Admin"));
+        let p = Principal::infer("arn:aws:iam::123456789012:saml-provider/Okta");
+        assert_eq!(p.kind(), PrincipalKind::Federated);
+        assert_eq!(
+            Principal::infer("ec2.amazonaws.com").kind(),
+            PrincipalKind::Service
+        );
+        assert_eq!(
+            Principal::infer("accounts.google.com").kind(),
+            PrincipalKind::Federated
+        );
+        assert_eq!(
+            Principal::infer("123456789012").id(),
+            "arn:aws:iam::123456789012:root"
+        );
+    }
+}

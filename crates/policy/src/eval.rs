@@ -1,0 +1,251 @@
+//! Policy evaluation: which policies apply, and how their answers combine.
+//!
+//! The logic of AWS's "Policy evaluation logic" page, for requests within one account:
+//! 1. an explicit Deny in any applicable policy (identity, boundary, session, resource) wins;
+//! 2. a resource-based policy that names the caller itself (an IAM user ARN or the role session
+//!    ARN) allows on its own: permissions boundaries and session policies do not limit it;
+//! 3. otherwise an Allow must come from an identity-based policy or from a resource-based policy
+//!    that names the caller indirectly (its account, its role, a wildcard);
+//! 4. when a permissions boundary is set, it must also allow;
+//! 5. when session policies are set, one of them must also allow;
+//! 6. otherwise: implicit deny.
+//!
+//! A resource-based policy of another account than the caller's cannot allow on its own: an
+//! identity-based Allow is needed as well (cross-account access needs both sides).
+
+use std::sync::Arc;
+
+use crate::arn::SplitArn;
+use crate::context::Request;
+use crate::policy::{Effect, Policy, PrincipalMatch, StatementMatch};
+
+/// The answer to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Some policy allows and nothing denies.
+    Allow,
+    /// A Deny statement applies.
+    ExplicitDeny,
+    /// Nothing allows (or a required layer does not).
+    ImplicitDeny,
+}
+
+impl Decision {
+    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Allow => "Allow",
+            Decision::ExplicitDeny => "ExplicitDeny",
+            Decision::ImplicitDeny => "ImplicitDeny",
+        }
+    }
+
+    /// Only `Allow` is an allow.
+    pub fn is_allowed(&self) -> bool {
+        *self == Decision::Allow
+    }
+}
+
+/// Which part of a policy set a policy belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Identity-based policies of the principal (user, group, role).
+    Identity,
+    /// The permissions boundary.
+    PermissionsBoundary,
+    /// Session policies (passed to AssumeRole*, or a federation token's policy).
+    Session,
+    /// The resource-based policy (or a role's trust policy).
+    Resource,
+}
+
+impl Layer {
+    /// A short name for output.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Layer::Identity => "identity",
+            Layer::PermissionsBoundary => "permissions_boundary",
+            Layer::Session => "session",
+            Layer::Resource => "resource",
+        }
+    }
+}
+
+/// A statement that took part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedStatement {
+    /// The layer of the policy.
+    pub layer: Layer,
+    /// The policy's id.
+    pub policy: Arc<str>,
+    /// The statement's Sid, if it has one.
+    pub sid: Option<Arc<str>>,
+    /// The statement's position in the policy (0-based).
+    pub index: usize,
+    /// Its effect.
+    pub effect: Effect,
+}
+
+/// The decision with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The decision.
+    pub decision: Decision,
+    /// For an explicit deny, the Deny statements that applied; for an allow, the Allow statements
+    /// of every layer that had to allow; for an implicit deny, the Allow statements found in the
+    /// layers that did allow.
+    pub matched: Vec<MatchedStatement>,
+    /// For an implicit deny: the layer that had no applicable Allow.
+    pub missing: Option<Layer>,
+}
+
+/// The policies that apply to a request.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet<'a> {
+    /// Identity-based policies (inline and managed, of the user, its groups, or the role).
+    pub identity: Vec<&'a Policy>,
+    /// The permissions boundary, if one is set.
+    pub permissions_boundary: Option<&'a Policy>,
+    /// Session policies; when non-empty, one of them must allow.
+    pub session: Vec<&'a Policy>,
+    /// The resource-based policy of the target resource, if it has one.
+    pub resource: Option<&'a Policy>,
+}
+
+#[derive(Default)]
+struct Found {
+    deny: Vec<MatchedStatement>,
+    allow: Vec<MatchedStatement>,
+    /// Resource-policy allow that named the caller directly.
+    direct: bool,
+}
+
+fn scan(found: &mut Found, layer: Layer, policy: &Policy, req: &Request) -> bool {
+    let mut allowed = false;
+    for st in policy.statements.iter() {
+        let StatementMatch::Yes(how) = st.applies(req) else {
+            continue;
+        };
+        let m = MatchedStatement {
+            layer,
+            policy: policy.id().clone(),
+            sid: st.sid.clone(),
+            index: st.index,
+            effect: st.effect,
+        };
+        match st.effect {
+            Effect::Deny => found.deny.push(m),
+            Effect::Allow => {
+                allowed = true;
+                if layer == Layer::Resource && how == PrincipalMatch::Direct {
+                    found.direct = true;
+                }
+                found.allow.push(m);
+            }
+        }
+    }
+    allowed
+}
+
+impl PolicySet<'_> {
+    /// Decide a request. Never panics; anything that cannot be read is decided fail-closed.
+    pub fn evaluate(&self, req: &Request) -> Evaluation {
+        let mut found = Found::default();
+        let mut identity_allows = false;
+        for p in &self.identity {
+            identity_allows |= scan(&mut found, Layer::Identity, p, req);
+        }
+        let boundary_allows = self
+            .permissions_boundary
+            .map(|p| scan(&mut found, Layer::PermissionsBoundary, p, req));
+        let mut session_allows = false;
+        for p in &self.session {
+            session_allows |= scan(&mut found, Layer::Session, p, req);
+        }
+        let resource_allows = self
+            .resource
+            .is_some_and(|p| scan(&mut found, Layer::Resource, p, req));
+
+        if !found.deny.is_empty() {
+            return Evaluation {
+                decision: Decision::ExplicitDeny,
+                matched: found.deny,
+                missing: None,
+            };
+        }
+        let same_account = self.resource_in_callers_account(req);
+        if resource_allows && found.direct && same_account {
+            found.allow.retain(|m| m.layer == Layer::Resource);
+            return allow(found.allow);
+        }
+        let grant = if same_account {
+            identity_allows || resource_allows
+        } else {
+            identity_allows && (self.resource.is_none() || resource_allows)
+        };
+        let missing = if !grant {
+            Some(if identity_allows {
+                Layer::Resource
+            } else {
+                Layer::Identity
+            })
+        } else if boundary_allows == Some(false) {
+            Some(Layer::PermissionsBoundary)
+        } else if !self.session.is_empty() && !session_allows {
+            Some(Layer::Session)
+        } else {
+            None
+        };
+        match missing {
+            None => allow(found.allow),
+            Some(layer) => Evaluation {
+                decision: Decision::ImplicitDeny,
+                matched: found.allow,
+                missing: Some(layer),
+            },
+        }
+    }
+
+    /// Is the target resource in the caller's account? Unknown (no account in the ARN, as for S3
+    /// buckets, or no principal) counts as the same account.
+    fn resource_in_callers_account(&self, req: &Request) -> bool {
+        let caller = req.principal.as_ref().and_then(|p| p.account());
+        let owner = SplitArn::parse(&req.resource)
+            .map(|a| a.account())
+            .filter(|a| !a.is_empty());
+        match (caller, owner) {
+            (Some(c), Some(o)) => c == o,
+            _ => true,
+        }
+    }
+}
+
+fn allow(matched: Vec<MatchedStatement>) -> Evaluation {
+    Evaluation {
+        decision: Decision::Allow,
+        matched,
+        missing: None,
+    }
+}
+
+/// Evaluate one policy on its own (deny wins, then allow, else implicit deny), reporting its
+/// statements under `layer`.
+pub fn evaluate_single(policy: &Policy, layer: Layer, req: &Request) -> Evaluation {
+    let mut found = Found::default();
+    let allowed = scan(&mut found, layer, policy, req);
+    if !found.deny.is_empty() {
+        Evaluation {
+            decision: Decision::ExplicitDeny,
+            matched: found.deny,
+            missing: None,
+        }
+    } else if allowed {
+        allow(found.allow)
+    } else {
+        Evaluation {
+            decision: Decision::ImplicitDeny,
+            matched: Vec::new(),
+            missing: Some(layer),
+        }
+    }
+}

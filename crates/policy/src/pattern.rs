@@ -1,0 +1,347 @@
+//! Compiled string patterns: IAM wildcards (`*`, `?`) and policy variables (`${key}`).
+//!
+//! A pattern is compiled once when a policy is loaded. Matching a pattern without variables does
+//! no allocation; a pattern with variables resolves them against the request context first.
+//!
+//! INVARIANT: a value substituted for a variable is always literal text. `${saml:sub}` resolving to
+//! `a*` matches only the text `a*`, never `abc`: an identity provider (or a user who controls a
+//! claim) must not be able to widen a policy by putting wildcards into an attribute. The escapes
+//! `${*}`, `${?}` and `${$}` are the only way to write literal `*`, `?` and `$` inside a pattern.
+
+use std::borrow::Cow;
+
+use crate::context::Context;
+
+/// One element of a compiled pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Literal text (already lower-cased when the pattern is case-insensitive).
+    Lit(Box<str>),
+    /// `*`: any run of characters, including none.
+    Star,
+    /// `?`: exactly one character.
+    One,
+    /// `${key}` or `${key, 'default'}`: the key is stored lower-cased.
+    Var {
+        key: Box<str>,
+        default: Option<Box<str>>,
+    },
+}
+
+/// How a pattern source string is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Syntax {
+    /// `*` and `?` are wildcards (Action, Resource, StringLike, ArnLike); otherwise literal.
+    pub wildcards: bool,
+    /// `${...}` is a policy variable (only in Version 2012-10-17 documents).
+    pub variables: bool,
+    /// Compare case-insensitively: literals are lower-cased at compile time and the subject and
+    /// substituted values at match time.
+    pub ignore_case: bool,
+}
+
+/// Fast paths for the shapes most patterns take.
+#[derive(Debug, Clone)]
+enum Shape {
+    /// `*`
+    Any,
+    /// No wildcard, no variable.
+    Exact(Box<str>),
+    /// `literal*`
+    Prefix(Box<str>),
+    /// Anything else: walk the pieces.
+    General,
+}
+
+/// A compiled pattern.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern {
+    pieces: Box<[Piece]>,
+    shape: Shape,
+    has_vars: bool,
+    ignore_case: bool,
+}
+
+/// The outcome of matching a pattern that may contain variables.
+pub(crate) type VarResult = Result<bool, Unresolved>;
+
+/// A policy variable could not be resolved (the key is absent or multi-valued and the variable
+/// has no default). The statement that holds it does not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unresolved;
+
+pub(crate) fn tokenize(src: &str, syntax: Syntax) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut rest = src;
+    while let Some(c) = rest.chars().next() {
+        if syntax.variables && rest.starts_with("${") {
+            if let Some(end) = rest.find('}') {
+                let inner = rest.get(2..end).unwrap_or_default();
+                rest = rest.get(end + 1..).unwrap_or_default();
+                match inner {
+                    "*" => lit.push('*'),
+                    "?" => lit.push('?'),
+                    "$" => lit.push('$'),
+                    _ => {
+                        flush(&mut pieces, &mut lit, syntax);
+                        pieces.push(parse_var(inner));
+                    }
+                }
+                continue;
+            }
+        }
+        rest = rest.get(c.len_utf8()..).unwrap_or_default();
+        match c {
+            '*' if syntax.wildcards => {
+                flush(&mut pieces, &mut lit, syntax);
+                // Consecutive stars are one star.
+                if pieces.last() != Some(&Piece::Star) {
+                    pieces.push(Piece::Star);
+                }
+            }
+            '?' if syntax.wildcards => {
+                flush(&mut pieces, &mut lit, syntax);
+                pieces.push(Piece::One);
+            }
+            _ => lit.push(c),
+        }
+    }
+    flush(&mut pieces, &mut lit, syntax);
+    pieces
+}
+
+fn flush(pieces: &mut Vec<Piece>, lit: &mut String, syntax: Syntax) {
+    if lit.is_empty() {
+        return;
+    }
+    let text = std::mem::take(lit);
+    let text = if syntax.ignore_case {
+        text.to_lowercase()
+    } else {
+        text
+    };
+    pieces.push(Piece::Lit(text.into_boxed_str()));
+}
+
+/// `aws:username` or `aws:PrincipalTag/team, 'default'`.
+fn parse_var(inner: &str) -> Piece {
+    let (key, default) = match inner.split_once(',') {
+        Some((key, dflt)) => {
+            let dflt = dflt.trim();
+            let dflt = dflt
+                .strip_prefix('\'')
+                .and_then(|d| d.strip_suffix('\''))
+                .unwrap_or(dflt);
+            (key, Some(dflt.into()))
+        }
+        None => (inner, None),
+    };
+    Piece::Var {
+        key: key.trim().to_ascii_lowercase().into_boxed_str(),
+        default,
+    }
+}
+
+impl Pattern {
+    pub(crate) fn compile(src: &str, syntax: Syntax) -> Self {
+        Self::from_pieces(tokenize(src, syntax), syntax.ignore_case)
+    }
+
+    pub(crate) fn from_pieces(pieces: Vec<Piece>, ignore_case: bool) -> Self {
+        let has_vars = pieces.iter().any(|p| matches!(p, Piece::Var { .. }));
+        let shape = match pieces.as_slice() {
+            [Piece::Star] => Shape::Any,
+            [] => Shape::Exact("".into()),
+            [Piece::Lit(s)] => Shape::Exact(s.clone()),
+            [Piece::Lit(s), Piece::Star] => Shape::Prefix(s.clone()),
+            _ => Shape::General,
+        };
+        Pattern {
+            pieces: pieces.into_boxed_slice(),
+            shape,
+            has_vars,
+            ignore_case,
+        }
+    }
+
+    pub(crate) fn has_vars(&self) -> bool {
+        self.has_vars
+    }
+
+    pub(crate) fn is_any(&self) -> bool {
+        matches!(self.shape, Shape::Any)
+    }
+
+    /// Match a subject that is already lower-cased when the pattern ignores case.
+    pub(crate) fn matches(&self, subject: &str, ctx: &Context) -> VarResult {
+        match &self.shape {
+            Shape::Any => Ok(true),
+            Shape::Exact(s) => Ok(subject == &**s),
+            Shape::Prefix(p) => Ok(subject.starts_with(&**p)),
+            Shape::General if !self.has_vars => Ok(glob(&self.pieces, subject)),
+            Shape::General => {
+                let resolved = self.resolve(ctx)?;
+                Ok(glob(&resolved, subject))
+            }
+        }
+    }
+
+    /// Match a subject given in its original case; lower-cases it first if the pattern ignores case.
+    pub(crate) fn matches_any_case(&self, subject: &str, ctx: &Context) -> VarResult {
+        if self.ignore_case {
+            self.matches(&subject.to_lowercase(), ctx)
+        } else {
+            self.matches(subject, ctx)
+        }
+    }
+
+    /// The pieces with every variable replaced by its (literal) value.
+    fn resolve(&self, ctx: &Context) -> Result<Vec<Piece>, Unresolved> {
+        let mut out = Vec::with_capacity(self.pieces.len());
+        for piece in self.pieces.iter() {
+            match piece {
+                Piece::Var { key, default } => {
+                    let value: Cow<'_, str> = match ctx.single(key) {
+                        Some(v) => Cow::Borrowed(v),
+                        None => match default {
+                            Some(d) => Cow::Borrowed(&**d),
+                            None => return Err(Unresolved),
+                        },
+                    };
+                    let value = if self.ignore_case {
+                        Cow::Owned(value.to_lowercase())
+                    } else {
+                        value
+                    };
+                    out.push(Piece::Lit(value.into_owned().into_boxed_str()));
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Wildcard match of `text` against pieces that hold no variables.
+///
+/// Iterative, with backtracking to the most recent star only: O(len(pattern) * len(text)) in the
+/// worst case, no recursion, no allocation.
+pub(crate) fn glob(pieces: &[Piece], text: &str) -> bool {
+    let mut pi = 0usize;
+    let mut ti = 0usize;
+    // (index of the piece after the last star, text index that star is currently absorbing up to)
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        let rest = text.get(ti..).unwrap_or_default();
+        let advanced = match pieces.get(pi) {
+            Some(Piece::Star) => {
+                star = Some((pi + 1, ti));
+                pi += 1;
+                continue;
+            }
+            Some(Piece::One) => match rest.chars().next() {
+                Some(c) => {
+                    ti += c.len_utf8();
+                    true
+                }
+                None => false,
+            },
+            Some(Piece::Lit(s)) => {
+                if rest.starts_with(&**s) {
+                    ti += s.len();
+                    true
+                } else {
+                    false
+                }
+            }
+            // A variable left unresolved never matches (callers resolve first).
+            Some(Piece::Var { .. }) => false,
+            None => {
+                if rest.is_empty() {
+                    return true;
+                }
+                false
+            }
+        };
+        if advanced {
+            pi += 1;
+            continue;
+        }
+        // Mismatch: let the last star absorb one more character and retry.
+        match star {
+            Some((after_star, absorbed)) => {
+                let Some(c) = text.get(absorbed..).and_then(|r| r.chars().next()) else {
+                    return false;
+                };
+                let next = absorbed + c.len_utf8();
+                star = Some((after_star, next));
+                pi = after_star;
+                ti = next;
+            }
+            None => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WILD: Syntax = Syntax {
+        wildcards: true,
+        variables: true,
+        ignore_case: false,
+    };
+
+    fn m(pattern: &str, text: &str) -> bool {
+        Pattern::compile(pattern, WILD)
+            .matches(text, &Context::new())
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(m("*", ""));
+        assert!(m("*", "anything"));
+        assert!(m("s3:Get*", "s3:GetObject"));
+        assert!(!m("s3:Get*", "s3:PutObject"));
+        assert!(m("s3:*Object", "s3:GetObject"));
+        assert!(m("a*b*c", "aXXbYYc"));
+        assert!(m("a*b*c", "abcbc"));
+        assert!(!m("a*b*c", "abcb"));
+        assert!(m("a?c", "abc"));
+        assert!(!m("a?c", "ac"));
+        assert!(m("a?c", "aéc"));
+        assert!(m("**a", "xa"));
+        assert!(!m("abc", "abcd"));
+        assert!(m("*ab", "aab"));
+    }
+
+    #[test]
+    fn escapes_and_variables() {
+        let mut ctx = Context::new();
+        ctx.insert("aws:username", "al*ce");
+        let p = Pattern::compile("home/${aws:username}/*", WILD);
+        assert_eq!(p.matches("home/al*ce/x", &ctx), Ok(true));
+        // The substituted value is literal: its '*' is no wildcard.
+        assert_eq!(p.matches("home/alXXce/x", &ctx), Ok(false));
+        let p = Pattern::compile("a${*}b${?}${$}", WILD);
+        assert_eq!(p.matches("a*b?$", &ctx), Ok(true));
+        assert_eq!(p.matches("aXb?$", &ctx), Ok(false));
+        let p = Pattern::compile("${aws:PrincipalTag/team, 'none'}", WILD);
+        assert_eq!(p.matches("none", &ctx), Ok(true));
+        let p = Pattern::compile("${aws:PrincipalTag/team}", WILD);
+        assert_eq!(p.matches("none", &ctx), Err(Unresolved));
+    }
+
+    #[test]
+    fn variables_off_are_literal() {
+        let syntax = Syntax {
+            variables: false,
+            ..WILD
+        };
+        let p = Pattern::compile("${aws:username}", syntax);
+        assert_eq!(p.matches("${aws:username}", &Context::new()), Ok(true));
+    }
+}

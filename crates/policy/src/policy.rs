@@ -1,0 +1,421 @@
+//! A validated, compiled policy document.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::arn::ArnPattern;
+use crate::condition::{ConditionBlock, Undecided};
+use crate::context::{Principal, PrincipalKind, Request};
+use crate::error::PolicyError;
+use crate::pattern::{Pattern, Syntax};
+use crate::validate::{self, ParseOptions, PolicyKind, VERSION_2008, VERSION_2012};
+
+/// `Allow` or `Deny`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Grants.
+    Allow,
+    /// Denies, overriding any Allow.
+    Deny,
+}
+
+/// The policy language version a document declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `2012-10-17`: policy variables are substituted.
+    V2012_10_17,
+    /// `2008-10-17`: `${...}` is literal text.
+    V2008_10_17,
+    /// No `Version` element: as 2008-10-17.
+    Absent,
+}
+
+/// `X` or `NotX`, or neither.
+#[derive(Debug, Clone)]
+enum Polarity<T> {
+    Absent,
+    Is(T),
+    Not(T),
+}
+
+/// The principals named in a `Principal` or `NotPrincipal` element.
+#[derive(Debug, Clone, Default)]
+struct PrincipalSet {
+    /// `"Principal": "*"`: everyone.
+    everyone: bool,
+    aws: Vec<Box<str>>,
+    federated: Vec<Box<str>>,
+    service: Vec<Box<str>>,
+    canonical: Vec<Box<str>>,
+}
+
+/// How a Principal element matched the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrincipalMatch {
+    /// Not at all.
+    No,
+    /// Through the account, the role of a session, or a wildcard.
+    Indirect,
+    /// The caller's own ARN (an IAM user or the role session itself) is named.
+    Direct,
+}
+
+impl PrincipalSet {
+    fn from_value(v: &Value) -> Self {
+        let mut set = PrincipalSet::default();
+        match v {
+            Value::String(s) if s == "*" => set.everyone = true,
+            Value::Object(map) => {
+                for (k, vals) in map {
+                    let list: Vec<Box<str>> = validate::strings(Some(vals))
+                        .into_iter()
+                        .map(Into::into)
+                        .collect();
+                    match k.as_str() {
+                        "AWS" => set.aws.extend(list),
+                        "Federated" => set.federated.extend(list),
+                        "Service" => set.service.extend(list),
+                        "CanonicalUser" => set.canonical.extend(list),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        set
+    }
+
+    fn matches(&self, p: &Principal) -> PrincipalMatch {
+        if self.everyone {
+            return PrincipalMatch::Indirect;
+        }
+        let exact = |list: &[Box<str>]| {
+            if list.iter().any(|v| &**v == p.id()) {
+                PrincipalMatch::Direct
+            } else {
+                PrincipalMatch::No
+            }
+        };
+        match p.kind() {
+            PrincipalKind::Federated => exact(&self.federated),
+            PrincipalKind::Service => exact(&self.service),
+            PrincipalKind::CanonicalUser => exact(&self.canonical),
+            PrincipalKind::Aws => {
+                let mut best = PrincipalMatch::No;
+                for v in &self.aws {
+                    let m = aws_principal_match(v, p);
+                    if m == PrincipalMatch::Direct {
+                        return m;
+                    }
+                    if m == PrincipalMatch::Indirect {
+                        best = m;
+                    }
+                }
+                best
+            }
+        }
+    }
+}
+
+/// One `"AWS"` principal value against an AWS caller.
+fn aws_principal_match(value: &str, p: &Principal) -> PrincipalMatch {
+    if value == "*" {
+        return PrincipalMatch::Indirect;
+    }
+    if value == p.id() {
+        return PrincipalMatch::Direct;
+    }
+    let account = p.account().unwrap_or("");
+    let is_account =
+        (value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) && value == account)
+            || value
+                .strip_prefix("arn:")
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(_partition, rest)| {
+                    rest.strip_prefix("iam::")
+                        .and_then(|rest| rest.strip_suffix(":root"))
+                        .is_some_and(|acct| !account.is_empty() && acct == account)
+                });
+    if is_account || p.role_arn() == Some(value) {
+        PrincipalMatch::Indirect
+    } else {
+        PrincipalMatch::No
+    }
+}
+
+/// A compiled statement.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    pub(crate) sid: Option<Arc<str>>,
+    pub(crate) index: usize,
+    pub(crate) effect: Effect,
+    principal: Polarity<PrincipalSet>,
+    action: Polarity<Box<[Pattern]>>,
+    resource: Polarity<Box<[ArnPattern]>>,
+    condition: ConditionBlock,
+}
+
+/// The outcome of one statement against one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatementMatch {
+    /// The statement does not apply.
+    No,
+    /// It applies; for resource and trust policies, how the principal matched.
+    Yes(PrincipalMatch),
+}
+
+impl Statement {
+    /// Does the statement apply to the request? Fail-closed: when a value cannot be read, a Deny
+    /// statement applies and an Allow statement does not.
+    pub(crate) fn applies(&self, req: &Request) -> StatementMatch {
+        match self.try_applies(req) {
+            Ok(m) => m,
+            Err(Undecided::Unresolved) => StatementMatch::No,
+            Err(Undecided::Malformed) => match self.effect {
+                Effect::Deny => StatementMatch::Yes(PrincipalMatch::Indirect),
+                Effect::Allow => StatementMatch::No,
+            },
+        }
+    }
+
+    fn try_applies(&self, req: &Request) -> Result<StatementMatch, Undecided> {
+        let ctx = &req.context;
+        let action_hit = match &self.action {
+            Polarity::Is(pats) => any_pattern(pats, &req.action, ctx)?,
+            Polarity::Not(pats) => !any_pattern(pats, &req.action, ctx)?,
+            Polarity::Absent => false,
+        };
+        if !action_hit {
+            return Ok(StatementMatch::No);
+        }
+        let resource_hit = match &self.resource {
+            Polarity::Is(pats) => any_arn(pats, &req.resource, ctx)?,
+            Polarity::Not(pats) => !any_arn(pats, &req.resource, ctx)?,
+            // Trust policies have no Resource element: the role itself is the resource.
+            Polarity::Absent => true,
+        };
+        if !resource_hit {
+            return Ok(StatementMatch::No);
+        }
+        let principal = match (&self.principal, req.principal.as_ref()) {
+            (Polarity::Absent, _) => PrincipalMatch::Indirect,
+            (Polarity::Is(set), Some(p)) => set.matches(p),
+            (Polarity::Not(set), Some(p)) => match set.matches(p) {
+                PrincipalMatch::No => PrincipalMatch::Indirect,
+                _ => PrincipalMatch::No,
+            },
+            // A principal-bound statement with no principal in the request: fail closed.
+            (_, None) => return Err(Undecided::Malformed),
+        };
+        if principal == PrincipalMatch::No {
+            return Ok(StatementMatch::No);
+        }
+        if !self.condition.eval(ctx)? {
+            return Ok(StatementMatch::No);
+        }
+        Ok(StatementMatch::Yes(principal))
+    }
+}
+
+fn any_pattern(pats: &[Pattern], subject: &str, ctx: &crate::Context) -> Result<bool, Undecided> {
+    for p in pats {
+        if p.matches(subject, ctx)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn any_arn(pats: &[ArnPattern], subject: &str, ctx: &crate::Context) -> Result<bool, Undecided> {
+    for p in pats {
+        if p.matches(subject, ctx)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A validated and compiled policy document, ready to evaluate requests without re-reading JSON.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    id: Arc<str>,
+    kind: PolicyKind,
+    version: Version,
+    pub(crate) statements: Box<[Statement]>,
+}
+
+impl Policy {
+    /// Validate `text` with IAM's rules for `kind` and compile it. The error carries AWS's
+    /// `MalformedPolicyDocument` message.
+    pub fn parse(text: &str, kind: PolicyKind) -> Result<Self, PolicyError> {
+        Self::parse_with(text, ParseOptions::for_kind(kind))
+    }
+
+    /// As [`Policy::parse`], with explicit options.
+    pub fn parse_with(text: &str, opts: ParseOptions) -> Result<Self, PolicyError> {
+        let doc: Value =
+            serde_json::from_str(text).map_err(|_| PolicyError::malformed(crate::error::SYNTAX))?;
+        Self::from_value(&doc, opts)
+    }
+
+    /// As [`Policy::parse_with`], from an already parsed JSON value.
+    pub fn from_value(doc: &Value, opts: ParseOptions) -> Result<Self, PolicyError> {
+        validate::validate(doc, opts)?;
+        let obj = doc
+            .as_object()
+            .ok_or_else(|| PolicyError::malformed(crate::error::SYNTAX))?;
+        Ok(compile(obj, opts.kind))
+    }
+
+    /// Name the policy (a managed policy ARN, `role/NAME/inline/POLICY`, ...). Defaults to the
+    /// document's `Id`, or `policy`.
+    pub fn with_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// The policy's name.
+    pub fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// The kind it was validated as.
+    pub fn kind(&self) -> PolicyKind {
+        self.kind
+    }
+
+    /// The declared language version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Number of statements.
+    pub fn statement_count(&self) -> usize {
+        self.statements.len()
+    }
+}
+
+fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
+    let version = match obj.get("Version").and_then(Value::as_str) {
+        Some(VERSION_2012) => Version::V2012_10_17,
+        Some(VERSION_2008) => Version::V2008_10_17,
+        _ => Version::Absent,
+    };
+    let variables = version == Version::V2012_10_17;
+    let id: Arc<str> = obj
+        .get("Id")
+        .and_then(Value::as_str)
+        .unwrap_or("policy")
+        .into();
+    let action_syntax = Syntax {
+        wildcards: true,
+        variables: false,
+        ignore_case: true,
+    };
+    let resource_syntax = Syntax {
+        wildcards: true,
+        variables,
+        ignore_case: false,
+    };
+    let statements = validate::statements(obj)
+        .into_iter()
+        .enumerate()
+        .map(|(index, s)| {
+            let effect = match s.get("Effect").and_then(Value::as_str) {
+                Some("Allow") => Effect::Allow,
+                _ => Effect::Deny,
+            };
+            let list = |key: &str| validate::strings(s.get(key));
+            let actions = |key: &str| -> Box<[Pattern]> {
+                list(key)
+                    .iter()
+                    .map(|a| Pattern::compile(a, action_syntax))
+                    .collect()
+            };
+            let resources = |key: &str| -> Box<[ArnPattern]> {
+                list(key)
+                    .iter()
+                    .map(|r| ArnPattern::compile(r, resource_syntax))
+                    .collect()
+            };
+            Statement {
+                sid: s
+                    .get("Sid")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(Into::into),
+                index,
+                effect,
+                principal: if let Some(p) = s.get("Principal") {
+                    Polarity::Is(PrincipalSet::from_value(p))
+                } else if let Some(p) = s.get("NotPrincipal") {
+                    Polarity::Not(PrincipalSet::from_value(p))
+                } else {
+                    Polarity::Absent
+                },
+                action: if s.contains_key("Action") {
+                    Polarity::Is(actions("Action"))
+                } else if s.contains_key("NotAction") {
+                    Polarity::Not(actions("NotAction"))
+                } else {
+                    Polarity::Absent
+                },
+                resource: if s.contains_key("Resource") {
+                    Polarity::Is(resources("Resource"))
+                } else if s.contains_key("NotResource") {
+                    Polarity::Not(resources("NotResource"))
+                } else {
+                    Polarity::Absent
+                },
+                condition: s
+                    .get("Condition")
+                    .and_then(Value::as_object)
+                    .map(|c| ConditionBlock::compile(c, variables))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Policy {
+        id,
+        kind,
+        version,
+        statements,
+    }
+}
+
+impl Statement {
+    /// Is the statement free of conditions? (for lint)
+    pub(crate) fn unconditional(&self) -> bool {
+        self.condition.is_empty()
+    }
+
+    /// Does any pattern or condition value use a policy variable? (for lint)
+    pub(crate) fn uses_variables(&self) -> bool {
+        let res = match &self.resource {
+            Polarity::Is(p) | Polarity::Not(p) => p.iter().any(ArnPattern::has_vars),
+            Polarity::Absent => false,
+        };
+        res || self.condition.has_vars()
+    }
+
+    /// `"Action": "*"` (or a list holding it).
+    pub(crate) fn all_actions(&self) -> bool {
+        matches!(&self.action, Polarity::Is(p) if p.iter().any(Pattern::is_any))
+    }
+
+    /// `"Resource": "*"` (or a list holding it).
+    pub(crate) fn all_resources(&self) -> bool {
+        matches!(&self.resource, Polarity::Is(p) if p.iter().any(ArnPattern::is_any))
+    }
+
+    /// Uses `NotAction`.
+    pub(crate) fn not_action(&self) -> bool {
+        matches!(self.action, Polarity::Not(_))
+    }
+
+    /// `"Principal": "*"` or `{"AWS": "*"}`.
+    pub(crate) fn any_principal(&self) -> bool {
+        matches!(&self.principal, Polarity::Is(set) if set.everyone || set.aws.iter().any(|a| &**a == "*"))
+    }
+}
