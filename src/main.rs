@@ -1,1 +1,264 @@
-fn main() {}
+//! The `idbroker` command.
+#![forbid(unsafe_code)]
+
+use std::io::{BufRead, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use idbroker::policy_tool::{self, Case};
+use idbroker_policy::{Decision, PolicyKind, Severity};
+use serde_json::{json, Value};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "idbroker",
+    version,
+    about = "Federated identity broker: SAML and OIDC in, AWS-STS-compatible credentials out"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Work with IAM policy documents.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Validate policy documents with IAM's rules and messages, and warn about risky ones.
+    /// Exits 1 when a document has errors, 0 otherwise.
+    Lint(LintArgs),
+    /// Decide requests against policies.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum KindArg {
+    /// Guess from the document: Principal with sts: actions and no Resource is a trust policy,
+    /// Principal otherwise a resource policy, no Principal an identity policy.
+    Auto,
+    Identity,
+    Session,
+    Trust,
+    Resource,
+}
+
+#[derive(Args, Debug)]
+struct LintArgs {
+    /// Policy files ("-" for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// What kind of policy the files hold.
+    #[arg(long, value_enum, default_value = "auto")]
+    kind: KindArg,
+    /// Print findings as a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct SimulateArgs {
+    /// Read cases as JSON Lines from standard input and write one JSON answer per line.
+    #[arg(long, conflicts_with_all = ["policy", "action", "resource"])]
+    batch: bool,
+    /// An identity-based policy file (repeatable).
+    #[arg(long = "policy", value_name = "FILE")]
+    policy: Vec<PathBuf>,
+    /// A permissions boundary file.
+    #[arg(long, value_name = "FILE")]
+    boundary: Option<PathBuf>,
+    /// A session policy file (repeatable).
+    #[arg(long = "session-policy", value_name = "FILE")]
+    session_policy: Vec<PathBuf>,
+    /// A resource-based policy file.
+    #[arg(long = "resource-policy", value_name = "FILE")]
+    resource_policy: Option<PathBuf>,
+    /// The calling principal's ARN (or provider / service name).
+    #[arg(long)]
+    principal: Option<String>,
+    /// The action, e.g. s3:GetObject.
+    #[arg(long, required_unless_present = "batch")]
+    action: Option<String>,
+    /// The resource ARN.
+    #[arg(long, default_value = "*")]
+    resource: Option<String>,
+    /// A context key and value, KEY=VALUE (repeat a key for a multi-valued key).
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    context: Vec<String>,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
+        Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
+        Command::Policy(PolicyCommand::Simulate(args)) => run_single(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("idbroker: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read_input(path: &PathBuf) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("standard input: {e}"))?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+fn run_lint(args: &LintArgs) -> Result<ExitCode, String> {
+    let kind = match args.kind {
+        KindArg::Auto => None,
+        KindArg::Identity => Some(PolicyKind::Identity),
+        KindArg::Session => Some(PolicyKind::Session),
+        KindArg::Trust => Some(PolicyKind::Trust),
+        KindArg::Resource => Some(PolicyKind::Resource),
+    };
+    let mut any_error = false;
+    let mut all = Vec::new();
+    for path in &args.files {
+        let text = read_input(path)?;
+        let (kind, findings) = policy_tool::lint_text(&text, kind);
+        any_error |= policy_tool::has_errors(&findings);
+        let file = path.display().to_string();
+        if args.json {
+            all.extend(findings.iter().map(|f| {
+                json!({
+                    "file": file,
+                    "kind": policy_tool::kind_name(kind),
+                    "severity": f.severity.as_str(),
+                    "code": f.code,
+                    "statement": f.statement,
+                    "message": f.message,
+                })
+            }));
+        } else if findings.is_empty() {
+            println!("{file}: ok ({} policy)", policy_tool::kind_name(kind));
+        } else {
+            for f in &findings {
+                let at = f
+                    .statement
+                    .map(|i| format!(" statement {i}:"))
+                    .unwrap_or_default();
+                match f.severity {
+                    Severity::Error => println!(
+                        "{file}: error: MalformedPolicyDocument ({} policy): {}",
+                        policy_tool::kind_name(kind),
+                        f.message
+                    ),
+                    Severity::Warning => {
+                        println!("{file}: warning[{}]:{at} {}", f.code, f.message)
+                    }
+                }
+            }
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Value::Array(all)).map_err(|e| e.to_string())?
+        );
+    }
+    Ok(if any_error {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_batch() -> Result<ExitCode, String> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for line in stdin.lock().lines() {
+        let line = line.map_err(|e| format!("standard input: {e}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = policy_tool::simulate_line(&line);
+        writeln!(out, "{answer}").map_err(|e| format!("standard output: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("standard output: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_single(args: &SimulateArgs) -> Result<ExitCode, String> {
+    let doc = |p: &PathBuf| -> Result<Value, String> {
+        let text = read_input(p)?;
+        Ok(Value::String(text))
+    };
+    let mut context = serde_json::Map::new();
+    for kv in &args.context {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--context {kv:?}: expected KEY=VALUE"))?;
+        match context.get_mut(k) {
+            Some(Value::Array(list)) => list.push(v.into()),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, v.into()]);
+            }
+            None => {
+                context.insert(k.to_owned(), v.into());
+            }
+        }
+    }
+    let case = json!({
+        "identity_policies": args.policy.iter().map(doc).collect::<Result<Vec<_>, _>>()?,
+        "permissions_boundary": args.boundary.as_ref().map(doc).transpose()?,
+        "session_policies": args.session_policy.iter().map(doc).collect::<Result<Vec<_>, _>>()?,
+        "resource_policy": args.resource_policy.as_ref().map(doc).transpose()?,
+        "request": {
+            "principal": args.principal,
+            "action": args.action,
+            "resource": args.resource,
+            "context": context,
+        }
+    });
+    let case = Case::from_json(&case)?;
+    let eval = case.evaluate();
+    if args.json {
+        println!("{}", Value::Object(policy_tool::evaluation_json(&eval)));
+    } else {
+        println!("{}", eval.decision.as_str());
+        for m in &eval.matched {
+            let effect = match m.effect {
+                idbroker_policy::Effect::Allow => "allow",
+                idbroker_policy::Effect::Deny => "deny",
+            };
+            let sid = m
+                .sid
+                .as_deref()
+                .map(|s| format!(" (Sid {s})"))
+                .unwrap_or_default();
+            println!("  {effect:<5} {} statement {}{sid}", m.policy, m.index);
+        }
+        if let Some(layer) = eval.missing {
+            println!(
+                "  no Allow in the {} policies",
+                layer.as_str().replace('_', " ")
+            );
+        }
+    }
+    Ok(match eval.decision {
+        Decision::Allow => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
+}

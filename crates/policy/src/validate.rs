@@ -389,7 +389,7 @@ fn resource_format_error(r: &str) -> Option<String> {
     let s3_account_resource = rest
         .split_once(':')
         .is_some_and(|(_region, tail)| !tail.starts_with(':') && !tail.is_empty());
-    if !rest.starts_with(':') && !(service == "s3" && s3_account_resource) {
+    if !(rest.starts_with(':') || service == "s3" && s3_account_resource) {
         match service {
             "iam" => {
                 return Some(format!(

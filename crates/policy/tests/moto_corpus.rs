@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! moto's IAM policy validation cases (../shared/testdata/iam-policy): 78 documents IAM refuses,
 //! with the exact `MalformedPolicyDocument` message AWS returns, and 54 it accepts.
 
