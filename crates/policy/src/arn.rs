@@ -48,6 +48,34 @@ impl<'a> SplitArn<'a> {
     pub fn resource(&self) -> &'a str {
         self.parts[5]
     }
+    /// The offsets of the first five colons of an ARN-shaped text.
+    pub(crate) fn colons(text: &str) -> Option<[usize; 5]> {
+        if !text.starts_with("arn:") {
+            return None;
+        }
+        let mut out = [0usize; 5];
+        let mut found = text.match_indices(':').map(|(i, _)| i);
+        for slot in out.iter_mut() {
+            *slot = found.next()?;
+        }
+        Some(out)
+    }
+
+    /// Split with offsets from [`SplitArn::colons`] of the same text.
+    pub(crate) fn from_colons(text: &'a str, c: [usize; 5]) -> Option<Self> {
+        let [a, b, d, e, f] = c;
+        Some(SplitArn {
+            parts: [
+                text.get(..a)?,
+                text.get(a + 1..b)?,
+                text.get(b + 1..d)?,
+                text.get(d + 1..e)?,
+                text.get(e + 1..f)?,
+                text.get(f + 1..)?,
+            ],
+        })
+    }
+
     fn parts(&self) -> &[&'a str; 6] {
         &self.parts
     }
@@ -68,10 +96,20 @@ pub(crate) struct ArnPattern {
 impl ArnPattern {
     pub(crate) fn compile(src: &str, syntax: Syntax) -> Self {
         let pieces = crate::pattern::tokenize(src, syntax);
-        let segments = split_segments(&pieces)
-            .map(|segs| Box::new(segs.map(|seg| Pattern::from_pieces(seg, syntax.ignore_case))));
-        let short_arn = segments.is_none()
+        let split = split_segments(&pieces);
+        let short_arn = split.is_none()
             && matches!(pieces.first(), Some(Piece::Lit(s)) if s.starts_with("arn:"));
+        // When the first five parts are plain text, their five colons are fixed, so matching the
+        // whole string is the same as matching part by part, and much cheaper
+        // (`arn:aws:s3:::bucket/*` becomes one prefix comparison).
+        let literal_head = split.as_ref().is_some_and(|segs| {
+            segs.iter()
+                .take(5)
+                .all(|seg| seg.iter().all(|p| matches!(p, Piece::Lit(_))))
+        });
+        let segments = split
+            .filter(|_| !literal_head)
+            .map(|segs| Box::new(segs.map(|seg| Pattern::from_pieces(seg, syntax.ignore_case))));
         ArnPattern {
             whole: Pattern::from_pieces(pieces, syntax.ignore_case),
             segments,
@@ -91,9 +129,27 @@ impl ArnPattern {
         if self.whole.is_any() {
             return Ok(true);
         }
-        match (&self.segments, SplitArn::parse(subject)) {
+        self.matches_split(subject, SplitArn::parse(subject).as_ref(), ctx)
+    }
+
+    /// As [`ArnPattern::matches`], with the subject already split.
+    pub(crate) fn matches_split(
+        &self,
+        subject: &str,
+        split: Option<&SplitArn<'_>>,
+        ctx: &Context,
+    ) -> VarResult {
+        if self.whole.is_any() {
+            return Ok(true);
+        }
+        match (&self.segments, split) {
             (Some(segments), Some(arn)) => {
-                for (pattern, part) in segments.iter().zip(arn.parts()) {
+                // Part 0 is "arn" on both sides by construction. The most selective parts first:
+                // service, resource, then partition, region, account.
+                for i in [2usize, 5, 1, 3, 4] {
+                    let (Some(pattern), Some(part)) = (segments.get(i), arn.parts().get(i)) else {
+                        return Ok(false);
+                    };
                     if !pattern.matches(part, ctx)? {
                         return Ok(false);
                     }

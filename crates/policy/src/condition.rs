@@ -20,7 +20,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use crate::arn::ArnPattern;
-use crate::context::Context;
+use crate::context::{Context, ContextValue, Key};
 use crate::date::{self, Instant};
 use crate::pattern::{Pattern, Syntax, Unresolved};
 
@@ -164,8 +164,8 @@ enum Values {
 #[derive(Debug, Clone)]
 struct Clause {
     op: Operator,
-    /// Lower-cased condition key.
-    key: Box<str>,
+    /// The condition key.
+    key: Key,
     values: Values,
 }
 
@@ -209,7 +209,7 @@ impl ConditionBlock {
                 let texts = value_list(raw);
                 clauses.push(Clause {
                     op,
-                    key: key.to_ascii_lowercase().into_boxed_str(),
+                    key: Key::new(key),
                     values: compile_values(op.family, &texts, variables),
                 });
             }
@@ -282,7 +282,7 @@ fn compile_values(family: Family, texts: &[String], variables: bool) -> Values {
     }
 }
 
-fn parse_number(t: &str) -> Option<f64> {
+pub(crate) fn parse_number(t: &str) -> Option<f64> {
     t.trim().parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
@@ -365,14 +365,15 @@ impl Clause {
     }
 
     /// The operator holds for one context value.
-    fn holds_for(&self, v: &str, ctx: &Context) -> Result<bool, Undecided> {
+    fn holds_for(&self, v: &ContextValue, ctx: &Context) -> Result<bool, Undecided> {
         let positive = self.any_positive(v, ctx)?;
         Ok(positive != self.op.negated)
     }
 
     /// Some policy value matches the context value under the (un-negated) relation.
-    fn any_positive(&self, v: &str, ctx: &Context) -> Result<bool, Undecided> {
+    fn any_positive(&self, cv: &ContextValue, ctx: &Context) -> Result<bool, Undecided> {
         let rel = self.op.rel;
+        let v = cv.text();
         match &self.values {
             Values::Str(patterns) => {
                 for p in patterns.iter() {
@@ -391,11 +392,11 @@ impl Clause {
                 Ok(false)
             }
             Values::Num(policy) => {
-                let x = parse_number(v).ok_or(Undecided::Malformed)?;
+                let x = cv.number().ok_or(Undecided::Malformed)?;
                 any_rel(policy, rel, |p| x.partial_cmp(&p))
             }
             Values::Date(policy) => {
-                let x = date::parse(v).ok_or(Undecided::Malformed)?;
+                let x = cv.date().ok_or(Undecided::Malformed)?;
                 any_rel(policy, rel, |p| Some(x.cmp(&p)))
             }
             Values::Bool(policy) => {
@@ -412,7 +413,7 @@ impl Clause {
                 Ok(false)
             }
             Values::Ip(policy) => {
-                let ip: IpAddr = v.trim().parse().map_err(|_| Undecided::Malformed)?;
+                let ip = cv.ip().ok_or(Undecided::Malformed)?;
                 for net in policy.iter() {
                     if net.ok_or(Undecided::Malformed)?.contains(&ip) {
                         return Ok(true);

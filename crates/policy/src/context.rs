@@ -1,18 +1,90 @@
 //! The request side of an evaluation: who asks, for what action, on which resource, with which
 //! context keys.
 
-use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use crate::arn::SplitArn;
+use crate::date::Instant;
+
+/// A condition key name, lower-cased, with its hash computed once (when a policy is compiled or
+/// a context key inserted) so that lookups on the hot path compare integers first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    hash: u64,
+    name: Box<str>,
+}
+
+impl Key {
+    pub(crate) fn new(name: &str) -> Self {
+        use std::hash::{Hash, Hasher};
+        let name = name.to_ascii_lowercase();
+        let mut h = rustc_hash::FxHasher::default();
+        name.hash(&mut h);
+        Key {
+            hash: h.finish(),
+            name: name.into_boxed_str(),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
 
 /// The request context: condition keys and their values.
 ///
 /// Keys are case-insensitive (stored lower-cased); values are case-preserving. A key holds one
 /// value or several (multi-valued keys such as `aws:TagKeys`). A key with no values is treated as
 /// absent everywhere.
+///
+/// Request contexts hold a few dozen keys at most, so they are a vector searched by precomputed
+/// hash: cheaper than hashing the key name again on every lookup.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    keys: FxHashMap<Box<str>, Vec<String>>,
+    /// The key hashes, apart from the entries so that a lookup scans one dense array.
+    hashes: Vec<u64>,
+    entries: Vec<(Key, Vec<ContextValue>)>,
+}
+
+/// One value of a context key, with its typed readings parsed on first use: several statements
+/// often test the same key (`aws:SourceIp`, `aws:CurrentTime`), and parsing it once per request
+/// instead of once per statement is measurable.
+#[derive(Debug, Clone)]
+pub(crate) struct ContextValue {
+    text: String,
+    ip: OnceLock<Option<IpAddr>>,
+    date: OnceLock<Option<Instant>>,
+    number: OnceLock<Option<f64>>,
+}
+
+impl ContextValue {
+    fn new(text: String) -> Self {
+        ContextValue {
+            text,
+            ip: OnceLock::new(),
+            date: OnceLock::new(),
+            number: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn ip(&self) -> Option<IpAddr> {
+        *self.ip.get_or_init(|| self.text.trim().parse().ok())
+    }
+
+    pub(crate) fn date(&self) -> Option<Instant> {
+        *self.date.get_or_init(|| crate::date::parse(&self.text))
+    }
+
+    pub(crate) fn number(&self) -> Option<f64> {
+        *self
+            .number
+            .get_or_init(|| crate::condition::parse_number(&self.text))
+    }
 }
 
 impl Context {
@@ -21,12 +93,19 @@ impl Context {
         Self::default()
     }
 
+    fn set(&mut self, key: Key, values: Vec<ContextValue>) {
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = values,
+            None => {
+                self.hashes.push(key.hash);
+                self.entries.push((key, values));
+            }
+        }
+    }
+
     /// Set a single-valued key (replacing earlier values).
     pub fn insert(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        self.keys.insert(
-            key.to_ascii_lowercase().into_boxed_str(),
-            vec![value.into()],
-        );
+        self.set(Key::new(key), vec![ContextValue::new(value.into())]);
         self
     }
 
@@ -36,50 +115,67 @@ impl Context {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.keys.insert(
-            key.to_ascii_lowercase().into_boxed_str(),
-            values.into_iter().map(Into::into).collect(),
+        self.set(
+            Key::new(key),
+            values
+                .into_iter()
+                .map(|v| ContextValue::new(v.into()))
+                .collect(),
         );
         self
     }
 
     /// Set a key unless it is already present.
     pub fn insert_default(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
-        let key = key.to_ascii_lowercase().into_boxed_str();
-        self.keys.entry(key).or_insert_with(|| vec![value.into()]);
+        let key = Key::new(key);
+        if self.lookup(&key).is_none() {
+            self.set(key, vec![ContextValue::new(value.into())]);
+        }
         self
     }
 
-    /// The values of a key, by its lower-cased name; `None` when absent or empty.
-    pub(crate) fn values(&self, lower_key: &str) -> Option<&[String]> {
-        self.keys
-            .get(lower_key)
+    fn lookup(&self, key: &Key) -> Option<&Vec<ContextValue>> {
+        // INVARIANT: `hashes[i]` is the hash of `entries[i].0`. The name is compared too: the
+        // hash is no defence against a crafted key (tag and attribute names come from outside).
+        self.hashes
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| **h == key.hash)
+            .filter_map(|(i, _)| self.entries.get(i))
+            .find(|(k, _)| k.name == key.name)
+            .map(|(_, v)| v)
+    }
+
+    /// The values of a key; `None` when absent or empty.
+    pub(crate) fn values(&self, key: &Key) -> Option<&[ContextValue]> {
+        self.lookup(key)
             .map(Vec::as_slice)
             .filter(|v| !v.is_empty())
     }
 
-    /// The value of a single-valued key, by its lower-cased name. Multi-valued keys cannot be
-    /// policy variables: they resolve to `None`.
-    pub(crate) fn single(&self, lower_key: &str) -> Option<&str> {
-        match self.values(lower_key) {
-            Some([one]) => Some(one.as_str()),
+    /// The value of a single-valued key. Multi-valued keys cannot be policy variables: they
+    /// resolve to `None`.
+    pub(crate) fn single(&self, key: &Key) -> Option<&str> {
+        match self.values(key) {
+            Some([one]) => Some(one.text()),
             _ => None,
         }
     }
 
-    /// The values of a key, by any-case name (for callers outside the engine).
-    pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.values(&key.to_ascii_lowercase())
+    /// The values of a key, by any-case name.
+    pub fn get(&self, key: &str) -> Option<Vec<&str>> {
+        self.values(&Key::new(key))
+            .map(|vals| vals.iter().map(ContextValue::text).collect())
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.entries.len()
     }
 
     /// No keys at all.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.entries.is_empty()
     }
 }
 
@@ -221,19 +317,34 @@ impl Principal {
 pub struct Request {
     pub(crate) principal: Option<Principal>,
     pub(crate) action: String,
+    /// Hash of the action's service prefix (`s3` of `s3:getobject`), to skip statements about
+    /// other services with one integer comparison.
+    pub(crate) service_hash: u64,
     pub(crate) resource: String,
+    /// Byte offsets of the resource's first five colons when it has the ARN shape.
+    resource_colons: Option<[usize; 5]>,
     pub(crate) context: Context,
 }
 
 impl Request {
     /// A request for `action` (`service:Name`, any case) on `resource` (an ARN or `*`).
     pub fn new(action: &str, resource: &str, context: Context) -> Self {
+        let action = action.to_lowercase();
+        let service_hash = service_hash(&action).unwrap_or(0);
         Request {
             principal: None,
-            action: action.to_lowercase(),
+            action,
+            service_hash,
             resource: resource.to_owned(),
+            resource_colons: SplitArn::colons(resource),
             context,
         }
+    }
+
+    /// The resource split into its ARN parts, if it is an ARN.
+    pub(crate) fn resource_arn(&self) -> Option<SplitArn<'_>> {
+        self.resource_colons
+            .and_then(|c| SplitArn::from_colons(&self.resource, c))
     }
 
     /// The principal making the request (needed to evaluate resource-based and trust policies).
@@ -253,6 +364,15 @@ impl Request {
     }
 }
 
+/// Hash of the service prefix of a lower-cased action (`s3` of `s3:getobject`).
+pub(crate) fn service_hash(action: &str) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let (service, _) = action.split_once(':')?;
+    let mut h = rustc_hash::FxHasher::default();
+    service.hash(&mut h);
+    Some(h.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,10 +381,10 @@ mod tests {
     fn context_keys_are_case_insensitive() {
         let mut c = Context::new();
         c.insert("AWS:SourceIp", "1.2.3.4");
-        assert_eq!(c.get("aws:sourceip"), Some(&["1.2.3.4".to_owned()][..]));
+        assert_eq!(c.get("aws:sourceip"), Some(vec!["1.2.3.4"]));
         c.insert_multi("aws:TagKeys", Vec::<String>::new());
         assert_eq!(c.get("aws:tagkeys"), None);
-        assert_eq!(c.single("aws:tagkeys"), None);
+        assert_eq!(c.single(&Key::new("aws:TagKeys")), None);
     }
 
     #[test]

@@ -120,10 +120,16 @@ struct Found {
     direct: bool,
 }
 
-fn scan(found: &mut Found, layer: Layer, policy: &Policy, req: &Request) -> bool {
+fn scan(
+    found: &mut Found,
+    layer: Layer,
+    policy: &Policy,
+    req: &Request,
+    arn: Option<&SplitArn<'_>>,
+) -> bool {
     let mut allowed = false;
-    for st in policy.statements.iter() {
-        let StatementMatch::Yes(how) = st.applies(req) else {
+    for st in policy.candidates(req.service_hash) {
+        let StatementMatch::Yes(how) = st.applies(req, arn) else {
             continue;
         };
         let m = MatchedStatement {
@@ -151,20 +157,22 @@ impl PolicySet<'_> {
     /// Decide a request. Never panics; anything that cannot be read is decided fail-closed.
     pub fn evaluate(&self, req: &Request) -> Evaluation {
         let mut found = Found::default();
+        let arn = req.resource_arn();
+        let arn = arn.as_ref();
         let mut identity_allows = false;
         for p in &self.identity {
-            identity_allows |= scan(&mut found, Layer::Identity, p, req);
+            identity_allows |= scan(&mut found, Layer::Identity, p, req, arn);
         }
         let boundary_allows = self
             .permissions_boundary
-            .map(|p| scan(&mut found, Layer::PermissionsBoundary, p, req));
+            .map(|p| scan(&mut found, Layer::PermissionsBoundary, p, req, arn));
         let mut session_allows = false;
         for p in &self.session {
-            session_allows |= scan(&mut found, Layer::Session, p, req);
+            session_allows |= scan(&mut found, Layer::Session, p, req, arn);
         }
         let resource_allows = self
             .resource
-            .is_some_and(|p| scan(&mut found, Layer::Resource, p, req));
+            .is_some_and(|p| scan(&mut found, Layer::Resource, p, req, arn));
 
         if !found.deny.is_empty() {
             return Evaluation {
@@ -173,7 +181,7 @@ impl PolicySet<'_> {
                 missing: None,
             };
         }
-        let same_account = self.resource_in_callers_account(req);
+        let same_account = self.resource_in_callers_account(req, arn);
         if resource_allows && found.direct && same_account {
             found.allow.retain(|m| m.layer == Layer::Resource);
             return allow(found.allow);
@@ -208,11 +216,9 @@ impl PolicySet<'_> {
 
     /// Is the target resource in the caller's account? Unknown (no account in the ARN, as for S3
     /// buckets, or no principal) counts as the same account.
-    fn resource_in_callers_account(&self, req: &Request) -> bool {
+    fn resource_in_callers_account(&self, req: &Request, arn: Option<&SplitArn<'_>>) -> bool {
         let caller = req.principal.as_ref().and_then(|p| p.account());
-        let owner = SplitArn::parse(&req.resource)
-            .map(|a| a.account())
-            .filter(|a| !a.is_empty());
+        let owner = arn.map(|a| a.account()).filter(|a| !a.is_empty());
         match (caller, owner) {
             (Some(c), Some(o)) => c == o,
             _ => true,
@@ -232,7 +238,7 @@ fn allow(matched: Vec<MatchedStatement>) -> Evaluation {
 /// statements under `layer`.
 pub fn evaluate_single(policy: &Policy, layer: Layer, req: &Request) -> Evaluation {
     let mut found = Found::default();
-    let allowed = scan(&mut found, layer, policy, req);
+    let allowed = scan(&mut found, layer, policy, req, req.resource_arn().as_ref());
     if !found.deny.is_empty() {
         Evaluation {
             decision: Decision::ExplicitDeny,

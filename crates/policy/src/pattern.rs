@@ -8,9 +8,7 @@
 //! claim) must not be able to widen a policy by putting wildcards into an attribute. The escapes
 //! `${*}`, `${?}` and `${$}` are the only way to write literal `*`, `?` and `$` inside a pattern.
 
-use std::borrow::Cow;
-
-use crate::context::Context;
+use crate::context::{Context, Key};
 
 /// One element of a compiled pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +19,12 @@ pub(crate) enum Piece {
     Star,
     /// `?`: exactly one character.
     One,
-    /// `${key}` or `${key, 'default'}`: the key is stored lower-cased.
+    /// `${key}` or `${key, 'default'}`: the key is stored lower-cased. `slot` numbers the
+    /// variables of one pattern, so each is looked up once per match.
     Var {
-        key: Box<str>,
+        key: Key,
         default: Option<Box<str>>,
+        slot: usize,
     },
 }
 
@@ -138,8 +138,9 @@ fn parse_var(inner: &str) -> Piece {
         None => (inner, None),
     };
     Piece::Var {
-        key: key.trim().to_ascii_lowercase().into_boxed_str(),
+        key: Key::new(key.trim()),
         default,
+        slot: 0,
     }
 }
 
@@ -148,7 +149,14 @@ impl Pattern {
         Self::from_pieces(tokenize(src, syntax), syntax.ignore_case)
     }
 
-    pub(crate) fn from_pieces(pieces: Vec<Piece>, ignore_case: bool) -> Self {
+    pub(crate) fn from_pieces(mut pieces: Vec<Piece>, ignore_case: bool) -> Self {
+        let mut next_slot = 0usize;
+        for piece in pieces.iter_mut() {
+            if let Piece::Var { slot, .. } = piece {
+                *slot = next_slot;
+                next_slot += 1;
+            }
+        }
         let has_vars = pieces.iter().any(|p| matches!(p, Piece::Var { .. }));
         let shape = match pieces.as_slice() {
             [Piece::Star] => Shape::Any,
@@ -174,15 +182,38 @@ impl Pattern {
     }
 
     /// Match a subject that is already lower-cased when the pattern ignores case.
+    #[inline]
     pub(crate) fn matches(&self, subject: &str, ctx: &Context) -> VarResult {
         match &self.shape {
             Shape::Any => Ok(true),
-            Shape::Exact(s) => Ok(subject == &**s),
-            Shape::Prefix(p) => Ok(subject.starts_with(&**p)),
-            Shape::General if !self.has_vars => Ok(glob(&self.pieces, subject)),
+            Shape::Exact(s) => Ok(bytes_eq(subject.as_bytes(), s.as_bytes())),
+            Shape::Prefix(p) => Ok(subject
+                .as_bytes()
+                .get(..p.len())
+                .is_some_and(|head| bytes_eq(head, p.as_bytes()))),
+            Shape::General if !self.has_vars => Ok(glob(&self.pieces, subject, None)),
             Shape::General => {
-                let resolved = self.resolve(ctx)?;
-                Ok(glob(&resolved, subject))
+                // Resolve every variable first, whether or not matching reaches it: otherwise a
+                // negated use (NotResource, StringNotLike) would treat "unresolvable" as
+                // "differs".
+                let mut resolved: [&str; MAX_SLOTS] = [""; MAX_SLOTS];
+                for piece in self.pieces.iter() {
+                    if let Piece::Var { key, default, slot } = piece {
+                        let value = ctx.single(key).or(default.as_deref()).ok_or(Unresolved)?;
+                        if let Some(cell) = resolved.get_mut(*slot) {
+                            *cell = value;
+                        }
+                    }
+                }
+                Ok(glob(
+                    &self.pieces,
+                    subject,
+                    Some(Vars {
+                        ctx,
+                        resolved: &resolved,
+                        ignore_case: self.ignore_case,
+                    }),
+                ))
             }
         }
     }
@@ -195,78 +226,98 @@ impl Pattern {
             self.matches(subject, ctx)
         }
     }
+}
 
-    /// The pieces with every variable replaced by its (literal) value.
-    fn resolve(&self, ctx: &Context) -> Result<Vec<Piece>, Unresolved> {
-        let mut out = Vec::with_capacity(self.pieces.len());
-        for piece in self.pieces.iter() {
-            match piece {
-                Piece::Var { key, default } => {
-                    let value: Cow<'_, str> = match ctx.single(key) {
-                        Some(v) => Cow::Borrowed(v),
-                        None => match default {
-                            Some(d) => Cow::Borrowed(&**d),
-                            None => return Err(Unresolved),
-                        },
-                    };
-                    let value = if self.ignore_case {
-                        Cow::Owned(value.to_lowercase())
-                    } else {
-                        value
-                    };
-                    out.push(Piece::Lit(value.into_owned().into_boxed_str()));
-                }
-                other => out.push(other.clone()),
+/// Byte equality. Most strings compared here (actions, ARN parts) are short, and an inlined loop
+/// beats a call into the C library's `memcmp` for them; longer ones go to `memcmp`.
+#[inline]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Variables resolved up front per pattern; a pattern with more variables than this looks the
+/// rest up as it meets them.
+const MAX_SLOTS: usize = 8;
+
+/// How variables are resolved while matching.
+#[derive(Clone, Copy)]
+pub(crate) struct Vars<'a> {
+    ctx: &'a Context,
+    resolved: &'a [&'a str; MAX_SLOTS],
+    ignore_case: bool,
+}
+
+/// The length in bytes of the prefix of `rest` that `piece` matches, if it matches.
+fn piece_len(piece: &Piece, rest: &str, vars: Option<Vars<'_>>) -> Option<usize> {
+    match piece {
+        Piece::Lit(s) => rest
+            .as_bytes()
+            .get(..s.len())
+            .is_some_and(|head| bytes_eq(head, s.as_bytes()))
+            .then_some(s.len()),
+        Piece::One => rest.chars().next().map(char::len_utf8),
+        Piece::Star => Some(0),
+        Piece::Var { key, default, slot } => {
+            let vars = vars?;
+            let value = match vars.resolved.get(*slot) {
+                Some(v) => *v,
+                None => vars.ctx.single(key).or(default.as_deref())?,
+            };
+            if vars.ignore_case {
+                prefix_len_lowercased(rest, value)
+            } else {
+                rest.starts_with(value).then_some(value.len())
             }
         }
-        Ok(out)
     }
 }
 
-/// Wildcard match of `text` against pieces that hold no variables.
+/// `rest` starts with the lower-cased form of `value`: the length of that prefix of `rest`.
+fn prefix_len_lowercased(rest: &str, value: &str) -> Option<usize> {
+    let mut it = rest.char_indices();
+    for want in value.chars().flat_map(char::to_lowercase) {
+        let (_, got) = it.next()?;
+        if got != want {
+            return None;
+        }
+    }
+    Some(it.next().map_or(rest.len(), |(i, _)| i))
+}
+
+/// Wildcard match of `text` against pieces; variables are read from `vars` as literal text.
 ///
 /// Iterative, with backtracking to the most recent star only: O(len(pattern) * len(text)) in the
 /// worst case, no recursion, no allocation.
-pub(crate) fn glob(pieces: &[Piece], text: &str) -> bool {
+pub(crate) fn glob(pieces: &[Piece], text: &str, vars: Option<Vars<'_>>) -> bool {
     let mut pi = 0usize;
     let mut ti = 0usize;
     // (index of the piece after the last star, text index that star is currently absorbing up to)
     let mut star: Option<(usize, usize)> = None;
     loop {
         let rest = text.get(ti..).unwrap_or_default();
-        let advanced = match pieces.get(pi) {
+        match pieces.get(pi) {
+            // A trailing star matches whatever is left.
+            Some(Piece::Star) if pi + 1 == pieces.len() => return true,
             Some(Piece::Star) => {
                 star = Some((pi + 1, ti));
                 pi += 1;
                 continue;
             }
-            Some(Piece::One) => match rest.chars().next() {
-                Some(c) => {
-                    ti += c.len_utf8();
-                    true
-                }
-                None => false,
-            },
-            Some(Piece::Lit(s)) => {
-                if rest.starts_with(&**s) {
-                    ti += s.len();
-                    true
-                } else {
-                    false
+            Some(piece) => {
+                if let Some(len) = piece_len(piece, rest, vars) {
+                    ti += len;
+                    pi += 1;
+                    continue;
                 }
             }
-            // A variable left unresolved never matches (callers resolve first).
-            Some(Piece::Var { .. }) => false,
-            None => {
-                if rest.is_empty() {
-                    return true;
-                }
-                false
-            }
-        };
-        if advanced {
-            pi += 1;
-            continue;
+            None if rest.is_empty() => return true,
+            None => {}
         }
         // Mismatch: let the last star absorb one more character and retry.
         match star {

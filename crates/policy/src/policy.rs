@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::arn::ArnPattern;
+use crate::arn::{ArnPattern, SplitArn};
 use crate::condition::{ConditionBlock, Undecided};
 use crate::context::{Principal, PrincipalKind, Request};
 use crate::error::PolicyError;
@@ -152,6 +152,9 @@ pub(crate) struct Statement {
     pub(crate) effect: Effect,
     principal: Polarity<PrincipalSet>,
     action: Polarity<Box<[Pattern]>>,
+    /// For an `Action` whose every pattern names its service literally: the hashes of those
+    /// services. A request for another service cannot match.
+    action_services: Option<Box<[u64]>>,
     resource: Polarity<Box<[ArnPattern]>>,
     condition: ConditionBlock,
 }
@@ -168,8 +171,10 @@ pub(crate) enum StatementMatch {
 impl Statement {
     /// Does the statement apply to the request? Fail-closed: when a value cannot be read, a Deny
     /// statement applies and an Allow statement does not.
-    pub(crate) fn applies(&self, req: &Request) -> StatementMatch {
-        match self.try_applies(req) {
+    ///
+    /// `arn` is the request's resource split into its parts (computed once per evaluation).
+    pub(crate) fn applies(&self, req: &Request, arn: Option<&SplitArn<'_>>) -> StatementMatch {
+        match self.try_applies(req, arn) {
             Ok(m) => m,
             Err(Undecided::Unresolved) => StatementMatch::No,
             Err(Undecided::Malformed) => match self.effect {
@@ -179,7 +184,11 @@ impl Statement {
         }
     }
 
-    fn try_applies(&self, req: &Request) -> Result<StatementMatch, Undecided> {
+    fn try_applies(
+        &self,
+        req: &Request,
+        arn: Option<&SplitArn<'_>>,
+    ) -> Result<StatementMatch, Undecided> {
         let ctx = &req.context;
         let action_hit = match &self.action {
             Polarity::Is(pats) => any_pattern(pats, &req.action, ctx)?,
@@ -190,8 +199,8 @@ impl Statement {
             return Ok(StatementMatch::No);
         }
         let resource_hit = match &self.resource {
-            Polarity::Is(pats) => any_arn(pats, &req.resource, ctx)?,
-            Polarity::Not(pats) => !any_arn(pats, &req.resource, ctx)?,
+            Polarity::Is(pats) => any_arn(pats, &req.resource, arn, ctx)?,
+            Polarity::Not(pats) => !any_arn(pats, &req.resource, arn, ctx)?,
             // Trust policies have no Resource element: the role itself is the resource.
             Polarity::Absent => true,
         };
@@ -227,13 +236,55 @@ fn any_pattern(pats: &[Pattern], subject: &str, ctx: &crate::Context) -> Result<
     Ok(false)
 }
 
-fn any_arn(pats: &[ArnPattern], subject: &str, ctx: &crate::Context) -> Result<bool, Undecided> {
+fn any_arn(
+    pats: &[ArnPattern],
+    subject: &str,
+    split: Option<&SplitArn<'_>>,
+    ctx: &crate::Context,
+) -> Result<bool, Undecided> {
     for p in pats {
-        if p.matches(subject, ctx)? {
+        if p.matches_split(subject, split, ctx)? {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Iterator over the statements that can apply to a request's service.
+pub(crate) enum Candidates<'a> {
+    Masked {
+        statements: &'a [Statement],
+        mask: u64,
+    },
+    All {
+        statements: std::slice::Iter<'a, Statement>,
+        service_hash: u64,
+    },
+}
+
+impl<'a> Iterator for Candidates<'a> {
+    type Item = &'a Statement;
+
+    fn next(&mut self) -> Option<&'a Statement> {
+        match self {
+            Candidates::Masked { statements, mask } => {
+                if *mask == 0 {
+                    return None;
+                }
+                let i = mask.trailing_zeros();
+                *mask &= *mask - 1;
+                statements.get(usize::try_from(i).ok()?)
+            }
+            Candidates::All {
+                statements,
+                service_hash,
+            } => statements.find(|st| {
+                st.action_services
+                    .as_ref()
+                    .is_none_or(|s| s.contains(service_hash))
+            }),
+        }
+    }
 }
 
 /// A validated and compiled policy document, ready to evaluate requests without re-reading JSON.
@@ -243,9 +294,36 @@ pub struct Policy {
     kind: PolicyKind,
     version: Version,
     pub(crate) statements: Box<[Statement]>,
+    /// For policies of at most 64 statements: which statements can apply to a request for a
+    /// given service. Bit `i` stands for statement `i`.
+    index: Option<ServiceIndex>,
+}
+
+/// Statement bitmasks by the hash of the action's service.
+#[derive(Debug, Clone)]
+struct ServiceIndex {
+    /// Statements that may apply to any service (`*`, `NotAction`, wildcard service names).
+    any: u64,
+    /// Statements whose actions name this service literally.
+    by_service: rustc_hash::FxHashMap<u64, u64>,
 }
 
 impl Policy {
+    /// The statements that can apply to a request for the service with this hash, in document
+    /// order.
+    pub(crate) fn candidates(&self, service_hash: u64) -> Candidates<'_> {
+        match &self.index {
+            Some(ix) => Candidates::Masked {
+                statements: &self.statements,
+                mask: ix.any | ix.by_service.get(&service_hash).copied().unwrap_or(0),
+            },
+            None => Candidates::All {
+                statements: self.statements.iter(),
+                service_hash,
+            },
+        }
+    }
+
     /// Validate `text` with IAM's rules for `kind` and compile it. The error carries AWS's
     /// `MalformedPolicyDocument` message.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<Self, PolicyError> {
@@ -318,7 +396,7 @@ fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
         variables,
         ignore_case: false,
     };
-    let statements = validate::statements(obj)
+    let statements: Box<[Statement]> = validate::statements(obj)
         .into_iter()
         .enumerate()
         .map(|(index, s)| {
@@ -339,7 +417,21 @@ fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
                     .map(|r| ArnPattern::compile(r, resource_syntax))
                     .collect()
             };
+            let action_services = s.get("Action").and_then(|_| {
+                list("Action")
+                    .iter()
+                    .map(|a| {
+                        let lower = a.to_lowercase();
+                        let service = lower.split_once(':')?.0;
+                        if service.contains(['*', '?']) {
+                            return None;
+                        }
+                        crate::context::service_hash(&lower)
+                    })
+                    .collect::<Option<Box<[u64]>>>()
+            });
             Statement {
+                action_services,
                 sid: s
                     .get("Sid")
                     .and_then(Value::as_str)
@@ -376,11 +468,30 @@ fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
             }
         })
         .collect();
+    let index = (statements.len() <= 64).then(|| {
+        let mut ix = ServiceIndex {
+            any: 0,
+            by_service: Default::default(),
+        };
+        for (i, st) in statements.iter().enumerate() {
+            let bit = 1u64 << i;
+            match &st.action_services {
+                None => ix.any |= bit,
+                Some(services) => {
+                    for h in services.iter() {
+                        *ix.by_service.entry(*h).or_default() |= bit;
+                    }
+                }
+            }
+        }
+        ix
+    });
     Policy {
         id,
         kind,
         version,
         statements,
+        index,
     }
 }
 
