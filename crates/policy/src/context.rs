@@ -26,10 +26,6 @@ impl Key {
             name: name.into_boxed_str(),
         }
     }
-
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
 }
 
 /// The request context: condition keys and their values.
