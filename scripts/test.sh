@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing, then formatting and lint checks, then every
-# test of the workspace (unit, integration, corpus, property, CLI) with cargo-nextest, then doctests.
+# doctest, then every test of the workspace (unit, integration, corpus, property, CLI) with
+# cargo-nextest.
 # Test data is read from ../shared/testdata (override with IDBROKER_TESTDATA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +21,11 @@ cargo fmt --all -- --check
 echo "test: cargo clippy"
 cargo clippy --workspace --all-targets --locked -q -- -D warnings
 
+echo "test: doctests"
+cargo test --workspace --locked --doc -q
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   echo "test: cargo-nextest not installed; using cargo test"
   cargo test --workspace --locked --no-fail-fast --lib --bins --tests
 fi
-cargo test --workspace --locked --doc -q

@@ -5,7 +5,9 @@
 //! part is everything after the fifth colon and may itself contain colons and slashes.
 
 use crate::context::Context;
-use crate::pattern::{Pattern, Piece, Syntax, VarResult};
+#[cfg(test)]
+use crate::pattern::ArnMode;
+use crate::pattern::{Pattern, Syntax, VarResult};
 
 /// A borrowed ARN split at its first five colons.
 #[derive(Debug, Clone, Copy)]
@@ -75,120 +77,30 @@ impl<'a> SplitArn<'a> {
             ],
         })
     }
-
-    fn parts(&self) -> &[&'a str; 6] {
-        &self.parts
-    }
 }
 
-/// A compiled ARN pattern (a Resource entry, or an `Arn*` condition value).
+/// A compiled ARN pattern (a Resource entry, or an `Arn*` condition value): case-sensitive, with
+/// wildcards bound to their colon-separated part unless a `*` ends its part.
 #[derive(Debug, Clone)]
-pub(crate) struct ArnPattern {
-    /// The pattern over the whole string, for subjects (or patterns) without the ARN shape.
-    whole: Pattern,
-    /// The six per-part patterns, when the pattern has the ARN shape.
-    segments: Option<Box<[Pattern; 6]>>,
-    /// Starts with `arn:` but has fewer than six parts: matches no ARN (a wildcard must not
-    /// stretch across the missing part boundaries).
-    short_arn: bool,
-}
+pub(crate) struct ArnPattern(Pattern);
 
 impl ArnPattern {
+    /// `syntax.arn` says whether this is a Resource entry or an `Arn*` condition value.
     pub(crate) fn compile(src: &str, syntax: Syntax) -> Self {
-        let pieces = crate::pattern::tokenize(src, syntax);
-        let split = split_segments(&pieces);
-        let short_arn = split.is_none()
-            && matches!(pieces.first(), Some(Piece::Lit(s)) if s.starts_with("arn:"));
-        // When the first five parts are plain text, their five colons are fixed, so matching the
-        // whole string is the same as matching part by part, and much cheaper
-        // (`arn:aws:s3:::bucket/*` becomes one prefix comparison).
-        let literal_head = split.as_ref().is_some_and(|segs| {
-            segs.iter()
-                .take(5)
-                .all(|seg| seg.iter().all(|p| matches!(p, Piece::Lit(_))))
-        });
-        let segments = split
-            .filter(|_| !literal_head)
-            .map(|segs| Box::new(segs.map(|seg| Pattern::from_pieces(seg, syntax.ignore_case))));
-        ArnPattern {
-            whole: Pattern::from_pieces(pieces, syntax.ignore_case),
-            segments,
-            short_arn,
-        }
+        ArnPattern(Pattern::compile(src, syntax))
     }
 
     pub(crate) fn is_any(&self) -> bool {
-        self.whole.is_any()
+        self.0.is_any()
     }
 
     pub(crate) fn has_vars(&self) -> bool {
-        self.whole.has_vars()
+        self.0.has_vars()
     }
 
     pub(crate) fn matches(&self, subject: &str, ctx: &Context) -> VarResult {
-        if self.whole.is_any() {
-            return Ok(true);
-        }
-        self.matches_split(subject, SplitArn::parse(subject).as_ref(), ctx)
+        self.0.matches(subject, ctx)
     }
-
-    /// As [`ArnPattern::matches`], with the subject already split.
-    pub(crate) fn matches_split(
-        &self,
-        subject: &str,
-        split: Option<&SplitArn<'_>>,
-        ctx: &Context,
-    ) -> VarResult {
-        if self.whole.is_any() {
-            return Ok(true);
-        }
-        match (&self.segments, split) {
-            (Some(segments), Some(arn)) => {
-                // Part 0 is "arn" on both sides by construction. The most selective parts first:
-                // service, resource, then partition, region, account.
-                for i in [2usize, 5, 1, 3, 4] {
-                    let (Some(pattern), Some(part)) = (segments.get(i), arn.parts().get(i)) else {
-                        return Ok(false);
-                    };
-                    if !pattern.matches(part, ctx)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-            (None, Some(_)) if self.short_arn => Ok(false),
-            _ => self.whole.matches(subject, ctx),
-        }
-    }
-}
-
-/// Split pieces into six ARN parts at the first five colons found in literal text.
-fn split_segments(pieces: &[Piece]) -> Option<[Vec<Piece>; 6]> {
-    let mut segs: [Vec<Piece>; 6] = Default::default();
-    let mut idx = 0usize;
-    for piece in pieces {
-        match piece {
-            Piece::Lit(text) if idx < 5 => {
-                let mut rest: &str = text;
-                while idx < 5 {
-                    let Some((head, tail)) = rest.split_once(':') else {
-                        break;
-                    };
-                    if !head.is_empty() {
-                        segs.get_mut(idx)?.push(Piece::Lit(head.into()));
-                    }
-                    idx += 1;
-                    rest = tail;
-                }
-                if !rest.is_empty() {
-                    segs.get_mut(idx)?.push(Piece::Lit(rest.into()));
-                }
-            }
-            other => segs.get_mut(idx)?.push(other.clone()),
-        }
-    }
-    let first_is_arn = matches!(segs[0].as_slice(), [Piece::Lit(s)] if &**s == "arn");
-    (idx == 5 && first_is_arn).then_some(segs)
 }
 
 #[cfg(test)]
@@ -199,6 +111,7 @@ mod tests {
         wildcards: true,
         variables: true,
         ignore_case: false,
+        arn: ArnMode::Resource,
     };
 
     fn m(p: &str, s: &str) -> bool {
@@ -215,11 +128,49 @@ mod tests {
             "arn:aws:ec2:*:*:instance/*",
             "arn:aws:ec2:us-east-1:123456789012:instance/i-1"
         ));
-        // A star inside the region part does not reach into the account part.
-        assert!(!m(
+        // A star that ends its part may reach across colons (AWS: "If the * wildcard is the last
+        // character of a resource ARN segment, it can expand to match beyond the colon
+        // boundaries"); one inside a part may not.
+        assert!(m(
             "arn:aws:ec2:us-*:instance/*",
             "arn:aws:ec2:us-east-1:123456789012:instance/i-1"
         ));
+        assert!(m(
+            "arn:aws:sqs:us-east-1:*:queue1",
+            "arn:aws:sqs:us-east-1:123456789012:x:queue1"
+        ));
+        assert!(!m(
+            "arn:aws:sqs:us-*-1:123456789012:queue1",
+            "arn:aws:sqs:us-east-1:999999999999:us-x-1:123456789012:queue1"
+        ));
+        assert!(m(
+            "arn:aws:sqs:us-*-1:123456789012:queue1",
+            "arn:aws:sqs:us-east-1:123456789012:queue1"
+        ));
+        assert!(!m("arn:aws:sqs:us-?ast-1:*", "arn:aws:sqs:us:ast-1:1"));
+        // Condition operators match part by part: no star crosses a colon before the resource.
+        let cond = ArnPattern::compile(
+            "arn:aws:someservice:*:111122223333:finance/*",
+            Syntax {
+                arn: ArnMode::Condition,
+                ..SYN
+            },
+        );
+        let ctx = Context::new();
+        assert_eq!(
+            cond.matches(
+                "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/x",
+                &ctx
+            ),
+            Ok(false)
+        );
+        assert_eq!(
+            cond.matches(
+                "arn:aws:someservice:us-east-2:111122223333:finance/a:b",
+                &ctx
+            ),
+            Ok(true)
+        );
         assert!(m(
             "arn:aws:iam::*:role/*",
             "arn:aws:iam::123456789012:role/path/R"

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::arn::ArnPattern;
 use crate::context::{Context, ContextValue, Key};
 use crate::date::{self, Instant};
-use crate::pattern::{Pattern, Syntax, Unresolved};
+use crate::pattern::{ArnMode, Pattern, Syntax, Unresolved};
 
 /// Why a condition could not be decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,6 +223,19 @@ impl ConditionBlock {
         self.clauses.is_empty()
     }
 
+    /// Some clause tests this (lower-cased) key with a positive, non-`IfExists` operator, so the
+    /// statement can only apply when the key has a matching value.
+    pub(crate) fn tests_positively(&self, lower_key: &str) -> bool {
+        let key = Key::new(lower_key);
+        self.clauses.iter().any(|c| {
+            c.key == key
+                && !c.op.negated
+                && !c.op.if_exists
+                && c.op.qualifier == Qualifier::None
+                && c.op.family != Family::Null
+        })
+    }
+
     pub(crate) fn has_vars(&self) -> bool {
         self.clauses.iter().any(|c| match &c.values {
             Values::Str(p) => p.iter().any(Pattern::has_vars),
@@ -247,6 +260,7 @@ fn compile_values(family: Family, texts: &[String], variables: bool) -> Values {
         wildcards,
         variables,
         ignore_case,
+        arn: ArnMode::Off,
     };
     match family {
         Family::String => Values::Str(
@@ -270,7 +284,15 @@ fn compile_values(family: Family, texts: &[String], variables: bool) -> Values {
         Family::Arn => Values::Arn(
             texts
                 .iter()
-                .map(|t| ArnPattern::compile(t, string_syntax(true, false)))
+                .map(|t| {
+                    ArnPattern::compile(
+                        t,
+                        Syntax {
+                            arn: ArnMode::Condition,
+                            ..string_syntax(true, false)
+                        },
+                    )
+                })
                 .collect(),
         ),
         Family::Numeric => Values::Num(texts.iter().map(|t| parse_number(t)).collect()),

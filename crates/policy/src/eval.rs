@@ -10,8 +10,8 @@
 //! 5. when session policies are set, one of them must also allow;
 //! 6. otherwise: implicit deny.
 //!
-//! A resource-based policy of another account than the caller's cannot allow on its own: an
-//! identity-based Allow is needed as well (cross-account access needs both sides).
+//! A resource in another account than the caller's needs both sides: an identity-based Allow
+//! and an Allow in that resource's resource-based policy (none there: implicit deny).
 
 use std::sync::Arc;
 
@@ -125,11 +125,11 @@ fn scan(
     layer: Layer,
     policy: &Policy,
     req: &Request,
-    arn: Option<&SplitArn<'_>>,
+    boundary_attached: bool,
 ) -> bool {
     let mut allowed = false;
     for st in policy.candidates(req.service_hash) {
-        let StatementMatch::Yes(how) = st.applies(req, arn) else {
+        let StatementMatch::Yes(how) = st.applies(req, boundary_attached) else {
             continue;
         };
         let m = MatchedStatement {
@@ -157,22 +157,23 @@ impl PolicySet<'_> {
     /// Decide a request. Never panics; anything that cannot be read is decided fail-closed.
     pub fn evaluate(&self, req: &Request) -> Evaluation {
         let mut found = Found::default();
+        let boundary = self.permissions_boundary.is_some();
         let arn = req.resource_arn();
         let arn = arn.as_ref();
         let mut identity_allows = false;
         for p in &self.identity {
-            identity_allows |= scan(&mut found, Layer::Identity, p, req, arn);
+            identity_allows |= scan(&mut found, Layer::Identity, p, req, boundary);
         }
         let boundary_allows = self
             .permissions_boundary
-            .map(|p| scan(&mut found, Layer::PermissionsBoundary, p, req, arn));
+            .map(|p| scan(&mut found, Layer::PermissionsBoundary, p, req, boundary));
         let mut session_allows = false;
         for p in &self.session {
-            session_allows |= scan(&mut found, Layer::Session, p, req, arn);
+            session_allows |= scan(&mut found, Layer::Session, p, req, boundary);
         }
         let resource_allows = self
             .resource
-            .is_some_and(|p| scan(&mut found, Layer::Resource, p, req, arn));
+            .is_some_and(|p| scan(&mut found, Layer::Resource, p, req, boundary));
 
         if !found.deny.is_empty() {
             return Evaluation {
@@ -186,10 +187,12 @@ impl PolicySet<'_> {
             found.allow.retain(|m| m.layer == Layer::Resource);
             return allow(found.allow);
         }
+        // Across accounts both sides must allow: the caller's identity policies and the resource
+        // policy of the other account. No resource policy there means no access.
         let grant = if same_account {
             identity_allows || resource_allows
         } else {
-            identity_allows && (self.resource.is_none() || resource_allows)
+            identity_allows && resource_allows
         };
         let missing = if !grant {
             Some(if identity_allows {
@@ -238,7 +241,7 @@ fn allow(matched: Vec<MatchedStatement>) -> Evaluation {
 /// statements under `layer`.
 pub fn evaluate_single(policy: &Policy, layer: Layer, req: &Request) -> Evaluation {
     let mut found = Found::default();
-    let allowed = scan(&mut found, layer, policy, req, req.resource_arn().as_ref());
+    let allowed = scan(&mut found, layer, policy, req, false);
     if !found.deny.is_empty() {
         Evaluation {
             decision: Decision::ExplicitDeny,

@@ -17,8 +17,13 @@ pub(crate) enum Piece {
     Lit(Box<str>),
     /// `*`: any run of characters, including none.
     Star,
+    /// In an ARN, a `*` that is not the last character of its colon-separated part: any run of
+    /// characters without a colon.
+    SegStar,
     /// `?`: exactly one character.
     One,
+    /// In an ARN, `?`: exactly one character that is not a colon.
+    OneSeg,
     /// `${key}` or `${key, 'default'}`: the key is stored lower-cased. `slot` numbers the
     /// variables of one pattern, so each is looked up once per match.
     Var {
@@ -38,6 +43,23 @@ pub(crate) struct Syntax {
     /// Compare case-insensitively: literals are lower-cased at compile time and the subject and
     /// substituted values at match time.
     pub ignore_case: bool,
+    /// How wildcards treat the colons of an ARN.
+    pub arn: ArnMode,
+}
+
+/// Wildcards in ARNs. In both modes a wildcard in the resource part (after the fifth colon,
+/// which may itself hold colons) matches anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArnMode {
+    /// Not an ARN: `*` matches anything.
+    Off,
+    /// The `Resource` element: a wildcard stays within its colon-separated part, except a `*`
+    /// that ends its part, which "can expand to match beyond the colon boundaries" (IAM User
+    /// Guide, IAM JSON policy elements: Resource, "Using wildcards in resource ARNs").
+    Resource,
+    /// `ArnLike`/`ArnEquals` conditions: "each of the six colon-delimited components of the ARN
+    /// is checked separately" (IAM User Guide, Condition operators, ARN condition operators).
+    Condition,
 }
 
 /// Fast paths for the shapes most patterns take.
@@ -60,6 +82,8 @@ pub(crate) struct Pattern {
     shape: Shape,
     has_vars: bool,
     ignore_case: bool,
+    /// Holds a `SegStar`: matched by [`glob_segmented`] rather than the greedy [`glob`].
+    segmented: bool,
 }
 
 /// The outcome of matching a pattern that may contain variables.
@@ -74,6 +98,8 @@ pub(crate) fn tokenize(src: &str, syntax: Syntax) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut lit = String::new();
     let mut rest = src;
+    // Literal colons seen so far: from five on, we are in an ARN's resource part.
+    let mut colons = 0usize;
     while let Some(c) = rest.chars().next() {
         if syntax.variables && rest.starts_with("${") {
             if let Some(end) = rest.find('}') {
@@ -95,16 +121,35 @@ pub(crate) fn tokenize(src: &str, syntax: Syntax) -> Vec<Piece> {
         match c {
             '*' if syntax.wildcards => {
                 flush(&mut pieces, &mut lit, syntax);
-                // Consecutive stars are one star.
-                if pieces.last() != Some(&Piece::Star) {
-                    pieces.push(Piece::Star);
+                let ends_part = rest.is_empty() || rest.starts_with(':');
+                let bound = match syntax.arn {
+                    ArnMode::Off => false,
+                    _ if colons >= 5 => false,
+                    ArnMode::Resource => !ends_part,
+                    ArnMode::Condition => true,
+                };
+                let star = if bound { Piece::SegStar } else { Piece::Star };
+                // Consecutive stars are one star, the widest of them.
+                match (pieces.last_mut(), star) {
+                    (Some(last @ Piece::SegStar), Piece::Star) => *last = Piece::Star,
+                    (Some(Piece::Star | Piece::SegStar), _) => {}
+                    (_, star) => pieces.push(star),
                 }
             }
             '?' if syntax.wildcards => {
                 flush(&mut pieces, &mut lit, syntax);
-                pieces.push(Piece::One);
+                pieces.push(if syntax.arn != ArnMode::Off && colons < 5 {
+                    Piece::OneSeg
+                } else {
+                    Piece::One
+                });
             }
-            _ => lit.push(c),
+            _ => {
+                if c == ':' {
+                    colons += 1;
+                }
+                lit.push(c);
+            }
         }
     }
     flush(&mut pieces, &mut lit, syntax);
@@ -158,6 +203,7 @@ impl Pattern {
             }
         }
         let has_vars = pieces.iter().any(|p| matches!(p, Piece::Var { .. }));
+        let segmented = pieces.iter().any(|p| matches!(p, Piece::SegStar));
         let shape = match pieces.as_slice() {
             [Piece::Star] => Shape::Any,
             [] => Shape::Exact("".into()),
@@ -170,6 +216,7 @@ impl Pattern {
             shape,
             has_vars,
             ignore_case,
+            segmented,
         }
     }
 
@@ -191,7 +238,7 @@ impl Pattern {
                 .as_bytes()
                 .get(..p.len())
                 .is_some_and(|head| bytes_eq(head, p.as_bytes()))),
-            Shape::General if !self.has_vars => Ok(glob(&self.pieces, subject, None)),
+            Shape::General if !self.has_vars => Ok(self.walk(subject, None)),
             Shape::General => {
                 // Resolve every variable first, whether or not matching reaches it: otherwise a
                 // negated use (NotResource, StringNotLike) would treat "unresolvable" as
@@ -205,8 +252,7 @@ impl Pattern {
                         }
                     }
                 }
-                Ok(glob(
-                    &self.pieces,
+                Ok(self.walk(
                     subject,
                     Some(Vars {
                         ctx,
@@ -215,6 +261,14 @@ impl Pattern {
                     }),
                 ))
             }
+        }
+    }
+
+    fn walk(&self, subject: &str, vars: Option<Vars<'_>>) -> bool {
+        if self.segmented {
+            glob_segmented(&self.pieces, subject, vars)
+        } else {
+            glob(&self.pieces, subject, vars)
         }
     }
 
@@ -262,7 +316,13 @@ fn piece_len(piece: &Piece, rest: &str, vars: Option<Vars<'_>>) -> Option<usize>
             .is_some_and(|head| bytes_eq(head, s.as_bytes()))
             .then_some(s.len()),
         Piece::One => rest.chars().next().map(char::len_utf8),
-        Piece::Star => Some(0),
+        Piece::OneSeg => rest
+            .chars()
+            .next()
+            .filter(|c| *c != ':')
+            .map(char::len_utf8),
+        // Stars are handled by the matchers themselves.
+        Piece::Star | Piece::SegStar => Some(0),
         Piece::Var { key, default, slot } => {
             let vars = vars?;
             let value = match vars.resolved.get(*slot) {
@@ -290,7 +350,90 @@ fn prefix_len_lowercased(rest: &str, value: &str) -> Option<usize> {
     Some(it.next().map_or(rest.len(), |(i, _)| i))
 }
 
+/// Wildcard match for patterns holding colon-bound stars (`SegStar`). Greedy backtracking to the
+/// last star is wrong when stars differ in what they may absorb, so this tracks the set of text
+/// positions reachable after each piece (a bitset): O(pieces * len) time, no recursion, and no
+/// allocation for subjects under 1 KiB.
+pub(crate) fn glob_segmented(pieces: &[Piece], text: &str, vars: Option<Vars<'_>>) -> bool {
+    const INLINE_WORDS: usize = 16;
+    let n = text.len();
+    let words = n / 64 + 1;
+    let mut inline_a = [0u64; INLINE_WORDS];
+    let mut inline_b = [0u64; INLINE_WORDS];
+    let mut heap_a;
+    let mut heap_b;
+    let (mut cur, mut next): (&mut [u64], &mut [u64]) = if words <= INLINE_WORDS {
+        (
+            inline_a.get_mut(..words).unwrap_or_default(),
+            inline_b.get_mut(..words).unwrap_or_default(),
+        )
+    } else {
+        heap_a = vec![0u64; words];
+        heap_b = vec![0u64; words];
+        (&mut heap_a, &mut heap_b)
+    };
+    let set = |bits: &mut [u64], i: usize| {
+        if let Some(w) = bits.get_mut(i / 64) {
+            *w |= 1u64 << (i % 64);
+        }
+    };
+    let get = |bits: &[u64], i: usize| {
+        bits.get(i / 64)
+            .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+    };
+    let bytes = text.as_bytes();
+    set(cur, 0);
+    for piece in pieces {
+        next.iter_mut().for_each(|w| *w = 0);
+        match piece {
+            Piece::Star => {
+                let first = cur
+                    .iter()
+                    .enumerate()
+                    .find(|(_, w)| **w != 0)
+                    .map(|(i, w)| i * 64 + w.trailing_zeros() as usize);
+                if let Some(first) = first {
+                    for q in first..=n {
+                        set(next, q);
+                    }
+                }
+            }
+            Piece::SegStar => {
+                let mut open = false;
+                for q in 0..=n {
+                    open |= get(cur, q);
+                    if open {
+                        set(next, q);
+                    }
+                    if bytes.get(q) == Some(&b':') {
+                        open = false;
+                    }
+                }
+            }
+            other => {
+                for (wi, word) in cur.iter().enumerate() {
+                    let mut w = *word;
+                    while w != 0 {
+                        let p = wi * 64 + w.trailing_zeros() as usize;
+                        w &= w - 1;
+                        let Some(rest) = text.get(p..) else { continue };
+                        if let Some(len) = piece_len(other, rest, vars) {
+                            set(next, p + len);
+                        }
+                    }
+                }
+            }
+        }
+        std::mem::swap(&mut cur, &mut next);
+        if cur.iter().all(|w| *w == 0) {
+            return false;
+        }
+    }
+    get(cur, n)
+}
+
 /// Wildcard match of `text` against pieces; variables are read from `vars` as literal text.
+/// Every star here may absorb anything (see [`glob_segmented`] for the others).
 ///
 /// Iterative, with backtracking to the most recent star only: O(len(pattern) * len(text)) in the
 /// worst case, no recursion, no allocation.
@@ -343,6 +486,7 @@ mod tests {
         wildcards: true,
         variables: true,
         ignore_case: false,
+        arn: ArnMode::Off,
     };
 
     fn m(pattern: &str, text: &str) -> bool {

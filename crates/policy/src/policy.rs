@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::arn::{ArnPattern, SplitArn};
+use crate::arn::ArnPattern;
 use crate::condition::{ConditionBlock, Undecided};
 use crate::context::{Principal, PrincipalKind, Request};
 use crate::error::PolicyError;
-use crate::pattern::{Pattern, Syntax};
+use crate::pattern::{ArnMode, Pattern, Syntax};
 use crate::validate::{self, ParseOptions, PolicyKind, VERSION_2008, VERSION_2012};
 
 /// `Allow` or `Deny`.
@@ -86,6 +86,11 @@ impl PrincipalSet {
         set
     }
 
+    /// `"*"` or `{"AWS": "*"}`.
+    fn is_wildcard(&self) -> bool {
+        self.everyone || self.aws.iter().any(|a| &**a == "*")
+    }
+
     fn matches(&self, p: &Principal) -> PrincipalMatch {
         if self.everyone {
             return PrincipalMatch::Indirect;
@@ -157,6 +162,8 @@ pub(crate) struct Statement {
     action_services: Option<Box<[u64]>>,
     resource: Polarity<Box<[ArnPattern]>>,
     condition: ConditionBlock,
+    /// The condition tests `aws:PrincipalArn` with a positive operator.
+    names_principal_arn: bool,
 }
 
 /// The outcome of one statement against one request.
@@ -172,9 +179,10 @@ impl Statement {
     /// Does the statement apply to the request? Fail-closed: when a value cannot be read, a Deny
     /// statement applies and an Allow statement does not.
     ///
-    /// `arn` is the request's resource split into its parts (computed once per evaluation).
-    pub(crate) fn applies(&self, req: &Request, arn: Option<&SplitArn<'_>>) -> StatementMatch {
-        match self.try_applies(req, arn) {
+    /// `boundary_attached`: the caller has a permissions boundary (it changes what NotPrincipal
+    /// means).
+    pub(crate) fn applies(&self, req: &Request, boundary_attached: bool) -> StatementMatch {
+        match self.try_applies(req, boundary_attached) {
             Ok(m) => m,
             Err(Undecided::Unresolved) => StatementMatch::No,
             Err(Undecided::Malformed) => match self.effect {
@@ -187,7 +195,7 @@ impl Statement {
     fn try_applies(
         &self,
         req: &Request,
-        arn: Option<&SplitArn<'_>>,
+        boundary_attached: bool,
     ) -> Result<StatementMatch, Undecided> {
         let ctx = &req.context;
         let action_hit = match &self.action {
@@ -199,8 +207,8 @@ impl Statement {
             return Ok(StatementMatch::No);
         }
         let resource_hit = match &self.resource {
-            Polarity::Is(pats) => any_arn(pats, &req.resource, arn, ctx)?,
-            Polarity::Not(pats) => !any_arn(pats, &req.resource, arn, ctx)?,
+            Polarity::Is(pats) => any_arn(pats, &req.resource, ctx)?,
+            Polarity::Not(pats) => !any_arn(pats, &req.resource, ctx)?,
             // Trust policies have no Resource element: the role itself is the resource.
             Polarity::Absent => true,
         };
@@ -209,11 +217,35 @@ impl Statement {
         }
         let principal = match (&self.principal, req.principal.as_ref()) {
             (Polarity::Absent, _) => PrincipalMatch::Indirect,
+            // "Permissions boundaries ... do not limit permissions granted using the
+            // aws:PrincipalArn condition key with a wildcard (*) in the Principal element"
+            // (IAM User Guide, Principal, IAM role principals): such a grant names the caller.
+            (Polarity::Is(set), Some(p)) if set.is_wildcard() && self.names_principal_arn => {
+                match set.matches(p) {
+                    PrincipalMatch::No => PrincipalMatch::No,
+                    _ => PrincipalMatch::Direct,
+                }
+            }
             (Polarity::Is(set), Some(p)) => set.matches(p),
-            (Polarity::Not(set), Some(p)) => match set.matches(p) {
-                PrincipalMatch::No => PrincipalMatch::Indirect,
-                _ => PrincipalMatch::No,
-            },
+            (Polarity::Not(set), Some(p)) => {
+                // Only a principal named itself is exempt: listing its account (as AWS requires
+                // alongside the user or session) exempts no one else of that account. A Deny with
+                // NotPrincipal exempts no principal that has a permissions boundary (IAM User
+                // Guide, Permissions boundaries, "Important").
+                let exempt = match set.matches(p) {
+                    PrincipalMatch::Direct => true,
+                    PrincipalMatch::Indirect => set.is_wildcard(),
+                    PrincipalMatch::No => false,
+                };
+                let boundary_voids = boundary_attached
+                    && self.effect == Effect::Deny
+                    && p.kind() == PrincipalKind::Aws;
+                if exempt && !boundary_voids {
+                    PrincipalMatch::No
+                } else {
+                    PrincipalMatch::Indirect
+                }
+            }
             // A principal-bound statement with no principal in the request: fail closed.
             (_, None) => return Err(Undecided::Malformed),
         };
@@ -236,14 +268,9 @@ fn any_pattern(pats: &[Pattern], subject: &str, ctx: &crate::Context) -> Result<
     Ok(false)
 }
 
-fn any_arn(
-    pats: &[ArnPattern],
-    subject: &str,
-    split: Option<&SplitArn<'_>>,
-    ctx: &crate::Context,
-) -> Result<bool, Undecided> {
+fn any_arn(pats: &[ArnPattern], subject: &str, ctx: &crate::Context) -> Result<bool, Undecided> {
     for p in pats {
-        if p.matches_split(subject, split, ctx)? {
+        if p.matches(subject, ctx)? {
             return Ok(true);
         }
     }
@@ -390,11 +417,13 @@ fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
         wildcards: true,
         variables: false,
         ignore_case: true,
+        arn: ArnMode::Off,
     };
     let resource_syntax = Syntax {
         wildcards: true,
         variables,
         ignore_case: false,
+        arn: ArnMode::Resource,
     };
     let statements: Box<[Statement]> = validate::statements(obj)
         .into_iter()
@@ -430,6 +459,11 @@ fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
                     })
                     .collect::<Option<Box<[u64]>>>()
             });
+            let condition = s
+                .get("Condition")
+                .and_then(Value::as_object)
+                .map(|c| ConditionBlock::compile(c, variables))
+                .unwrap_or_default();
             Statement {
                 action_services,
                 sid: s
@@ -460,11 +494,8 @@ fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
                 } else {
                     Polarity::Absent
                 },
-                condition: s
-                    .get("Condition")
-                    .and_then(Value::as_object)
-                    .map(|c| ConditionBlock::compile(c, variables))
-                    .unwrap_or_default(),
+                names_principal_arn: condition.tests_positively("aws:principalarn"),
+                condition,
             }
         })
         .collect();
@@ -527,6 +558,6 @@ impl Statement {
 
     /// `"Principal": "*"` or `{"AWS": "*"}`.
     pub(crate) fn any_principal(&self) -> bool {
-        matches!(&self.principal, Polarity::Is(set) if set.everyone || set.aws.iter().any(|a| &**a == "*"))
+        matches!(&self.principal, Polarity::Is(set) if set.is_wildcard())
     }
 }
