@@ -5,4 +5,6 @@
 //! This library holds what the `idbroker` binary runs, so that tests can run it in-process.
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod directory;
 pub mod policy_tool;

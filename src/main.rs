@@ -26,6 +26,12 @@ enum Command {
     /// Work with IAM policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Validate a configuration file as `serve` would; exits 1 naming the file, key and problem.
+    CheckConfig {
+        /// The file (default config/idbroker.toml).
+        #[arg(default_value = "config/idbroker.toml")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +104,7 @@ struct SimulateArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::CheckConfig { file } => check_config(&file),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
         Command::Policy(PolicyCommand::Simulate(args)) => run_single(&args),
@@ -107,6 +114,27 @@ fn main() -> ExitCode {
         Err(msg) => {
             eprintln!("idbroker: {msg}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {
+    match idbroker::config::Config::load(file) {
+        Ok(cfg) => {
+            for w in &cfg.warnings {
+                eprintln!("warning: {w}");
+            }
+            let (users, roles, policies) = cfg.directory.counts();
+            println!(
+                "{}: ok (account {}, {users} users, {roles} roles, {policies} managed policies)",
+                file.display(),
+                cfg.directory.account_id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("idbroker: invalid configuration: {e}");
+            Ok(ExitCode::from(1))
         }
     }
 }

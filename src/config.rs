@@ -1,0 +1,534 @@
+//! Configuration: raw TOML (unknown keys refused, `IDBROKER_*` environment overrides) validated
+//! once into typed structures. Every error names the file, the key and the problem.
+//!
+//! The reference file is `config/idbroker.toml`; it documents every key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::directory::{Directory, DirectoryError};
+
+/// A configuration that failed to load or validate.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {key}: {problem}")]
+pub struct ConfigError {
+    /// The file (or environment variable) the problem is in.
+    pub file: String,
+    /// The key, as a dotted path (`roles[1].trust_policy`).
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(file: &Path, key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.display().to_string(),
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The raw file, as written.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[server]`
+    #[serde(default)]
+    pub server: RawServer,
+    /// `[store]`
+    #[serde(default)]
+    pub store: RawStore,
+    /// `[sealing]`
+    #[serde(default)]
+    pub sealing: RawSealing,
+    /// The account that owns the directory.
+    pub account_id: Option<String>,
+    /// `[[users]]`
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+    /// `[[groups]]`
+    #[serde(default)]
+    pub groups: Vec<RawGroup>,
+    /// `[[roles]]`
+    #[serde(default)]
+    pub roles: Vec<RawRole>,
+    /// `[[managed_policies]]`
+    #[serde(default)]
+    pub managed_policies: Vec<RawManagedPolicy>,
+}
+
+/// `[server]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The region idbroker answers as (credential scopes may name any region).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// TLS certificate chain (PEM); HTTPS when set together with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Allowed clock skew for signed requests, in seconds.
+    #[serde(default = "default_sigv4_skew")]
+    pub sigv4_skew_seconds: u64,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_body_limit")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: default_listen(),
+            region: default_region(),
+            tls_cert: None,
+            tls_key: None,
+            sigv4_skew_seconds: default_sigv4_skew(),
+            max_body_bytes: default_body_limit(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_region() -> String {
+    "us-east-1".into()
+}
+fn default_sigv4_skew() -> u64 {
+    900
+}
+fn default_body_limit() -> usize {
+    // An AssumeRoleWithSAML form carries up to 100,000 characters of assertion.
+    256 * 1024
+}
+
+/// `[store]`
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `memory` (default) or `redis`.
+    pub kind: Option<String>,
+    /// Redis URL (standalone).
+    pub url: Option<String>,
+    /// Redis cluster nodes.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Key prefix.
+    pub prefix: Option<String>,
+}
+
+/// `[sealing]`: the keys that seal secret access keys at rest.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSealing {
+    /// The key id new secrets are sealed with.
+    pub active_key_id: Option<String>,
+    /// Key id -> 32 bytes, base64, from a secret reference.
+    #[serde(default)]
+    pub keys: BTreeMap<String, SecretRef>,
+}
+
+/// Where a secret comes from. Never the config file itself, except `value` for demos (idbroker
+/// warns at start).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    /// An environment variable that holds the secret.
+    pub env: Option<String>,
+    /// A file that holds the secret (trailing newline ignored).
+    pub file: Option<PathBuf>,
+    /// The secret in clear: development only.
+    pub value: Option<String>,
+}
+
+/// `[[users]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    /// User name.
+    pub name: String,
+    /// IAM path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Group names.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Attached managed policy ARNs.
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Inline policies: name -> JSON document.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// Permissions boundary (managed policy ARN).
+    pub permissions_boundary: Option<String>,
+    /// Long-term access keys (at most 2).
+    #[serde(default)]
+    pub access_keys: Vec<RawAccessKey>,
+}
+
+/// `[[users.access_keys]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessKey {
+    /// `AKIA...`
+    pub id: String,
+    /// The secret access key.
+    pub secret: SecretRef,
+    /// `Active` (default) or `Inactive`.
+    #[serde(default = "default_active")]
+    pub status: String,
+}
+
+fn default_active() -> String {
+    "Active".into()
+}
+fn default_path() -> String {
+    "/".into()
+}
+
+/// `[[groups]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// Group name.
+    pub name: String,
+    /// IAM path.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Attached managed policy ARNs.
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Inline policies.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+}
+
+/// `[[roles]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    /// Role name.
+    pub name: String,
+    /// IAM path.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// What the role is for (shown in the role picker).
+    #[serde(default)]
+    pub description: String,
+    /// The trust policy (JSON document).
+    pub trust_policy: String,
+    /// Attached managed policy ARNs.
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Inline policies.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// Permissions boundary (managed policy ARN).
+    pub permissions_boundary: Option<String>,
+    /// Longest session, seconds (3600..43200, default 3600).
+    #[serde(default = "default_max_session")]
+    pub max_session_duration: u32,
+}
+
+fn default_max_session() -> u32 {
+    3600
+}
+
+/// `[[managed_policies]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawManagedPolicy {
+    /// Policy name.
+    pub name: String,
+    /// IAM path.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The JSON document.
+    pub document: String,
+}
+
+/// Where sessions are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// In this process only: forgets on restart.
+    Memory,
+    /// A standalone Redis.
+    Redis {
+        /// `redis://host:port/db`
+        url: String,
+        /// Key prefix.
+        prefix: String,
+    },
+    /// A Redis cluster.
+    RedisCluster {
+        /// `redis://host:port` of some nodes.
+        nodes: Vec<String>,
+        /// Key prefix.
+        prefix: String,
+    },
+}
+
+/// The keys that seal secrets at rest.
+#[derive(Debug)]
+pub struct SealingConfig {
+    /// The key id new secrets are sealed with.
+    pub active_key_id: String,
+    /// Key id -> 32 key bytes.
+    pub keys: BTreeMap<String, zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Listen address.
+    pub listen: String,
+    /// Region.
+    pub region: String,
+    /// TLS certificate and key.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Allowed SigV4 clock skew.
+    pub sigv4_skew: std::time::Duration,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Session store.
+    pub store: StoreConfig,
+    /// Sealing keys, when configured.
+    pub sealing: Option<SealingConfig>,
+    /// Users, groups, roles, policies.
+    pub directory: Directory,
+    /// Things an operator should know (secrets given in clear, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Environment overrides: `IDBROKER_LISTEN`, `IDBROKER_REGION`, `IDBROKER_STORE_URL` (implies
+/// kind redis), `IDBROKER_STORE_KIND`, `IDBROKER_STORE_PREFIX`, `IDBROKER_ACCOUNT_ID`.
+fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
+    if let Some(v) = env("IDBROKER_LISTEN") {
+        raw.server.listen = v;
+    }
+    if let Some(v) = env("IDBROKER_REGION") {
+        raw.server.region = v;
+    }
+    if let Some(v) = env("IDBROKER_STORE_URL") {
+        raw.store.url = Some(v);
+        raw.store.kind.get_or_insert_with(|| "redis".into());
+    }
+    if let Some(v) = env("IDBROKER_STORE_KIND") {
+        raw.store.kind = Some(v);
+    }
+    if let Some(v) = env("IDBROKER_STORE_PREFIX") {
+        raw.store.prefix = Some(v);
+    }
+    if let Some(v) = env("IDBROKER_ACCOUNT_ID") {
+        raw.account_id = Some(v);
+    }
+}
+
+impl Config {
+    /// Load and validate a file, with overrides from the process environment.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, &|k| std::env::var(k).ok())
+    }
+
+    /// Load and validate a file with the given environment (tests pass their own).
+    pub fn load_with_env(
+        file: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| ConfigError::new(file, "(file)", e.to_string()))?;
+        Self::from_toml(&text, file, env)
+    }
+
+    /// Validate TOML text; `file` names it in errors and anchors relative paths.
+    pub fn from_toml(
+        text: &str,
+        file: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let problem = e.message().to_owned();
+            let key = e
+                .span()
+                .and_then(|s| text.get(..s.start))
+                .map(|before| format!("line {}", before.lines().count().max(1)))
+                .unwrap_or_else(|| "(syntax)".into());
+            ConfigError::new(file, key, problem)
+        })?;
+        apply_env(&mut raw, env);
+        let base = file.parent().unwrap_or(Path::new("."));
+        let mut warnings = Vec::new();
+
+        let store = match raw.store.kind.as_deref().unwrap_or("memory") {
+            "memory" => StoreConfig::Memory,
+            "redis" => {
+                let prefix = raw
+                    .store
+                    .prefix
+                    .clone()
+                    .unwrap_or_else(|| "idbroker:".into());
+                match (&raw.store.url, raw.store.nodes.is_empty()) {
+                    (Some(url), true) => StoreConfig::Redis {
+                        url: url.clone(),
+                        prefix,
+                    },
+                    (None, false) => StoreConfig::RedisCluster {
+                        nodes: raw.store.nodes.clone(),
+                        prefix,
+                    },
+                    (Some(_), false) => {
+                        return Err(ConfigError::new(
+                            file,
+                            "store",
+                            "give either url (standalone) or nodes (cluster), not both",
+                        ))
+                    }
+                    (None, true) => {
+                        return Err(ConfigError::new(
+                            file,
+                            "store.url",
+                            "kind = \"redis\" needs url or nodes",
+                        ))
+                    }
+                }
+            }
+            other => {
+                return Err(ConfigError::new(
+                    file,
+                    "store.kind",
+                    format!("unknown store kind {other:?}: use \"memory\" or \"redis\""),
+                ))
+            }
+        };
+
+        let sealing = if raw.sealing.keys.is_empty() {
+            None
+        } else {
+            let active = raw.sealing.active_key_id.clone().ok_or_else(|| {
+                ConfigError::new(
+                    file,
+                    "sealing.active_key_id",
+                    "missing: name one of sealing.keys",
+                )
+            })?;
+            let mut keys = BTreeMap::new();
+            for (id, r) in &raw.sealing.keys {
+                let key = format!("sealing.keys.{id}");
+                let text = resolve_secret(r, file, base, &key, env, &mut warnings)?;
+                let bytes = data_encoding::BASE64
+                    .decode(text.trim().as_bytes())
+                    .map_err(|_| ConfigError::new(file, &key, "not base64"))?;
+                if bytes.len() != 32 {
+                    return Err(ConfigError::new(
+                        file,
+                        &key,
+                        format!("a sealing key is 32 bytes, this one is {}", bytes.len()),
+                    ));
+                }
+                keys.insert(id.clone(), zeroize::Zeroizing::new(bytes));
+            }
+            if !keys.contains_key(&active) {
+                return Err(ConfigError::new(
+                    file,
+                    "sealing.active_key_id",
+                    format!("{active:?} is not one of sealing.keys"),
+                ));
+            }
+            Some(SealingConfig {
+                active_key_id: active,
+                keys,
+            })
+        };
+
+        let tls = match (&raw.server.tls_cert, &raw.server.tls_key) {
+            (Some(c), Some(k)) => Some((base.join(c), base.join(k))),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::new(
+                    file,
+                    "server.tls_cert",
+                    "tls_cert and tls_key go together",
+                ))
+            }
+        };
+        raw.server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| ConfigError::new(file, "server.listen", e.to_string()))?;
+
+        let account_id = raw
+            .account_id
+            .clone()
+            .ok_or_else(|| ConfigError::new(file, "account_id", "missing (twelve digits)"))?;
+        let directory = Directory::build(&raw, &account_id, &mut |r, key| {
+            resolve_secret(r, file, base, key, env, &mut warnings)
+        })
+        .map_err(|e| match e {
+            DirectoryError::Invalid { key, problem } => ConfigError::new(file, key, problem),
+            DirectoryError::Secret(e) => e,
+        })?;
+
+        Ok(Config {
+            file: file.to_owned(),
+            listen: raw.server.listen,
+            region: raw.server.region,
+            tls,
+            sigv4_skew: std::time::Duration::from_secs(raw.server.sigv4_skew_seconds),
+            max_body_bytes: raw.server.max_body_bytes,
+            store,
+            sealing,
+            directory,
+            warnings,
+        })
+    }
+}
+
+/// Read a secret from where it is referenced.
+fn resolve_secret(
+    r: &SecretRef,
+    file: &Path,
+    base: &Path,
+    key: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<zeroize::Zeroizing<String>, ConfigError> {
+    let given = [r.env.is_some(), r.file.is_some(), r.value.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if given != 1 {
+        return Err(ConfigError::new(
+            file,
+            key,
+            "give exactly one of env, file or value",
+        ));
+    }
+    if let Some(name) = &r.env {
+        return env(name).map(zeroize::Zeroizing::new).ok_or_else(|| {
+            ConfigError::new(file, key, format!("environment variable {name} is not set"))
+        });
+    }
+    if let Some(path) = &r.file {
+        let path = base.join(path);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::new(file, key, format!("{}: {e}", path.display())))?;
+        return Ok(zeroize::Zeroizing::new(
+            text.trim_end_matches(['\r', '\n']).to_owned(),
+        ));
+    }
+    warnings.push(format!(
+        "{}: {key}: secret given in clear in the config file (development only)",
+        file.display()
+    ));
+    Ok(zeroize::Zeroizing::new(r.value.clone().unwrap_or_default()))
+}

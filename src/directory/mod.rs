@@ -1,0 +1,398 @@
+//! The IAM entities idbroker knows, from the configuration: one account, its users (with groups
+//! and long-term access keys), roles (trust policy, permission policies, boundary, maximum
+//! session) and managed policies. Every policy is validated with IAM's rules when the
+//! configuration loads; lookups are by ARN or access key id.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use idbroker_policy::{Policy, PolicyKind};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::config::{ConfigError, RawConfig, SecretRef};
+
+/// A directory that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// A key holds something invalid.
+    #[error("{key}: {problem}")]
+    Invalid {
+        /// Dotted key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A secret could not be read.
+    #[error(transparent)]
+    Secret(ConfigError),
+}
+
+fn invalid(key: impl Into<String>, problem: impl Into<String>) -> DirectoryError {
+    DirectoryError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Reads a secret reference (the key names it in errors).
+pub type SecretReader<'a> =
+    dyn FnMut(&SecretRef, &str) -> Result<Zeroizing<String>, ConfigError> + 'a;
+
+/// A long-term access key of a user.
+pub struct AccessKey {
+    /// `AKIA...`
+    pub id: String,
+    /// The secret access key.
+    pub secret: Zeroizing<String>,
+    /// Inactive keys authenticate nothing.
+    pub active: bool,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+/// An IAM user.
+#[derive(Debug)]
+pub struct User {
+    /// Name.
+    pub name: String,
+    /// `arn:aws:iam::ACCOUNT:user/PATH/NAME`
+    pub arn: String,
+    /// `AIDA...`: stable, derived from the account and the ARN.
+    pub user_id: String,
+    /// Identity policies: its own, then its groups'.
+    pub policies: Vec<Arc<Policy>>,
+    /// Permissions boundary.
+    pub permissions_boundary: Option<Arc<Policy>>,
+    /// Access keys (at most 2).
+    pub access_keys: Vec<AccessKey>,
+}
+
+/// An IAM role.
+#[derive(Debug)]
+pub struct Role {
+    /// Name.
+    pub name: String,
+    /// `arn:aws:iam::ACCOUNT:role/PATH/NAME`
+    pub arn: String,
+    /// `AROA...`: stable, derived from the account and the ARN.
+    pub role_id: String,
+    /// What it is for.
+    pub description: String,
+    /// Who may assume it.
+    pub trust_policy: Arc<Policy>,
+    /// What its sessions may do.
+    pub policies: Vec<Arc<Policy>>,
+    /// Permissions boundary.
+    pub permissions_boundary: Option<Arc<Policy>>,
+    /// Longest session, seconds.
+    pub max_session_duration: u32,
+}
+
+/// All entities of the account.
+#[derive(Debug)]
+pub struct Directory {
+    /// The twelve-digit account id.
+    pub account_id: String,
+    users: Vec<User>,
+    roles: HashMap<String, Role>,
+    managed: HashMap<String, Arc<Policy>>,
+    /// Access key id -> (user index, key index).
+    keys: HashMap<String, (usize, usize)>,
+}
+
+/// A stable unique id in AWS's shape: prefix + 16 upper-case base32 characters of a hash.
+fn unique_id(prefix: &str, account: &str, arn: &str) -> String {
+    let digest = Sha256::digest(format!("{account}\0{arn}").as_bytes());
+    let b32 = data_encoding::BASE32_NOPAD.encode(&digest);
+    format!("{prefix}{}", b32.get(..16).unwrap_or_default())
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+fn valid_path(path: &str) -> bool {
+    path.starts_with('/') && path.ends_with('/') && path.len() <= 512
+}
+
+impl Directory {
+    /// Build and validate from the raw configuration. `secret` reads a secret reference.
+    pub fn build(
+        raw: &RawConfig,
+        account_id: &str,
+        secret: &mut SecretReader<'_>,
+    ) -> Result<Directory, DirectoryError> {
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("account_id", "must be twelve digits"));
+        }
+        let acct = account_id;
+
+        // Managed policies first: everything else refers to them by ARN.
+        let mut managed = HashMap::new();
+        for (i, m) in raw.managed_policies.iter().enumerate() {
+            let key = format!("managed_policies[{i}]");
+            if !valid_name(&m.name) || !valid_path(&m.path) {
+                return Err(invalid(
+                    &key,
+                    "name must be 1..64 of [A-Za-z0-9+=,.@_-], path /.../",
+                ));
+            }
+            let arn = format!("arn:aws:iam::{acct}:policy{}{}", m.path, m.name);
+            let p = Policy::parse(&m.document, PolicyKind::Identity)
+                .map_err(|e| {
+                    invalid(
+                        format!("{key}.document"),
+                        format!("MalformedPolicyDocument: {e}"),
+                    )
+                })?
+                .with_id(arn.clone());
+            if managed.insert(arn.clone(), Arc::new(p)).is_some() {
+                return Err(invalid(key, format!("{arn} is defined twice")));
+            }
+        }
+        let attached = |list: &[String], key: &str| -> Result<Vec<Arc<Policy>>, DirectoryError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, arn)| {
+                    managed.get(arn).cloned().ok_or_else(|| {
+                        invalid(format!("{key}[{i}]"), format!("no managed policy {arn}"))
+                    })
+                })
+                .collect()
+        };
+        let inline = |map: &BTreeMap<String, String>,
+                      owner: &str,
+                      key: &str|
+         -> Result<Vec<Arc<Policy>>, DirectoryError> {
+            map.iter()
+                .map(|(name, doc)| {
+                    Policy::parse(doc, PolicyKind::Identity)
+                        .map(|p| Arc::new(p.with_id(format!("{owner}/inline/{name}"))))
+                        .map_err(|e| {
+                            invalid(
+                                format!("{key}.{name}"),
+                                format!("MalformedPolicyDocument: {e}"),
+                            )
+                        })
+                })
+                .collect()
+        };
+        let boundary =
+            |arn: &Option<String>, key: &str| -> Result<Option<Arc<Policy>>, DirectoryError> {
+                arn.as_ref()
+                    .map(|a| {
+                        managed
+                            .get(a)
+                            .cloned()
+                            .ok_or_else(|| invalid(key, format!("no managed policy {a}")))
+                    })
+                    .transpose()
+            };
+
+        let mut groups: HashMap<&str, Vec<Arc<Policy>>> = HashMap::new();
+        for (i, g) in raw.groups.iter().enumerate() {
+            let key = format!("groups[{i}]");
+            if !valid_name(&g.name) || !valid_path(&g.path) {
+                return Err(invalid(&key, "invalid group name or path"));
+            }
+            let arn = format!("arn:aws:iam::{acct}:group{}{}", g.path, g.name);
+            let mut policies = attached(&g.policies, &format!("{key}.policies"))?;
+            policies.extend(inline(
+                &g.inline_policies,
+                &arn,
+                &format!("{key}.inline_policies"),
+            )?);
+            if groups.insert(g.name.as_str(), policies).is_some() {
+                return Err(invalid(key, format!("group {} is defined twice", g.name)));
+            }
+        }
+
+        let mut users = Vec::new();
+        let mut keys = HashMap::new();
+        let mut names = HashSet::new();
+        for (ui, u) in raw.users.iter().enumerate() {
+            let key = format!("users[{ui}]");
+            if !valid_name(&u.name) || !valid_path(&u.path) {
+                return Err(invalid(&key, "invalid user name or path"));
+            }
+            if !names.insert(u.name.as_str()) {
+                return Err(invalid(&key, format!("user {} is defined twice", u.name)));
+            }
+            let arn = format!("arn:aws:iam::{acct}:user{}{}", u.path, u.name);
+            let mut policies = attached(&u.policies, &format!("{key}.policies"))?;
+            policies.extend(inline(
+                &u.inline_policies,
+                &arn,
+                &format!("{key}.inline_policies"),
+            )?);
+            for (gi, g) in u.groups.iter().enumerate() {
+                let gp = groups.get(g.as_str()).ok_or_else(|| {
+                    invalid(format!("{key}.groups[{gi}]"), format!("no group {g}"))
+                })?;
+                policies.extend(gp.iter().cloned());
+            }
+            if u.access_keys.len() > 2 {
+                return Err(invalid(
+                    format!("{key}.access_keys"),
+                    "a user has at most 2 access keys",
+                ));
+            }
+            let mut access_keys = Vec::new();
+            for (ki, k) in u.access_keys.iter().enumerate() {
+                let kkey = format!("{key}.access_keys[{ki}]");
+                let id_ok = k.id.len() == 20
+                    && k.id.starts_with("AKIA")
+                    && k.id
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                if !id_ok {
+                    return Err(invalid(
+                        format!("{kkey}.id"),
+                        "an access key id is AKIA followed by 16 upper-case letters or digits",
+                    ));
+                }
+                let active = match k.status.as_str() {
+                    "Active" => true,
+                    "Inactive" => false,
+                    other => {
+                        return Err(invalid(
+                            format!("{kkey}.status"),
+                            format!("{other:?}: use \"Active\" or \"Inactive\""),
+                        ))
+                    }
+                };
+                let s =
+                    secret(&k.secret, &format!("{kkey}.secret")).map_err(DirectoryError::Secret)?;
+                if s.len() < 16 {
+                    return Err(invalid(
+                        format!("{kkey}.secret"),
+                        "too short (16 characters at least)",
+                    ));
+                }
+                if keys.insert(k.id.clone(), (ui, ki)).is_some() {
+                    return Err(invalid(
+                        format!("{kkey}.id"),
+                        format!("{} is used twice", k.id),
+                    ));
+                }
+                access_keys.push(AccessKey {
+                    id: k.id.clone(),
+                    secret: s,
+                    active,
+                });
+            }
+            users.push(User {
+                name: u.name.clone(),
+                user_id: unique_id("AIDA", acct, &arn),
+                permissions_boundary: boundary(
+                    &u.permissions_boundary,
+                    &format!("{key}.permissions_boundary"),
+                )?,
+                arn,
+                policies,
+                access_keys,
+            });
+        }
+
+        let mut roles = HashMap::new();
+        let mut role_names = HashSet::new();
+        for (i, r) in raw.roles.iter().enumerate() {
+            let key = format!("roles[{i}]");
+            if !valid_name(&r.name) || !valid_path(&r.path) {
+                return Err(invalid(&key, "invalid role name or path"));
+            }
+            if !role_names.insert(r.name.as_str()) {
+                return Err(invalid(&key, format!("role {} is defined twice", r.name)));
+            }
+            if !(3600..=43200).contains(&r.max_session_duration) {
+                return Err(invalid(
+                    format!("{key}.max_session_duration"),
+                    "must be 3600..43200 seconds",
+                ));
+            }
+            let arn = format!("arn:aws:iam::{acct}:role{}{}", r.path, r.name);
+            let trust = Policy::parse(&r.trust_policy, PolicyKind::Trust)
+                .map_err(|e| {
+                    invalid(
+                        format!("{key}.trust_policy"),
+                        format!("MalformedPolicyDocument: {e}"),
+                    )
+                })?
+                .with_id(format!("{arn}/trust"));
+            let mut policies = attached(&r.policies, &format!("{key}.policies"))?;
+            policies.extend(inline(
+                &r.inline_policies,
+                &arn,
+                &format!("{key}.inline_policies"),
+            )?);
+            roles.insert(
+                arn.clone(),
+                Role {
+                    name: r.name.clone(),
+                    role_id: unique_id("AROA", acct, &arn),
+                    description: r.description.clone(),
+                    trust_policy: Arc::new(trust),
+                    policies,
+                    permissions_boundary: boundary(
+                        &r.permissions_boundary,
+                        &format!("{key}.permissions_boundary"),
+                    )?,
+                    max_session_duration: r.max_session_duration,
+                    arn,
+                },
+            );
+        }
+
+        Ok(Directory {
+            account_id: acct.to_owned(),
+            users,
+            roles,
+            managed,
+            keys,
+        })
+    }
+
+    /// The user owning a long-term access key, and the key.
+    pub fn access_key(&self, id: &str) -> Option<(&User, &AccessKey)> {
+        let (u, k) = *self.keys.get(id)?;
+        let user = self.users.get(u)?;
+        Some((user, user.access_keys.get(k)?))
+    }
+
+    /// A role by ARN.
+    pub fn role(&self, arn: &str) -> Option<&Role> {
+        self.roles.get(arn)
+    }
+
+    /// A role by name.
+    pub fn role_by_name(&self, name: &str) -> Option<&Role> {
+        self.roles.values().find(|r| r.name == name)
+    }
+
+    /// A managed policy by ARN.
+    pub fn managed_policy(&self, arn: &str) -> Option<&Arc<Policy>> {
+        self.managed.get(arn)
+    }
+
+    /// A user by name.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// Number of users, roles and managed policies.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.users.len(), self.roles.len(), self.managed.len())
+    }
+}

@@ -1,0 +1,203 @@
+//! Configuration loading: the demo and reference files load; every mistake is reported with the
+//! file, the key and the problem; environment overrides apply.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+
+use idbroker::config::{Config, StoreConfig};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+const BASE: &str = r#"
+account_id = "123456789012"
+[[managed_policies]]
+name = "P"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}'
+[[users]]
+name = "u"
+policies = ["arn:aws:iam::123456789012:policy/P"]
+[[users.access_keys]]
+id = "AKIAAAAAAAAAAAAAAAAA"
+secret = { env = "U_SECRET" }
+[[roles]]
+name = "R"
+path = "/team/"
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}}'
+"#;
+
+fn env_with_secret(k: &str) -> Option<String> {
+    (k == "U_SECRET").then(|| "0123456789abcdef0123456789abcdef01234567".to_owned())
+}
+
+fn load(text: &str) -> Result<Config, String> {
+    Config::from_toml(text, Path::new("test.toml"), &env_with_secret).map_err(|e| e.to_string())
+}
+
+#[test]
+fn demo_config_loads_and_warns_about_clear_secrets() {
+    let cfg = Config::load_with_env(&root().join("config/demo/idbroker.toml"), &no_env).unwrap();
+    assert_eq!(cfg.directory.account_id, "123456789012");
+    assert_eq!(cfg.store, StoreConfig::Memory);
+    assert!(cfg.warnings.iter().any(|w| w.contains("in clear")));
+    let (user, key) = cfg.directory.access_key("AKIAIDBROKERDEMO0001").unwrap();
+    assert_eq!(user.arn, "arn:aws:iam::123456789012:user/demo");
+    assert!(key.active);
+    // Group policies are inherited.
+    assert_eq!(user.policies.len(), 1);
+    let role = cfg
+        .directory
+        .role("arn:aws:iam::123456789012:role/demo/ReportsReader")
+        .unwrap();
+    assert_eq!(role.max_session_duration, 43200);
+    assert!(role.role_id.starts_with("AROA") && role.role_id.len() == 20);
+    assert!(user.user_id.starts_with("AIDA") && user.user_id.len() == 20);
+    // Debug output never shows a secret.
+    assert!(!format!("{key:?}").contains("idbrokerDemoSecret"));
+}
+
+#[test]
+fn reference_config_loads_with_its_secret_from_the_environment() {
+    let file = root().join("config/idbroker.toml");
+    let err = Config::load_with_env(&file, &no_env)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("users[0].access_keys[0].secret"), "{err}");
+    assert!(err.contains("IDBROKER_CI_BOT_SECRET"), "{err}");
+    let env = |k: &str| (k == "IDBROKER_CI_BOT_SECRET").then(|| "x".repeat(40));
+    let cfg = Config::load_with_env(&file, &env).unwrap();
+    assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+    let (_, key) = cfg.directory.access_key("AKIAEXAMPLEREFCONF01").unwrap();
+    assert!(!key.active);
+}
+
+#[test]
+fn base_loads() {
+    let cfg = load(BASE).unwrap();
+    assert!(cfg
+        .directory
+        .role("arn:aws:iam::123456789012:role/team/R")
+        .is_some());
+    assert!(cfg.directory.role_by_name("R").is_some());
+    assert!(cfg
+        .directory
+        .managed_policy("arn:aws:iam::123456789012:policy/P")
+        .is_some());
+}
+
+#[test]
+fn every_mistake_names_file_key_and_problem() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "account_id = \"123\"\n",
+            "account_id",
+            "twelve digits",
+        ),
+        ("unknown_key = 1\naccount_id = \"123456789012\"\n", "line 1", "unknown field"),
+        (
+            &BASE.replace("\"Action\":\"sts:AssumeRole\"", "\"Action\":\"AssumeRole\""),
+            "roles[0].trust_policy",
+            "MalformedPolicyDocument: Actions/Conditions must be prefaced by a vendor",
+        ),
+        (
+            &BASE.replace("policies = [\"arn:aws:iam::123456789012:policy/P\"]", "policies = [\"arn:aws:iam::123456789012:policy/Q\"]"),
+            "users[0].policies[0]",
+            "no managed policy arn:aws:iam::123456789012:policy/Q",
+        ),
+        (
+            &BASE.replace("AKIAAAAAAAAAAAAAAAAA", "ASIAAAAAAAAAAAAAAAAA"),
+            "users[0].access_keys[0].id",
+            "AKIA",
+        ),
+        (
+            &BASE.replace("U_SECRET", "NOT_SET"),
+            "users[0].access_keys[0].secret",
+            "NOT_SET is not set",
+        ),
+        (
+            &format!("{BASE}max_session_duration = 60\n"),
+            "roles[0].max_session_duration",
+            "3600..43200",
+        ),
+        (
+            &format!("{BASE}\n[store]\nkind = \"redis\"\n"),
+            "store.url",
+            "needs url or nodes",
+        ),
+        (
+            &format!("{BASE}\n[sealing]\nactive_key_id = \"k\"\nkeys = {{ k = {{ value = \"c2hvcnQ=\" }} }}\n"),
+            "sealing.keys.k",
+            "32 bytes",
+        ),
+        (
+            &format!("{BASE}\n[server]\nlisten = \"nowhere\"\n"),
+            "server.listen",
+            "invalid socket address",
+        ),
+        (
+            &BASE.replace(
+                "document = '",
+                "document = '{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"s3:x\",\"Resource\":\"*\"}}' #",
+            ),
+            "managed_policies[0].document",
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+    ];
+    for (text, key, problem) in cases {
+        let err = load(text).expect_err(key);
+        assert!(err.starts_with("test.toml: "), "{err}");
+        assert!(err.contains(key), "expected key {key} in {err}");
+        assert!(err.contains(problem), "expected {problem:?} in {err}");
+    }
+}
+
+#[test]
+fn environment_overrides() {
+    let env = |k: &str| match k {
+        "IDBROKER_STORE_URL" => Some("redis://127.0.0.1:6379/3".to_owned()),
+        "IDBROKER_LISTEN" => Some("0.0.0.0:9999".to_owned()),
+        other => env_with_secret(other),
+    };
+    let cfg = Config::from_toml(BASE, Path::new("t.toml"), &env).unwrap();
+    assert_eq!(
+        cfg.store,
+        StoreConfig::Redis {
+            url: "redis://127.0.0.1:6379/3".into(),
+            prefix: "idbroker:".into()
+        }
+    );
+    assert_eq!(cfg.listen, "0.0.0.0:9999");
+}
+
+#[test]
+fn check_config_command_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_idbroker");
+    let ok = std::process::Command::new(bin)
+        .args(["check-config", "config/demo/idbroker.toml"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let bad = std::process::Command::new(bin)
+        .args(["check-config", "config/idbroker.toml"])
+        .env_remove("IDBROKER_CI_BOT_SECRET")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("config/idbroker.toml: users[0].access_keys[0].secret"),
+        "{stderr}"
+    );
+}
