@@ -5,6 +5,9 @@
 //! This library holds what the `idbroker` binary runs, so that tests can run it in-process.
 #![forbid(unsafe_code)]
 
+pub mod clock;
 pub mod config;
 pub mod directory;
+pub mod http;
 pub mod policy_tool;
+pub mod sts;

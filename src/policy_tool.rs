@@ -89,6 +89,7 @@ impl Case {
             permissions_boundary: self.boundary.as_ref(),
             session: self.session.iter().collect(),
             resource: self.resource.as_ref(),
+            ..Default::default()
         };
         set.evaluate(&self.request)
     }

@@ -5,7 +5,7 @@
 //! 2. a resource-based policy that names the caller itself (an IAM user ARN or the role session
 //!    ARN) allows on its own: permissions boundaries and session policies do not limit it;
 //! 3. otherwise an Allow must come from an identity-based policy or from a resource-based policy
-//!    that names the caller indirectly (its account, its role, a wildcard);
+//!    (for role trust policies, see [`PolicySet::account_principal_delegates`]);
 //! 4. when a permissions boundary is set, it must also allow;
 //! 5. when session policies are set, one of them must also allow;
 //! 6. otherwise: implicit deny.
@@ -110,6 +110,12 @@ pub struct PolicySet<'a> {
     pub session: Vec<&'a Policy>,
     /// The resource-based policy of the target resource, if it has one.
     pub resource: Option<&'a Policy>,
+    /// A resource policy statement that names the caller's account only delegates to the
+    /// account's identity policies and grants nothing by itself. AWS applies this to role trust
+    /// policies (a role that trusts its account still needs the caller's identity policy to allow
+    /// `sts:AssumeRole`); for other resource policies within one account, AWS documents that an
+    /// Allow in either kind of policy grants, so this is off by default.
+    pub account_principal_delegates: bool,
 }
 
 #[derive(Default)]
@@ -118,6 +124,8 @@ struct Found {
     allow: Vec<MatchedStatement>,
     /// Resource-policy allow that named the caller directly.
     direct: bool,
+    /// Resource-policy allow that grants on its own (not merely through the caller's account).
+    resource_grant: bool,
 }
 
 fn scan(
@@ -143,8 +151,9 @@ fn scan(
             Effect::Deny => found.deny.push(m),
             Effect::Allow => {
                 allowed = true;
-                if layer == Layer::Resource && how == PrincipalMatch::Direct {
-                    found.direct = true;
+                if layer == Layer::Resource {
+                    found.direct |= how == PrincipalMatch::Direct;
+                    found.resource_grant |= how != PrincipalMatch::Account;
                 }
                 found.allow.push(m);
             }
@@ -190,7 +199,12 @@ impl PolicySet<'_> {
         // Across accounts both sides must allow: the caller's identity policies and the resource
         // policy of the other account. No resource policy there means no access.
         let grant = if same_account {
-            identity_allows || resource_allows
+            identity_allows
+                || if self.account_principal_delegates {
+                    found.resource_grant
+                } else {
+                    resource_allows
+                }
         } else {
             identity_allows && resource_allows
         };

@@ -51,11 +51,14 @@ struct PrincipalSet {
 }
 
 /// How a Principal element matched the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum PrincipalMatch {
     /// Not at all.
     No,
-    /// Through the account, the role of a session, or a wildcard.
+    /// Through the caller's account (`123456789012` or its `root` ARN). Naming an account
+    /// delegates to that account's identity policies: it grants nothing on its own.
+    Account,
+    /// Through the role of a session, or a wildcard.
     Indirect,
     /// The caller's own ARN (an IAM user or the role session itself) is named.
     Direct,
@@ -113,9 +116,7 @@ impl PrincipalSet {
                     if m == PrincipalMatch::Direct {
                         return m;
                     }
-                    if m == PrincipalMatch::Indirect {
-                        best = m;
-                    }
+                    best = best.max(m);
                 }
                 best
             }
@@ -142,8 +143,10 @@ fn aws_principal_match(value: &str, p: &Principal) -> PrincipalMatch {
                         .and_then(|rest| rest.strip_suffix(":root"))
                         .is_some_and(|acct| !account.is_empty() && acct == account)
                 });
-    if is_account || p.role_arn() == Some(value) {
+    if p.role_arn() == Some(value) {
         PrincipalMatch::Indirect
+    } else if is_account {
+        PrincipalMatch::Account
     } else {
         PrincipalMatch::No
     }
@@ -235,7 +238,7 @@ impl Statement {
                 let exempt = match set.matches(p) {
                     PrincipalMatch::Direct => true,
                     PrincipalMatch::Indirect => set.is_wildcard(),
-                    PrincipalMatch::No => false,
+                    PrincipalMatch::Account | PrincipalMatch::No => false,
                 };
                 let boundary_voids = boundary_attached
                     && self.effect == Effect::Deny

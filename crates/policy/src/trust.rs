@@ -138,4 +138,34 @@ mod tests {
         );
         assert_eq!(e.decision, Decision::ImplicitDeny);
     }
+
+    #[test]
+    fn account_principal_delegates_to_identity_policies_for_roles() {
+        use crate::{PolicySet, Request};
+        let trust = trust(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow",
+            "Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}}"#,
+        );
+        let allow = match Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}}"#,
+            PolicyKind::Identity,
+        ) {
+            Ok(p) => p,
+            Err(e) => unreachable!("{e}"),
+        };
+        let alice = Principal::aws("arn:aws:iam::123456789012:user/alice");
+        let req = Request::new("sts:AssumeRole", ROLE, Context::new()).with_principal(alice);
+        let mut set = PolicySet {
+            resource: Some(&trust),
+            account_principal_delegates: true,
+            ..Default::default()
+        };
+        assert_eq!(set.evaluate(&req).decision, Decision::ImplicitDeny);
+        set.identity = vec![&allow];
+        assert_eq!(set.evaluate(&req).decision, Decision::Allow);
+        // Without delegation (other resource policies in one account) the account grant suffices.
+        set.identity = vec![];
+        set.account_principal_delegates = false;
+        assert_eq!(set.evaluate(&req).decision, Decision::Allow);
+    }
 }

@@ -228,6 +228,7 @@ proptest! {
             permissions_boundary: policies.first(),
             session: policies.iter().skip(1).collect(),
             resource: None,
+            account_principal_delegates: false,
         };
         let _ = set.evaluate(&req);
     }

@@ -1,0 +1,167 @@
+//! The one place where errors become STS error responses: code, HTTP status, `Sender` or
+//! `Receiver`, and a message that says what was wrong with the request and nothing about
+//! idbroker's insides.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::http::xml::escape;
+use crate::sts::StsError;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// STS error code.
+    pub code: &'static str,
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The message.
+    pub message: String,
+    /// Request id, set by the handler.
+    pub request_id: String,
+}
+
+impl ApiError {
+    /// An error with code, status and message.
+    pub fn new(code: &'static str, status: u16, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message: message.into(),
+            request_id: String::new(),
+        }
+    }
+
+    /// Attach the request id.
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        self.request_id = id.to_owned();
+        self
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        }
+    }
+
+    /// The STS error document.
+    pub fn xml(&self) -> String {
+        format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            self.kind(),
+            self.code,
+            escape(&self.message),
+            escape(&self.request_id)
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .content_type("text/xml")
+            .insert_header(("x-amzn-RequestId", self.request_id.clone()))
+            .body(self.xml())
+    }
+}
+
+impl From<StsError> for ApiError {
+    fn from(e: StsError) -> Self {
+        let msg = e.to_string();
+        match e {
+            StsError::MissingParameter(_) => ApiError::new("MissingParameter", 400, msg),
+            StsError::Validation(_) => ApiError::new("ValidationError", 400, msg),
+            StsError::InvalidParameterValue(_) => ApiError::new("InvalidParameterValue", 400, msg),
+            StsError::AccessDenied(_) => ApiError::new("AccessDenied", 403, msg),
+            StsError::MalformedPolicy(_) => ApiError::new("MalformedPolicyDocument", 400, msg),
+            StsError::PackedPolicyTooLarge(_) => ApiError::new("PackedPolicyTooLarge", 400, msg),
+            StsError::InvalidAction(_) => ApiError::new("InvalidAction", 400, msg),
+            StsError::Unavailable => ApiError::new(
+                "ServiceUnavailable",
+                503,
+                "The service is unavailable. Please try again later.",
+            ),
+            StsError::Internal => ApiError::new(
+                "InternalFailure",
+                500,
+                "The request processing has failed because of an unknown error.",
+            ),
+        }
+    }
+}
+
+/// Authentication failures, as STS reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// A signed action arrived without a signature.
+    Missing,
+    /// Unknown access key, inactive key, or a session token that does not belong.
+    InvalidClientTokenId,
+    /// The signing credentials have expired.
+    ExpiredToken,
+    /// The signature is wrong.
+    SignatureDoesNotMatch,
+    /// The Authorization header or presigned query is malformed; the text says what.
+    Incomplete(String),
+    /// X-Amz-Date outside the allowed window, or a presigned URL past its expiry.
+    RequestExpired(String),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Missing => ApiError::new(
+                "MissingAuthenticationToken",
+                403,
+                "Request is missing Authentication Token",
+            ),
+            AuthError::InvalidClientTokenId => ApiError::new(
+                "InvalidClientTokenId",
+                403,
+                "The security token included in the request is invalid.",
+            ),
+            AuthError::ExpiredToken => ApiError::new(
+                "ExpiredToken",
+                403,
+                "The security token included in the request is expired",
+            ),
+            AuthError::SignatureDoesNotMatch => ApiError::new(
+                "SignatureDoesNotMatch",
+                403,
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            ),
+            AuthError::Incomplete(m) => ApiError::new("IncompleteSignature", 400, m),
+            AuthError::RequestExpired(m) => ApiError::new("RequestExpired", 400, m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_and_escaping() {
+        let e = ApiError::from(StsError::Validation("a < b & c".into())).with_request_id("r-1");
+        assert_eq!(e.status.as_u16(), 400);
+        assert_eq!(
+            e.xml(),
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>a &lt; b &amp; c</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+        );
+        let u = ApiError::from(StsError::Unavailable);
+        assert_eq!(u.status.as_u16(), 503);
+        assert!(u.xml().contains("<Type>Receiver</Type>"));
+    }
+}
