@@ -10,4 +10,68 @@ pub mod config;
 pub mod directory;
 pub mod http;
 pub mod policy_tool;
+pub mod state;
 pub mod sts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::config::{Config, StoreConfig};
+use crate::state::AppState;
+
+/// Routes of the server, for `App::configure`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::post().to(http::sts))
+        .route("/", web::get().to(http::sts))
+        .route("/healthz", web::get().to(http::ops::healthz))
+        .route("/readyz", web::get().to(http::ops::readyz));
+}
+
+/// Build the shared state from a validated configuration: connect the session store, load the
+/// sealing keys (an ephemeral key when none is configured, with a warning).
+pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result<AppState, String> {
+    let store: Arc<dyn idbroker_session::SessionStore> = match &config.store {
+        StoreConfig::Memory => {
+            tracing::warn!(
+                "session store: in-memory. Sessions live in this process only and are forgotten on restart; configure [store] kind = \"redis\" for anything shared"
+            );
+            Arc::new(idbroker_session::MemoryStore::new())
+        }
+        StoreConfig::Redis { url, prefix } => Arc::new(
+            idbroker_session::RedisStore::connect(url, prefix, Duration::from_millis(500))
+                .await
+                .map_err(|e| format!("session store {url}: {e}"))?,
+        ),
+        StoreConfig::RedisCluster { .. } => {
+            return Err("store.nodes: Redis Cluster is not supported by this build yet".into())
+        }
+    };
+    let keys = match &config.sealing {
+        Some(s) => {
+            let active = s
+                .keys
+                .get(&s.active_key_id)
+                .ok_or("sealing.active_key_id: unknown key")?;
+            let mut keys = idbroker_session::seal::SealingKeys::new(&s.active_key_id, active)
+                .map_err(|e| format!("sealing: {e}"))?;
+            for (id, k) in &s.keys {
+                keys.add(id, k)
+                    .map_err(|e| format!("sealing.keys.{id}: {e}"))?;
+            }
+            keys
+        }
+        None => {
+            tracing::warn!("no [sealing] keys configured: using a random key; sessions do not survive a restart");
+            idbroker_session::seal::SealingKeys::ephemeral().map_err(|e| format!("sealing: {e}"))?
+        }
+    };
+    Ok(AppState {
+        tls: config.tls.is_some(),
+        config: Arc::new(config),
+        store,
+        keys: Arc::new(keys),
+        clock,
+    })
+}

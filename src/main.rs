@@ -26,6 +26,15 @@ enum Command {
     /// Work with IAM policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the STS server.
+    Serve {
+        /// The configuration file.
+        #[arg(long, default_value = "config/idbroker.toml")]
+        config: PathBuf,
+        /// Listen address (overrides server.listen and IDBROKER_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+    },
     /// Validate a configuration file as `serve` would; exits 1 naming the file, key and problem.
     CheckConfig {
         /// The file (default config/idbroker.toml).
@@ -105,6 +114,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::CheckConfig { file } => check_config(&file),
+        Command::Serve { config, listen } => serve(&config, listen),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
         Command::Policy(PolicyCommand::Simulate(args)) => run_single(&args),
@@ -116,6 +126,46 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, String> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IDBROKER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let mut cfg =
+        idbroker::config::Config::load(file).map_err(|e| format!("invalid configuration: {e}"))?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    if cfg.tls.is_some() {
+        return Err("server.tls_cert: HTTPS is not supported by this build yet; terminate TLS in front of idbroker".into());
+    }
+    let listen = cfg.listen.clone();
+    let body_limit = cfg.max_body_bytes;
+    actix_web::rt::System::new().block_on(async move {
+        let state =
+            idbroker::build_state(cfg, std::sync::Arc::new(idbroker::clock::SystemClock)).await?;
+        tracing::info!(listen = %listen, "idbroker serving");
+        actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(actix_web::web::Data::new(state.clone()))
+                .app_data(actix_web::web::PayloadConfig::new(body_limit))
+                .configure(idbroker::routes)
+        })
+        .bind(&listen)
+        .map_err(|e| format!("{listen}: {e}"))?
+        .run()
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {

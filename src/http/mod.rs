@@ -1,4 +1,167 @@
 //! actix handlers: parse, authenticate, call one use case, render. Nothing else.
 
+pub mod auth;
 pub mod error;
+pub mod ops;
 pub mod xml;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tracing::{info, instrument};
+
+use crate::http::error::ApiError;
+use crate::http::xml::Body;
+use crate::state::AppState;
+use crate::sts::params::Params;
+use crate::sts::{self, RequestFacts, StsError};
+
+/// The Query-protocol parameters of a request: the query string, and for a form POST its body.
+fn params(req: &HttpRequest, body: &[u8]) -> Params {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if req.method() == actix_web::http::Method::POST && is_form {
+        pairs.extend(form_urlencoded::parse(body).into_owned());
+    }
+    Params::from_pairs(pairs)
+}
+
+fn facts(req: &HttpRequest, state: &AppState) -> RequestFacts {
+    RequestFacts {
+        source_ip: req.peer_addr().map(|a| a.ip().to_string()),
+        secure_transport: state.tls,
+    }
+}
+
+fn xml_ok(body: String, request_id: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/xml")
+        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
+        .body(body)
+}
+
+/// `POST /` and `GET /`: every STS action.
+#[instrument(skip_all, fields(action, request_id))]
+pub async fn sts(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::Span::current().record("request_id", request_id.as_str());
+    let result = dispatch(&req, &body, &state, &request_id).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code,
+    };
+    info!(target: "audit", request_id = %request_id, outcome, "sts call");
+    result.map_err(|e| e.with_request_id(&request_id))
+}
+
+async fn dispatch(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    request_id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let params = params(req, body);
+    let action = params
+        .get("Action")
+        .ok_or_else(|| ApiError::new("MissingAction", 400, "Missing Action"))?
+        .to_owned();
+    tracing::Span::current().record("action", action.as_str());
+    match params.get("Version") {
+        Some("2011-06-15") => {}
+        Some(v) => {
+            return Err(StsError::InvalidAction(format!(
+                "Could not find operation {action} for version {v}"
+            ))
+            .into())
+        }
+        None => {
+            return Err(ApiError::new(
+                "MissingParameter",
+                400,
+                "The request must contain the parameter Version",
+            ))
+        }
+    }
+    let now = state.clock.now();
+    match action.as_str() {
+        "GetCallerIdentity" => {
+            let caller = auth::authenticate(req, body, state, now).await?;
+            let id = sts::get_caller_identity(&caller);
+            let wants_json = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("application/json"));
+            if wants_json {
+                let doc = serde_json::json!({"GetCallerIdentityResponse": {
+                    "GetCallerIdentityResult": {"Account": id.account, "Arn": id.arn, "UserId": id.user_id},
+                    "ResponseMetadata": {"RequestId": request_id}}});
+                return Ok(HttpResponse::Ok()
+                    .content_type("application/json")
+                    .insert_header(("x-amzn-RequestId", request_id.to_owned()))
+                    .body(doc.to_string()));
+            }
+            let mut b = Body::new();
+            b.field("UserId", &id.user_id)
+                .field("Account", &id.account)
+                .field("Arn", &id.arn);
+            Ok(xml_ok(
+                b.response("GetCallerIdentity", request_id),
+                request_id,
+            ))
+        }
+        "GetSessionToken" => {
+            let caller = auth::authenticate(req, body, state, now).await?;
+            let plan = sts::get_session_token(&caller, &params)?;
+            let creds = state.mint(&plan, now).await?;
+            let mut b = Body::new();
+            creds.render(&mut b);
+            Ok(xml_ok(
+                b.response("GetSessionToken", request_id),
+                request_id,
+            ))
+        }
+        "AssumeRole" => {
+            let caller = auth::authenticate(req, body, state, now).await?;
+            let plan = sts::assume_role(
+                &state.config.directory,
+                &caller,
+                &params,
+                &facts(req, state),
+                now,
+            )?;
+            let creds = state.mint(&plan, now).await?;
+            let mut b = Body::new();
+            creds.render(&mut b);
+            b.open("AssumedRoleUser")
+                .field("AssumedRoleId", &plan.user_id)
+                .field("Arn", &plan.arn)
+                .close("AssumedRoleUser");
+            if let Some(size) = plan.packed_policy_size {
+                b.field("PackedPolicySize", &size.to_string());
+            }
+            if let Some(s) = &plan.source_identity {
+                b.field("SourceIdentity", s);
+            }
+            Ok(xml_ok(b.response("AssumeRole", request_id), request_id))
+        }
+        "AssumeRoleWithSAML" | "AssumeRoleWithWebIdentity" => Err(ApiError::new(
+            "InvalidAction",
+            400,
+            format!("{action} is not available on this server yet"),
+        )),
+        other => Err(StsError::InvalidAction(format!(
+            "Could not find operation {other} for version 2011-06-15"
+        ))
+        .into()),
+    }
+}

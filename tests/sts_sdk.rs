@@ -1,0 +1,307 @@
+//! The server in-process on loopback, called by the real AWS SDK for Rust (aws-sdk-sts) with the
+//! demo user's keys: GetCallerIdentity, GetSessionToken, AssumeRole, credentials used in turn,
+//! and the failures AWS reports (wrong secret, unknown key, denied role, expired credentials,
+//! a store that refuses). Against the in-memory store and a real Redis.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_async::time::StaticTimeSource;
+use idbroker::clock::ManualClock;
+use idbroker::config::{Config, StoreConfig};
+use idbroker_session::{Session, SessionError, SessionStore};
+
+const KEY: &str = "AKIAIDBROKERDEMO0001";
+const SECRET: &str = "idbrokerDemoSecretKeyDoNotUseAnywhere000";
+const READER: &str = "arn:aws:iam::123456789012:role/demo/ReportsReader";
+
+fn demo() -> Config {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
+    Config::load_with_env(&file, &|_| None).unwrap()
+}
+
+/// Start the server on a free loopback port; returns its URL.
+async fn start(state: idbroker::state::AppState) -> String {
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(actix_web::web::Data::new(state.clone()))
+            .configure(idbroker::routes)
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    format!("http://{addr}")
+}
+
+fn client(
+    url: &str,
+    key: &str,
+    secret: &str,
+    token: Option<String>,
+    at: SystemTime,
+) -> aws_sdk_sts::Client {
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(key, secret, token, None, "test"))
+        .time_source(StaticTimeSource::new(at))
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+fn code<E: aws_sdk_sts::error::ProvideErrorMetadata>(
+    e: &aws_sdk_sts::error::SdkError<E>,
+) -> String {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or("<no service error>")
+        .to_owned()
+}
+
+async fn flows(config: Config) {
+    let t0 = SystemTime::now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let state = idbroker::build_state(config, clock.clone()).await.unwrap();
+    let url = start(state).await;
+    let demo = client(&url, KEY, SECRET, None, t0);
+
+    let me = demo.get_caller_identity().send().await.unwrap();
+    assert_eq!(me.arn(), Some("arn:aws:iam::123456789012:user/demo"));
+    assert_eq!(me.account(), Some("123456789012"));
+
+    // AssumeRole, then use the session.
+    let out = demo
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("alice")
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    assert!(c.access_key_id().starts_with("ASIA"));
+    assert_eq!(c.secret_access_key().len(), 40);
+    assert_eq!(
+        out.assumed_role_user().unwrap().arn(),
+        "arn:aws:sts::123456789012:assumed-role/ReportsReader/alice"
+    );
+    let session = client(
+        &url,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        t0,
+    );
+    let who = session.get_caller_identity().send().await.unwrap();
+    assert_eq!(
+        who.arn(),
+        Some("arn:aws:sts::123456789012:assumed-role/ReportsReader/alice")
+    );
+    assert!(who.user_id().unwrap().ends_with(":alice"));
+
+    // The session token is part of the credential: without it, or with another, invalid.
+    let no_token = client(&url, c.access_key_id(), c.secret_access_key(), None, t0);
+    assert_eq!(
+        code(&no_token.get_caller_identity().send().await.unwrap_err()),
+        "InvalidClientTokenId"
+    );
+
+    // Chaining from ReportsReader: its policies do not allow sts:AssumeRole.
+    let err = session
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("again")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+
+    // GetSessionToken, and its credentials.
+    let st = demo
+        .get_session_token()
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap();
+    let sc = st.credentials().unwrap();
+    let user_session = client(
+        &url,
+        sc.access_key_id(),
+        sc.secret_access_key(),
+        Some(sc.session_token().to_owned()),
+        t0,
+    );
+    assert_eq!(
+        user_session
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .arn(),
+        Some("arn:aws:iam::123456789012:user/demo")
+    );
+    let err = user_session.get_session_token().send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+
+    // Expiry: move both clocks past the 900 s lifetime.
+    let later = t0 + Duration::from_secs(901);
+    clock.set(later);
+    let expired = client(
+        &url,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        later,
+    );
+    assert_eq!(
+        code(&expired.get_caller_identity().send().await.unwrap_err()),
+        "ExpiredToken"
+    );
+    // A request signed 16 minutes before the server's time is refused.
+    clock.set(t0 + Duration::from_secs(16 * 60));
+    assert_eq!(
+        code(&demo.get_caller_identity().send().await.unwrap_err()),
+        "RequestExpired"
+    );
+    clock.set(t0);
+
+    // Wrong secret, unknown key.
+    let wrong = client(
+        &url,
+        KEY,
+        "wrongwrongwrongwrongwrongwrongwrongwrong",
+        None,
+        t0,
+    );
+    assert_eq!(
+        code(&wrong.get_caller_identity().send().await.unwrap_err()),
+        "SignatureDoesNotMatch"
+    );
+    let unknown = client(&url, "AKIAAAAAAAAAAAAAAAAA", SECRET, None, t0);
+    assert_eq!(
+        code(&unknown.get_caller_identity().send().await.unwrap_err()),
+        "InvalidClientTokenId"
+    );
+
+    // Parameter limits and trust rules, as AWS words them.
+    let err = demo
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("a b")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "ValidationError");
+    let err = demo
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/demo/Admin")
+        .role_session_name("alice")
+        .tags(
+            aws_sdk_sts::types::Tag::builder()
+                .key("team")
+                .value("x")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let err = demo
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("alice")
+        .policy("{\"Statement\":[]}")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "MalformedPolicyDocument");
+}
+
+#[actix_web::test]
+async fn sdk_against_memory_store() {
+    flows(demo()).await;
+}
+
+#[actix_web::test]
+async fn sdk_against_redis() {
+    let mut cfg = demo();
+    cfg.store = StoreConfig::Redis {
+        url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        prefix: format!("idbroker-sdk-test:{}:", std::process::id()),
+    };
+    flows(cfg).await;
+}
+
+/// A store that answers reads but refuses writes.
+#[derive(Debug)]
+struct RefusingStore;
+
+#[async_trait]
+impl SessionStore for RefusingStore {
+    async fn put(&self, _: &Session, _: u64) -> Result<(), SessionError> {
+        Err(SessionError::Unavailable)
+    }
+    async fn get(&self, _: &str, _: u64) -> Result<Option<Session>, SessionError> {
+        Err(SessionError::Unavailable)
+    }
+    async fn delete(&self, _: &str) -> Result<(), SessionError> {
+        Err(SessionError::Unavailable)
+    }
+    async fn use_once(&self, _: &str, _: &str, _: u64, _: u64) -> Result<(), SessionError> {
+        Err(SessionError::Unavailable)
+    }
+    async fn ping(&self) -> Result<(), SessionError> {
+        Err(SessionError::Unavailable)
+    }
+}
+
+#[actix_web::test]
+async fn no_credentials_when_the_store_refuses() {
+    let t0 = SystemTime::now();
+    let mut state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
+        .await
+        .unwrap();
+    state.store = Arc::new(RefusingStore);
+    let url = start(state).await;
+    let demo = client(&url, KEY, SECRET, None, t0);
+    let err = demo
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("alice")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "ServiceUnavailable");
+    let raw = err.raw_response().unwrap();
+    assert_eq!(raw.status().as_u16(), 503);
+    let body = std::str::from_utf8(raw.body().bytes().unwrap()).unwrap();
+    assert!(!body.contains("SecretAccessKey"));
+    // Long-term keys still identify (no store needed), and /readyz says the store is down.
+    assert!(demo.get_caller_identity().send().await.is_ok());
+    let addr = url.trim_start_matches("http://").to_owned();
+    let status = actix_web::rt::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+}
