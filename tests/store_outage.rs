@@ -1,0 +1,138 @@
+//! Redis goes away in the middle: issuance answers 503 ServiceUnavailable and hands out no
+//! credentials; Redis comes back: the same server recovers without a restart. Uses its own
+//! redis-server on a spare loopback port.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use idbroker::clock::SystemClock;
+use idbroker::config::{Config, StoreConfig};
+
+fn redis(port: u16) -> Child {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (scripts/test.sh installs it)");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not start on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[actix_web::test]
+async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
+    let port = free_port();
+    let mut server = redis(port);
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
+    let mut cfg = Config::load_with_env(&file, &|_| None).unwrap();
+    cfg.store = StoreConfig::Redis {
+        url: format!("redis://127.0.0.1:{port}"),
+        prefix: "outage:".into(),
+    };
+    let state = idbroker::build_state(cfg, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let http = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(actix_web::web::Data::new(state.clone()))
+            .configure(idbroker::routes)
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}", http.addrs()[0]);
+    actix_web::rt::spawn(http.run());
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&url)
+        .credentials_provider(Credentials::new(
+            "AKIAIDBROKERDEMO0001",
+            "idbrokerDemoSecretKeyDoNotUseAnywhere000",
+            None,
+            None,
+            "t",
+        ))
+        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+        .build();
+    let sts = aws_sdk_sts::Client::from_conf(conf);
+    let assume = || {
+        sts.assume_role()
+            .role_arn("arn:aws:iam::123456789012:role/demo/ReportsReader")
+            .role_session_name("alice")
+            .send()
+    };
+
+    assert!(assume().await.is_ok());
+
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let started = Instant::now();
+    let err = assume().await.unwrap_err();
+    let raw = err.raw_response().expect("an HTTP answer, not a hang");
+    assert_eq!(raw.status().as_u16(), 503);
+    assert!(!std::str::from_utf8(raw.body().bytes().unwrap())
+        .unwrap()
+        .contains("SecretAccessKey"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the store timeout"
+    );
+
+    let mut server = redis(port);
+    // The connection manager reconnects on its own; allow it a bounded moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match assume().await {
+            Ok(out) => {
+                assert!(out
+                    .credentials()
+                    .unwrap()
+                    .access_key_id()
+                    .starts_with("ASIA"));
+                break;
+            }
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no recovery after Redis restarted: {e:?}"),
+        }
+    }
+    let _ = SystemTime::now();
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
