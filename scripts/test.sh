@@ -20,13 +20,14 @@ fi
 # start one on loopback when none answers, installing it when missing.
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
+# The outage test also starts and kills its own redis-server, so the binary must be here.
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "test: installing redis-server"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server
+fi
 if [ "$REDIS_URL" = "redis://127.0.0.1:6379" ] && ! redis_up; then
-  if ! command -v redis-server >/dev/null 2>&1; then
-    echo "test: installing redis-server"
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server
-  fi
   echo "test: starting redis-server on 127.0.0.1:6379"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
   for _ in $(seq 50); do redis_up && break; sleep 0.1; done

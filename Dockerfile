@@ -1,0 +1,24 @@
+# idbroker: multi-stage build, runs as a non-root user.
+#   docker build -t idbroker .
+#   docker run -p 8080:8080 -v $PWD/config:/etc/idbroker:ro -e IDBROKER_LISTEN=0.0.0.0:8080 \
+#       idbroker serve --config /etc/idbroker/demo/idbroker.toml
+# Mount the configuration (and certificates) read-only; pass secrets as environment variables.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock clippy.toml ./
+COPY crates ./crates
+COPY src ./src
+COPY examples ./examples
+RUN cargo build --release --locked --bin idbroker
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin idbroker
+COPY --from=build /src/target/release/idbroker /usr/local/bin/idbroker
+USER 10001:10001
+EXPOSE 8080
+ENV IDBROKER_LISTEN=0.0.0.0:8080
+ENTRYPOINT ["/usr/local/bin/idbroker"]
+CMD ["serve", "--config", "/etc/idbroker/idbroker.toml"]
