@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod directory;
 pub mod http;
+pub mod metrics;
 pub mod policy_tool;
 pub mod state;
 pub mod sts;
@@ -26,7 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::post().to(http::sts))
         .route("/", web::get().to(http::sts))
         .route("/healthz", web::get().to(http::ops::healthz))
-        .route("/readyz", web::get().to(http::ops::readyz));
+        .route("/readyz", web::get().to(http::ops::readyz))
+        .route("/metrics", web::get().to(http::ops::metrics));
 }
 
 /// Build the shared state from a validated configuration: connect the session store, load the
@@ -73,5 +75,6 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         store,
         keys: Arc::new(keys),
         clock,
+        metrics: Arc::new(metrics::Metrics::new()),
     })
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Served over TLS (for `aws:SecureTransport`).
     pub tls: bool,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Seconds since the epoch.

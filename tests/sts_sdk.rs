@@ -304,4 +304,34 @@ async fn no_credentials_when_the_store_refuses() {
     .await
     .unwrap();
     assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+    // /metrics counts the refused issuance and the store error.
+    let addr = url.trim_start_matches("http://").to_owned();
+    let metrics = actix_web::rt::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap();
+    // The SDK retries a 503; every attempt is counted, and each was a store error.
+    let count = |prefix: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let refused =
+        count("idbroker_sts_requests_total{action=\"AssumeRole\",outcome=\"ServiceUnavailable\"}");
+    assert!(refused >= 1, "{metrics}");
+    assert_eq!(count("idbroker_session_store_errors_total"), refused);
+    assert!(
+        metrics
+            .contains("idbroker_sts_requests_total{action=\"GetCallerIdentity\",outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
 }

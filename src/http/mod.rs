@@ -52,6 +52,7 @@ pub async fn sts(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     tracing::Span::current().record("request_id", request_id.as_str());
     let result = dispatch(&req, &body, &state, &request_id).await;
@@ -59,7 +60,13 @@ pub async fn sts(
         Ok(_) => "ok",
         Err(e) => e.code,
     };
-    info!(target: "audit", request_id = %request_id, outcome, "sts call");
+    let action = crate::metrics::action_label(params(&req, &body).get("Action"));
+    state.metrics.observe(action, outcome, started.elapsed());
+    let source_ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    info!(target: "audit", request_id = %request_id, action, outcome, source_ip = %source_ip, "sts call");
     result.map_err(|e| e.with_request_id(&request_id))
 }
 

@@ -20,3 +20,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .body("session store unavailable\n"),
     }
 }
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render())
+}

@@ -1,0 +1,150 @@
+//! Prometheus metrics: STS calls by action and outcome, their latency, and session store errors.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Labels of one call. `action` is one of the STS actions or `Other`, so a client cannot grow
+/// the label set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// The STS action.
+    pub action: String,
+    /// `ok` or the STS error code.
+    pub outcome: String,
+}
+
+/// Labels of the latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabel {
+    /// The STS action.
+    pub action: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms .. ~4 s
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+/// The server's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    calls: Family<CallLabels, Counter>,
+    latency: Family<ActionLabel, Histogram, fn() -> Histogram>,
+    store_errors: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The action label for a request's `Action` parameter.
+pub fn action_label(action: Option<&str>) -> &'static str {
+    match action {
+        Some("GetCallerIdentity") => "GetCallerIdentity",
+        Some("GetSessionToken") => "GetSessionToken",
+        Some("AssumeRole") => "AssumeRole",
+        Some("AssumeRoleWithSAML") => "AssumeRoleWithSAML",
+        Some("AssumeRoleWithWebIdentity") => "AssumeRoleWithWebIdentity",
+        None => "None",
+        Some(_) => "Other",
+    }
+}
+
+impl Metrics {
+    /// Fresh metrics, registered.
+    pub fn new() -> Self {
+        let calls = Family::<CallLabels, Counter>::default();
+        let latency = Family::<ActionLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let store_errors = Counter::default();
+        let mut registry = Registry::with_prefix("idbroker");
+        registry.register(
+            "sts_requests",
+            "STS calls by action and outcome",
+            calls.clone(),
+        );
+        registry.register(
+            "sts_request_duration_seconds",
+            "Time to answer an STS call",
+            latency.clone(),
+        );
+        registry.register(
+            "session_store_errors",
+            "Session store operations that failed or timed out",
+            store_errors.clone(),
+        );
+        Metrics {
+            registry: Mutex::new(registry),
+            calls,
+            latency,
+            store_errors,
+        }
+    }
+
+    /// Count one call.
+    pub fn observe(&self, action: &str, outcome: &str, took: Duration) {
+        self.calls
+            .get_or_create(&CallLabels {
+                action: action.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&ActionLabel {
+                action: action.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+        if outcome == "ServiceUnavailable" {
+            self.store_errors.inc();
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(reg) = self.registry.lock() {
+            let _ = prometheus_client::encoding::text::encode(&mut out, &reg);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_renders() {
+        let m = Metrics::new();
+        m.observe("AssumeRole", "ok", Duration::from_millis(2));
+        m.observe(
+            "AssumeRole",
+            "ServiceUnavailable",
+            Duration::from_millis(500),
+        );
+        let text = m.render();
+        assert!(
+            text.contains("idbroker_sts_requests_total{action=\"AssumeRole\",outcome=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("idbroker_session_store_errors_total 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("idbroker_sts_request_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert_eq!(action_label(Some("Nonsense")), "Other");
+    }
+}
