@@ -335,3 +335,61 @@ async fn no_credentials_when_the_store_refuses() {
         "{metrics}"
     );
 }
+
+/// A request signed for another service (here `s3`) with valid keys is refused.
+#[actix_web::test]
+async fn signatures_for_other_services_are_refused() {
+    let t0 = SystemTime::now();
+    let state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
+        .await
+        .unwrap();
+    let url = start(state).await;
+    let host = url.trim_start_matches("http://").to_owned();
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let now = t0.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let send = |service: &'static str| {
+        let host = host.clone();
+        async move {
+            let headers = [
+                ("host", host.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ];
+            let parts = idbroker_sigv4::RequestParts {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &headers,
+                payload: idbroker_sigv4::Payload::Bytes(body.as_bytes()),
+            };
+            let params = idbroker_sigv4::SigningParams::new(KEY, SECRET, "us-east-1", service, now);
+            let signed = idbroker_sigv4::sign(&parts, &params).unwrap();
+            let mut req = format!(
+                "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (n, v) in signed.headers() {
+                req.push_str(&format!("{n}: {v}\r\n"));
+            }
+            req.push_str("\r\n");
+            req.push_str(body);
+            actix_web::rt::task::spawn_blocking(move || {
+                use std::io::{Read, Write};
+                let mut s = std::net::TcpStream::connect(host).unwrap();
+                s.write_all(req.as_bytes()).unwrap();
+                let mut out = String::new();
+                s.read_to_string(&mut out).unwrap();
+                out
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let ok = send("sts").await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let other = send("s3").await;
+    assert!(other.starts_with("HTTP/1.1 400"), "{other}");
+    assert!(
+        other.contains("<Code>IncompleteSignature</Code>"),
+        "{other}"
+    );
+}

@@ -45,6 +45,13 @@ pub async fn authenticate(
         payload: Payload::Bytes(body),
     };
     let parsed = idbroker_sigv4::parse(&parts).map_err(AuthError::from)?;
+    // A signature made for another service must not authenticate an STS call.
+    if parsed.service() != "sts" {
+        return Err(AuthError::Incomplete(
+            "Credential should be scoped to correct service: 'sts'.".into(),
+        )
+        .into());
+    }
     let now_s = epoch(now);
     let skew = state.skew().as_secs();
     let id = parsed.access_key_id().to_owned();

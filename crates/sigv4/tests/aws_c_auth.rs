@@ -1,7 +1,10 @@
-//! The AWS CRT SigV4 suite (../shared/testdata/sigv4/aws-c-auth/v4, 38 cases): for each case,
-//! the header-signed and the presigned request verify with the suite's secret at the suite's
-//! time; our canonical request, string to sign and signature equal AWS's; a wrong secret, a
-//! tampered request and a time outside the window are refused. v4a (ECDSA) is not supported.
+//! The AWS CRT SigV4 suite (../shared/testdata/sigv4/aws-c-auth/v4, 38 cases), both forms
+//! (header-* and query-*): our signer's canonical request, string to sign, signature and signed
+//! request equal AWS's; the suite's signed request verifies with the suite's secret at the suite's
+//! time; a wrong secret, a changed request and a time outside the window are refused.
+//!
+//! v4a/ (40 cases, ECDSA P-256, `AWS4-ECDSA-P256-SHA256`) is skipped: SigV4a is not supported
+//! (idbroker's clients sign STS with SigV4); the test only checks the directory is there.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,216 +12,228 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::{iso8601, read, testdata, Continuation, Http};
 use idbroker_sigv4::{
-    canonical_request, parse, signature, string_to_sign, verify_with_path_rule, Payload,
-    RequestParts, SigV4Error, SignatureForm,
+    parse, sign, verify_with_path_rule, RequestParts, SigV4Error, SignatureForm, SigningForm,
+    SigningParams,
 };
 use serde_json::Value;
 
-fn suite() -> PathBuf {
-    std::env::var_os("IDBROKER_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
-        .join("sigv4/aws-c-auth/v4")
-}
-
-struct Http {
-    method: String,
-    path: String,
-    query: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-fn parse_http(text: &str) -> Http {
-    let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
-    let mut lines = head.lines();
-    let first = lines.next().unwrap();
-    let (method, rest) = first.split_once(' ').unwrap();
-    let target = rest.strip_suffix(" HTTP/1.1").unwrap();
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in lines {
-        if line.starts_with(' ') || line.starts_with('\t') {
-            let last = headers.last_mut().unwrap();
-            last.1.push(' ');
-            last.1.push_str(line.trim());
-            continue;
-        }
-        let (n, v) = line.split_once(':').unwrap();
-        headers.push((n.to_owned(), v.to_owned()));
-    }
-    Http {
-        method: method.into(),
-        path: path.into(),
-        query: query.into(),
-        headers,
-        body: body.as_bytes().to_vec(),
-    }
-}
-
-fn epoch(ts: &str) -> u64 {
-    // 2015-08-30T12:36:00Z
-    let d = ts.replace(['-', ':'], "");
-    let amz = format!("{}Z", &d[..15]);
-    let headers = [("X-Amz-Date", amz.as_str()), ("Host", "h")];
-    let _ = headers;
-    // Only this date appears in the suite; keep the arithmetic honest anyway.
-    assert_eq!(ts, "2015-08-30T12:36:00Z");
-    1_440_938_160
-}
-
-#[test]
-fn aws_c_auth_v4_suite() {
-    let dir = suite();
+fn case_dirs(suite: &str) -> Vec<PathBuf> {
+    let dir = testdata().join("sigv4/aws-c-auth").join(suite);
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert_eq!(cases.len(), 38, "cases in {}", dir.display());
+    cases
+}
+
+struct Case {
+    name: String,
+    dir: PathBuf,
+    ctx: Value,
+}
+
+impl Case {
+    fn str(&self, key: &str) -> &str {
+        self.ctx[key].as_str().unwrap()
+    }
+    fn flag(&self, key: &str) -> bool {
+        self.ctx[key].as_bool().unwrap_or(false)
+    }
+    fn secret(&self) -> &str {
+        self.ctx["credentials"]["secret_access_key"]
+            .as_str()
+            .unwrap()
+    }
+    fn token(&self) -> Option<&str> {
+        self.ctx["credentials"]["token"].as_str()
+    }
+    fn time(&self) -> u64 {
+        iso8601(self.str("timestamp"))
+    }
+    fn expires(&self) -> u64 {
+        self.ctx["expiration_in_seconds"].as_u64().unwrap()
+    }
+    fn file(&self, form: &str, f: &str) -> String {
+        read(&self.dir.join(format!("{form}-{f}")))
+    }
+}
+
+fn check_signer(case: &Case, form: &str) {
+    let name = &case.name;
+    let http = Http::parse(
+        &read(&case.dir.join("request.txt")),
+        Continuation::SameValue,
+    );
+    let headers = http.header_refs();
+    let params = SigningParams {
+        security_token: case.token(),
+        form: if form == "header" {
+            SigningForm::Header
+        } else {
+            SigningForm::Presigned {
+                expires_in: case.expires(),
+            }
+        },
+        normalize_path: case.flag("normalize"),
+        content_sha256_header: case.flag("sign_body"),
+        sign_security_token: !case.flag("omit_session_token"),
+        ..SigningParams::new(
+            case.ctx["credentials"]["access_key_id"].as_str().unwrap(),
+            case.secret(),
+            case.str("region"),
+            case.str("service"),
+            case.time(),
+        )
+    };
+    let signed =
+        sign(&http.parts(&headers), &params).unwrap_or_else(|e| panic!("{name}/{form}: sign: {e}"));
+    assert_eq!(
+        signed.canonical_request(),
+        case.file(form, "canonical-request.txt"),
+        "{name}/{form}: canonical request"
+    );
+    assert_eq!(
+        signed.string_to_sign(),
+        case.file(form, "string-to-sign.txt"),
+        "{name}/{form}: string to sign"
+    );
+    assert_eq!(
+        signed.signature(),
+        case.file(form, "signature.txt").trim(),
+        "{name}/{form}: signature"
+    );
+    // The signed request, as we would send it, equals AWS's (headers compared as a multiset).
+    let mut ours = http.clone();
+    ours.headers.extend(signed.headers().iter().cloned());
+    ours.query = signed.query().to_owned();
+    let theirs = Http::parse(
+        &case.file(form, "signed-request.txt"),
+        Continuation::SameValue,
+    );
+    assert_eq!(ours.method, theirs.method, "{name}/{form}");
+    assert_eq!(ours.path, theirs.path, "{name}/{form}");
+    assert_eq!(ours.query, theirs.query, "{name}/{form}: signed query");
+    assert_eq!(
+        ours.normalized_headers(),
+        theirs.normalized_headers(),
+        "{name}/{form}: signed headers"
+    );
+    assert_eq!(ours.body, theirs.body, "{name}/{form}");
+}
+
+fn check_verifier(case: &Case, form: &str) {
+    let name = &case.name;
+    let http = Http::parse(
+        &case.file(form, "signed-request.txt"),
+        Continuation::SameValue,
+    );
+    let headers = http.header_refs();
+    let req = http.parts(&headers);
+    let normalize = case.flag("normalize");
+    let now = case.time();
+    let secret = case.secret();
+    let verify = |req: &RequestParts<'_>, secret: &str, now: u64| {
+        let parsed = parse(req)?;
+        verify_with_path_rule(req, &parsed, secret, now, 900_u64, normalize)
+    };
+
+    let parsed = parse(&req).unwrap_or_else(|e| panic!("{name}/{form}: parse: {e}"));
+    let expected_form = if form == "header" {
+        SignatureForm::Header
+    } else {
+        SignatureForm::Presigned
+    };
+    assert_eq!(parsed.form(), expected_form, "{name}/{form}");
+    assert_eq!(parsed.access_key_id(), "AKIDEXAMPLE");
+    assert_eq!(parsed.region(), case.str("region"));
+    assert_eq!(parsed.service(), case.str("service"));
+    assert_eq!(parsed.signed_at(), now);
+    assert_eq!(parsed.security_token(), case.token(), "{name}/{form}");
+
+    let ok = verify(&req, secret, now).unwrap_or_else(|e| panic!("{name}/{form}: verify: {e}"));
+    assert_eq!(ok.form(), expected_form);
+    assert_eq!(ok.security_token(), case.token());
+    assert!(
+        ok.payload_signed(),
+        "{name}/{form}: the suite signs the body hash"
+    );
+
+    assert_eq!(
+        verify(&req, "not the secret", now).unwrap_err(),
+        SigV4Error::Mismatch,
+        "{name}/{form}: wrong secret"
+    );
+    let tampered = RequestParts {
+        method: if http.method == "GET" { "POST" } else { "GET" },
+        ..req
+    };
+    assert_eq!(
+        verify(&tampered, secret, now).unwrap_err(),
+        SigV4Error::Mismatch,
+        "{name}/{form}: other method"
+    );
+    let other_path = format!("{}x", http.path);
+    let tampered = RequestParts {
+        path: &other_path,
+        ..req
+    };
+    assert_eq!(
+        verify(&tampered, secret, now).unwrap_err(),
+        SigV4Error::Mismatch,
+        "{name}/{form}: other path"
+    );
+    // The window: header form +-15 min; presigned from X-Amz-Date - 15 min to + X-Amz-Expires.
+    let (first, last) = if form == "header" {
+        (now - 900, now + 900)
+    } else {
+        (now - 900, now + case.expires())
+    };
+    for t in [first, last] {
+        verify(&req, secret, t).unwrap_or_else(|e| panic!("{name}/{form}: at {t}: {e}"));
+    }
+    for t in [first - 1, last + 1] {
+        assert!(
+            matches!(verify(&req, secret, t), Err(SigV4Error::Expired(_))),
+            "{name}/{form}: at {t}"
+        );
+    }
+}
+
+#[test]
+fn aws_c_auth_v4_suite() {
+    let dirs = case_dirs("v4");
+    assert_eq!(dirs.len(), 38, "cases in aws-c-auth/v4");
     let mut checked = 0;
-    for case in &cases {
-        let name = case.file_name().unwrap().to_string_lossy().to_string();
-        let ctx: Value =
-            serde_json::from_str(&std::fs::read_to_string(case.join("context.json")).unwrap())
-                .unwrap();
-        let secret = ctx["credentials"]["secret_access_key"].as_str().unwrap();
-        let token = ctx["credentials"]["token"].as_str();
-        let normalize = ctx["normalize"].as_bool().unwrap();
-        let omit = ctx["omit_session_token"].as_bool().unwrap_or(false);
-        let now = epoch(ctx["timestamp"].as_str().unwrap());
+    for dir in dirs {
+        let case = Case {
+            name: dir.file_name().unwrap().to_string_lossy().to_string(),
+            ctx: serde_json::from_str(&read(&dir.join("context.json"))).unwrap(),
+            dir,
+        };
         for form in ["header", "query"] {
-            let read = |f: &str| std::fs::read_to_string(case.join(format!("{form}-{f}"))).unwrap();
-            let http = parse_http(&read("signed-request.txt"));
-            let headers: Vec<(&str, &str)> = http
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let req = RequestParts {
-                method: &http.method,
-                path: &http.path,
-                query: &http.query,
-                headers: &headers,
-                payload: Payload::Bytes(&http.body),
-            };
-            let parsed = parse(&req).unwrap_or_else(|e| panic!("{name}/{form}: {e}"));
-            assert_eq!(
-                parsed.form(),
-                if form == "header" {
-                    SignatureForm::Header
-                } else {
-                    SignatureForm::Presigned
-                }
-            );
-            assert_eq!(parsed.access_key_id(), "AKIDEXAMPLE");
-            assert_eq!(parsed.security_token(), token, "{name}/{form}");
-            let creq = canonical_request(
-                &req,
-                parsed.signed_headers(),
-                normalize,
-                omit && form == "query",
-            )
-            .unwrap();
-            assert_eq!(
-                creq,
-                read("canonical-request.txt"),
-                "{name}/{form}: canonical request"
-            );
-            let sts = string_to_sign(
-                "20150830T123600Z",
-                "20150830/us-east-1/service/aws4_request",
-                &creq,
-            );
-            assert_eq!(
-                sts,
-                read("string-to-sign.txt"),
-                "{name}/{form}: string to sign"
-            );
-            assert_eq!(
-                signature(secret, "20150830", parsed.region(), parsed.service(), &sts),
-                read("signature.txt").trim(),
-                "{name}/{form}: signature"
-            );
-            verify_with_path_rule(&req, &parsed, secret, now, 900, normalize)
-                .unwrap_or_else(|e| panic!("{name}/{form}: {e}"));
-            // Wrong secret.
-            assert_eq!(
-                verify_with_path_rule(&req, &parsed, "wrong", now, 900, normalize).unwrap_err(),
-                SigV4Error::Mismatch
-            );
-            // Tampered method.
-            let tampered = RequestParts {
-                method: "DELETE",
-                ..req
-            };
-            assert_eq!(
-                verify_with_path_rule(&tampered, &parsed, secret, now, 900, normalize).unwrap_err(),
-                SigV4Error::Mismatch
-            );
-            // Outside the window: 16 minutes late for the header form; past X-Amz-Expires (3600)
-            // for the presigned one.
-            let late = if form == "header" {
-                now + 901
-            } else {
-                now + 3601
-            };
-            assert!(matches!(
-                verify_with_path_rule(&req, &parsed, secret, late, 900, normalize),
-                Err(SigV4Error::Expired(_))
-            ));
-            assert!(matches!(
-                verify_with_path_rule(&req, &parsed, secret, now - 901, 900, normalize),
-                Err(SigV4Error::Expired(_))
-            ));
+            check_signer(&case, form);
+            check_verifier(&case, form);
             checked += 1;
         }
     }
+    println!("aws-c-auth v4: {checked} case/form pairs checked (38 cases x header, query)");
     assert_eq!(checked, 76);
 }
 
 #[test]
-fn an_unsigned_header_may_be_added_but_a_signed_one_not_changed() {
-    let dir = suite().join("get-vanilla");
-    let http = parse_http(&std::fs::read_to_string(dir.join("header-signed-request.txt")).unwrap());
-    let mut headers: Vec<(&str, &str)> = http
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    headers.push(("User-Agent", "extra"));
-    let req = RequestParts {
-        method: "GET",
-        path: "/",
-        query: "",
-        headers: &headers,
-        payload: Payload::Bytes(b""),
-    };
-    let parsed = parse(&req).unwrap();
-    let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-    assert!(idbroker_sigv4::verify(&req, &parsed, secret, 1_440_938_160, 900).is_ok());
-    let changed: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(n, v)| {
-            if n.eq_ignore_ascii_case("host") {
-                (*n, "evil.example.com")
-            } else {
-                (*n, *v)
-            }
-        })
-        .collect();
-    let req = RequestParts {
-        headers: &changed,
-        ..req
-    };
-    assert_eq!(
-        idbroker_sigv4::verify(&req, &parsed, secret, 1_440_938_160, 900).unwrap_err(),
-        SigV4Error::Mismatch
+fn aws_c_auth_v4a_is_skipped_loudly() {
+    let dirs = case_dirs("v4a");
+    println!(
+        "aws-c-auth v4a: {} cases skipped (SigV4a / ECDSA is not supported)",
+        dirs.len()
     );
+    assert_eq!(dirs.len(), 40);
 }
