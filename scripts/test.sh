@@ -34,6 +34,33 @@ if [ "$REDIS_URL" = "redis://127.0.0.1:6379" ] && ! redis_up; then
   redis_up || { echo "test: redis-server did not start" >&2; exit 1; }
 fi
 
+# A 3-master Redis Cluster on loopback ports 7101-7103 for the cluster tests (started fresh,
+# stopped when the tests end), unless the caller gives REDIS_CLUSTER_NODES.
+if [ -z "${REDIS_CLUSTER_NODES:-}" ] && command -v redis-cli >/dev/null 2>&1; then
+  cluster_dir="$(mktemp -d)"
+  for port in 7101 7102 7103; do
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+      --cluster-config-file "$cluster_dir/nodes-$port.conf" --dir "$cluster_dir" \
+      --save "" --appendonly no --daemonize yes >/dev/null
+  done
+  for port in 7101 7102 7103; do
+    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  if redis-cli --cluster create 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 \
+      --cluster-replicas 0 --cluster-yes >/dev/null 2>&1; then
+    for _ in $(seq 100); do
+      redis-cli -p 7101 cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break; sleep 0.1
+    done
+    export REDIS_CLUSTER_NODES="redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103"
+    echo "test: Redis Cluster on 127.0.0.1:7101-7103"
+    trap 'for p in 7101 7102 7103; do redis-cli -p $p shutdown nosave >/dev/null 2>&1 || true; done; rm -rf "$cluster_dir"' EXIT
+  else
+    echo "test: could not create the Redis Cluster" >&2
+    exit 1
+  fi
+fi
+
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check
 echo "test: cargo clippy"

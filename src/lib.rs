@@ -41,13 +41,29 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
             );
             Arc::new(idbroker_session::MemoryStore::new())
         }
-        StoreConfig::Redis { url, prefix } => Arc::new(
-            idbroker_session::RedisStore::connect(url, prefix, Duration::from_millis(500))
-                .await
-                .map_err(|e| format!("session store {url}: {e}"))?,
-        ),
-        StoreConfig::RedisCluster { .. } => {
-            return Err("store.nodes: Redis Cluster is not supported by this build yet".into())
+        StoreConfig::Redis { url, prefix } => {
+            idbroker_session::connect(&idbroker_session::SessionStoreConfig::Redis {
+                url: url.clone(),
+                options: idbroker_session::RedisOptions {
+                    prefix: prefix.clone(),
+                    timeout: Duration::from_millis(500),
+                    min_replicas: 0,
+                },
+            })
+            .await
+            .map_err(|e| format!("session store (store.url): {e}"))?
+        }
+        StoreConfig::RedisCluster { nodes, prefix } => {
+            idbroker_session::connect(&idbroker_session::SessionStoreConfig::RedisCluster {
+                nodes: nodes.clone(),
+                options: idbroker_session::RedisOptions {
+                    prefix: prefix.clone(),
+                    timeout: Duration::from_millis(500),
+                    min_replicas: 0,
+                },
+            })
+            .await
+            .map_err(|e| format!("session store (store.nodes): {e}"))?
         }
     };
     let keys = match &config.sealing {
@@ -58,8 +74,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
                 .ok_or("sealing.active_key_id: unknown key")?;
             let mut keys = idbroker_session::seal::SealingKeys::new(&s.active_key_id, active)
                 .map_err(|e| format!("sealing: {e}"))?;
-            for (id, k) in &s.keys {
-                keys.add(id, k)
+            for (id, k) in s.keys.iter().filter(|(id, _)| **id != s.active_key_id) {
+                keys.add_old(id, k)
                     .map_err(|e| format!("sealing.keys.{id}: {e}"))?;
             }
             keys

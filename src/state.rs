@@ -4,12 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use idbroker_session::credentials::{
-    new_secret_access_key, new_session_token, new_temporary_access_key_id, token_sha256,
+use idbroker_session::{
+    AccessKeyId, PolicyRefs, Principal, PrincipalKind, SealingKeys, SecretAccessKey, Session,
+    SessionStore, SessionTag, SessionToken,
 };
-use idbroker_session::seal::SealingKeys;
-use idbroker_session::{Session, SessionPrincipal, SessionStore, SessionTag};
-use zeroize::Zeroizing;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -42,9 +40,9 @@ pub fn epoch(t: SystemTime) -> u64 {
 
 /// Freshly minted credentials, returned to the client once the store accepted the session.
 pub struct Credentials {
-    access_key_id: String,
-    secret_access_key: Zeroizing<String>,
-    session_token: Zeroizing<String>,
+    access_key_id: AccessKeyId,
+    secret_access_key: SecretAccessKey,
+    session_token: SessionToken,
     expiration: SystemTime,
 }
 
@@ -60,15 +58,15 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     /// The access key id.
     pub fn access_key_id(&self) -> &str {
-        &self.access_key_id
+        self.access_key_id.as_str()
     }
 
     /// Write the `<Credentials>` element.
     pub fn render(&self, b: &mut Body) {
         b.open("Credentials")
-            .field("AccessKeyId", &self.access_key_id)
-            .field("SecretAccessKey", &self.secret_access_key)
-            .field("SessionToken", &self.session_token)
+            .field("AccessKeyId", self.access_key_id.as_str())
+            .field("SecretAccessKey", self.secret_access_key.expose_secret())
+            .field("SessionToken", self.session_token.expose_secret())
             .field("Expiration", &crate::clock::iso8601(self.expiration))
             .close("Credentials");
     }
@@ -78,49 +76,60 @@ impl AppState {
     /// Mint credentials for a planned session and store it. The credentials exist for the
     /// client only if the store accepted the session (fail closed: `Unavailable` otherwise).
     pub async fn mint(&self, plan: &SessionPlan, now: SystemTime) -> Result<Credentials, StsError> {
-        let access_key_id = new_temporary_access_key_id().map_err(|_| StsError::Unavailable)?;
-        let secret = new_secret_access_key().map_err(|_| StsError::Unavailable)?;
-        let token = new_session_token().map_err(|_| StsError::Unavailable)?;
+        let access_key_id = AccessKeyId::generate_temporary().map_err(|_| StsError::Internal)?;
+        let secret = SecretAccessKey::generate().map_err(|_| StsError::Internal)?;
+        let token = SessionToken::generate().map_err(|_| StsError::Internal)?;
         let sealed = self
             .keys
             .seal(&secret, &access_key_id)
             .map_err(|_| StsError::Internal)?;
         let expiration = now + plan.duration;
-        let principal = match (&plan.role, &plan.user_name) {
-            (Some((role_arn, role_name, session_name)), _) => SessionPrincipal::AssumedRole {
-                role_arn: role_arn.clone(),
-                role_name: role_name.clone(),
-                session_name: session_name.clone(),
-            },
-            (None, Some(user_name)) => SessionPrincipal::User {
-                user_name: user_name.clone(),
-            },
+        let (kind, role_arn, session_name) = match (&plan.role, &plan.user_name) {
+            (Some((role_arn, _role_name, session_name)), _) => (
+                PrincipalKind::AssumedRole,
+                Some(role_arn.clone()),
+                Some(session_name.clone()),
+            ),
+            (None, Some(_)) => (PrincipalKind::User, None, None),
             (None, None) => return Err(StsError::Internal),
         };
+        let chained_from = plan
+            .parent_access_key_id
+            .as_deref()
+            .and_then(|id| AccessKeyId::parse(id).ok())
+            .filter(|id| id.kind() == idbroker_session::AccessKeyKind::Temporary);
         let session = Session {
-            v: 1,
             access_key_id: access_key_id.clone(),
             secret: sealed,
-            token_sha256: token_sha256(&token),
-            principal,
-            arn: plan.arn.clone(),
-            user_id: plan.user_id.clone(),
-            account: plan.account.clone(),
-            source_identity: plan.source_identity.clone(),
-            tags: plan
-                .tags
-                .iter()
-                .map(|t| SessionTag {
-                    key: t.key.clone(),
-                    value: t.value.clone(),
-                })
-                .collect(),
-            transitive_tag_keys: plan.transitive_tag_keys.clone(),
-            session_policy: plan.session_policy.clone(),
-            session_policy_arns: plan.session_policy_arns.clone(),
-            parent_access_key_id: plan.parent_access_key_id.clone(),
+            token_hash: token.hash(),
+            principal: Principal {
+                kind,
+                arn: plan.arn.clone(),
+                principal_id: plan.user_id.clone(),
+                account: plan.account.clone(),
+                role_arn,
+                session_name,
+                source_identity: plan.source_identity.clone(),
+                tags: plan
+                    .tags
+                    .iter()
+                    .map(|t| SessionTag {
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                    })
+                    .collect(),
+                transitive_tag_keys: plan.transitive_tag_keys.clone(),
+                user_name: plan.user_name.clone(),
+            },
+            policies: PolicyRefs {
+                session_policy: plan.session_policy.clone(),
+                session_policy_arns: plan.session_policy_arns.clone(),
+                ..PolicyRefs::default()
+            },
             issued_at: epoch(now),
             expires_at: epoch(expiration),
+            mfa: false,
+            chained_from,
         };
         self.store
             .put(&session, epoch(now))

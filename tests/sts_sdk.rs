@@ -18,7 +18,7 @@ use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_async::time::StaticTimeSource;
 use idbroker::clock::ManualClock;
 use idbroker::config::{Config, StoreConfig};
-use idbroker_session::{Session, SessionError, SessionStore};
+use idbroker_session::{AccessKeyId, RevocationScope, Session, SessionError, SessionStore};
 
 const KEY: &str = "AKIAIDBROKERDEMO0001";
 const SECRET: &str = "idbrokerDemoSecretKeyDoNotUseAnywhere000";
@@ -254,10 +254,24 @@ impl SessionStore for RefusingStore {
     async fn put(&self, _: &Session, _: u64) -> Result<(), SessionError> {
         Err(SessionError::Unavailable)
     }
-    async fn get(&self, _: &str, _: u64) -> Result<Option<Session>, SessionError> {
+    async fn get(&self, _: &AccessKeyId, _: u64) -> Result<Option<Session>, SessionError> {
         Err(SessionError::Unavailable)
     }
-    async fn delete(&self, _: &str) -> Result<(), SessionError> {
+    async fn delete(&self, _: &AccessKeyId) -> Result<(), SessionError> {
+        Err(SessionError::Unavailable)
+    }
+    async fn revoke(&self, _: &AccessKeyId) -> Result<(), SessionError> {
+        Err(SessionError::Unavailable)
+    }
+    async fn set_revoked_before(
+        &self,
+        _: &RevocationScope,
+        _: u64,
+        _: u64,
+    ) -> Result<(), SessionError> {
+        Err(SessionError::Unavailable)
+    }
+    async fn revoked_before(&self, _: &RevocationScope) -> Result<Option<u64>, SessionError> {
         Err(SessionError::Unavailable)
     }
     async fn use_once(&self, _: &str, _: &str, _: u64, _: u64) -> Result<(), SessionError> {
@@ -392,4 +406,86 @@ async fn signatures_for_other_services_are_refused() {
         other.contains("<Code>IncompleteSignature</Code>"),
         "{other}"
     );
+}
+
+/// Sessions of a role revoked at or after their issue time authenticate nothing; sessions issued
+/// afterwards work (AWS's "revoke active sessions").
+#[actix_web::test]
+async fn revoked_role_sessions_are_refused() {
+    let t0 = SystemTime::now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let state = idbroker::build_state(demo(), clock.clone()).await.unwrap();
+    let store = state.store.clone();
+    let url = start(state).await;
+    let demo = client(&url, KEY, SECRET, None, t0);
+    let assume = || {
+        demo.assume_role()
+            .role_arn(READER)
+            .role_session_name("alice")
+            .send()
+    };
+    let c = assume().await.unwrap().credentials().unwrap().clone();
+    let session = client(
+        &url,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        t0,
+    );
+    assert!(session.get_caller_identity().send().await.is_ok());
+    let now = t0.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    store
+        .set_revoked_before(
+            &idbroker_session::RevocationScope::Role(READER.into()),
+            now,
+            129_600,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&session.get_caller_identity().send().await.unwrap_err()),
+        "InvalidClientTokenId"
+    );
+    // A session issued after the mark works.
+    let later = t0 + Duration::from_secs(2);
+    clock.set(later);
+    let demo_later = client(&url, KEY, SECRET, None, later);
+    let c2 = demo_later
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("alice")
+        .send()
+        .await
+        .unwrap()
+        .credentials()
+        .unwrap()
+        .clone();
+    let fresh = client(
+        &url,
+        c2.access_key_id(),
+        c2.secret_access_key(),
+        Some(c2.session_token().to_owned()),
+        later,
+    );
+    assert!(fresh.get_caller_identity().send().await.is_ok());
+}
+
+/// The same flows against a Redis Cluster (REDIS_CLUSTER_NODES, comma-separated
+/// `redis://host:port`; scripts/test.sh starts a 3-master cluster on loopback).
+#[actix_web::test]
+async fn sdk_against_redis_cluster() {
+    let Ok(nodes) = std::env::var("REDIS_CLUSTER_NODES") else {
+        println!("REDIS_CLUSTER_NODES is not set: skipping the Redis Cluster flows");
+        return;
+    };
+    let mut cfg = demo();
+    cfg.store = StoreConfig::RedisCluster {
+        nodes: nodes
+            .split(',')
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect(),
+        prefix: format!("idbroker-sdk-cluster:{}:", std::process::id()),
+    };
+    flows(cfg).await;
 }

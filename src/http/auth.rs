@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use actix_web::HttpRequest;
-use idbroker_session::SessionPrincipal;
+use idbroker_session::{AccessKeyId, AccessKeyKind, PrincipalKind};
 use idbroker_sigv4::{Payload, RequestParts, SigV4Error};
 use tracing::instrument;
 
@@ -81,13 +81,14 @@ pub async fn authenticate(
             issued_at: None,
         });
     }
-    if !id.starts_with("ASIA") {
-        return Err(AuthError::InvalidClientTokenId.into());
-    }
+    let key_id = match AccessKeyId::parse(&id) {
+        Ok(k) if k.kind() == AccessKeyKind::Temporary => k,
+        _ => return Err(AuthError::InvalidClientTokenId.into()),
+    };
     // Read without the expiry filter, so an expired session is told apart from an unknown one.
     let session = state
         .store
-        .get(&id, 0)
+        .get(&key_id, 0)
         .await
         .map_err(|_| ApiError::from(StsError::Unavailable))?
         .ok_or(AuthError::InvalidClientTokenId)?;
@@ -102,33 +103,44 @@ pub async fn authenticate(
         .keys
         .unseal(&session.secret, &session.access_key_id)
         .map_err(|_| AuthError::InvalidClientTokenId)?;
-    idbroker_sigv4::verify(&parts, &parsed, &secret, now_s, skew).map_err(AuthError::from)?;
+    idbroker_sigv4::verify(&parts, &parsed, secret.expose_secret(), now_s, skew)
+        .map_err(AuthError::from)?;
     if session.is_expired(now_s) {
         return Err(AuthError::ExpiredToken.into());
     }
-    let kind = match &session.principal {
-        SessionPrincipal::AssumedRole {
-            role_arn,
-            session_name,
-            ..
-        } => CallerKind::AssumedRole {
-            role_arn: role_arn.clone(),
-            session_name: session_name.clone(),
-        },
-        SessionPrincipal::User { user_name } => CallerKind::UserSession {
+    // Revoked sessions (a mark on their role, principal or source identity at or after their
+    // issue time) authenticate nothing. A store that cannot answer: fail closed.
+    if state
+        .store
+        .is_revoked(&session)
+        .await
+        .map_err(|_| ApiError::from(StsError::Unavailable))?
+    {
+        return Err(AuthError::InvalidClientTokenId.into());
+    }
+    let p = &session.principal;
+    let kind = match (p.kind, &p.role_arn, &p.session_name, &p.user_name) {
+        (PrincipalKind::AssumedRole, Some(role_arn), Some(session_name), _) => {
+            CallerKind::AssumedRole {
+                role_arn: role_arn.clone(),
+                session_name: session_name.clone(),
+            }
+        }
+        (PrincipalKind::User, _, _, Some(user_name)) => CallerKind::UserSession {
             name: user_name.clone(),
         },
+        _ => return Err(AuthError::InvalidClientTokenId.into()),
     };
     Ok(Caller {
         kind,
-        arn: session.arn.clone(),
-        user_id: session.user_id.clone(),
-        account: session.account.clone(),
+        arn: p.arn.clone(),
+        user_id: p.principal_id.clone(),
+        account: p.account.clone(),
         access_key_id: id,
-        session_policy: session.session_policy.clone(),
-        session_policy_arns: session.session_policy_arns.clone(),
-        source_identity: session.source_identity.clone(),
-        tags: session
+        session_policy: session.policies.session_policy.clone(),
+        session_policy_arns: session.policies.session_policy_arns.clone(),
+        source_identity: p.source_identity.clone(),
+        tags: p
             .tags
             .iter()
             .map(|t| Tag {
@@ -136,7 +148,7 @@ pub async fn authenticate(
                 value: t.value.clone(),
             })
             .collect(),
-        transitive_tag_keys: session.transitive_tag_keys.clone(),
+        transitive_tag_keys: p.transitive_tag_keys.clone(),
         issued_at: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(session.issued_at)),
     })
 }

@@ -1,126 +1,70 @@
 //! `idbroker-session`: temporary credentials and where they live.
 //!
-//! - [`credentials`]: AWS-shaped access key ids, secrets and session tokens from the OS CSPRNG.
-//! - [`seal`]: the secret access key is sealed (AES-256-GCM, key id for rotation, the access key
-//!   id as associated data) before it is stored; the session token is stored only as a hash.
-//! - [`Session`]: the stored record.
-//! - [`SessionStore`]: Redis or in-memory. A session is usable only after `put` returned `Ok`;
+//! - [`credentials`]: AWS-shaped access key ids (`ASIA…` / `AKIA…`), secret access keys and
+//!   session tokens from the AWS-LC CSPRNG; secrets zeroized on drop and redacted in `Debug`.
+//! - [`seal`]: the secret access key is sealed (AES-256-GCM, random nonce, key id for rotation,
+//!   the access key id as associated data) before it is stored; the session token is stored only
+//!   as its SHA-256 ([`TokenHash`]), compared in constant time.
+//! - [`Session`]: the stored record, versioned JSON (`"v": 1`).
+//! - [`SessionStore`]: [`RedisStore`] (standalone or cluster) or [`MemoryStore`]; open one from a
+//!   [`SessionStoreConfig`] with [`connect`]. A session is usable only after `put` returned `Ok`;
 //!   a store that cannot be reached answers [`SessionError::Unavailable`], never a guess.
 //!
-//! Times are seconds since the Unix epoch, passed in by the caller.
+//! **Time** is passed in everywhere, as seconds since the Unix epoch (`u64`), the resolution of
+//! AWS's own `aws:TokenIssueTime` and `Expiration`; [`unix_seconds`] converts a `SystemTime`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod credentials;
+mod error;
 pub mod seal;
+mod session;
 mod store;
 
-pub use store::{MemoryStore, RedisStore, SessionStore};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+pub use credentials::{AccessKeyId, AccessKeyKind, SecretAccessKey, SessionToken, TokenHash};
+pub use error::SessionError;
+pub use seal::{SealedSecret, SealingKeys};
+pub use session::{
+    PolicyRefs, Principal, PrincipalKind, RevocationScope, Session, SessionTag, RECORD_VERSION,
+};
+pub use store::{connect, MemoryStore, RedisOptions, RedisStore, SessionStore, SessionStoreConfig};
 
-/// What can go wrong with sessions.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// The store did not answer in time or refused: nothing was stored or read.
-    #[error("session store unavailable")]
-    Unavailable,
-    /// A stored record could not be read.
-    #[error("session record is corrupt")]
-    Corrupt,
-    /// A secret could not be sealed or unsealed (unknown key id, tampering, wrong record).
-    #[error("sealed secret cannot be opened")]
-    Sealing,
-    /// The id was used before (a replayed assertion or token).
-    #[error("already used")]
-    Replay,
-    /// The session is already expired.
-    #[error("session already expired")]
-    Expired,
+/// Seconds since the Unix epoch; times before the epoch are 0.
+pub fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
-/// The kind of principal a session stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum SessionPrincipal {
-    /// A role session (AssumeRole*).
-    AssumedRole {
-        /// The role's ARN, with its path.
-        role_arn: String,
-        /// The role's name.
-        role_name: String,
-        /// The session name.
-        session_name: String,
-    },
-    /// A user's session (GetSessionToken).
-    User {
-        /// The user's name.
-        user_name: String,
-    },
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
 
-/// A session tag.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionTag {
-    /// Key.
-    pub key: String,
-    /// Value.
-    pub value: String,
-}
-
-/// A stored session. Version 1 of the record; new fields are added with defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
-    /// Record version.
-    pub v: u32,
-    /// `ASIA...`
-    pub access_key_id: String,
-    /// The secret access key, sealed.
-    pub secret: seal::SealedSecret,
-    /// SHA-256 of the session token, hex.
-    pub token_sha256: String,
-    /// Who the session is.
-    pub principal: SessionPrincipal,
-    /// `arn:aws:sts::A:assumed-role/R/S` or the user's ARN.
-    pub arn: String,
-    /// `AROA...:S` or the user's id.
-    pub user_id: String,
-    /// The account.
-    pub account: String,
-    /// Source identity.
-    #[serde(default)]
-    pub source_identity: Option<String>,
-    /// Session tags.
-    #[serde(default)]
-    pub tags: Vec<SessionTag>,
-    /// Transitive tag keys.
-    #[serde(default)]
-    pub transitive_tag_keys: Vec<String>,
-    /// Inline session policy (JSON text).
-    #[serde(default)]
-    pub session_policy: Option<String>,
-    /// Managed session policy ARNs.
-    #[serde(default)]
-    pub session_policy_arns: Vec<String>,
-    /// The access key id of the session that assumed this one (role chaining).
-    #[serde(default)]
-    pub parent_access_key_id: Option<String>,
-    /// Issued at (seconds since the epoch).
-    pub issued_at: u64,
-    /// Expires at (seconds since the epoch).
-    pub expires_at: u64,
-}
-
-impl Session {
-    /// Does `token` belong to this session? Constant-time.
-    pub fn token_matches(&self, token: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        let h = credentials::token_sha256(token);
-        h.as_bytes().ct_eq(self.token_sha256.as_bytes()).into()
+    #[test]
+    fn unix_seconds_truncates_and_saturates() {
+        assert_eq!(unix_seconds(UNIX_EPOCH + Duration::from_millis(1_999)), 1);
+        assert_eq!(unix_seconds(UNIX_EPOCH - Duration::from_secs(5)), 0);
     }
 
-    /// Expired at `now`?
-    pub fn is_expired(&self, now: u64) -> bool {
-        now >= self.expires_at
+    #[test]
+    fn error_messages_are_fixed_text() {
+        for e in [
+            SessionError::Unavailable,
+            SessionError::NotFound,
+            SessionError::Corrupt,
+            SessionError::Sealing,
+            SessionError::Unsealing,
+            SessionError::Replay,
+            SessionError::Expired,
+            SessionError::Entropy,
+            SessionError::Invalid("access key id"),
+        ] {
+            let msg = e.to_string();
+            assert!(!msg.is_empty());
+            assert!(msg.is_ascii(), "{msg}");
+        }
     }
 }

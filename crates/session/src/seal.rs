@@ -1,122 +1,196 @@
-//! Sealing of secret access keys at rest: AES-256-GCM with a random 96-bit nonce, the key id
-//! stored beside the ciphertext (rotation), and the access key id as associated data, so a
-//! sealed secret copied into another record does not open.
+//! Sealing of secret access keys at rest.
+//!
+//! AES-256-GCM (AWS-LC) with a random 96-bit nonce per secret. The key id is stored beside the
+//! ciphertext so keys can rotate: [`SealingKeys`] holds one active key that seals, and older keys
+//! that still open what they sealed. The associated data is a fixed label followed by the
+//! session's access key id, so a sealed secret copied into another session's record does not open.
+//!
+//! Key material lives only inside AWS-LC's key objects, which clear it when they are freed; the
+//! bytes handed to [`SealingKeys::new`] are the caller's to zeroize.
 
 use std::collections::HashMap;
+use std::fmt;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
+use aws_lc_rs::aead::{Aad, Nonce, RandomizedNonceKey, AES_256_GCM, NONCE_LEN};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::credentials::{AccessKeyId, SecretAccessKey};
 use crate::SessionError;
 
-/// A sealed secret, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SealedSecret {
-    /// Which key sealed it.
-    pub key_id: String,
-    /// Base64 nonce (12 bytes).
-    pub nonce: String,
-    /// Base64 ciphertext with its tag.
-    pub ciphertext: String,
+/// Length of a sealing key: 32 raw bytes (AES-256). Configured as base64 by the server.
+pub const KEY_LEN: usize = 32;
+const TAG_LEN: usize = 16;
+/// Label in front of the access key id in the associated data: binds the ciphertext to its
+/// purpose and format version as well as to its session.
+const AAD_LABEL: &[u8] = b"idbroker/session-secret/v1\0";
+
+fn aad(access_key_id: &AccessKeyId) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(AAD_LABEL.len() + access_key_id.as_str().len());
+    aad.extend_from_slice(AAD_LABEL);
+    aad.extend_from_slice(access_key_id.as_str().as_bytes());
+    aad
 }
 
-/// The sealing keys: one active key for new secrets, older ones still opening old secrets.
+/// A sealed secret, as stored: `{"kid": …, "nonce": base64, "ct": base64}` (ciphertext with its
+/// 16-byte tag). Built only by [`SealingKeys::seal`] (or read back from a record).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedSecret {
+    #[serde(rename = "kid")]
+    key_id: String,
+    #[serde(with = "b64")]
+    nonce: Vec<u8>,
+    #[serde(rename = "ct", with = "b64")]
+    ciphertext: Vec<u8>,
+}
+
+impl SealedSecret {
+    /// The id of the key that sealed it.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+}
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedSecret")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+mod b64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&data_encoding::BASE64.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        data_encoding::BASE64
+            .decode(text.as_bytes())
+            .map_err(|_| serde::de::Error::custom("invalid base64"))
+    }
+}
+
+fn valid_key_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn make_key(key: &[u8]) -> Result<RandomizedNonceKey, SessionError> {
+    if key.len() != KEY_LEN {
+        return Err(SessionError::Invalid("sealing key (must be 32 bytes)"));
+    }
+    RandomizedNonceKey::new(&AES_256_GCM, key)
+        .map_err(|_| SessionError::Invalid("sealing key (must be 32 bytes)"))
+}
+
+/// The sealing keyring: one active key that seals, older keys that still unseal.
 pub struct SealingKeys {
     active: String,
-    keys: HashMap<String, Zeroizing<[u8; 32]>>,
+    keys: HashMap<String, RandomizedNonceKey>,
 }
 
-impl std::fmt::Debug for SealingKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for SealingKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ids: Vec<&String> = self.keys.keys().collect();
+        ids.sort();
         f.debug_struct("SealingKeys")
             .field("active", &self.active)
-            .field("key_ids", &self.keys.keys().collect::<Vec<_>>())
+            .field("key_ids", &ids)
             .finish()
     }
 }
 
 impl SealingKeys {
-    /// A keyring whose active key is `id`. `key` must be 32 bytes.
-    pub fn new(id: &str, key: &[u8]) -> Result<Self, SessionError> {
-        let mut k = SealingKeys {
-            active: id.to_owned(),
-            keys: HashMap::new(),
-        };
-        k.add(id, key)?;
-        Ok(k)
-    }
-
-    /// A keyring with a fresh random key (secrets then do not survive a restart).
-    pub fn ephemeral() -> Result<Self, SessionError> {
-        let mut key = Zeroizing::new([0u8; 32]);
-        getrandom::fill(key.as_mut()).map_err(|_| SessionError::Unavailable)?;
-        Self::new("ephemeral", key.as_ref())
-    }
-
-    /// Add a key that opens older secrets.
-    pub fn add(&mut self, id: &str, key: &[u8]) -> Result<(), SessionError> {
-        let key: [u8; 32] = key.try_into().map_err(|_| SessionError::Sealing)?;
-        self.keys.insert(id.to_owned(), Zeroizing::new(key));
-        Ok(())
-    }
-
-    fn cipher(&self, id: &str) -> Result<Aes256Gcm, SessionError> {
-        let key = self.keys.get(id).ok_or(SessionError::Sealing)?;
-        Ok(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.as_ref())))
-    }
-
-    /// Seal `secret` for the record of `access_key_id`.
-    pub fn seal(&self, secret: &str, access_key_id: &str) -> Result<SealedSecret, SessionError> {
-        let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(|_| SessionError::Unavailable)?;
-        let ct = self
-            .cipher(&self.active)?
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: secret.as_bytes(),
-                    aad: access_key_id.as_bytes(),
-                },
-            )
-            .map_err(|_| SessionError::Sealing)?;
-        Ok(SealedSecret {
-            key_id: self.active.clone(),
-            nonce: data_encoding::BASE64.encode(&nonce),
-            ciphertext: data_encoding::BASE64.encode(&ct),
+    /// A keyring whose active key is `key` (32 raw bytes), known as `active_id`
+    /// (1..64 characters of `A-Za-z0-9._-`; it is stored in every record it seals).
+    pub fn new(active_id: &str, key: &[u8]) -> Result<Self, SessionError> {
+        if !valid_key_id(active_id) {
+            return Err(SessionError::Invalid("sealing key id"));
+        }
+        let mut keys = HashMap::new();
+        keys.insert(active_id.to_owned(), make_key(key)?);
+        Ok(Self {
+            active: active_id.to_owned(),
+            keys,
         })
     }
 
-    /// Open a sealed secret of the record of `access_key_id`.
+    /// A keyring with a fresh random key: secrets sealed with it do not survive a restart and
+    /// cannot be opened by another replica. For development only; the server warns.
+    pub fn ephemeral() -> Result<Self, SessionError> {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        crate::credentials::fill_random(key.as_mut())?;
+        Self::new("ephemeral", key.as_ref())
+    }
+
+    /// Add an older key that still opens secrets it sealed. Its id must be new to the keyring.
+    pub fn add_old(&mut self, id: &str, key: &[u8]) -> Result<(), SessionError> {
+        if !valid_key_id(id) {
+            return Err(SessionError::Invalid("sealing key id"));
+        }
+        if self.keys.contains_key(id) {
+            return Err(SessionError::Invalid("sealing key id (duplicate)"));
+        }
+        self.keys.insert(id.to_owned(), make_key(key)?);
+        Ok(())
+    }
+
+    /// The id of the key that seals.
+    pub fn active_key_id(&self) -> &str {
+        &self.active
+    }
+
+    /// Seal `secret` for the session of `access_key_id`.
+    pub fn seal(
+        &self,
+        secret: &SecretAccessKey,
+        access_key_id: &AccessKeyId,
+    ) -> Result<SealedSecret, SessionError> {
+        let key = self.keys.get(&self.active).ok_or(SessionError::Sealing)?;
+        let plain = secret.expose_secret().as_bytes();
+        // Room for the tag up front: appending it must not reallocate and leave a copy of the
+        // plaintext in freed memory.
+        let mut in_out = Zeroizing::new(Vec::with_capacity(plain.len() + TAG_LEN));
+        in_out.extend_from_slice(plain);
+        let nonce = key
+            .seal_in_place_append_tag(Aad::from(aad(access_key_id)), &mut *in_out)
+            .map_err(|_| SessionError::Sealing)?;
+        Ok(SealedSecret {
+            key_id: self.active.clone(),
+            nonce: nonce.as_ref().to_vec(),
+            ciphertext: in_out.to_vec(),
+        })
+    }
+
+    /// Open a sealed secret of the session of `access_key_id`. [`SessionError::Unsealing`] when
+    /// the key id is unknown, the ciphertext was changed, or it belongs to another session.
     pub fn unseal(
         &self,
         sealed: &SealedSecret,
-        access_key_id: &str,
-    ) -> Result<Zeroizing<String>, SessionError> {
-        let nonce = data_encoding::BASE64
-            .decode(sealed.nonce.as_bytes())
-            .map_err(|_| SessionError::Sealing)?;
-        if nonce.len() != 12 {
-            return Err(SessionError::Sealing);
+        access_key_id: &AccessKeyId,
+    ) -> Result<SecretAccessKey, SessionError> {
+        let key = self
+            .keys
+            .get(&sealed.key_id)
+            .ok_or(SessionError::Unsealing)?;
+        if sealed.nonce.len() != NONCE_LEN {
+            return Err(SessionError::Unsealing);
         }
-        let ct = data_encoding::BASE64
-            .decode(sealed.ciphertext.as_bytes())
-            .map_err(|_| SessionError::Sealing)?;
-        let plain = Zeroizing::new(
-            self.cipher(&sealed.key_id)?
-                .decrypt(
-                    Nonce::from_slice(&nonce),
-                    Payload {
-                        msg: &ct,
-                        aad: access_key_id.as_bytes(),
-                    },
-                )
-                .map_err(|_| SessionError::Sealing)?,
-        );
-        String::from_utf8(plain.to_vec())
-            .map(Zeroizing::new)
-            .map_err(|_| SessionError::Sealing)
+        let nonce =
+            Nonce::try_assume_unique_for_key(&sealed.nonce).map_err(|_| SessionError::Unsealing)?;
+        let mut in_out = Zeroizing::new(sealed.ciphertext.clone());
+        let plain = key
+            .open_in_place(nonce, Aad::from(aad(access_key_id)), in_out.as_mut_slice())
+            .map_err(|_| SessionError::Unsealing)?;
+        let text = std::str::from_utf8(plain).map_err(|_| SessionError::Unsealing)?;
+        Ok(SecretAccessKey::new(Zeroizing::new(text.to_owned())))
     }
 }
 
@@ -124,27 +198,144 @@ impl SealingKeys {
 mod tests {
     use super::*;
 
+    fn id(s: &str) -> AccessKeyId {
+        AccessKeyId::parse(s).unwrap()
+    }
+
+    const A: &str = "ASIAAAAAAAAAAAAAAAAA";
+    const B: &str = "ASIABBBBBBBBBBBBBBBB";
+
     #[test]
-    fn round_trip_rotation_and_tamper() {
+    fn round_trip() {
+        let keys = SealingKeys::new("k1", &[1u8; 32]).unwrap();
+        let secret = SecretAccessKey::generate().unwrap();
+        let sealed = keys.seal(&secret, &id(A)).unwrap();
+        assert_eq!(sealed.key_id(), "k1");
+        assert_eq!(sealed.nonce.len(), 12);
+        assert_eq!(sealed.ciphertext.len(), 40 + 16);
+        assert_eq!(keys.unseal(&sealed, &id(A)).unwrap(), secret);
+        // A fresh nonce every time.
+        let again = keys.seal(&secret, &id(A)).unwrap();
+        assert_ne!(again.nonce, sealed.nonce);
+        assert_ne!(again.ciphertext, sealed.ciphertext);
+        // Through JSON and back.
+        let json = serde_json::to_string(&sealed).unwrap();
+        assert!(!json.contains(secret.expose_secret()));
+        let back: SealedSecret = serde_json::from_str(&json).unwrap();
+        assert_eq!(keys.unseal(&back, &id(A)).unwrap(), secret);
+    }
+
+    #[test]
+    fn tampering_is_refused() {
+        let keys = SealingKeys::new("k1", &[1u8; 32]).unwrap();
+        let secret = SecretAccessKey::generate().unwrap();
+        let sealed = keys.seal(&secret, &id(A)).unwrap();
+        for i in 0..sealed.ciphertext.len() {
+            let mut t = sealed.clone();
+            t.ciphertext[i] ^= 0x01;
+            assert_eq!(keys.unseal(&t, &id(A)), Err(SessionError::Unsealing));
+        }
+        let mut t = sealed.clone();
+        t.nonce[0] ^= 0x80;
+        assert_eq!(keys.unseal(&t, &id(A)), Err(SessionError::Unsealing));
+        let mut t = sealed.clone();
+        t.ciphertext.truncate(10);
+        assert_eq!(keys.unseal(&t, &id(A)), Err(SessionError::Unsealing));
+        let mut t = sealed.clone();
+        t.ciphertext.clear();
+        assert_eq!(keys.unseal(&t, &id(A)), Err(SessionError::Unsealing));
+        let mut t = sealed;
+        t.nonce.push(0);
+        assert_eq!(keys.unseal(&t, &id(A)), Err(SessionError::Unsealing));
+    }
+
+    #[test]
+    fn another_sessions_id_as_associated_data_is_refused() {
+        let keys = SealingKeys::new("k1", &[1u8; 32]).unwrap();
+        let sealed = keys
+            .seal(&SecretAccessKey::generate().unwrap(), &id(A))
+            .unwrap();
+        assert_eq!(keys.unseal(&sealed, &id(B)), Err(SessionError::Unsealing));
+    }
+
+    #[test]
+    fn wrong_key_under_the_same_id_is_refused() {
+        let keys = SealingKeys::new("k1", &[1u8; 32]).unwrap();
+        let other = SealingKeys::new("k1", &[9u8; 32]).unwrap();
+        let sealed = keys
+            .seal(&SecretAccessKey::generate().unwrap(), &id(A))
+            .unwrap();
+        assert_eq!(other.unseal(&sealed, &id(A)), Err(SessionError::Unsealing));
+    }
+
+    #[test]
+    fn rotation_old_keys_still_unseal() {
         let old = SealingKeys::new("k1", &[1u8; 32]).unwrap();
-        let s = old.seal("secret", "ASIAAAAAAAAAAAAAAAAA").unwrap();
-        assert_eq!(s.key_id, "k1");
-        assert_eq!(*old.unseal(&s, "ASIAAAAAAAAAAAAAAAAA").unwrap(), "secret");
-        // Another record's id as associated data: refused.
-        assert!(old.unseal(&s, "ASIABBBBBBBBBBBBBBBB").is_err());
-        // Rotation: the new active key seals, the old one still opens.
-        let mut new = SealingKeys::new("k2", &[2u8; 32]).unwrap();
-        new.add("k1", &[1u8; 32]).unwrap();
-        assert_eq!(*new.unseal(&s, "ASIAAAAAAAAAAAAAAAAA").unwrap(), "secret");
-        assert_eq!(new.seal("x", "ASIAAAAAAAAAAAAAAAAA").unwrap().key_id, "k2");
-        // Unknown key id, tampered ciphertext: refused.
-        let lone = SealingKeys::new("k2", &[2u8; 32]).unwrap();
-        assert!(lone.unseal(&s, "ASIAAAAAAAAAAAAAAAAA").is_err());
-        let mut t = s.clone();
-        t.ciphertext = data_encoding::BASE64.encode(&[0u8; 22]);
-        assert!(old.unseal(&t, "ASIAAAAAAAAAAAAAAAAA").is_err());
-        // Short keys are refused; Debug shows no key bytes.
+        let secret = SecretAccessKey::generate().unwrap();
+        let sealed_old = old.seal(&secret, &id(A)).unwrap();
+
+        let mut rotated = SealingKeys::new("k2", &[2u8; 32]).unwrap();
+        rotated.add_old("k1", &[1u8; 32]).unwrap();
+        assert_eq!(rotated.active_key_id(), "k2");
+        assert_eq!(rotated.unseal(&sealed_old, &id(A)).unwrap(), secret);
+        let sealed_new = rotated.seal(&secret, &id(A)).unwrap();
+        assert_eq!(sealed_new.key_id(), "k2");
+        // The old keyring does not know k2.
+        assert_eq!(
+            old.unseal(&sealed_new, &id(A)),
+            Err(SessionError::Unsealing)
+        );
+    }
+
+    #[test]
+    fn unknown_key_id_is_refused() {
+        let keys = SealingKeys::new("k1", &[1u8; 32]).unwrap();
+        let mut sealed = keys
+            .seal(&SecretAccessKey::generate().unwrap(), &id(A))
+            .unwrap();
+        sealed.key_id = "k9".into();
+        assert_eq!(keys.unseal(&sealed, &id(A)), Err(SessionError::Unsealing));
+    }
+
+    #[test]
+    fn bad_keys_and_ids_are_refused() {
         assert!(SealingKeys::new("k", &[0u8; 16]).is_err());
-        assert!(!format!("{old:?}").contains("[1, 1"));
+        assert!(SealingKeys::new("k", &[0u8; 33]).is_err());
+        assert!(SealingKeys::new("", &[0u8; 32]).is_err());
+        assert!(SealingKeys::new("a b", &[0u8; 32]).is_err());
+        assert!(SealingKeys::new(&"k".repeat(65), &[0u8; 32]).is_err());
+        let mut keys = SealingKeys::new("k1", &[1u8; 32]).unwrap();
+        assert!(keys.add_old("k1", &[2u8; 32]).is_err());
+        assert!(keys.add_old("k0", &[2u8; 31]).is_err());
+        keys.add_old("k0", &[2u8; 32]).unwrap();
+        assert!(keys.add_old("k0", &[3u8; 32]).is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let mut keys = SealingKeys::new("k1", &[0xABu8; 32]).unwrap();
+        keys.add_old("k0", &[0xCDu8; 32]).unwrap();
+        let dbg = format!("{keys:?}");
+        assert_eq!(
+            dbg,
+            r#"SealingKeys { active: "k1", key_ids: ["k0", "k1"] }"#
+        );
+        let sealed = keys
+            .seal(&SecretAccessKey::generate().unwrap(), &id(A))
+            .unwrap();
+        assert_eq!(
+            format!("{sealed:?}"),
+            r#"SealedSecret { key_id: "k1", .. }"#
+        );
+    }
+
+    #[test]
+    fn ephemeral_keys_differ() {
+        let a = SealingKeys::ephemeral().unwrap();
+        let b = SealingKeys::ephemeral().unwrap();
+        let s = SecretAccessKey::generate().unwrap();
+        let sealed = a.seal(&s, &id(A)).unwrap();
+        assert_eq!(a.unseal(&sealed, &id(A)).unwrap(), s);
+        assert_eq!(b.unseal(&sealed, &id(A)), Err(SessionError::Unsealing));
     }
 }

@@ -1,5 +1,7 @@
-//! One behaviour for every store: the in-memory one and a real Redis (REDIS_URL, default
-//! redis://127.0.0.1:6379). Time is passed in; nothing sleeps.
+//! One behaviour for every store: the same suite runs against [`MemoryStore`], a standalone Redis
+//! (`REDIS_URL`, default `redis://127.0.0.1:6379`) and, when `REDIS_CLUSTER_NODES` is set
+//! (comma-separated `redis://host:port`), a Redis Cluster. Each run uses its own key prefix and
+//! removes its keys afterwards. Time is passed in; nothing sleeps.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,167 +9,754 @@
     clippy::indexing_slicing
 )]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use idbroker_session::credentials::{
-    new_secret_access_key, new_session_token, new_temporary_access_key_id, token_sha256,
-};
-use idbroker_session::seal::SealingKeys;
 use idbroker_session::{
-    MemoryStore, RedisStore, Session, SessionError, SessionPrincipal, SessionStore,
+    connect, AccessKeyId, MemoryStore, PolicyRefs, Principal, PrincipalKind, RedisOptions,
+    RedisStore, RevocationScope, SealingKeys, SecretAccessKey, Session, SessionError, SessionStore,
+    SessionStoreConfig, SessionTag, SessionToken,
 };
+use redis::FromRedisValue;
 
+/// 2026-11-28T08:00:00Z: the suite's clock. It has nothing to do with the real time.
 const NOW: u64 = 1_795_867_200;
+const ROLE: &str = "arn:aws:iam::123456789012:role/team/Deployer";
 
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn unique_prefix() -> String {
+fn cluster_nodes() -> Option<Vec<String>> {
+    let nodes = std::env::var("REDIS_CLUSTER_NODES").ok()?;
+    let nodes: Vec<String> = nodes
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            if n.contains("://") {
+                n.to_owned()
+            } else {
+                format!("redis://{n}")
+            }
+        })
+        .collect();
+    (!nodes.is_empty()).then_some(nodes)
+}
+
+fn unique_prefix(what: &str) -> String {
     format!(
-        "idbroker-test:{}:{}:",
+        "idbroker-test:{what}:{}:{}:",
         std::process::id(),
-        new_temporary_access_key_id().unwrap()
+        AccessKeyId::generate_temporary().unwrap()
     )
 }
 
-fn session(keys: &SealingKeys, lifetime: u64) -> (Session, String, String) {
-    let id = new_temporary_access_key_id().unwrap();
-    let secret = new_secret_access_key().unwrap();
-    let token = new_session_token().unwrap();
-    let s = Session {
-        v: 1,
-        secret: keys.seal(&secret, &id).unwrap(),
-        access_key_id: id,
-        token_sha256: token_sha256(&token),
-        principal: SessionPrincipal::AssumedRole {
-            role_arn: "arn:aws:iam::123456789012:role/demo/R".into(),
-            role_name: "R".into(),
-            session_name: "alice".into(),
-        },
-        arn: "arn:aws:sts::123456789012:assumed-role/R/alice".into(),
-        user_id: "AROAEXAMPLE:alice".into(),
-        account: "123456789012".into(),
-        source_identity: None,
-        tags: vec![],
-        transitive_tag_keys: vec![],
-        session_policy: None,
-        session_policy_arns: vec![],
-        parent_access_key_id: None,
-        issued_at: NOW,
-        expires_at: NOW + lifetime,
-    };
-    (s, secret.to_string(), token.to_string())
+fn options(prefix: &str) -> RedisOptions {
+    RedisOptions {
+        prefix: prefix.to_owned(),
+        ..RedisOptions::default()
+    }
 }
 
-async fn behaviour(store: &dyn SessionStore) {
-    let keys = SealingKeys::new("k1", &[7u8; 32]).unwrap();
+fn keys() -> SealingKeys {
+    SealingKeys::new("k1", &[7u8; 32]).unwrap()
+}
+
+struct Minted {
+    session: Session,
+    secret: SecretAccessKey,
+    token: SessionToken,
+}
+
+fn mint(keys: &SealingKeys, issued_at: u64, lifetime: u64) -> Minted {
+    let id = AccessKeyId::generate_temporary().unwrap();
+    let secret = SecretAccessKey::generate().unwrap();
+    let token = SessionToken::generate().unwrap();
+    let session = Session {
+        secret: keys.seal(&secret, &id).unwrap(),
+        access_key_id: id,
+        token_hash: token.hash(),
+        principal: Principal {
+            kind: PrincipalKind::AssumedRole,
+            arn: "arn:aws:sts::123456789012:assumed-role/Deployer/alice".into(),
+            principal_id: "AROAEXAMPLEEXAMPLE01:alice".into(),
+            account: "123456789012".into(),
+            role_arn: Some(ROLE.into()),
+            session_name: Some("alice".into()),
+            source_identity: Some("alice@example.com".into()),
+            tags: vec![SessionTag {
+                key: "team".into(),
+                value: "blue".into(),
+            }],
+            transitive_tag_keys: vec!["team".into()],
+            user_name: None,
+        },
+        policies: PolicyRefs {
+            identity_policy_ids: vec!["deploy".into()],
+            managed_policy_arns: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            session_policy: Some(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#
+                    .into(),
+            ),
+            session_policy_arns: vec!["arn:aws:iam::123456789012:policy/Narrow".into()],
+            permissions_boundary_arn: Some("arn:aws:iam::123456789012:policy/Boundary".into()),
+        },
+        issued_at,
+        expires_at: issued_at + lifetime,
+        mfa: true,
+        chained_from: None,
+    };
+    Minted {
+        session,
+        secret,
+        token,
+    }
+}
+
+/// Raw access to a Redis backend, for what the trait does not show: TTLs, slots, planted
+/// records, cleanup.
+enum Raw {
+    Standalone(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl Raw {
+    async fn open(nodes: Option<&[String]>) -> Raw {
+        match nodes {
+            None => Raw::Standalone(
+                redis::Client::open(redis_url())
+                    .unwrap()
+                    .get_multiplexed_async_connection()
+                    .await
+                    .unwrap(),
+            ),
+            Some(nodes) => Raw::Cluster(
+                redis::cluster::ClusterClient::new(nodes.to_vec())
+                    .unwrap()
+                    .get_async_connection()
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+
+    async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        match self {
+            Raw::Standalone(c) => cmd.query_async(&mut c.clone()).await.unwrap(),
+            Raw::Cluster(c) => cmd.query_async(&mut c.clone()).await.unwrap(),
+        }
+    }
+
+    async fn ttl(&self, key: &str) -> i64 {
+        self.query(redis::cmd("TTL").arg(key)).await
+    }
+
+    async fn is_cluster(&self) -> bool {
+        matches!(self, Raw::Cluster(_))
+    }
+}
+
+/// Delete every key under `prefix`, on a standalone server or on each node of a cluster.
+async fn cleanup(prefix: &str, nodes: Option<&[String]>) {
+    let urls: Vec<String> = match nodes {
+        None => vec![redis_url()],
+        Some(n) => n.to_vec(),
+    };
+    for url in urls {
+        let mut con = redis::Client::open(url)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{prefix}*"))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut con)
+                .await
+                .unwrap();
+            for key in keys {
+                // One key per DEL: in a cluster, only keys of this node's slots are here.
+                let _: i64 = redis::cmd("DEL")
+                    .arg(&key)
+                    .query_async(&mut con)
+                    .await
+                    .unwrap();
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// The hash tag Redis Cluster hashes: the text between the first `{` and the next `}`.
+fn hash_tag(key: &str) -> Option<&str> {
+    let open = key.find('{')?;
+    let close = key[open + 1..].find('}')? + open + 1;
+    (close > open + 1).then(|| &key[open + 1..close])
+}
+
+struct Probe<'a> {
+    store: &'a RedisStore,
+    raw: Raw,
+}
+
+/// The suite. `replica` is a second handle on the same shared state (another `RedisStore` with
+/// the same prefix: another server replica); `probe` is there for Redis backends.
+async fn suite(
+    name: &str,
+    store: &dyn SessionStore,
+    replica: &dyn SessionStore,
+    probe: Option<&Probe<'_>>,
+) {
+    let keys = keys();
     store.ping().await.unwrap();
-    let (s, secret, token) = session(&keys, 3600);
-    store.put(&s, NOW).await.unwrap();
+    round_trip(store, replica, &keys, probe).await;
+    expiry(store, &keys, probe).await;
+    no_overwrite_and_validation(store, &keys).await;
+    delete_and_revoke(store, &keys, probe).await;
+    single_use(store, replica, probe).await;
+    revocation_marks(store, replica, &keys, probe).await;
+    if let Some(probe) = probe {
+        corrupt_records(store, &keys, probe).await;
+    }
+    println!("{name}: suite passed");
+}
+
+async fn round_trip(
+    store: &dyn SessionStore,
+    replica: &dyn SessionStore,
+    keys: &SealingKeys,
+    probe: Option<&Probe<'_>>,
+) {
+    let m = mint(keys, NOW, 3600);
+    let id = m.session.access_key_id.clone();
+    store.put(&m.session, NOW).await.unwrap();
+    let got = store.get(&id, NOW + 10).await.unwrap().unwrap();
+    assert_eq!(got, m.session);
+    assert!(got.token_matches(m.token.expose_secret()));
+    assert!(!got.token_matches("forged"));
+    assert_eq!(
+        keys.unseal(&got.secret, &got.access_key_id).unwrap(),
+        m.secret
+    );
+    // Another replica sees the same session.
+    assert_eq!(
+        replica.get(&id, NOW + 10).await.unwrap().unwrap(),
+        m.session
+    );
+    // Unknown ids.
+    let unknown = AccessKeyId::generate_temporary().unwrap();
+    assert!(store.get(&unknown, NOW).await.unwrap().is_none());
+
+    if let Some(p) = probe {
+        // Expiry in Redis = the session's remaining life at `put` time.
+        let key = p.store.session_key(&id);
+        let ttl = p.raw.ttl(&key).await;
+        assert!((3598..=3600).contains(&ttl), "ttl {ttl}");
+        // Nothing secret in the stored record.
+        let raw: String = p.raw.query(redis::cmd("GET").arg(&key)).await;
+        assert!(raw.starts_with(r#"{"v":1,"#), "{raw}");
+        assert!(!raw.contains(m.secret.expose_secret()));
+        assert!(!raw.contains(m.token.expose_secret()));
+        // Every key of a session carries its id as the hash tag: one slot.
+        let all = p.store.keys_of_session(&id);
+        assert!(all.len() >= 2);
+        for k in &all {
+            assert!(k.starts_with(p.store.prefix()), "{k}");
+            assert_eq!(hash_tag(k), Some(id.as_str()), "{k}");
+        }
+        if p.raw.is_cluster().await {
+            let mut slots = Vec::new();
+            for k in &all {
+                let slot: i64 = p
+                    .raw
+                    .query(redis::cmd("CLUSTER").arg("KEYSLOT").arg(k))
+                    .await;
+                slots.push(slot);
+            }
+            assert!(slots.windows(2).all(|w| w[0] == w[1]), "{slots:?}");
+        }
+    }
+    store.delete(&id).await.unwrap();
+}
+
+async fn expiry(store: &dyn SessionStore, keys: &SealingKeys, probe: Option<&Probe<'_>>) {
+    let m = mint(keys, NOW, 900);
+    let id = m.session.access_key_id.clone();
+    store.put(&m.session, NOW).await.unwrap();
+    if let Some(p) = probe {
+        let ttl = p.raw.ttl(&p.store.session_key(&id)).await;
+        assert!((898..=900).contains(&ttl), "ttl {ttl}");
+    }
+    // Alive until the last second, gone at `expires_at`, although Redis still holds it.
+    assert!(store.get(&id, NOW + 899).await.unwrap().is_some());
+    assert!(store.get(&id, NOW + 900).await.unwrap().is_none());
+    assert!(store.get(&id, NOW + 100_000).await.unwrap().is_none());
+    // Stored later in its life: the backend's expiry is what is left.
+    let late = mint(keys, NOW, 3600);
+    store.put(&late.session, NOW + 3000).await.unwrap();
+    if let Some(p) = probe {
+        let ttl = p
+            .raw
+            .ttl(&p.store.session_key(&late.session.access_key_id))
+            .await;
+        assert!((598..=600).contains(&ttl), "ttl {ttl}");
+    }
+    // Already expired: not stored.
+    let old = mint(keys, NOW - 7200, 3600);
+    assert_eq!(
+        store.put(&old.session, NOW).await,
+        Err(SessionError::Expired)
+    );
+    let edge = mint(keys, NOW - 3600, 3600);
+    assert_eq!(
+        store.put(&edge.session, NOW).await,
+        Err(SessionError::Expired)
+    );
+    assert!(store
+        .get(&old.session.access_key_id, NOW - 7000)
+        .await
+        .unwrap()
+        .is_none());
+    store.delete(&id).await.unwrap();
+    store.delete(&late.session.access_key_id).await.unwrap();
+}
+
+async fn no_overwrite_and_validation(store: &dyn SessionStore, keys: &SealingKeys) {
+    let m = mint(keys, NOW, 3600);
+    store.put(&m.session, NOW).await.unwrap();
+    // The same access key id again (another record under it): refused, the first one stays.
+    let mut other = mint(keys, NOW, 7200).session;
+    other.access_key_id = m.session.access_key_id.clone();
+    assert_eq!(store.put(&other, NOW).await, Err(SessionError::Replay));
+    assert_eq!(
+        store
+            .get(&m.session.access_key_id, NOW)
+            .await
+            .unwrap()
+            .unwrap(),
+        m.session
+    );
+    // A long-term id cannot name a session; times must be in order.
+    let mut long_term = mint(keys, NOW, 3600).session;
+    long_term.access_key_id = AccessKeyId::generate_long_term().unwrap();
+    assert!(matches!(
+        store.put(&long_term, NOW).await,
+        Err(SessionError::Invalid(_))
+    ));
+    let mut backwards = mint(keys, NOW, 3600).session;
+    backwards.issued_at = backwards.expires_at + 1;
+    assert!(matches!(
+        store.put(&backwards, NOW).await,
+        Err(SessionError::Invalid(_))
+    ));
+    // Role chaining: the parent is referenced, not copied.
+    let mut child = mint(keys, NOW + 5, 3600).session;
+    child.chained_from = Some(m.session.access_key_id.clone());
+    store.put(&child, NOW + 5).await.unwrap();
     let got = store
-        .get(&s.access_key_id, NOW + 10)
+        .get(&child.access_key_id, NOW + 5)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got, s);
-    assert!(got.token_matches(&token));
-    assert!(!got.token_matches("forged"));
-    assert_eq!(
-        *keys.unseal(&got.secret, &got.access_key_id).unwrap(),
-        secret
-    );
-    // Expired by the caller's clock: gone, even if the backend still holds it.
-    assert!(store
-        .get(&s.access_key_id, NOW + 3600)
-        .await
-        .unwrap()
-        .is_none());
-    // Unknown ids.
-    assert!(store
-        .get("ASIAAAAAAAAAAAAAAAAA", NOW)
-        .await
-        .unwrap()
-        .is_none());
-    // Already expired sessions are not stored.
-    assert!(matches!(
-        store.put(&s, NOW + 3600).await,
-        Err(SessionError::Expired)
-    ));
-    // Revocation.
-    store.delete(&s.access_key_id).await.unwrap();
-    assert!(store.get(&s.access_key_id, NOW).await.unwrap().is_none());
-    // Single use.
-    let id = new_temporary_access_key_id().unwrap();
+    assert_eq!(got.chained_from.as_ref(), Some(&m.session.access_key_id));
+    store.delete(&child.access_key_id).await.unwrap();
+    store.delete(&m.session.access_key_id).await.unwrap();
+}
+
+async fn delete_and_revoke(
+    store: &dyn SessionStore,
+    keys: &SealingKeys,
+    probe: Option<&Probe<'_>>,
+) {
+    // delete: forgotten; deleting again, or an unknown id, is fine.
+    let m = mint(keys, NOW, 3600);
+    let id = m.session.access_key_id.clone();
+    store.put(&m.session, NOW).await.unwrap();
+    store.delete(&id).await.unwrap();
+    assert!(store.get(&id, NOW).await.unwrap().is_none());
+    store.delete(&id).await.unwrap();
+
+    // revoke: forgotten, and the id cannot come back for the rest of the session's life.
+    let m = mint(keys, NOW, 3600);
+    let id = m.session.access_key_id.clone();
+    store.put(&m.session, NOW).await.unwrap();
+    store.revoke(&id).await.unwrap();
+    assert!(store.get(&id, NOW + 1).await.unwrap().is_none());
+    assert_eq!(store.revoke(&id).await, Err(SessionError::NotFound));
+    assert_eq!(store.put(&m.session, NOW).await, Err(SessionError::Replay));
+    if let Some(p) = probe {
+        let ttl = p.raw.ttl(&p.store.tombstone_key(&id)).await;
+        assert!((3590..=3600).contains(&ttl), "tombstone ttl {ttl}");
+        let exists: i64 = p
+            .raw
+            .query(redis::cmd("EXISTS").arg(p.store.session_key(&id)))
+            .await;
+        assert_eq!(exists, 0);
+    }
+    let unknown = AccessKeyId::generate_temporary().unwrap();
+    assert_eq!(store.revoke(&unknown).await, Err(SessionError::NotFound));
+}
+
+async fn single_use(
+    store: &dyn SessionStore,
+    replica: &dyn SessionStore,
+    probe: Option<&Probe<'_>>,
+) {
+    let id = format!("_{}", AccessKeyId::generate_temporary().unwrap());
     store.use_once("saml", &id, NOW + 300, NOW).await.unwrap();
-    assert!(matches!(
+    assert_eq!(
         store.use_once("saml", &id, NOW + 300, NOW + 1).await,
         Err(SessionError::Replay)
-    ));
+    );
+    // The other replica sees it too.
+    assert_eq!(
+        replica.use_once("saml", &id, NOW + 600, NOW + 2).await,
+        Err(SessionError::Replay)
+    );
     // Another namespace is another id.
     store.use_once("jti", &id, NOW + 300, NOW).await.unwrap();
+    if let Some(p) = probe {
+        let ttl = p.raw.ttl(&p.store.once_key("saml", &id)).await;
+        assert!((298..=300).contains(&ttl), "ttl {ttl}");
+    }
+    // Ids with hash-tag braces, spaces, newlines and great length are just ids.
+    let odd = format!("{{x}} \n{}", "é".repeat(5000));
+    replica.use_once("jti", &odd, NOW + 60, NOW).await.unwrap();
+    assert_eq!(
+        store.use_once("jti", &odd, NOW + 60, NOW).await,
+        Err(SessionError::Replay)
+    );
+    // An id whose time is over is not recorded; malformed namespaces and empty ids are refused.
+    assert_eq!(
+        store.use_once("saml", "late", NOW, NOW).await,
+        Err(SessionError::Expired)
+    );
+    assert!(matches!(
+        store.use_once("SAML:x", "a", NOW + 60, NOW).await,
+        Err(SessionError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.use_once("saml", "", NOW + 60, NOW).await,
+        Err(SessionError::Invalid(_))
+    ));
+
+    // Replicas racing for the same ids: exactly one winner per id.
+    for round in 0..20 {
+        let id = format!(
+            "race-{round}-{}",
+            AccessKeyId::generate_temporary().unwrap()
+        );
+        let (a, b) = tokio::join!(
+            store.use_once("saml", &id, NOW + 300, NOW),
+            replica.use_once("saml", &id, NOW + 300, NOW)
+        );
+        let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {a:?} {b:?}");
+        assert!(a == Err(SessionError::Replay) || b == Err(SessionError::Replay));
+    }
+}
+
+async fn revocation_marks(
+    store: &dyn SessionStore,
+    replica: &dyn SessionStore,
+    keys: &SealingKeys,
+    probe: Option<&Probe<'_>>,
+) {
+    for kind in ["role", "principal", "source-identity"] {
+        // Fresh values for every scope of the session, so only the scope under test has a mark.
+        let suffix = AccessKeyId::generate_temporary().unwrap();
+        let mut before = mint(keys, NOW, 3600).session;
+        before.principal.role_arn = Some(format!("{ROLE}-{suffix}"));
+        before.principal.arn =
+            format!("arn:aws:sts::123456789012:assumed-role/Deployer-{suffix}/alice");
+        before.principal.source_identity = Some(format!("alice-{suffix}@example.com"));
+        let scope = match kind {
+            "role" => RevocationScope::Role(format!("{ROLE}-{suffix}")),
+            "principal" => RevocationScope::Principal(before.principal.arn.clone()),
+            _ => RevocationScope::SourceIdentity(format!("alice-{suffix}@example.com")),
+        };
+        assert!(before.revocation_scopes().contains(&scope));
+        let mut after = before.clone();
+        after.access_key_id = AccessKeyId::generate_temporary().unwrap();
+        after.issued_at = NOW + 100;
+
+        assert_eq!(store.revoked_before(&scope).await.unwrap(), None);
+        assert!(!store.is_revoked(&before).await.unwrap());
+
+        store
+            .set_revoked_before(&scope, NOW + 50, 7200)
+            .await
+            .unwrap();
+        assert_eq!(
+            replica.revoked_before(&scope).await.unwrap(),
+            Some(NOW + 50)
+        );
+        // Issued before the mark: revoked, on every replica; issued after: not.
+        assert!(replica.is_revoked(&before).await.unwrap(), "{kind}");
+        assert!(!replica.is_revoked(&after).await.unwrap(), "{kind}");
+        // Marks only move forward.
+        store
+            .set_revoked_before(&scope, NOW + 10, 7200)
+            .await
+            .unwrap();
+        assert_eq!(store.revoked_before(&scope).await.unwrap(), Some(NOW + 50));
+        store
+            .set_revoked_before(&scope, NOW + 100, 60)
+            .await
+            .unwrap();
+        assert_eq!(store.revoked_before(&scope).await.unwrap(), Some(NOW + 100));
+        // Issued in the mark's own second: revoked (fail closed).
+        assert!(store.is_revoked(&after).await.unwrap(), "{kind}");
+        if let Some(p) = probe {
+            // The longer life was kept when a shorter one was asked for.
+            let ttl = p.raw.ttl(&p.store.revocation_key(&scope)).await;
+            assert!((7190..=7200).contains(&ttl), "ttl {ttl}");
+        }
+        // A scope of the same value but another kind is untouched.
+        let cousin = match &scope {
+            RevocationScope::Role(v) => RevocationScope::Principal(v.clone()),
+            RevocationScope::Principal(v) => RevocationScope::SourceIdentity(v.clone()),
+            RevocationScope::SourceIdentity(v) => RevocationScope::Role(v.clone()),
+        };
+        assert_eq!(store.revoked_before(&cousin).await.unwrap(), None);
+    }
+    let scope = RevocationScope::Role(ROLE.into());
+    assert!(matches!(
+        store.set_revoked_before(&scope, NOW, 0).await,
+        Err(SessionError::Invalid(_))
+    ));
+}
+
+async fn corrupt_records(store: &dyn SessionStore, keys: &SealingKeys, p: &Probe<'_>) {
+    let m = mint(keys, NOW, 3600);
+    let id = m.session.access_key_id.clone();
+    let key = p.store.session_key(&id);
+    let plant = |value: String| {
+        let key = key.clone();
+        async move {
+            let _: () = p
+                .raw
+                .query(redis::cmd("SET").arg(&key).arg(value).arg("EX").arg(60))
+                .await;
+        }
+    };
+    plant("not json".into()).await;
+    assert_eq!(store.get(&id, NOW).await, Err(SessionError::Corrupt));
+    // A later record version is not guessed at.
+    plant(
+        m.session
+            .to_json()
+            .unwrap()
+            .replacen(r#""v":1"#, r#""v":2"#, 1),
+    )
+    .await;
+    assert_eq!(store.get(&id, NOW).await, Err(SessionError::Corrupt));
+    // Another session's record under this key.
+    plant(mint(keys, NOW, 3600).session.to_json().unwrap()).await;
+    assert_eq!(store.get(&id, NOW).await, Err(SessionError::Corrupt));
+    // The right record reads.
+    plant(m.session.to_json().unwrap()).await;
+    assert_eq!(store.get(&id, NOW).await.unwrap().unwrap(), m.session);
+    // A sealed secret moved into another session's record does not open.
+    let other = mint(keys, NOW, 3600).session;
+    let mut moved = other.clone();
+    moved.secret = m.session.secret.clone();
+    assert_eq!(
+        keys.unseal(&moved.secret, &moved.access_key_id),
+        Err(SessionError::Unsealing)
+    );
+    // A value of the wrong type under the key.
+    let _: () = p.raw.query(redis::cmd("DEL").arg(&key)).await;
+    let _: i64 = p.raw.query(redis::cmd("LPUSH").arg(&key).arg("x")).await;
+    assert_eq!(store.get(&id, NOW).await, Err(SessionError::Corrupt));
+    let _: () = p.raw.query(redis::cmd("DEL").arg(&key)).await;
 }
 
 #[tokio::test]
 async fn memory_store() {
-    let store = MemoryStore::new();
-    behaviour(&store).await;
-    // The in-memory store forgets single-use ids once they expire.
-    store.use_once("saml", "x", NOW + 10, NOW).await.unwrap();
-    store
-        .use_once("saml", "x", NOW + 30, NOW + 20)
-        .await
-        .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    // One process: the "other replica" is the same store.
+    suite("memory", store.as_ref(), store.as_ref(), None).await;
 }
 
 #[tokio::test]
-async fn redis_store() {
-    let prefix = unique_prefix();
-    let store = RedisStore::connect(&redis_url(), &prefix, Duration::from_millis(500))
-        .await
-        .unwrap();
-    behaviour(&store).await;
-    // TTL on the record equals the session's remaining lifetime; the key carries the hash tag.
-    let keys = SealingKeys::new("k1", &[7u8; 32]).unwrap();
-    let (s, _, _) = session(&keys, 900);
-    store.put(&s, NOW).await.unwrap();
-    let key = store.session_key(&s.access_key_id);
-    assert!(key.contains(&format!("{{{}}}", s.access_key_id)));
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut con = client.get_multiplexed_async_connection().await.unwrap();
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(&key)
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    assert!((899..=900).contains(&ttl), "ttl {ttl}");
-    store.delete(&s.access_key_id).await.unwrap();
+async fn redis_standalone() {
+    let prefix = unique_prefix("standalone");
+    let store = RedisStore::standalone(&redis_url(), options(&prefix)).unwrap();
+    let replica = RedisStore::standalone(&redis_url(), options(&prefix)).unwrap();
+    let probe = Probe {
+        store: &store,
+        raw: Raw::open(None).await,
+    };
+    suite("redis standalone", &store, &replica, Some(&probe)).await;
+    cleanup(&prefix, None).await;
 }
 
 #[tokio::test]
-async fn single_use_holds_across_replicas() {
-    let prefix = unique_prefix();
-    let a = RedisStore::connect(&redis_url(), &prefix, Duration::from_millis(500))
+async fn redis_cluster() {
+    let Some(nodes) = cluster_nodes() else {
+        println!("REDIS_CLUSTER_NODES is not set: skipping the Redis Cluster suite");
+        return;
+    };
+    let prefix = unique_prefix("cluster");
+    let store = RedisStore::cluster(&nodes, options(&prefix)).unwrap();
+    let replica = RedisStore::cluster(&nodes, options(&prefix)).unwrap();
+    let probe = Probe {
+        store: &store,
+        raw: Raw::open(Some(&nodes)).await,
+    };
+    suite("redis cluster", &store, &replica, Some(&probe)).await;
+    cleanup(&prefix, Some(&nodes)).await;
+}
+
+#[tokio::test]
+async fn connect_opens_each_kind() {
+    let memory = connect(&SessionStoreConfig::Memory).await.unwrap();
+    memory.ping().await.unwrap();
+    let prefix = unique_prefix("connect");
+    let redis = connect(&SessionStoreConfig::Redis {
+        url: redis_url(),
+        options: options(&prefix),
+    })
+    .await
+    .unwrap();
+    let m = mint(&keys(), NOW, 900);
+    redis.put(&m.session, NOW).await.unwrap();
+    assert!(redis
+        .get(&m.session.access_key_id, NOW)
+        .await
+        .unwrap()
+        .is_some());
+    if let Some(nodes) = cluster_nodes() {
+        let cluster = connect(&SessionStoreConfig::RedisCluster {
+            nodes: nodes.clone(),
+            options: options(&prefix),
+        })
         .await
         .unwrap();
-    let b = RedisStore::connect(&redis_url(), &prefix, Duration::from_millis(500))
-        .await
-        .unwrap();
-    let id = new_temporary_access_key_id().unwrap();
-    let (ra, rb) = tokio::join!(
-        a.use_once("saml", &id, NOW + 300, NOW),
-        b.use_once("saml", &id, NOW + 300, NOW)
-    );
-    assert!(
-        ra.is_ok() != rb.is_ok(),
-        "exactly one replica wins: {ra:?} {rb:?}"
-    );
+        cluster.put(&m.session, NOW).await.unwrap();
+        cleanup(&prefix, Some(&nodes)).await;
+    }
+    cleanup(&prefix, None).await;
+    assert!(matches!(
+        connect(&SessionStoreConfig::Redis {
+            url: "not a url".into(),
+            options: RedisOptions::default(),
+        })
+        .await,
+        Err(SessionError::Invalid(_))
+    ));
+}
+
+/// Every operation of a store that cannot be reached fails with `Unavailable`, within the bound.
+async fn all_unavailable(store: &dyn SessionStore, bound: Duration) {
+    let keys = keys();
+    let m = mint(&keys, NOW, 900);
+    let id = &m.session.access_key_id;
+    let scope = RevocationScope::Role(ROLE.into());
+    macro_rules! unavailable {
+        ($op:expr) => {{
+            let started = Instant::now();
+            let r = $op.await;
+            let took = started.elapsed();
+            assert!(
+                matches!(r, Err(SessionError::Unavailable)),
+                "{}: {r:?}",
+                stringify!($op)
+            );
+            assert!(took < bound, "{} took {took:?}", stringify!($op));
+        }};
+    }
+    unavailable!(store.ping());
+    unavailable!(store.put(&m.session, NOW));
+    unavailable!(store.get(id, NOW));
+    unavailable!(store.delete(id));
+    unavailable!(store.revoke(id));
+    unavailable!(store.use_once("saml", "_a", NOW + 60, NOW));
+    unavailable!(store.set_revoked_before(&scope, NOW, 60));
+    unavailable!(store.revoked_before(&scope));
+    unavailable!(store.is_revoked(&m.session));
 }
 
 #[tokio::test]
 async fn a_store_that_is_down_is_unavailable_quickly() {
+    let opts = RedisOptions {
+        timeout: Duration::from_millis(300),
+        ..options("x:")
+    };
+    // Nothing listens on port 1.
+    let store = RedisStore::standalone("redis://127.0.0.1:1", opts.clone()).unwrap();
+    all_unavailable(&store, Duration::from_millis(1500)).await;
+    let cluster = RedisStore::cluster(&["redis://127.0.0.1:1"], opts.clone()).unwrap();
+    all_unavailable(&cluster, Duration::from_millis(1500)).await;
     let started = Instant::now();
-    let r = RedisStore::connect("redis://127.0.0.1:1", "x:", Duration::from_millis(300)).await;
+    let r = connect(&SessionStoreConfig::Redis {
+        url: "redis://127.0.0.1:1".into(),
+        options: opts,
+    })
+    .await;
     assert!(matches!(r, Err(SessionError::Unavailable)));
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}
+
+#[tokio::test]
+async fn a_store_that_never_answers_times_out() {
+    // Accepts connections, reads, never answers: only the timeout can end an operation.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            held.push(sock);
+        }
+    });
+    let timeout = Duration::from_millis(250);
+    let opts = RedisOptions {
+        timeout,
+        ..options("x:")
+    };
+    let store = RedisStore::standalone(&format!("redis://127.0.0.1:{port}"), opts.clone()).unwrap();
+    // Bound: the timeout plus scheduling slack on a busy machine.
+    all_unavailable(&store, timeout + Duration::from_millis(750)).await;
+    let cluster = RedisStore::cluster(&[format!("redis://127.0.0.1:{port}")], opts).unwrap();
+    all_unavailable(&cluster, timeout + Duration::from_millis(750)).await;
+    server.abort();
+}
+
+#[tokio::test]
+async fn put_fails_closed_when_replicas_do_not_acknowledge() {
+    let prefix = unique_prefix("wait");
+    let raw = Raw::open(None).await;
+    let info: String = raw.query(redis::cmd("INFO").arg("replication")).await;
+    if !info.contains("connected_slaves:0") {
+        println!("the standalone Redis has replicas: skipping");
+        return;
+    }
+    let store = RedisStore::standalone(
+        &redis_url(),
+        RedisOptions {
+            min_replicas: 1,
+            timeout: Duration::from_millis(300),
+            ..options(&prefix)
+        },
+    )
+    .unwrap();
+    let m = mint(&keys(), NOW, 900);
+    assert_eq!(
+        store.put(&m.session, NOW).await,
+        Err(SessionError::Unavailable)
+    );
+    cleanup(&prefix, None).await;
 }

@@ -1,0 +1,230 @@
+//! The in-process store.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use super::{check_namespace, check_new_session, check_once_id, remaining, SessionStore};
+use crate::credentials::AccessKeyId;
+use crate::session::{RevocationScope, Session};
+use crate::SessionError;
+
+/// An in-process store, for development, the demo and tests.
+///
+/// **Single process only**: it is not shared between replicas (a SAML assertion replayed against
+/// another replica is not caught, a session issued by one replica is unknown to the others) and
+/// it forgets everything on restart. The server logs a warning when it runs on it.
+///
+/// Expiry follows the times passed in: expired entries are invisible at once and are dropped
+/// on later writes.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    sessions: HashMap<AccessKeyId, Session>,
+    /// Revoked access key ids, until the session would have expired.
+    tombstones: HashMap<AccessKeyId, u64>,
+    /// (namespace, id) → until.
+    once: HashMap<(String, String), u64>,
+    /// scope → (revoked before, kept until).
+    marks: HashMap<RevocationScope, (u64, u64)>,
+}
+
+impl Inner {
+    fn prune(&mut self, now: u64) {
+        self.sessions.retain(|_, s| !s.is_expired(now));
+        self.tombstones.retain(|_, until| *until > now);
+        self.once.retain(|_, until| *until > now);
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many sessions it holds, expired ones not yet dropped included.
+    pub async fn len(&self) -> usize {
+        self.inner.lock().await.sessions.len()
+    }
+
+    /// Does it hold no session?
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn put(&self, session: &Session, now: u64) -> Result<(), SessionError> {
+        check_new_session(session, now)?;
+        let mut inner = self.inner.lock().await;
+        inner.prune(now);
+        let id = &session.access_key_id;
+        if inner.sessions.contains_key(id) || inner.tombstones.contains_key(id) {
+            return Err(SessionError::Replay);
+        }
+        inner.sessions.insert(id.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        access_key_id: &AccessKeyId,
+        now: u64,
+    ) -> Result<Option<Session>, SessionError> {
+        let inner = self.inner.lock().await;
+        Ok(inner
+            .sessions
+            .get(access_key_id)
+            .filter(|s| !s.is_expired(now))
+            .cloned())
+    }
+
+    async fn delete(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
+        self.inner.lock().await.sessions.remove(access_key_id);
+        Ok(())
+    }
+
+    async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
+        let mut inner = self.inner.lock().await;
+        let session = inner
+            .sessions
+            .remove(access_key_id)
+            .ok_or(SessionError::NotFound)?;
+        inner
+            .tombstones
+            .insert(access_key_id.clone(), session.expires_at);
+        Ok(())
+    }
+
+    async fn set_revoked_before(
+        &self,
+        scope: &RevocationScope,
+        at: u64,
+        ttl_secs: u64,
+    ) -> Result<(), SessionError> {
+        if ttl_secs == 0 {
+            return Err(SessionError::Invalid("revocation mark lifetime (0)"));
+        }
+        let until = at.saturating_add(ttl_secs);
+        let mut inner = self.inner.lock().await;
+        // Marks past their lifetime are inert (every session they could reject has expired);
+        // the mark's own time serves as the clock to drop them.
+        inner.marks.retain(|_, (_, kept)| *kept > at);
+        let entry = inner.marks.entry(scope.clone()).or_insert((at, until));
+        entry.0 = entry.0.max(at);
+        entry.1 = entry.1.max(until);
+        Ok(())
+    }
+
+    async fn revoked_before(&self, scope: &RevocationScope) -> Result<Option<u64>, SessionError> {
+        Ok(self.inner.lock().await.marks.get(scope).map(|(at, _)| *at))
+    }
+
+    async fn use_once(
+        &self,
+        namespace: &str,
+        id: &str,
+        until: u64,
+        now: u64,
+    ) -> Result<(), SessionError> {
+        check_namespace(namespace)?;
+        check_once_id(id)?;
+        remaining(until, now)?;
+        let mut inner = self.inner.lock().await;
+        inner.prune(now);
+        let key = (namespace.to_owned(), id.to_owned());
+        if inner.once.contains_key(&key) {
+            return Err(SessionError::Replay);
+        }
+        inner.once.insert(key, until);
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), SessionError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::{SecretAccessKey, SessionToken};
+    use crate::seal::SealingKeys;
+    use crate::session::{PolicyRefs, Principal, PrincipalKind};
+
+    fn session(issued_at: u64, lifetime: u64) -> Session {
+        let keys = SealingKeys::new("k", &[1u8; 32]).unwrap();
+        let id = AccessKeyId::generate_temporary().unwrap();
+        Session {
+            secret: keys
+                .seal(&SecretAccessKey::generate().unwrap(), &id)
+                .unwrap(),
+            access_key_id: id,
+            token_hash: SessionToken::generate().unwrap().hash(),
+            principal: Principal {
+                kind: PrincipalKind::User,
+                arn: "arn:aws:iam::123456789012:user/bob".into(),
+                principal_id: "AIDAEXAMPLE".into(),
+                account: "123456789012".into(),
+                role_arn: None,
+                session_name: None,
+                source_identity: None,
+                tags: vec![],
+                transitive_tag_keys: vec![],
+                user_name: Some("bob".into()),
+            },
+            policies: PolicyRefs::default(),
+            issued_at,
+            expires_at: issued_at + lifetime,
+            mfa: false,
+            chained_from: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn expired_entries_are_dropped_on_later_writes() {
+        let store = MemoryStore::new();
+        let a = session(1000, 900);
+        store.put(&a, 1000).await.unwrap();
+        assert_eq!(store.len().await, 1);
+        let b = session(2000, 900);
+        store.put(&b, 2000).await.unwrap();
+        assert_eq!(store.len().await, 1, "a expired at 1900 and was dropped");
+        assert!(store.get(&a.access_key_id, 1000).await.unwrap().is_none());
+        // Single-use ids come back once their time is over.
+        store.use_once("jti", "x", 2010, 2000).await.unwrap();
+        store.use_once("jti", "x", 2030, 2010).await.unwrap();
+        assert!(!store.is_empty().await);
+    }
+
+    #[tokio::test]
+    async fn tombstones_end_with_the_session() {
+        let store = MemoryStore::new();
+        let a = session(1000, 900);
+        store.put(&a, 1000).await.unwrap();
+        store.revoke(&a.access_key_id).await.unwrap();
+        assert_eq!(store.put(&a, 1000).await, Err(SessionError::Replay));
+        let mut later = a.clone();
+        later.expires_at = 5000;
+        store.put(&later, 1900).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn stale_marks_are_dropped() {
+        let store = MemoryStore::new();
+        let role = RevocationScope::Role("arn:aws:iam::1:role/A".into());
+        let other = RevocationScope::Role("arn:aws:iam::1:role/B".into());
+        store.set_revoked_before(&role, 100, 50).await.unwrap();
+        store.set_revoked_before(&other, 200, 50).await.unwrap();
+        assert_eq!(store.revoked_before(&role).await.unwrap(), None);
+        assert_eq!(store.revoked_before(&other).await.unwrap(), Some(200));
+        assert!(store.set_revoked_before(&other, 200, 0).await.is_err());
+    }
+}

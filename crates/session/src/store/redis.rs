@@ -1,0 +1,526 @@
+//! The Redis store, standalone or cluster.
+//!
+//! Key layout (`P` is the prefix, default `idbroker:`):
+//!
+//! | key | value | expiry |
+//! |---|---|---|
+//! | `P{ASIA…}:session` | the session record (JSON, `"v":1`) | the session's remaining life |
+//! | `P{ASIA…}:revoked` | `1`: tombstone of a revoked session | the session's remaining life |
+//! | `Ponce:NS:HEX` | `1`: a used SAML assertion ID / JWT `jti` (`HEX` = SHA-256 of the id) | until the id's own expiry |
+//! | `Prevoked-before:KIND:HEX` | unix seconds: sessions of the scope issued at or before it are revoked (`KIND` = `role`, `principal`, `source-identity`; `HEX` = SHA-256 of the ARN / identity) | as set, never shortened |
+//!
+//! The keys of one session share the hash tag `{ASIA…}`, so they live in
+//! one cluster slot and the Lua scripts that touch both run atomically in a cluster too.
+//! Caller-chosen values (assertion IDs, ARNs) are hashed into keys, so they cannot inject a hash
+//! tag or grow keys without bound.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use ::redis::cluster::ClusterClient;
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value};
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+
+use super::{
+    check_namespace, check_new_session, check_once_id, redact_url, remaining, RedisOptions,
+    SessionStore,
+};
+use crate::credentials::AccessKeyId;
+use crate::session::{RevocationScope, Session};
+use crate::SessionError;
+
+/// Store a session unless its id is in use or revoked.
+/// KEYS: session, tombstone. ARGV: record, ttl seconds. Returns 1 if stored, 0 if not.
+const PUT: &str = r"
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+";
+
+/// Revoke a session: tombstone for the rest of its life, then forget it.
+/// KEYS: session, tombstone. ARGV: fallback lifetime in ms for a record without expiry.
+/// Returns 1 if revoked, 0 if there was no session.
+const REVOKE: &str = r"
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+if ttl < 0 then ttl = tonumber(ARGV[1]) end
+redis.call('SET', KEYS[2], '1', 'PX', ttl)
+redis.call('DEL', KEYS[1])
+return 1
+";
+
+/// Move a revocation mark forward, never back; never shorten its life.
+/// KEYS: mark. ARGV: at (unix seconds), ttl seconds.
+const MARK: &str = r"
+local at = ARGV[1]
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) and tonumber(cur) > tonumber(at) then at = cur end
+local ttl = tonumber(ARGV[2])
+local left = redis.call('TTL', KEYS[1])
+if left > ttl then ttl = left end
+redis.call('SET', KEYS[1], at, 'EX', ttl)
+return 1
+";
+
+/// Tombstone lifetime for a session record found without an expiry (never written so by this
+/// crate): the longest session lifetime AWS allows, 36 hours.
+const FALLBACK_TOMBSTONE_MS: u64 = 129_600_000;
+
+enum Target {
+    Standalone(::redis::Client),
+    Cluster(ClusterClient),
+}
+
+/// One connection handle of either kind; both multiplex and reconnect by themselves.
+#[derive(Clone)]
+enum Conn {
+    Standalone(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Standalone(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Standalone(c) => c.req_packed_commands(cmd, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Standalone(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// The Redis store: a standalone server or a cluster, shared by every replica.
+///
+/// Construction does no IO; the connection is made by the first operation and re-made by the
+/// client library after failures. Every operation, connecting included, is bounded by
+/// [`RedisOptions::timeout`]; a timeout, an IO error or an error reply is
+/// [`SessionError::Unavailable`] (a reply of the wrong type is [`SessionError::Corrupt`]).
+pub struct RedisStore {
+    target: Target,
+    conn: OnceCell<Conn>,
+    prefix: String,
+    timeout: Duration,
+    min_replicas: u32,
+    put_script: Script,
+    revoke_script: Script,
+    mark_script: Script,
+    /// What `Debug` shows of the target (passwords redacted).
+    shown: String,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("target", &self.shown)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("min_replicas", &self.min_replicas)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_options(options: &RedisOptions) -> Result<(), SessionError> {
+    if options.prefix.contains(['{', '}']) {
+        return Err(SessionError::Invalid("store prefix (no braces)"));
+    }
+    if options.timeout.is_zero() {
+        return Err(SessionError::Invalid("store timeout (0)"));
+    }
+    Ok(())
+}
+
+fn sha256_hex(s: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes());
+    data_encoding::HEXLOWER.encode(d.as_ref())
+}
+
+fn store_error(e: &RedisError) -> SessionError {
+    tracing::warn!(kind = ?e.kind(), code = e.code(), "session store error");
+    if e.kind() == ErrorKind::TypeError || e.code() == Some("WRONGTYPE") {
+        SessionError::Corrupt
+    } else {
+        SessionError::Unavailable
+    }
+}
+
+impl RedisStore {
+    /// A store on a standalone Redis at `url` (`redis://[:password@]host:port[/db]`). No IO
+    /// happens here; [`SessionError::Invalid`] for a malformed URL or options.
+    pub fn standalone(url: &str, options: RedisOptions) -> Result<Self, SessionError> {
+        check_options(&options)?;
+        let client = ::redis::Client::open(url).map_err(|_| SessionError::Invalid("store url"))?;
+        Ok(Self::with_target(
+            Target::Standalone(client),
+            redact_url(url),
+            options,
+        ))
+    }
+
+    /// A store on a Redis Cluster reached through some of its nodes (`redis://host:port`). No
+    /// IO happens here; [`SessionError::Invalid`] for malformed URLs or options.
+    pub fn cluster<S: AsRef<str>>(
+        nodes: &[S],
+        options: RedisOptions,
+    ) -> Result<Self, SessionError> {
+        check_options(&options)?;
+        if nodes.is_empty() {
+            return Err(SessionError::Invalid("store nodes (none)"));
+        }
+        let urls: Vec<&str> = nodes.iter().map(AsRef::as_ref).collect();
+        let client = ClusterClient::builder(urls.clone())
+            .connection_timeout(options.timeout)
+            .response_timeout(options.timeout)
+            // Redirections (MOVED/ASK) during resharding need a retry or two; the operation
+            // timeout bounds the whole.
+            .retries(3)
+            .min_retry_wait(10)
+            .max_retry_wait(100)
+            .build()
+            .map_err(|_| SessionError::Invalid("store nodes"))?;
+        let shown = urls
+            .iter()
+            .map(|u| redact_url(u))
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Self::with_target(Target::Cluster(client), shown, options))
+    }
+
+    fn with_target(target: Target, shown: String, options: RedisOptions) -> Self {
+        Self {
+            target,
+            conn: OnceCell::new(),
+            prefix: options.prefix,
+            timeout: options.timeout,
+            min_replicas: options.min_replicas,
+            put_script: Script::new(PUT),
+            revoke_script: Script::new(REVOKE),
+            mark_script: Script::new(MARK),
+            shown,
+        }
+    }
+
+    /// The key of a session's record: `P{ASIA…}:session`.
+    pub fn session_key(&self, access_key_id: &AccessKeyId) -> String {
+        format!("{}{{{access_key_id}}}:session", self.prefix)
+    }
+
+    /// The key of a revoked session's tombstone: `P{ASIA…}:revoked`.
+    pub fn tombstone_key(&self, access_key_id: &AccessKeyId) -> String {
+        format!("{}{{{access_key_id}}}:revoked", self.prefix)
+    }
+
+    /// Every key one session may have; they share the hash tag `{ASIA…}`, hence one slot.
+    pub fn keys_of_session(&self, access_key_id: &AccessKeyId) -> Vec<String> {
+        vec![
+            self.session_key(access_key_id),
+            self.tombstone_key(access_key_id),
+        ]
+    }
+
+    /// The key recording a single-use id: `Ponce:NS:` + SHA-256 of the id, hex.
+    pub fn once_key(&self, namespace: &str, id: &str) -> String {
+        format!("{}once:{namespace}:{}", self.prefix, sha256_hex(id))
+    }
+
+    /// The key of a revocation mark: `Prevoked-before:KIND:` + SHA-256 of the value, hex.
+    pub fn revocation_key(&self, scope: &RevocationScope) -> String {
+        format!(
+            "{}revoked-before:{}:{}",
+            self.prefix,
+            scope.kind(),
+            sha256_hex(scope.value())
+        )
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    async fn connection(&self) -> Result<Conn, SessionError> {
+        let conn = self
+            .conn
+            .get_or_try_init(|| async {
+                match &self.target {
+                    Target::Standalone(client) => {
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(self.timeout)
+                            .set_response_timeout(self.timeout)
+                            .set_number_of_retries(1)
+                            .set_max_delay(100);
+                        ConnectionManager::new_with_config(client.clone(), config)
+                            .await
+                            .map(Conn::Standalone)
+                    }
+                    Target::Cluster(client) => {
+                        client.get_async_connection().await.map(Conn::Cluster)
+                    }
+                }
+                .map_err(|e| store_error(&e))
+            })
+            .await?;
+        Ok(conn.clone())
+    }
+
+    /// Run `op` on a connection, the whole bounded by the timeout.
+    async fn bounded<T, F, Fut>(&self, op: F) -> Result<T, SessionError>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        tokio::time::timeout(self.timeout, async {
+            let conn = self.connection().await?;
+            op(conn).await.map_err(|e| store_error(&e))
+        })
+        .await
+        .map_err(|_| {
+            tracing::warn!(
+                timeout_ms = self.timeout.as_millis(),
+                "session store timeout"
+            );
+            SessionError::Unavailable
+        })?
+    }
+
+    async fn query<T: ::redis::FromRedisValue>(&self, cmd: Cmd) -> Result<T, SessionError> {
+        self.bounded(|mut conn| async move { cmd.query_async::<T>(&mut conn).await })
+            .await
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisStore {
+    async fn put(&self, session: &Session, now: u64) -> Result<(), SessionError> {
+        let ttl = check_new_session(session, now)?;
+        let record = session.to_json()?;
+        let id = &session.access_key_id;
+        let (key, tomb) = (self.session_key(id), self.tombstone_key(id));
+        let stored: i64 = self
+            .bounded(|mut conn| async move {
+                self.put_script
+                    .key(key)
+                    .key(tomb)
+                    .arg(record)
+                    .arg(ttl)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        if stored != 1 {
+            return Err(SessionError::Replay);
+        }
+        if self.min_replicas > 0 {
+            // Leave room inside the operation timeout for the reply.
+            let wait_ms = u64::try_from(self.timeout.as_millis() * 4 / 5).unwrap_or(u64::MAX);
+            let mut cmd = ::redis::cmd("WAIT");
+            cmd.arg(self.min_replicas).arg(wait_ms.max(1));
+            let acked: i64 = self.query(cmd).await?;
+            if acked < i64::from(self.min_replicas) {
+                tracing::warn!(
+                    acked,
+                    wanted = self.min_replicas,
+                    "session store: too few replicas acknowledged a session"
+                );
+                return Err(SessionError::Unavailable);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        access_key_id: &AccessKeyId,
+        now: u64,
+    ) -> Result<Option<Session>, SessionError> {
+        let mut cmd = ::redis::cmd("GET");
+        cmd.arg(self.session_key(access_key_id));
+        let raw: Option<Vec<u8>> = self.query(cmd).await?;
+        let Some(raw) = raw else { return Ok(None) };
+        let session = Session::from_json(&raw)?;
+        // The record under a key must be that key's (fail closed on a misplaced record).
+        if &session.access_key_id != access_key_id {
+            return Err(SessionError::Corrupt);
+        }
+        // Alive by the caller's clock, not only by Redis's.
+        if session.is_expired(now) {
+            return Ok(None);
+        }
+        Ok(Some(session))
+    }
+
+    async fn delete(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
+        let mut cmd = ::redis::cmd("DEL");
+        cmd.arg(self.session_key(access_key_id));
+        let _: i64 = self.query(cmd).await?;
+        Ok(())
+    }
+
+    async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
+        let (key, tomb) = (
+            self.session_key(access_key_id),
+            self.tombstone_key(access_key_id),
+        );
+        let revoked: i64 = self
+            .bounded(|mut conn| async move {
+                self.revoke_script
+                    .key(key)
+                    .key(tomb)
+                    .arg(FALLBACK_TOMBSTONE_MS)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        if revoked == 1 {
+            Ok(())
+        } else {
+            Err(SessionError::NotFound)
+        }
+    }
+
+    async fn set_revoked_before(
+        &self,
+        scope: &RevocationScope,
+        at: u64,
+        ttl_secs: u64,
+    ) -> Result<(), SessionError> {
+        if ttl_secs == 0 {
+            return Err(SessionError::Invalid("revocation mark lifetime (0)"));
+        }
+        let key = self.revocation_key(scope);
+        let _: i64 = self
+            .bounded(|mut conn| async move {
+                self.mark_script
+                    .key(key)
+                    .arg(at)
+                    .arg(ttl_secs)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn revoked_before(&self, scope: &RevocationScope) -> Result<Option<u64>, SessionError> {
+        let mut cmd = ::redis::cmd("GET");
+        cmd.arg(self.revocation_key(scope));
+        let raw: Option<String> = self.query(cmd).await?;
+        raw.map(|s| s.parse::<u64>().map_err(|_| SessionError::Corrupt))
+            .transpose()
+    }
+
+    async fn use_once(
+        &self,
+        namespace: &str,
+        id: &str,
+        until: u64,
+        now: u64,
+    ) -> Result<(), SessionError> {
+        check_namespace(namespace)?;
+        check_once_id(id)?;
+        let ttl = remaining(until, now)?;
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(self.once_key(namespace, id))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl);
+        let set: Option<String> = self.query(cmd).await?;
+        match set.as_deref() {
+            Some("OK") => Ok(()),
+            _ => Err(SessionError::Replay),
+        }
+    }
+
+    async fn ping(&self) -> Result<(), SessionError> {
+        // In a cluster, PING goes to every primary: ready only when all answer.
+        let _: Value = self.query(::redis::cmd("PING")).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_layout() {
+        let store =
+            RedisStore::standalone("redis://127.0.0.1:6379", RedisOptions::default()).unwrap();
+        let id = AccessKeyId::parse("ASIAAAAAAAAAAAAAAAAA").unwrap();
+        assert_eq!(
+            store.session_key(&id),
+            "idbroker:{ASIAAAAAAAAAAAAAAAAA}:session"
+        );
+        assert_eq!(
+            store.tombstone_key(&id),
+            "idbroker:{ASIAAAAAAAAAAAAAAAAA}:revoked"
+        );
+        let once = store.once_key("saml", "_id{evil}");
+        assert!(once.starts_with("idbroker:once:saml:"));
+        assert!(!once.contains('{'));
+        assert_eq!(once.len(), "idbroker:once:saml:".len() + 64);
+        let mark = store.revocation_key(&RevocationScope::Role("arn:aws:iam::1:role/{x}/R".into()));
+        assert!(mark.starts_with("idbroker:revoked-before:role:"));
+        assert!(!mark.contains('{'));
+        assert_ne!(
+            store.revocation_key(&RevocationScope::Role("a".into())),
+            store.revocation_key(&RevocationScope::Principal("a".into()))
+        );
+    }
+
+    #[test]
+    fn bad_options_are_refused_without_io() {
+        let bad_prefix = RedisOptions {
+            prefix: "x{y}:".into(),
+            ..RedisOptions::default()
+        };
+        assert!(RedisStore::standalone("redis://127.0.0.1", bad_prefix).is_err());
+        let zero = RedisOptions {
+            timeout: Duration::ZERO,
+            ..RedisOptions::default()
+        };
+        assert!(RedisStore::standalone("redis://127.0.0.1", zero).is_err());
+        assert_eq!(
+            RedisStore::standalone("nope://x", RedisOptions::default()).err(),
+            Some(SessionError::Invalid("store url"))
+        );
+        let none: [&str; 0] = [];
+        assert!(RedisStore::cluster(&none, RedisOptions::default()).is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let store =
+            RedisStore::standalone("redis://:hunter2@127.0.0.1:6379", RedisOptions::default())
+                .unwrap();
+        let dbg = format!("{store:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        let store = RedisStore::cluster(
+            &["redis://:hunter2@127.0.0.1:7101"],
+            RedisOptions::default(),
+        )
+        .unwrap();
+        assert!(!format!("{store:?}").contains("hunter2"));
+    }
+}
