@@ -8,14 +8,16 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use idbroker::clock::SystemClock;
-use idbroker::config::{Config, StoreConfig};
+use idbroker::config::StoreConfig;
+
+mod common;
+use common::{demo, start};
 
 fn redis(port: u16) -> Child {
     let child = Command::new("redis-server")
@@ -56,8 +58,7 @@ fn free_port() -> u16 {
 async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
     let port = free_port();
     let mut server = redis(port);
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
-    let mut cfg = Config::load_with_env(&file, &|_| None).unwrap();
+    let mut cfg = demo();
     cfg.store = StoreConfig::Redis {
         url: format!("redis://127.0.0.1:{port}"),
         prefix: "outage:".into(),
@@ -65,16 +66,7 @@ async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
     let state = idbroker::build_state(cfg, Arc::new(SystemClock))
         .await
         .unwrap();
-    let http = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .app_data(actix_web::web::Data::new(state.clone()))
-            .configure(idbroker::routes)
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let url = format!("http://{}", http.addrs()[0]);
-    actix_web::rt::spawn(http.run());
+    let url = start(state).await;
     let conf = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -132,7 +124,6 @@ async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
             Err(e) => panic!("no recovery after Redis restarted: {e:?}"),
         }
     }
-    let _ = SystemTime::now();
     server.kill().unwrap();
     server.wait().unwrap();
 }

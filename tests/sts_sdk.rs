@@ -9,7 +9,6 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -18,31 +17,14 @@ use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_async::time::StaticTimeSource;
 use idbroker::clock::ManualClock;
 use idbroker::config::{Config, StoreConfig};
+
+mod common;
+use common::{demo, get, raw_http, start};
 use idbroker_session::{AccessKeyId, RevocationScope, Session, SessionError, SessionStore};
 
 const KEY: &str = "AKIAIDBROKERDEMO0001";
 const SECRET: &str = "idbrokerDemoSecretKeyDoNotUseAnywhere000";
 const READER: &str = "arn:aws:iam::123456789012:role/demo/ReportsReader";
-
-fn demo() -> Config {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
-    Config::load_with_env(&file, &|_| None).unwrap()
-}
-
-/// Start the server on a free loopback port; returns its URL.
-async fn start(state: idbroker::state::AppState) -> String {
-    let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .app_data(actix_web::web::Data::new(state.clone()))
-            .configure(idbroker::routes)
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let addr = server.addrs()[0];
-    actix_web::rt::spawn(server.run());
-    format!("http://{addr}")
-}
 
 fn client(
     url: &str,
@@ -305,32 +287,10 @@ async fn no_credentials_when_the_store_refuses() {
     assert!(!body.contains("SecretAccessKey"));
     // Long-term keys still identify (no store needed), and /readyz says the store is down.
     assert!(demo.get_caller_identity().send().await.is_ok());
-    let addr = url.trim_start_matches("http://").to_owned();
-    let status = actix_web::rt::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    })
-    .await
-    .unwrap();
+    let status = get(&url, "/readyz").await;
     assert!(status.starts_with("HTTP/1.1 503"), "{status}");
     // /metrics counts the refused issuance and the store error.
-    let addr = url.trim_start_matches("http://").to_owned();
-    let metrics = actix_web::rt::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    })
-    .await
-    .unwrap();
+    let metrics = get(&url, "/metrics").await;
     // The SDK retries a 503; every attempt is counted, and each was a store error.
     let count = |prefix: &str| -> u64 {
         metrics
@@ -386,16 +346,7 @@ async fn signatures_for_other_services_are_refused() {
             }
             req.push_str("\r\n");
             req.push_str(body);
-            actix_web::rt::task::spawn_blocking(move || {
-                use std::io::{Read, Write};
-                let mut s = std::net::TcpStream::connect(host).unwrap();
-                s.write_all(req.as_bytes()).unwrap();
-                let mut out = String::new();
-                s.read_to_string(&mut out).unwrap();
-                out
-            })
-            .await
-            .unwrap()
+            raw_http(&format!("http://{host}"), req).await
         }
     };
     let ok = send("sts").await;

@@ -55,12 +55,13 @@ pub async fn sts(
     let started = std::time::Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     tracing::Span::current().record("request_id", request_id.as_str());
-    let result = dispatch(&req, &body, &state, &request_id).await;
+    let params = params(&req, &body);
+    let result = dispatch(&req, &body, &params, &state, &request_id).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.code,
     };
-    let action = crate::metrics::action_label(params(&req, &body).get("Action"));
+    let action = crate::metrics::action_label(params.get("Action"));
     state.metrics.observe(action, outcome, started.elapsed());
     let source_ip = req
         .peer_addr()
@@ -73,10 +74,10 @@ pub async fn sts(
 async fn dispatch(
     req: &HttpRequest,
     body: &[u8],
+    params: &Params,
     state: &AppState,
     request_id: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let params = params(req, body);
     let action = params
         .get("Action")
         .ok_or_else(|| ApiError::new("MissingAction", 400, "Missing Action"))?
@@ -128,7 +129,7 @@ async fn dispatch(
         }
         "GetSessionToken" => {
             let caller = auth::authenticate(req, body, state, now).await?;
-            let plan = sts::get_session_token(&caller, &params)?;
+            let plan = sts::get_session_token(&caller, params)?;
             let creds = state.mint(&plan, now).await?;
             let mut b = Body::new();
             creds.render(&mut b);
@@ -142,7 +143,7 @@ async fn dispatch(
             let plan = sts::assume_role(
                 &state.config.directory,
                 &caller,
-                &params,
+                params,
                 &facts(req, state),
                 now,
             )?;

@@ -1,0 +1,52 @@
+//! Helpers shared by the integration tests: the demo configuration, the server on a free
+//! loopback port, and raw HTTP for the endpoints the AWS SDK does not call.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use idbroker::config::Config;
+
+/// `config/demo/idbroker.toml`, loaded with an empty environment.
+pub fn demo() -> Config {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
+    Config::load_with_env(&file, &|_| None).unwrap()
+}
+
+/// Start the server on a free loopback port; returns its URL (`http://127.0.0.1:PORT`).
+pub async fn start(state: idbroker::state::AppState) -> String {
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(actix_web::web::Data::new(state.clone()))
+            .configure(idbroker::routes)
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    format!("http://{addr}")
+}
+
+/// Send a raw HTTP/1.1 request (with `Connection: close`) and return the whole response.
+pub async fn raw_http(url: &str, request: String) -> String {
+    let addr = url.trim_start_matches("http://").to_owned();
+    actix_web::rt::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap()
+}
+
+/// `GET path`, raw.
+pub async fn get(url: &str, path: &str) -> String {
+    raw_http(
+        url,
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    )
+    .await
+}
