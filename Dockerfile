@@ -2,7 +2,12 @@
 #   docker build -t idbroker .
 #   docker run -p 8080:8080 -v $PWD/config:/etc/idbroker:ro -e IDBROKER_LISTEN=0.0.0.0:8080 \
 #       idbroker serve --config /etc/idbroker/demo/idbroker.toml
+# HTTPS: mount the certificate directory too and name the pair; renewals are picked up without a
+# restart (SIGHUP, or within server.tls_reload_seconds of the files changing):
+#   docker run ... -v /etc/idbroker-tls:/etc/idbroker/tls:ro \
+#       -e IDBROKER_TLS_CERT=/etc/idbroker/tls/server.crt -e IDBROKER_TLS_KEY=/etc/idbroker/tls/server.key ...
 # Mount the configuration (and certificates) read-only; pass secrets as environment variables.
+# SIGTERM (docker stop) lets in-flight requests finish (server.shutdown_timeout_seconds).
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock clippy.toml ./

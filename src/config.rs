@@ -75,6 +75,12 @@ pub struct RawServer {
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
     pub tls_key: Option<PathBuf>,
+    /// How often to look for a changed certificate or key file, in seconds (0: only on SIGHUP).
+    #[serde(default = "default_tls_reload")]
+    pub tls_reload_seconds: u64,
+    /// How long in-flight requests may take to finish after SIGTERM, in seconds.
+    #[serde(default = "default_shutdown_timeout")]
+    pub shutdown_timeout_seconds: u64,
     /// Allowed clock skew for signed requests, in seconds.
     #[serde(default = "default_sigv4_skew")]
     pub sigv4_skew_seconds: u64,
@@ -90,6 +96,8 @@ impl Default for RawServer {
             region: default_region(),
             tls_cert: None,
             tls_key: None,
+            tls_reload_seconds: default_tls_reload(),
+            shutdown_timeout_seconds: default_shutdown_timeout(),
             sigv4_skew_seconds: default_sigv4_skew(),
             max_body_bytes: default_body_limit(),
         }
@@ -98,6 +106,12 @@ impl Default for RawServer {
 
 fn default_listen() -> String {
     "127.0.0.1:8080".into()
+}
+fn default_tls_reload() -> u64 {
+    60
+}
+fn default_shutdown_timeout() -> u64 {
+    30
 }
 fn default_region() -> String {
     "us-east-1".into()
@@ -285,6 +299,17 @@ pub struct SealingConfig {
     pub keys: BTreeMap<String, zeroize::Zeroizing<Vec<u8>>>,
 }
 
+/// `[server]` TLS settings, validated: the pair was read and matched at load.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// Certificate chain (PEM), leaf first.
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
+    /// Poll interval for changed files; `None`: reload on SIGHUP only.
+    pub reload_every: Option<std::time::Duration>,
+}
+
 /// The validated configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -294,8 +319,10 @@ pub struct Config {
     pub listen: String,
     /// Region.
     pub region: String,
-    /// TLS certificate and key.
-    pub tls: Option<(PathBuf, PathBuf)>,
+    /// HTTPS, when a certificate is configured.
+    pub tls: Option<TlsConfig>,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_timeout: std::time::Duration,
     /// Allowed SigV4 clock skew.
     pub sigv4_skew: std::time::Duration,
     /// Largest request body.
@@ -311,8 +338,17 @@ pub struct Config {
 }
 
 /// Environment overrides: `IDBROKER_LISTEN`, `IDBROKER_REGION`, `IDBROKER_STORE_URL` (implies
-/// kind redis), `IDBROKER_STORE_KIND`, `IDBROKER_STORE_PREFIX`, `IDBROKER_ACCOUNT_ID`.
+/// kind redis), `IDBROKER_STORE_KIND`, `IDBROKER_STORE_PREFIX`, `IDBROKER_ACCOUNT_ID`,
+/// `IDBROKER_TLS_CERT`, `IDBROKER_TLS_KEY`.
 fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
+    // Paths from the environment are relative to the working directory, not to the file.
+    let from_cwd = |v: String| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v));
+    if let Some(v) = env("IDBROKER_TLS_CERT") {
+        raw.server.tls_cert = Some(from_cwd(v));
+    }
+    if let Some(v) = env("IDBROKER_TLS_KEY") {
+        raw.server.tls_key = Some(from_cwd(v));
+    }
     if let Some(v) = env("IDBROKER_LISTEN") {
         raw.server.listen = v;
     }
@@ -451,7 +487,19 @@ impl Config {
         };
 
         let tls = match (&raw.server.tls_cert, &raw.server.tls_key) {
-            (Some(c), Some(k)) => Some((base.join(c), base.join(k))),
+            (Some(c), Some(k)) => {
+                let (cert, key) = (base.join(c), base.join(k));
+                crate::tls::load(&cert, &key)
+                    .map_err(|e| ConfigError::new(file, "server.tls_cert", e.to_string()))?;
+                Some(TlsConfig {
+                    cert,
+                    key,
+                    reload_every: match raw.server.tls_reload_seconds {
+                        0 => None,
+                        s => Some(std::time::Duration::from_secs(s)),
+                    },
+                })
+            }
             (None, None) => None,
             _ => {
                 return Err(ConfigError::new(
@@ -483,6 +531,7 @@ impl Config {
             listen: raw.server.listen,
             region: raw.server.region,
             tls,
+            shutdown_timeout: std::time::Duration::from_secs(raw.server.shutdown_timeout_seconds),
             sigv4_skew: std::time::Duration::from_secs(raw.server.sigv4_skew_seconds),
             max_body_bytes: raw.server.max_body_bytes,
             store,

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod policy_tool;
 pub mod state;
 pub mod sts;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

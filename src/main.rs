@@ -4,9 +4,11 @@
 use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use idbroker::policy_tool::{self, Case};
+use idbroker::tls::{Reload, ReloadableCert};
 use idbroker_policy::{Decision, PolicyKind, Severity};
 use serde_json::{json, Value};
 
@@ -112,6 +114,8 @@ struct SimulateArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before anything can open a TLS connection: rustls must not have to choose a provider.
+    idbroker::tls::install_default_provider();
     let result = match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve { config, listen } => serve(&config, listen),
@@ -144,28 +148,87 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     if let Some(l) = listen {
         cfg.listen = l;
     }
-    if cfg.tls.is_some() {
-        return Err("server.tls_cert: HTTPS is not supported by this build yet; terminate TLS in front of idbroker".into());
-    }
+    let tls = match &cfg.tls {
+        Some(t) => Some((
+            Arc::new(
+                ReloadableCert::new(&t.cert, &t.key)
+                    .map_err(|e| format!("server.tls_cert: {e}"))?,
+            ),
+            t.reload_every,
+        )),
+        None => None,
+    };
     let listen = cfg.listen.clone();
     let body_limit = cfg.max_body_bytes;
+    let grace = cfg.shutdown_timeout;
     actix_web::rt::System::new().block_on(async move {
-        let state =
-            idbroker::build_state(cfg, std::sync::Arc::new(idbroker::clock::SystemClock)).await?;
-        tracing::info!(listen = %listen, "idbroker serving");
-        actix_web::HttpServer::new(move || {
+        let state = idbroker::build_state(cfg, Arc::new(idbroker::clock::SystemClock)).await?;
+        let server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
                 .app_data(actix_web::web::Data::new(state.clone()))
                 .app_data(actix_web::web::PayloadConfig::new(body_limit))
                 .configure(idbroker::routes)
         })
-        .bind(&listen)
-        .map_err(|e| format!("{listen}: {e}"))?
-        .run()
-        .await
-        .map_err(|e| e.to_string())?;
+        // SIGTERM: stop accepting, let in-flight requests finish for up to `grace`.
+        .shutdown_timeout(grace.as_secs());
+        let server = match &tls {
+            Some((cert, every)) => {
+                let config = idbroker::tls::server_config(Arc::clone(cert))
+                    .map_err(|e| format!("server.tls_cert: {e}"))?;
+                let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                    .map_err(|e| format!("SIGHUP handler: {e}"))?;
+                actix_web::rt::spawn(watch_certificate(Arc::clone(cert), *every, hup));
+                server.bind_rustls_0_23(&listen, config)
+            }
+            None => server.bind(&listen),
+        }
+        .map_err(|e| format!("{listen}: {e}"))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(listen = %listen, scheme, "idbroker serving");
+        server.run().await.map_err(|e| e.to_string())?;
+        tracing::info!("idbroker stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Serve a renewed certificate without a restart: on SIGHUP, and when the files change.
+async fn watch_certificate(
+    cert: Arc<ReloadableCert>,
+    every: Option<std::time::Duration>,
+    mut hup: tokio::signal::unix::Signal,
+) {
+    let mut tick = every.map(|d| {
+        let mut t = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let forced = tokio::select! {
+            got = hup.recv() => match got {
+                Some(()) => true,
+                None => return,
+            },
+            () = async {
+                match tick.as_mut() {
+                    Some(t) => { t.tick().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => false,
+        };
+        let outcome = if forced {
+            cert.reload().map(|()| Reload::Reloaded)
+        } else {
+            cert.reload_if_changed()
+        };
+        match outcome {
+            Ok(Reload::Reloaded) => tracing::info!(signal = forced, "TLS certificate reloaded"),
+            Ok(Reload::Unchanged) => {}
+            Err(e) => tracing::error!(
+                error = %e,
+                "TLS certificate reload failed; still serving the previous certificate"
+            ),
+        }
+    }
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {

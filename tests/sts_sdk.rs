@@ -19,12 +19,8 @@ use idbroker::clock::ManualClock;
 use idbroker::config::{Config, StoreConfig};
 
 mod common;
-use common::{demo, get, raw_http, start};
+use common::{demo, get, raw_http, start, KEY, READER, SECRET};
 use idbroker_session::{AccessKeyId, RevocationScope, Session, SessionError, SessionStore};
-
-const KEY: &str = "AKIAIDBROKERDEMO0001";
-const SECRET: &str = "idbrokerDemoSecretKeyDoNotUseAnywhere000";
-const READER: &str = "arn:aws:iam::123456789012:role/demo/ReportsReader";
 
 fn client(
     url: &str,

@@ -56,7 +56,8 @@ pub async fn sts(
     let request_id = uuid::Uuid::new_v4().to_string();
     tracing::Span::current().record("request_id", request_id.as_str());
     let params = params(&req, &body);
-    let result = dispatch(&req, &body, &params, &state, &request_id).await;
+    let mut audit = Audit::default();
+    let result = dispatch(&req, &body, &params, &state, &request_id, &mut audit).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.code,
@@ -67,8 +68,39 @@ pub async fn sts(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    info!(target: "audit", request_id = %request_id, action, outcome, source_ip = %source_ip, "sts call");
+    // Identifiers only: an AccessKeyId names a credential (CloudTrail logs it too); secrets,
+    // session tokens, assertions and ID tokens never reach this line.
+    info!(
+        target: "audit",
+        request_id = %request_id,
+        action,
+        outcome,
+        source_ip = %source_ip,
+        caller = audit.caller.as_deref(),
+        role = params.get("RoleArn"),
+        session = audit.session.as_deref(),
+        access_key_id = audit.access_key_id.as_deref(),
+        "sts call"
+    );
     result.map_err(|e| e.with_request_id(&request_id))
+}
+
+/// What the audit event names beyond the request itself, filled in as the call learns it.
+#[derive(Debug, Default)]
+struct Audit {
+    /// The authenticated caller's ARN (signed actions).
+    caller: Option<String>,
+    /// The ARN of the session issued.
+    session: Option<String>,
+    /// The AccessKeyId issued.
+    access_key_id: Option<String>,
+}
+
+impl Audit {
+    fn issued(&mut self, arn: &str, creds: &crate::state::Credentials) {
+        self.session = Some(arn.to_owned());
+        self.access_key_id = Some(creds.access_key_id().to_owned());
+    }
 }
 
 async fn dispatch(
@@ -77,6 +109,7 @@ async fn dispatch(
     params: &Params,
     state: &AppState,
     request_id: &str,
+    audit: &mut Audit,
 ) -> Result<HttpResponse, ApiError> {
     let action = params
         .get("Action")
@@ -103,6 +136,7 @@ async fn dispatch(
     match action.as_str() {
         "GetCallerIdentity" => {
             let caller = auth::authenticate(req, body, state, now).await?;
+            audit.caller = Some(caller.arn.clone());
             let id = sts::get_caller_identity(&caller);
             let wants_json = req
                 .headers()
@@ -129,8 +163,10 @@ async fn dispatch(
         }
         "GetSessionToken" => {
             let caller = auth::authenticate(req, body, state, now).await?;
+            audit.caller = Some(caller.arn.clone());
             let plan = sts::get_session_token(&caller, params)?;
             let creds = state.mint(&plan, now).await?;
+            audit.issued(&plan.arn, &creds);
             let mut b = Body::new();
             creds.render(&mut b);
             Ok(xml_ok(
@@ -140,6 +176,7 @@ async fn dispatch(
         }
         "AssumeRole" => {
             let caller = auth::authenticate(req, body, state, now).await?;
+            audit.caller = Some(caller.arn.clone());
             let plan = sts::assume_role(
                 &state.config.directory,
                 &caller,
@@ -148,6 +185,7 @@ async fn dispatch(
                 now,
             )?;
             let creds = state.mint(&plan, now).await?;
+            audit.issued(&plan.arn, &creds);
             let mut b = Body::new();
             creds.render(&mut b);
             b.open("AssumedRoleUser")

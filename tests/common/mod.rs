@@ -6,6 +6,13 @@ use std::path::PathBuf;
 
 use idbroker::config::Config;
 
+/// The demo user's development-only access key (config/demo/idbroker.toml).
+pub const KEY: &str = "AKIAIDBROKERDEMO0001";
+/// Its secret.
+pub const SECRET: &str = "idbrokerDemoSecretKeyDoNotUseAnywhere000";
+/// The demo role any principal of the account may assume.
+pub const READER: &str = "arn:aws:iam::123456789012:role/demo/ReportsReader";
+
 /// `config/demo/idbroker.toml`, loaded with an empty environment.
 pub fn demo() -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");

@@ -1,0 +1,360 @@
+//! The `idbroker` binary run as a separate process, the way an operator runs it: HTTPS with a
+//! certificate made by certs/make-dev-tls.sh, called by aws-sdk-sts trusting only that CA; the
+//! certificate replaced on SIGHUP (and a broken replacement ignored); SIGTERM letting an
+//! in-flight request finish while new connections are refused.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+
+mod common;
+use common::{KEY, READER, SECRET};
+
+/// Upper bound for anything this file waits on (a process starting, a signal being handled).
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("idbroker-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A fresh CA and localhost certificate in `dir`, made by the script the repository ships.
+fn make_pair(dir: &Path) {
+    let out = Command::new("bash")
+        .arg(root().join("certs/make-dev-tls.sh"))
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The server process; killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Server {
+    /// `idbroker serve` on the demo configuration and a free port, with extra environment.
+    fn start(dir: &Path, env: &[(&str, &Path)]) -> Server {
+        let port = free_port();
+        let log = dir.join("server.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbroker"));
+        cmd.args(["serve", "--config"])
+            .arg(root().join("config/demo/idbroker.toml"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env_remove("IDBROKER_STORE_URL")
+            .env_remove("IDBROKER_STORE_KIND")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.join("server.err")).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let server = Server { child, port, log };
+        server.wait_for(
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            "listening",
+        );
+        server
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Poll `cond` until it holds; the bound is generous because CI machines are slow.
+    fn wait_for(&self, mut cond: impl FnMut() -> bool, what: &str) {
+        let start = Instant::now();
+        while !cond() {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "gave up waiting for: {what}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// aws-sdk-sts over HTTPS, trusting only the CA in `ca` (no system roots).
+fn sdk(port: u16, ca: &Path, token: Option<(&str, &str, &str)>) -> aws_sdk_sts::Client {
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(std::fs::read(ca).unwrap());
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(
+            TlsContext::builder()
+                .with_trust_store(trust)
+                .build()
+                .unwrap(),
+        )
+        .build_https();
+    let creds = match token {
+        Some((k, s, t)) => Credentials::new(k, s, Some(t.to_owned()), None, "test"),
+        None => Credentials::new(KEY, SECRET, None, None, "test"),
+    };
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(format!("https://localhost:{port}"))
+        .http_client(http)
+        .credentials_provider(creds)
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+async fn whoami(port: u16, ca: &Path) -> Result<String, String> {
+    sdk(port, ca, None)
+        .get_caller_identity()
+        .send()
+        .await
+        .map(|r| r.arn().unwrap_or_default().to_owned())
+        .map_err(|e| format!("{e:?}"))
+}
+
+fn install(from: &Path, live: &Path) {
+    std::fs::copy(from.join("server.key"), live.join("server.key")).unwrap();
+    std::fs::copy(from.join("server.crt"), live.join("server.crt")).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_process_with_the_sdk_and_certificate_reload_on_sighup() {
+    let dir = scratch("tls-process");
+    let (a, b, live) = (dir.join("a"), dir.join("b"), dir.join("live"));
+    make_pair(&a);
+    make_pair(&b);
+    std::fs::create_dir_all(&live).unwrap();
+    install(&a, &live);
+    let server = Server::start(
+        &dir,
+        &[
+            ("IDBROKER_TLS_CERT", &live.join("server.crt")),
+            ("IDBROKER_TLS_KEY", &live.join("server.key")),
+        ],
+    );
+    let port = server.port;
+
+    // The SDK trusting CA a: the whole flow over HTTPS.
+    assert_eq!(
+        whoami(port, &a.join("ca.crt")).await.unwrap(),
+        "arn:aws:iam::123456789012:user/demo"
+    );
+    let assumed = sdk(port, &a.join("ca.crt"), None)
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("over-https")
+        .send()
+        .await
+        .unwrap();
+    let c = assumed.credentials().unwrap();
+    let me = sdk(
+        port,
+        &a.join("ca.crt"),
+        Some((c.access_key_id(), c.secret_access_key(), c.session_token())),
+    )
+    .get_caller_identity()
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::123456789012:assumed-role/ReportsReader/over-https")
+    );
+    // One audit event per call, naming who, what and what was issued, and no secret at all.
+    let log = server.log();
+    let event = log
+        .lines()
+        .find(|l| l.contains(r#""action":"AssumeRole""#))
+        .expect("an audit event for AssumeRole");
+    for part in [
+        r#""outcome":"ok""#,
+        r#""caller":"arn:aws:iam::123456789012:user/demo""#,
+        r#""role":"arn:aws:iam::123456789012:role/demo/ReportsReader""#,
+        r#""session":"arn:aws:sts::123456789012:assumed-role/ReportsReader/over-https""#,
+        r#""source_ip":"127.0.0.1""#,
+        r#""request_id":""#,
+    ] {
+        assert!(event.contains(part), "{part} missing from {event}");
+    }
+    assert!(event.contains(c.access_key_id()));
+    for secret in [SECRET, c.secret_access_key(), c.session_token()] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+
+    // A client trusting only CA b refuses the server: the certificate is really a's.
+    assert!(whoami(port, &b.join("ca.crt")).await.is_err());
+
+    // Rotate to b and signal: new handshakes present b.
+    install(&b, &live);
+    server.signal("HUP");
+    let start = Instant::now();
+    loop {
+        if whoami(port, &b.join("ca.crt")).await.is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "b never served\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(whoami(port, &a.join("ca.crt")).await.is_err());
+    assert!(server.log().contains("TLS certificate reloaded"));
+
+    // A broken key (a rotation caught half-way) is refused and b stays in service.
+    std::fs::write(live.join("server.key"), "-----BEGIN PRIVATE KEY-----\nAAAA").unwrap();
+    server.signal("HUP");
+    server.wait_for(
+        || server.log().contains("TLS certificate reload failed"),
+        "the failed reload to be logged",
+    );
+    assert_eq!(
+        whoami(port, &b.join("ca.crt")).await.unwrap(),
+        "arn:aws:iam::123456789012:user/demo"
+    );
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn refuses_to_start_on_a_key_that_is_not_the_certificates() {
+    let dir = scratch("tls-mismatch");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    make_pair(&a);
+    make_pair(&b);
+    let out = Command::new(env!("CARGO_BIN_EXE_idbroker"))
+        .args(["check-config"])
+        .arg(root().join("config/demo/idbroker.toml"))
+        .env("IDBROKER_TLS_CERT", a.join("server.crt"))
+        .env("IDBROKER_TLS_KEY", b.join("server.key"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.tls_cert"), "{err}");
+    assert!(err.contains("do not make a usable pair"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Read one HTTP/1.1 response with a Content-Length body from `s`.
+fn read_response(s: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            s.read(&mut byte).unwrap(),
+            1,
+            "connection closed mid-headers"
+        );
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    head + &String::from_utf8(body).unwrap()
+}
+
+#[test]
+fn sigterm_lets_the_in_flight_request_finish_and_refuses_new_connections() {
+    let dir = scratch("graceful");
+    let mut server = Server::start(&dir, &[]);
+    let port = server.port;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    // A request the server has certainly started on: its headers are read (it answers
+    // `100 Continue`), its body not yet sent, when the server is told to stop.
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    write!(
+        s,
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    assert!(read_response(&mut s).starts_with("HTTP/1.1 100 Continue"));
+    server.signal("TERM");
+    server.wait_for(
+        || TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "new connections to be refused",
+    );
+
+    // The in-flight request still gets its whole answer (unsigned, so STS's error for that).
+    s.write_all(body.as_bytes()).unwrap();
+    let answer = read_response(&mut s);
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(answer.contains("<ErrorResponse"), "{answer}");
+    drop(s);
+
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = server.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(start.elapsed() < PATIENCE, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", server.log());
+    assert!(server.log().contains("idbroker stopped"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
