@@ -356,8 +356,10 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
         raw.server.region = v;
     }
     if let Some(v) = env("IDBROKER_STORE_URL") {
+        // The environment wins over the file, whatever store the file names.
         raw.store.url = Some(v);
-        raw.store.kind.get_or_insert_with(|| "redis".into());
+        raw.store.nodes.clear();
+        raw.store.kind = Some("redis".into());
     }
     if let Some(v) = env("IDBROKER_STORE_KIND") {
         raw.store.kind = Some(v);
@@ -406,7 +408,16 @@ impl Config {
         let mut warnings = Vec::new();
 
         let store = match raw.store.kind.as_deref().unwrap_or("memory") {
-            "memory" => StoreConfig::Memory,
+            "memory" => {
+                if raw.store.url.is_some() || !raw.store.nodes.is_empty() {
+                    return Err(ConfigError::new(
+                        file,
+                        "store.kind",
+                        "\"memory\" with store.url or store.nodes set: say kind = \"redis\" (or drop them)",
+                    ));
+                }
+                StoreConfig::Memory
+            }
             "redis" => {
                 let prefix = raw
                     .store

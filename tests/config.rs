@@ -180,6 +180,31 @@ fn environment_overrides() {
 }
 
 #[test]
+fn the_store_url_from_the_environment_wins_over_a_memory_store_in_the_file() {
+    // Regression: IDBROKER_STORE_URL used to be ignored when the file said kind = "memory"
+    // (the demo config does), so a benchmark meant for Redis ran on the in-memory store.
+    let text = format!("{BASE}\n[store]\nkind = \"memory\"\n");
+    let env = |k: &str| match k {
+        "IDBROKER_STORE_URL" => Some("redis://127.0.0.1:6379/4".to_owned()),
+        other => env_with_secret(other),
+    };
+    let cfg = Config::from_toml(&text, Path::new("t.toml"), &env).unwrap();
+    assert_eq!(
+        cfg.store,
+        StoreConfig::Redis {
+            url: "redis://127.0.0.1:6379/4".into(),
+            prefix: "idbroker:".into()
+        }
+    );
+    // In the file alone, a URL beside kind = "memory" is a mistake, not something to ignore.
+    let text = format!("{BASE}\n[store]\nkind = \"memory\"\nurl = \"redis://127.0.0.1:6379\"\n");
+    let err = Config::from_toml(&text, Path::new("t.toml"), &env_with_secret)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("store.kind"), "{err}");
+}
+
+#[test]
 fn check_config_command_exit_codes() {
     let bin = env!("CARGO_BIN_EXE_idbroker");
     let ok = std::process::Command::new(bin)

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Load benchmark of the STS server on loopback, side by side in the same run with
+# ../shared/bench/ceiling (the least a credential exchange can cost here). Bounded: ROUNDS
+# interleaved rounds of DURATION per (target, connections); about 10 minutes with the defaults.
+#
+#   scripts/bench-server.sh                    # DURATION=10s ROUNDS=3 CONNS="16 64"
+#
+# idbroker runs the demo configuration with the Redis session store (db 9 of the local Redis),
+# two workers, its audit log (one JSON line per call) going to /dev/null. Requests are signed by
+# botocore (scripts/bench/sts_request.py). Prints every run, then medians, and RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10s}; ROUNDS=${ROUNDS:-3}; CONNS=${CONNS:-"16 64"}
+SHARED=${SHARED:-../shared}
+IDB_PORT=18081; CEIL_PORT=18080
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+python3 -c "import botocore" 2>/dev/null || pip install -q botocore
+redis-cli -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+cargo build --release --locked -q --bin idbroker
+cargo build --release --locked -q --manifest-path "$SHARED/bench/ceiling/Cargo.toml" --target-dir target/ceiling
+
+out=$(mktemp -d); pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; redis-cli -n 9 flushdb >/dev/null; redis-cli -n 10 flushdb >/dev/null; rm -rf "$out"; }
+trap cleanup EXIT
+rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
+wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+
+PORT=$CEIL_PORT WORKERS=2 REDIS_PER_WORKER=1 REDIS_URL=redis://127.0.0.1:6379/10 TOKEN_OUT="$out/ceiling-token.txt" \
+  target/ceiling/release/ceiling >"$out/ceiling.log" 2>&1 & pids+=($!); ceil_pid=$!
+IDBROKER_STORE_URL=redis://127.0.0.1:6379/9 \
+  target/release/idbroker serve --config config/demo/idbroker.toml --listen 127.0.0.1:$IDB_PORT >/dev/null 2>"$out/idbroker.err" & pids+=($!); idb_pid=$!
+wait_port $CEIL_PORT; wait_port $IDB_PORT; sleep 1
+echo "idle RSS: idbroker $(rss $idb_pid), ceiling $(rss $ceil_pid)"
+
+echo "round target conns req/s p50 p99 errors" > "$out/runs"
+run() { # name conns url script [env...]
+  local name=$1 c=$2 url=$3 script=$4; shift 4
+  env "$@" wrk -t2 -c"$c" -d"$DURATION" --latency -s "$script" "$url" >"$out/wrk" 2>&1 &
+  local w=$!; sleep "$(( ${DURATION%s} / 2 ))"; local r; r=$(rss "$idb_pid"); wait $w
+  local rps p50 p99 errs
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk")
+  p50=$(sed -n 's/^LAT p50=\([0-9.]*\)ms.*/\1/p' "$out/wrk"); p99=$(sed -n 's/.*p99=\([0-9.]*\)ms.*/\1/p' "$out/wrk")
+  errs=$(sed -n 's/^ERRS //p' "$out/wrk" | tr ' ' ',')
+  echo "$round $name $c $rps $p50 $p99 $errs" | tee -a "$out/runs"
+  [[ $name == idbroker* ]] && echo "$r" >> "$out/rss-load"
+  return 0
+}
+for round in $(seq "$ROUNDS"); do
+  python3 scripts/bench/sts_request.py "http://127.0.0.1:$IDB_PORT" GetCallerIdentity > "$out/gci.lua"
+  python3 scripts/bench/sts_request.py "http://127.0.0.1:$IDB_PORT" AssumeRole > "$out/assume.lua"
+  for c in $CONNS; do
+    run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+    run idbroker-AssumeRole "$c" "http://127.0.0.1:$IDB_PORT/" "$out/assume.lua"
+    run ceiling-hello "$c" "http://127.0.0.1:$CEIL_PORT/hello" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+    run idbroker-GetCallerIdentity "$c" "http://127.0.0.1:$IDB_PORT/" "$out/gci.lua"
+  done
+done
+echo; echo "medians over $ROUNDS rounds of $DURATION (wrk -t2, loopback, 2 cores shared by server, wrk and Redis):"
+python3 - "$out/runs" <<'PY'
+import sys, statistics, collections
+rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:]]
+by = collections.defaultdict(list)
+for r in rows: by[(r[1], int(r[2]))].append(r)
+med = {}
+print(f"{'target':28} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+for (t, c), rs in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    m = [statistics.median(float(r[i]) for r in rs) for i in (3, 4, 5)]
+    med[(t, c)] = m
+    print(f"{t:28} {c:>5} {m[0]:>9.0f} {m[1]:>8.2f} {m[2]:>8.2f}")
+for c in sorted({c for _, c in med}):
+    for a, b in (("idbroker-AssumeRole", "ceiling-mint"), ("idbroker-GetCallerIdentity", "ceiling-hello")):
+        if (a, c) in med and (b, c) in med:
+            print(f"{a} / {b} at {c} conns: throughput {med[(a,c)][0]/med[(b,c)][0]:.2f}x, p99 {med[(a,c)][2]/med[(b,c)][2]:.2f}x")
+PY
+echo "RSS under load (idbroker, sampled mid-run): $(sort -n "$out/rss-load" | tr '\n' ' ')"
+echo "RSS after the runs: idbroker $(rss $idb_pid), ceiling $(rss $ceil_pid)"
