@@ -163,9 +163,10 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     let grace = cfg.shutdown_timeout;
     actix_web::rt::System::new().block_on(async move {
         let state = idbroker::build_state(cfg, Arc::new(idbroker::clock::SystemClock)).await?;
+        // The factory runs once on each worker thread.
         let server = actix_web::HttpServer::new(move || {
             actix_web::App::new()
-                .app_data(actix_web::web::Data::new(state.clone()))
+                .app_data(actix_web::web::Data::new(state.for_worker()))
                 .app_data(actix_web::web::PayloadConfig::new(body_limit))
                 .configure(idbroker::routes)
         })

@@ -73,6 +73,16 @@ impl Credentials {
 }
 
 impl AppState {
+    /// The state one server worker thread uses: the same configuration, keys and metrics, and
+    /// the store's per-worker handle when it has one (a Redis connection of the worker's own).
+    pub fn for_worker(&self) -> AppState {
+        let mut state = self.clone();
+        if let Some(store) = self.store.worker_handle() {
+            state.store = store;
+        }
+        state
+    }
+
     /// Mint credentials for a planned session and store it. The credentials exist for the
     /// client only if the store accepted the session (fail closed: `Unavailable` otherwise).
     pub async fn mint(&self, plan: &SessionPlan, now: SystemTime) -> Result<Credentials, StsError> {

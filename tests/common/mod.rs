@@ -23,7 +23,7 @@ pub fn demo() -> Config {
 pub async fn start(state: idbroker::state::AppState) -> String {
     let server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
-            .app_data(actix_web::web::Data::new(state.clone()))
+            .app_data(actix_web::web::Data::new(state.for_worker()))
             .configure(idbroker::routes)
     })
     .workers(1)

@@ -86,6 +86,13 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// Is the store answering? For `/readyz`.
     async fn ping(&self) -> Result<(), SessionError>;
+
+    /// A handle for one server worker thread, when the backend wants one: Redis gives each
+    /// worker its own connection, made on that worker's runtime (see `RedisStore::fork`).
+    /// `None`: share this one (the in-memory store).
+    fn worker_handle(&self) -> Option<std::sync::Arc<dyn SessionStore>> {
+        None
+    }
 }
 
 /// Seconds from `now` until `until`, or [`SessionError::Expired`] if none are left.

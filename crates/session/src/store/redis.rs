@@ -70,6 +70,7 @@ return 1
 /// crate): the longest session lifetime AWS allows, 36 hours.
 const FALLBACK_TOMBSTONE_MS: u64 = 129_600_000;
 
+#[derive(Clone)]
 enum Target {
     Standalone(::redis::Client),
     Cluster(ClusterClient),
@@ -256,6 +257,25 @@ impl RedisStore {
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The same store with a connection of its own, made on first use on the runtime that uses
+    /// it. The connection's driver task lives on the runtime that made it; a server whose worker
+    /// threads each run a runtime (actix) gives each worker a fork, so that a store operation
+    /// never wakes another thread (sharing one connection across workers cost a third of the
+    /// AssumeRole throughput, in context switches).
+    pub fn fork(&self) -> Self {
+        Self {
+            target: self.target.clone(),
+            conn: OnceCell::new(),
+            prefix: self.prefix.clone(),
+            timeout: self.timeout,
+            min_replicas: self.min_replicas,
+            put_script: self.put_script.clone(),
+            revoke_script: self.revoke_script.clone(),
+            mark_script: self.mark_script.clone(),
+            shown: self.shown.clone(),
+        }
     }
 
     async fn connection(&self) -> Result<Conn, SessionError> {
@@ -456,6 +476,10 @@ impl SessionStore for RedisStore {
         // In a cluster, PING goes to every primary: ready only when all answer.
         let _: Value = self.query(::redis::cmd("PING")).await?;
         Ok(())
+    }
+
+    fn worker_handle(&self) -> Option<std::sync::Arc<dyn SessionStore>> {
+        Some(std::sync::Arc::new(self.fork()))
     }
 }
 
