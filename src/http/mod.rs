@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod ops;
+pub mod web_identity;
 pub mod xml;
 
 use actix_web::http::header;
@@ -162,7 +163,16 @@ async fn dispatch(
             }
             Ok(xml_ok(b.response("AssumeRole", request_id), request_id))
         }
-        "AssumeRoleWithSAML" | "AssumeRoleWithWebIdentity" => Err(ApiError::new(
+        "AssumeRoleWithWebIdentity" => {
+            let (plan, creds) =
+                web_identity::exchange(state, params, &facts(req, state), now).await?;
+            Ok(xml_ok(
+                web_identity::render(&plan, &creds)
+                    .response("AssumeRoleWithWebIdentity", request_id),
+                request_id,
+            ))
+        }
+        "AssumeRoleWithSAML" => Err(ApiError::new(
             "InvalidAction",
             400,
             format!("{action} is not available on this server yet"),
