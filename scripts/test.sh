@@ -61,6 +61,17 @@ if [ -z "${REDIS_CLUSTER_NODES:-}" ] && command -v redis-cli >/dev/null 2>&1; th
   fi
 fi
 
+# The OIDC tests run a real OpenID Provider (panva's oidc-provider) on Node: install Node when
+# missing and the pinned npm packages of tests/oidc/op. Under CI a missing Node fails the test.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "test: installing nodejs and npm"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+echo "test: npm ci in tests/oidc/op (oidc-provider)"
+npm ci --prefix tests/oidc/op --no-audit --no-fund --loglevel=error
+
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check
 echo "test: cargo clippy"

@@ -59,6 +59,9 @@ pub struct RawConfig {
     /// `[[managed_policies]]`
     #[serde(default)]
     pub managed_policies: Vec<RawManagedPolicy>,
+    /// `[[oidc_providers]]`
+    #[serde(default)]
+    pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
 }
 
 /// `[server]`
@@ -333,6 +336,8 @@ pub struct Config {
     pub sealing: Option<SealingConfig>,
     /// Users, groups, roles, policies.
     pub directory: Directory,
+    /// OpenID Connect providers.
+    pub oidc_providers: Vec<crate::federation::oidc::ProviderConfig>,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -537,6 +542,10 @@ impl Config {
             DirectoryError::Secret(e) => e,
         })?;
 
+        let oidc_providers =
+            crate::federation::oidc::providers_from_raw(&raw.oidc_providers, &account_id, base)
+                .map_err(|(key, problem)| ConfigError::new(file, key, problem))?;
+
         Ok(Config {
             file: file.to_owned(),
             listen: raw.server.listen,
@@ -548,6 +557,7 @@ impl Config {
             store,
             sealing,
             directory,
+            oidc_providers,
             warnings,
         })
     }

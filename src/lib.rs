@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod config;
 pub mod directory;
+pub mod federation;
 pub mod http;
 pub mod metrics;
 pub mod policy_tool;
@@ -29,7 +30,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(http::sts))
         .route("/healthz", web::get().to(http::ops::healthz))
         .route("/readyz", web::get().to(http::ops::readyz))
-        .route("/metrics", web::get().to(http::ops::metrics));
+        .route("/metrics", web::get().to(http::ops::metrics))
+        .route(
+            "/workload/credentials",
+            web::get().to(http::web_identity::workload_credentials),
+        );
 }
 
 /// Build the shared state from a validated configuration: connect the session store, load the
@@ -86,12 +91,20 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
             idbroker_session::seal::SealingKeys::ephemeral().map_err(|e| format!("sealing: {e}"))?
         }
     };
+    let metrics = Arc::new(metrics::Metrics::new());
+    let observer: federation::oidc::FetchObserver = {
+        let m = metrics.clone();
+        Arc::new(move |provider: &str, outcome: &str| m.jwks_fetch(provider, outcome))
+    };
+    let oidc = federation::oidc::OidcFederation::new(&config.oidc_providers, Some(observer))
+        .map_err(|e| format!("oidc_providers: {e}"))?;
     Ok(AppState {
         tls: config.tls.is_some(),
+        oidc: Arc::new(oidc),
         config: Arc::new(config),
         store,
         keys: Arc::new(keys),
         clock,
-        metrics: Arc::new(metrics::Metrics::new()),
+        metrics,
     })
 }

@@ -37,11 +37,32 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Development helpers (never for production).
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Validate a configuration file as `serve` would; exits 1 naming the file, key and problem.
     CheckConfig {
         /// The file (default config/idbroker.toml).
         #[arg(default_value = "config/idbroker.toml")]
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DevCommand {
+    /// Print a web identity token of the DEMO OIDC provider (config/demo/idbroker.toml) for
+    /// `sts assume-role-with-web-identity`. Signs with the development-only demo key and for the
+    /// demo issuer only.
+    WebIdentityToken {
+        /// The subject (the demo role trusts `demo-*`).
+        #[arg(long, default_value = "demo-user")]
+        sub: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        lifetime: u64,
+        /// The demo provider's private key.
+        #[arg(long, default_value = "certs/demo/oidc-demo.key")]
+        key: PathBuf,
     },
 }
 
@@ -118,6 +139,9 @@ fn main() -> ExitCode {
     idbroker::tls::install_default_provider();
     let result = match cli.command {
         Command::CheckConfig { file } => check_config(&file),
+        Command::Dev(DevCommand::WebIdentityToken { sub, lifetime, key }) => {
+            dev_web_identity_token(&sub, lifetime, &key)
+        }
         Command::Serve { config, listen } => serve(&config, listen),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
@@ -230,6 +254,18 @@ async fn watch_certificate(
             ),
         }
     }
+}
+
+fn dev_web_identity_token(
+    sub: &str,
+    lifetime: u64,
+    key: &std::path::Path,
+) -> Result<ExitCode, String> {
+    let pem = std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let token =
+        idbroker::federation::oidc::demo_token(&pem, sub, std::time::SystemTime::now(), lifetime)?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {

@@ -19,6 +19,16 @@ pub struct CallLabels {
     pub outcome: String,
 }
 
+/// Labels of the OIDC key fetch counter: the provider (`HOST/PATH`, from the configuration) and
+/// `ok`, `error` or `stale`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JwksLabels {
+    /// The provider.
+    pub provider: String,
+    /// The outcome.
+    pub outcome: String,
+}
+
 /// Labels of the latency histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabel {
@@ -38,6 +48,7 @@ pub struct Metrics {
     calls: Family<CallLabels, Counter>,
     latency: Family<ActionLabel, Histogram, fn() -> Histogram>,
     store_errors: Counter,
+    jwks_fetches: Family<JwksLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -83,11 +94,18 @@ impl Metrics {
             "Session store operations that failed or timed out",
             store_errors.clone(),
         );
+        let jwks_fetches = Family::<JwksLabels, Counter>::default();
+        registry.register(
+            "oidc_jwks_fetches",
+            "Fetches of OIDC provider keys by provider and outcome (ok, error, stale: failed and answered with the last good keys)",
+            jwks_fetches.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             calls,
             latency,
             store_errors,
+            jwks_fetches,
         }
     }
 
@@ -107,6 +125,16 @@ impl Metrics {
         if outcome == "ServiceUnavailable" {
             self.store_errors.inc();
         }
+    }
+
+    /// Count one fetch of an OIDC provider's keys.
+    pub fn jwks_fetch(&self, provider: &str, outcome: &str) {
+        self.jwks_fetches
+            .get_or_create(&JwksLabels {
+                provider: provider.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// The text exposition format.

@@ -29,6 +29,8 @@ pub struct AppState {
     pub tls: bool,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// OpenID Connect providers and their key caches.
+    pub oidc: Arc<crate::federation::oidc::OidcFederation>,
 }
 
 /// Seconds since the epoch.
@@ -69,6 +71,17 @@ impl Credentials {
             .field("SessionToken", self.session_token.expose_secret())
             .field("Expiration", &crate::clock::iso8601(self.expiration))
             .close("Credentials");
+    }
+
+    /// The container-credentials JSON the AWS SDKs read (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
+    pub fn container_json(&self, role_arn: &str) -> serde_json::Value {
+        serde_json::json!({
+            "AccessKeyId": self.access_key_id.as_str(),
+            "SecretAccessKey": self.secret_access_key.expose_secret(),
+            "Token": self.session_token.expose_secret(),
+            "Expiration": crate::clock::iso8601(self.expiration),
+            "RoleArn": role_arn,
+        })
     }
 }
 

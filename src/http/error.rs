@@ -102,6 +102,30 @@ impl From<StsError> for ApiError {
     }
 }
 
+impl From<crate::federation::oidc::OidcError> for ApiError {
+    fn from(e: crate::federation::oidc::OidcError) -> Self {
+        use crate::federation::oidc::OidcError;
+        let msg = e.to_string();
+        match e {
+            OidcError::InvalidToken(_) => ApiError::new("InvalidIdentityToken", 400, msg),
+            OidcError::Expired { .. } => ApiError::new("ExpiredTokenException", 400, msg),
+            OidcError::RejectedClaim(_) => ApiError::new("IDPRejectedClaim", 403, msg),
+            OidcError::Communication(_) => ApiError::new("IDPCommunicationError", 400, msg),
+            OidcError::StoreUnavailable => StsError::Unavailable.into(),
+        }
+    }
+}
+
+impl From<crate::sts::web_identity::WebIdentityError> for ApiError {
+    fn from(e: crate::sts::web_identity::WebIdentityError) -> Self {
+        use crate::sts::web_identity::WebIdentityError;
+        match e {
+            WebIdentityError::Sts(e) => e.into(),
+            WebIdentityError::Oidc(e) => e.into(),
+        }
+    }
+}
+
 /// Authentication failures, as STS reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod ops;
+pub mod web_identity;
 pub mod xml;
 
 use actix_web::http::header;
@@ -68,28 +69,24 @@ pub async fn sts(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    // Identifiers only: an AccessKeyId names a credential (CloudTrail logs it too); secrets,
-    // session tokens, assertions and ID tokens never reach this line.
-    info!(
-        target: "audit",
-        request_id = %request_id,
+    audit.emit(
+        &request_id,
         action,
         outcome,
-        source_ip = %source_ip,
-        caller = audit.caller.as_deref(),
-        role = params.get("RoleArn"),
-        session = audit.session.as_deref(),
-        access_key_id = audit.access_key_id.as_deref(),
-        "sts call"
+        &source_ip,
+        params.get("RoleArn"),
     );
     result.map_err(|e| e.with_request_id(&request_id))
 }
 
 /// What the audit event names beyond the request itself, filled in as the call learns it.
 #[derive(Debug, Default)]
-struct Audit {
-    /// The authenticated caller's ARN (signed actions).
-    caller: Option<String>,
+pub(crate) struct Audit {
+    /// The authenticated caller's ARN (signed actions), or the identity provider's ARN
+    /// (federated ones).
+    pub(crate) caller: Option<String>,
+    /// The subject the identity provider vouched for (federated actions).
+    pub(crate) subject: Option<String>,
     /// The ARN of the session issued.
     session: Option<String>,
     /// The AccessKeyId issued.
@@ -97,9 +94,34 @@ struct Audit {
 }
 
 impl Audit {
-    fn issued(&mut self, arn: &str, creds: &crate::state::Credentials) {
+    pub(crate) fn issued(&mut self, arn: &str, creds: &crate::state::Credentials) {
         self.session = Some(arn.to_owned());
         self.access_key_id = Some(creds.access_key_id().to_owned());
+    }
+
+    /// The one audit event of a call. Identifiers only: an AccessKeyId names a credential
+    /// (CloudTrail logs it too); secrets, session tokens, assertions and ID tokens never reach it.
+    pub(crate) fn emit(
+        &self,
+        request_id: &str,
+        action: &str,
+        outcome: &str,
+        source_ip: &str,
+        role: Option<&str>,
+    ) {
+        info!(
+            target: "audit",
+            request_id,
+            action,
+            outcome,
+            source_ip,
+            caller = self.caller.as_deref(),
+            subject = self.subject.as_deref(),
+            role,
+            session = self.session.as_deref(),
+            access_key_id = self.access_key_id.as_deref(),
+            "sts call"
+        );
     }
 }
 
@@ -200,7 +222,19 @@ async fn dispatch(
             }
             Ok(xml_ok(b.response("AssumeRole", request_id), request_id))
         }
-        "AssumeRoleWithSAML" | "AssumeRoleWithWebIdentity" => Err(ApiError::new(
+        "AssumeRoleWithWebIdentity" => {
+            let (plan, creds) =
+                web_identity::exchange(state, params, &facts(req, state), now).await?;
+            audit.caller = Some(plan.provider.clone());
+            audit.subject = Some(plan.subject.clone());
+            audit.issued(&plan.session.arn, &creds);
+            Ok(xml_ok(
+                web_identity::render(&plan, &creds)
+                    .response("AssumeRoleWithWebIdentity", request_id),
+                request_id,
+            ))
+        }
+        "AssumeRoleWithSAML" => Err(ApiError::new(
             "InvalidAction",
             400,
             format!("{action} is not available on this server yet"),

@@ -2,6 +2,7 @@
 //! what to mint (or an error); nothing here knows about HTTP.
 
 pub mod params;
+pub mod web_identity;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -179,13 +180,11 @@ pub fn get_session_token(caller: &Caller, params: &Params) -> Result<SessionPlan
     })
 }
 
-/// The policy context AWS fills in for a request by this caller.
-pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) -> Context {
+/// The keys of every request: `aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport` and
+/// (when known) `aws:SourceIp`.
+pub fn request_context(facts: &RequestFacts, now: SystemTime) -> Context {
     let mut ctx = Context::new();
-    ctx.insert("aws:PrincipalArn", principal_arn_for_policies(caller))
-        .insert("aws:PrincipalAccount", caller.account.clone())
-        .insert("aws:userid", caller.user_id.clone())
-        .insert("aws:CurrentTime", crate::clock::iso8601(now))
+    ctx.insert("aws:CurrentTime", crate::clock::iso8601(now))
         .insert(
             "aws:EpochTime",
             now.duration_since(SystemTime::UNIX_EPOCH)
@@ -200,7 +199,19 @@ pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) ->
             } else {
                 "false"
             },
-        )
+        );
+    if let Some(ip) = &facts.source_ip {
+        ctx.insert("aws:SourceIp", ip.clone());
+    }
+    ctx
+}
+
+/// The policy context AWS fills in for a request by this caller.
+pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) -> Context {
+    let mut ctx = request_context(facts, now);
+    ctx.insert("aws:PrincipalArn", principal_arn_for_policies(caller))
+        .insert("aws:PrincipalAccount", caller.account.clone())
+        .insert("aws:userid", caller.user_id.clone())
         .insert(
             "aws:PrincipalType",
             match caller.kind {
@@ -211,9 +222,6 @@ pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) ->
         );
     if let CallerKind::User { name } | CallerKind::UserSession { name } = &caller.kind {
         ctx.insert("aws:username", name.clone());
-    }
-    if let Some(ip) = &facts.source_ip {
-        ctx.insert("aws:SourceIp", ip.clone());
     }
     if let Some(t) = caller.issued_at {
         ctx.insert("aws:TokenIssueTime", crate::clock::iso8601(t));
@@ -518,7 +526,7 @@ fn trust_action(action: &str) -> idbroker_policy::TrustAction {
 /// percentage of what fits. idbroker stores them server-side, but keeps AWS's limit so that
 /// policies which work here also work with AWS: the inline policy with white space removed,
 /// 64 bytes per managed policy ARN reference and the tags, against a 2048-byte budget.
-fn packed_policy_size(policy: Option<&str>, arns: &[&str], tags: &[Tag]) -> u32 {
+pub(crate) fn packed_policy_size(policy: Option<&str>, arns: &[&str], tags: &[Tag]) -> u32 {
     let policy_bytes = policy.map_or(0, |p| p.chars().filter(|c| !c.is_whitespace()).count());
     let tag_bytes: usize = tags.iter().map(|t| t.key.len() + t.value.len() + 2).sum();
     let total = policy_bytes + arns.len() * 64 + tag_bytes;

@@ -106,7 +106,8 @@ pub struct Tag {
     pub value: String,
 }
 
-fn tag_chars_ok(s: &str) -> bool {
+/// Characters AWS allows in a session tag key or value.
+pub fn tag_chars_ok(s: &str) -> bool {
     s.chars()
         .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
 }

@@ -1,0 +1,3 @@
+//! Federation: proof from an identity provider, checked into a type only the validator builds.
+
+pub mod oidc;
