@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Load benchmark of the STS server on loopback, side by side in the same run with
 # ../shared/bench/ceiling (the least a credential exchange can cost here). Bounded: ROUNDS
-# interleaved rounds of DURATION per (target, connections); about 10 minutes with the defaults.
+# interleaved rounds of DURATION per (target, connections); about 15 minutes with the defaults.
 #
-#   scripts/bench-server.sh                    # DURATION=10s ROUNDS=3 CONNS="16 64"
+#   scripts/bench-server.sh              # DURATION=10s ROUNDS=3 CONNS="16 64" ACTIONS="WebIdentity AssumeRole GetCallerIdentity"
 #
 # idbroker runs the demo configuration with the Redis session store (db 9 of the local Redis),
-# two workers, its audit log (one JSON line per call) going to /dev/null. Requests are signed by
-# botocore (scripts/bench/sts_request.py). Prints every run, then medians, and RSS.
+# two workers, its audit log (one JSON line per call) going to /dev/null. AssumeRole and
+# GetCallerIdentity are signed by botocore (scripts/bench/sts_request.py); AssumeRoleWithWebIdentity
+# sends an RS256 token of the demo OIDC provider (pinned JWKS) with the ceiling's own wrk script.
+# Each is compared with the ceiling route doing the same kind of work: /mint for the exchanges,
+# /hello (the HTTP floor) for GetCallerIdentity. Prints every run, then medians, ratios and RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; ROUNDS=${ROUNDS:-3}; CONNS=${CONNS:-"16 64"}
+ACTIONS=${ACTIONS:-"WebIdentity AssumeRole GetCallerIdentity"}
 SHARED=${SHARED:-../shared}
 IDB_PORT=18081; CEIL_PORT=18080
 
@@ -31,6 +35,8 @@ PORT=$CEIL_PORT WORKERS=2 REDIS_PER_WORKER=1 REDIS_URL=redis://127.0.0.1:6379/10
 IDBROKER_STORE_URL=redis://127.0.0.1:6379/9 \
   target/release/idbroker serve --config config/demo/idbroker.toml --listen 127.0.0.1:$IDB_PORT >/dev/null 2>"$out/idbroker.err" & pids+=($!); idb_pid=$!
 wait_port $CEIL_PORT; wait_port $IDB_PORT; sleep 1
+target/release/idbroker dev web-identity-token --sub demo-bench --lifetime 3600 > "$out/web-token.txt"
+WEB_ROLE=arn:aws:iam::123456789012:role/demo/WebDeployer
 echo "idle RSS: idbroker $(rss $idb_pid), ceiling $(rss $ceil_pid)"
 
 echo "round target conns req/s p50 p99 errors" > "$out/runs"
@@ -50,16 +56,28 @@ for round in $(seq "$ROUNDS"); do
   python3 scripts/bench/sts_request.py "http://127.0.0.1:$IDB_PORT" GetCallerIdentity > "$out/gci.lua"
   python3 scripts/bench/sts_request.py "http://127.0.0.1:$IDB_PORT" AssumeRole > "$out/assume.lua"
   for c in $CONNS; do
-    run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
-    run idbroker-AssumeRole "$c" "http://127.0.0.1:$IDB_PORT/" "$out/assume.lua"
-    run ceiling-hello "$c" "http://127.0.0.1:$CEIL_PORT/hello" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
-    run idbroker-GetCallerIdentity "$c" "http://127.0.0.1:$IDB_PORT/" "$out/gci.lua"
+    for a in $ACTIONS; do
+      case $a in
+        WebIdentity)
+          run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+          run idbroker-WebIdentity "$c" "http://127.0.0.1:$IDB_PORT/" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/web-token.txt" ROLE_ARN=$WEB_ROLE ;;
+        AssumeRole)
+          run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+          run idbroker-AssumeRole "$c" "http://127.0.0.1:$IDB_PORT/" "$out/assume.lua" ;;
+        GetCallerIdentity)
+          run ceiling-hello "$c" "http://127.0.0.1:$CEIL_PORT/hello" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+          run idbroker-GetCallerIdentity "$c" "http://127.0.0.1:$IDB_PORT/" "$out/gci.lua" ;;
+      esac
+    done
   done
 done
 echo; echo "medians over $ROUNDS rounds of $DURATION (wrk -t2, loopback, 2 cores shared by server, wrk and Redis):"
 python3 - "$out/runs" <<'PY'
 import sys, statistics, collections
 rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:]]
+bad = [r for r in rows if any(not kv.endswith("=0") for kv in r[6].split(","))]
+for r in bad:
+    print("WARNING: errors in run:", " ".join(r))
 by = collections.defaultdict(list)
 for r in rows: by[(r[1], int(r[2]))].append(r)
 med = {}
@@ -69,7 +87,7 @@ for (t, c), rs in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][0])):
     med[(t, c)] = m
     print(f"{t:28} {c:>5} {m[0]:>9.0f} {m[1]:>8.2f} {m[2]:>8.2f}")
 for c in sorted({c for _, c in med}):
-    for a, b in (("idbroker-AssumeRole", "ceiling-mint"), ("idbroker-GetCallerIdentity", "ceiling-hello")):
+    for a, b in (("idbroker-WebIdentity", "ceiling-mint"), ("idbroker-AssumeRole", "ceiling-mint"), ("idbroker-GetCallerIdentity", "ceiling-hello")):
         if (a, c) in med and (b, c) in med:
             print(f"{a} / {b} at {c} conns: throughput {med[(a,c)][0]/med[(b,c)][0]:.2f}x, p99 {med[(a,c)][2]/med[(b,c)][2]:.2f}x")
 PY

@@ -157,7 +157,15 @@ fn main() -> ExitCode {
 }
 
 fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, String> {
+    // Log lines are written by a thread of their own, so a worker never waits on stdout. Not
+    // lossy: when the pipe is slower than the server, workers wait rather than audit events being
+    // dropped. The guard flushes what is queued when serve returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("idbroker-log")
+        .finish(std::io::stdout());
     tracing_subscriber::fmt()
+        .with_writer(writer)
         .json()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("IDBROKER_LOG")

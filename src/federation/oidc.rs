@@ -24,9 +24,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
 use idbroker_session::{SessionError, SessionStore};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -147,11 +148,76 @@ fn algorithm(name: &str) -> Option<Algorithm> {
 }
 
 /// A verification key from a JWKS, with the algorithms it may verify.
+///
+/// The key is parsed once per algorithm when the JWKS is loaded (aws-lc-rs `ParsedPublicKey`):
+/// building an RSA key, with its Montgomery context, for every token cost as much as verifying.
 #[derive(Clone)]
 struct VerifyKey {
     kid: Option<String>,
     algs: AlgSet,
-    key: DecodingKey,
+    // INVARIANT: one entry per algorithm in `algs`, parsed for that algorithm only.
+    parsed: Vec<(&'static str, Arc<ParsedPublicKey>)>,
+}
+
+impl VerifyKey {
+    fn for_alg(&self, alg: &str) -> Option<&ParsedPublicKey> {
+        self.parsed
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, k)| k.as_ref())
+    }
+}
+
+/// The aws-lc-rs verification algorithm of a JWS `alg`.
+fn verification_algorithm(alg: &str) -> Option<&'static dyn VerificationAlgorithm> {
+    use aws_lc_rs::signature as s;
+    Some(match alg {
+        "RS256" => &s::RSA_PKCS1_2048_8192_SHA256,
+        "RS384" => &s::RSA_PKCS1_2048_8192_SHA384,
+        "RS512" => &s::RSA_PKCS1_2048_8192_SHA512,
+        "PS256" => &s::RSA_PSS_2048_8192_SHA256,
+        "PS384" => &s::RSA_PSS_2048_8192_SHA384,
+        "PS512" => &s::RSA_PSS_2048_8192_SHA512,
+        "ES256" => &s::ECDSA_P256_SHA256_FIXED,
+        "ES384" => &s::ECDSA_P384_SHA384_FIXED,
+        _ => return None,
+    })
+}
+
+/// DER of a length.
+fn der_len(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        let used = bytes.get(skip..).unwrap_or_default();
+        out.push(0x80 | used.len() as u8);
+        out.extend_from_slice(used);
+    }
+}
+
+/// DER INTEGER of a positive big-endian magnitude without leading zeros.
+fn der_uint(magnitude: &[u8], out: &mut Vec<u8>) {
+    out.push(0x02);
+    let pad = magnitude.first().is_none_or(|b| b & 0x80 != 0);
+    der_len(magnitude.len() + usize::from(pad), out);
+    if pad {
+        out.push(0);
+    }
+    out.extend_from_slice(magnitude);
+}
+
+/// RFC 8017 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    der_uint(n, &mut body);
+    der_uint(e, &mut body);
+    let mut out = Vec::with_capacity(body.len() + 8);
+    out.push(0x30);
+    der_len(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
 }
 
 /// A provider's signing keys.
@@ -286,13 +352,11 @@ impl KeySet {
         if header.b64.is_some() || header.enc.is_some() || header.zip.is_some() {
             return Err(SigFailure::Invalid("unsupported header (b64, enc or zip)"));
         }
-        let alg = algorithm(&header.alg)
+        algorithm(&header.alg)
             .filter(|_| allowed.contains(&header.alg))
             .ok_or(SigFailure::Invalid("algorithm not allowed"))?;
         let payload = b64url(parts.payload).ok_or(SigFailure::Invalid("payload encoding"))?;
-        if b64url(parts.signature).is_none() {
-            return Err(SigFailure::Invalid("signature encoding"));
-        }
+        let signature = b64url(parts.signature).ok_or(SigFailure::Invalid("signature encoding"))?;
         let candidates: Vec<&VerifyKey> = match &header.kid {
             Some(kid) => {
                 if kid.len() > MAX_KID {
@@ -328,13 +392,13 @@ impl KeySet {
             });
         }
         for k in candidates {
-            if let Ok(true) = jsonwebtoken::crypto::verify(
-                parts.signature,
-                parts.signing_input.as_bytes(),
-                &k.key,
-                alg,
-            ) {
-                return Ok(payload);
+            if let Some(key) = k.for_alg(&header.alg) {
+                if key
+                    .verify_sig(parts.signing_input.as_bytes(), &signature)
+                    .is_ok()
+                {
+                    return Ok(payload);
+                }
             }
         }
         Err(SigFailure::Invalid("signature"))
@@ -353,6 +417,8 @@ fn verify_key(jwk: &Jwk, allowed: AlgSet) -> Option<VerifyKey> {
             return None;
         }
     }
+    // The key as aws-lc-rs reads it: RFC 8017 DER for RSA, an uncompressed point for EC.
+    let mut material = Vec::new();
     let by_type = match &jwk.algorithm {
         AlgorithmParameters::RSA(p) => {
             let n = b64url(&p.n)?;
@@ -366,13 +432,25 @@ fn verify_key(jwk: &Jwk, allowed: AlgSet) -> Option<VerifyKey> {
             if !(2048..=8192).contains(&bits) || !e_ok || roca_fingerprint(n) {
                 return None;
             }
+            material = rsa_public_key_der(n, e);
             AlgSet::RSA
         }
-        AlgorithmParameters::EllipticCurve(p) => match p.curve {
-            EllipticCurve::P256 => AlgSet::only("ES256"),
-            EllipticCurve::P384 => AlgSet::only("ES384"),
-            _ => AlgSet::NONE,
-        },
+        AlgorithmParameters::EllipticCurve(p) => {
+            let (set, size) = match p.curve {
+                EllipticCurve::P256 => (AlgSet::only("ES256"), 32),
+                EllipticCurve::P384 => (AlgSet::only("ES384"), 48),
+                _ => return None,
+            };
+            let (x, y) = (b64url(&p.x)?, b64url(&p.y)?);
+            // RFC 7518 6.2.1.2: the coordinates are exactly the field size.
+            if x.len() != size || y.len() != size {
+                return None;
+            }
+            material.push(0x04);
+            material.extend_from_slice(&x);
+            material.extend_from_slice(&y);
+            set
+        }
         // Symmetric and EdDSA keys never verify here.
         AlgorithmParameters::OctetKey(_) | AlgorithmParameters::OctetKeyPair(_) => AlgSet::NONE,
     };
@@ -384,11 +462,18 @@ fn verify_key(jwk: &Jwk, allowed: AlgSet) -> Option<VerifyKey> {
     if algs.is_empty() {
         return None;
     }
-    let key = DecodingKey::from_jwk(jwk).ok()?;
+    // Every algorithm the key may verify, parsed now; a key aws-lc-rs refuses (a point not on
+    // the curve, a malformed modulus) verifies nothing.
+    let mut parsed = Vec::new();
+    for (name, _) in ALGS.iter().filter(|(n, _)| algs.contains(n)) {
+        let alg = verification_algorithm(name)?;
+        let key = ParsedPublicKey::new(alg, &material).ok()?;
+        parsed.push((*name, Arc::new(key)));
+    }
     Some(VerifyKey {
         kid: jwk.common.key_id.clone(),
         algs,
-        key,
+        parsed,
     })
 }
 
@@ -1521,6 +1606,43 @@ pub fn demo_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rsa_public_key_der_is_rfc_8017() {
+        let mut out = Vec::new();
+        der_uint(&[0x01, 0x00, 0x01], &mut out);
+        assert_eq!(out, [0x02, 0x03, 0x01, 0x00, 0x01]);
+        out.clear();
+        der_uint(&[0x80], &mut out);
+        assert_eq!(out, [0x02, 0x02, 0x00, 0x80], "a set high bit needs a zero");
+        // A 2048-bit modulus: the familiar 30 82 01 0a 02 82 01 01 00 prefix.
+        let n = [0xC5u8; 256];
+        let der = rsa_public_key_der(&n, &[0x01, 0x00, 0x01]);
+        assert_eq!(
+            der.get(..9),
+            Some(&[0x30, 0x82, 0x01, 0x0a, 0x02, 0x82, 0x01, 0x01, 0x00][..])
+        );
+        assert_eq!(der.len(), 4 + 0x010a);
+        // aws-lc-rs reads what we write: its own key's DER comes back byte for byte.
+        let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let theirs = aws_lc_rs::signature::KeyPair::public_key(&kp)
+            .as_ref()
+            .to_vec();
+        let parsed =
+            ParsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, &theirs);
+        assert!(parsed.is_ok());
+        let (n, e) = rsa_components_of(&theirs);
+        assert_eq!(rsa_public_key_der(n, e), theirs);
+    }
+
+    /// The (n, e) magnitudes of an RFC 8017 DER public key with 2-byte lengths (a 2048-bit key).
+    fn rsa_components_of(der: &[u8]) -> (&[u8], &[u8]) {
+        // 30 82 LL LL | 02 82 LL LL [00] n | 02 LL e
+        let n_len = usize::from(der[6]) << 8 | usize::from(der[7]);
+        let n = &der[8..8 + n_len];
+        let e = &der[8 + n_len + 2..];
+        (strip_zeros(n), e)
+    }
 
     #[test]
     fn globs() {
