@@ -59,6 +59,12 @@ pub struct RawConfig {
     /// `[[managed_policies]]`
     #[serde(default)]
     pub managed_policies: Vec<RawManagedPolicy>,
+    /// `[saml]`: idbroker as a SAML service provider.
+    #[serde(default)]
+    pub saml: crate::federation::saml::RawSamlSp,
+    /// `[[saml_providers]]`
+    #[serde(default)]
+    pub saml_providers: Vec<crate::federation::saml::RawSamlProvider>,
 }
 
 /// `[server]`
@@ -306,6 +312,8 @@ pub struct Config {
     pub sealing: Option<SealingConfig>,
     /// Users, groups, roles, policies.
     pub directory: Directory,
+    /// SAML: SP settings and trusted providers.
+    pub saml: crate::federation::saml::SamlSettings,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -478,6 +486,16 @@ impl Config {
             DirectoryError::Secret(e) => e,
         })?;
 
+        let saml = crate::federation::saml::SamlSettings::build(
+            &raw.saml,
+            &raw.saml_providers,
+            &account_id,
+            base,
+            std::time::SystemTime::now(),
+            &mut warnings,
+        )
+        .map_err(|e| ConfigError::new(file, e.key, e.problem))?;
+
         Ok(Config {
             file: file.to_owned(),
             listen: raw.server.listen,
@@ -488,6 +506,7 @@ impl Config {
             store,
             sealing,
             directory,
+            saml,
             warnings,
         })
     }

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod config;
 pub mod directory;
+pub mod federation;
 pub mod http;
 pub mod metrics;
 pub mod policy_tool;
@@ -28,7 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(http::sts))
         .route("/healthz", web::get().to(http::ops::healthz))
         .route("/readyz", web::get().to(http::ops::readyz))
-        .route("/metrics", web::get().to(http::ops::metrics));
+        .route("/metrics", web::get().to(http::ops::metrics))
+        .route("/saml/metadata", web::get().to(http::saml_metadata));
 }
 
 /// Build the shared state from a validated configuration: connect the session store, load the

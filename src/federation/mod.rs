@@ -1,0 +1,4 @@
+//! Identity federation: proof from an outside identity provider, checked, becomes a typed
+//! value that only the checker can build. `saml` -> [`saml::VerifiedAssertion`].
+
+pub mod saml;
