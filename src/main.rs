@@ -35,11 +35,38 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Development helpers (never for production).
+    #[command(subcommand)]
+    Dev(DevCommand),
     /// Validate a configuration file as `serve` would; exits 1 naming the file, key and problem.
     CheckConfig {
         /// The file (default config/idbroker.toml).
         #[arg(default_value = "config/idbroker.toml")]
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DevCommand {
+    /// Print a signed, base64 SAML response for the DEMO provider (DemoIdP of
+    /// config/demo/idbroker.toml, key in certs/demo) naming USER and ROLE, valid five minutes.
+    /// Refuses every other provider.
+    SamlAssertion {
+        /// The configuration with the demo provider.
+        #[arg(long, default_value = "config/demo/idbroker.toml")]
+        config: PathBuf,
+        /// The role ARN to put in the Role attribute.
+        #[arg(long)]
+        role: String,
+        /// The NameID and RoleSessionName.
+        #[arg(long)]
+        user: String,
+        /// The demo IdP's private key.
+        #[arg(long, default_value = "certs/demo/saml-idp.key")]
+        key: PathBuf,
+        /// The demo IdP's certificate.
+        #[arg(long, default_value = "certs/demo/saml-idp.crt")]
+        cert: PathBuf,
     },
 }
 
@@ -115,6 +142,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Serve { config, listen } => serve(&config, listen),
+        Command::Dev(DevCommand::SamlAssertion {
+            config,
+            role,
+            user,
+            key,
+            cert,
+        }) => dev_saml_assertion(&config, &role, &user, &key, &cert),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
         Command::Policy(PolicyCommand::Simulate(args)) => run_single(&args),
@@ -166,6 +200,39 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         .map_err(|e| e.to_string())?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn dev_saml_assertion(
+    config: &std::path::Path,
+    role: &str,
+    user: &str,
+    key: &std::path::Path,
+    cert: &std::path::Path,
+) -> Result<ExitCode, String> {
+    use idbroker::federation::saml::dev;
+    let cfg = idbroker::config::Config::load(config)
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    let arn = format!(
+        "arn:aws:iam::{}:saml-provider/{}",
+        cfg.directory.account_id,
+        dev::DEMO_PROVIDER_NAME
+    );
+    let provider = cfg
+        .saml
+        .provider(&arn)
+        .ok_or_else(|| format!("{}: no demo provider {arn}", config.display()))?;
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let b64 = dev::demo_response(
+        &cfg.saml,
+        provider,
+        &read(key)?,
+        &read(cert)?,
+        role,
+        user,
+        std::time::SystemTime::now(),
+    )?;
+    println!("{b64}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {

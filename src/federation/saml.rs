@@ -29,6 +29,7 @@
 //!    a second use fails on every replica.
 
 mod config;
+pub mod dev;
 pub mod sp_metadata;
 pub mod xml;
 

@@ -83,6 +83,13 @@ fn default_expired_certs() -> String {
     "reject".into()
 }
 
+impl SigningCert {
+    /// The certificate, DER.
+    pub fn der(&self) -> &CertificateDer {
+        &self.der
+    }
+}
+
 /// A signing certificate from the IdP's metadata, parsed once at load.
 #[derive(Debug, Clone)]
 pub struct SigningCert {
