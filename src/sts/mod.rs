@@ -186,13 +186,10 @@ pub fn get_session_token(caller: &Caller, params: &Params) -> Result<SessionPlan
     })
 }
 
-/// The policy context AWS fills in for a request by this caller.
-pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) -> Context {
+/// The keys of any request, whoever makes it: time, transport, source address.
+pub(crate) fn request_context(facts: &RequestFacts, now: SystemTime) -> Context {
     let mut ctx = Context::new();
-    ctx.insert("aws:PrincipalArn", principal_arn_for_policies(caller))
-        .insert("aws:PrincipalAccount", caller.account.clone())
-        .insert("aws:userid", caller.user_id.clone())
-        .insert("aws:CurrentTime", crate::clock::iso8601(now))
+    ctx.insert("aws:CurrentTime", crate::clock::iso8601(now))
         .insert(
             "aws:EpochTime",
             now.duration_since(SystemTime::UNIX_EPOCH)
@@ -207,7 +204,19 @@ pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) ->
             } else {
                 "false"
             },
-        )
+        );
+    if let Some(ip) = &facts.source_ip {
+        ctx.insert("aws:SourceIp", ip.clone());
+    }
+    ctx
+}
+
+/// The policy context AWS fills in for a request by this caller.
+pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) -> Context {
+    let mut ctx = request_context(facts, now);
+    ctx.insert("aws:PrincipalArn", principal_arn_for_policies(caller))
+        .insert("aws:PrincipalAccount", caller.account.clone())
+        .insert("aws:userid", caller.user_id.clone())
         .insert(
             "aws:PrincipalType",
             match caller.kind {
@@ -218,9 +227,6 @@ pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) ->
         );
     if let CallerKind::User { name } | CallerKind::UserSession { name } = &caller.kind {
         ctx.insert("aws:username", name.clone());
-    }
-    if let Some(ip) = &facts.source_ip {
-        ctx.insert("aws:SourceIp", ip.clone());
     }
     if let Some(t) = caller.issued_at {
         ctx.insert("aws:TokenIssueTime", crate::clock::iso8601(t));

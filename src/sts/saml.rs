@@ -412,31 +412,15 @@ fn trust_context(
     tags: &[Tag],
     transitive: &[String],
 ) -> Context {
-    let mut ctx = Context::new();
+    let mut ctx = super::request_context(facts, now);
     ctx.insert("saml:aud", a.audience())
         .insert("saml:iss", a.issuer())
         .insert("saml:sub", a.subject())
         .insert("saml:sub_type", a.subject_type())
         .insert("saml:namequalifier", a.name_qualifier())
         .insert("saml:doc", provider.doc.clone())
-        .insert("aws:CurrentTime", crate::clock::iso8601(now))
-        .insert(
-            "aws:EpochTime",
-            crate::federation::saml::unix_now(now).to_string(),
-        )
-        .insert(
-            "aws:SecureTransport",
-            if facts.secure_transport {
-                "true"
-            } else {
-                "false"
-            },
-        )
         .insert("aws:FederatedProvider", provider.arn.clone())
         .insert("sts:RoleSessionName", session_name);
-    if let Some(ip) = &facts.source_ip {
-        ctx.insert("aws:SourceIp", ip.clone());
-    }
     for (urn, friendly, key) in ATTRIBUTE_KEYS {
         let values: Vec<String> = [urn, friendly]
             .iter()
