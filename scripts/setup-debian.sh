@@ -8,6 +8,12 @@ command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)   # certs/make-dev-tls.sh and its tests
+# SAML (samael with xmlsec): libxmlsec1/libxml2 headers, libclang for bindgen, the xmlsec1 tool.
+pkg-config --exists xmlsec1 2>/dev/null || need_apt+=(libxmlsec1-dev libxml2-dev)
+[ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* 2>/dev/null | head -n 1)" ] || need_apt+=(libclang-dev)
+command -v xmlsec1 >/dev/null 2>&1 || need_apt+=(xmlsec1)
+# The SAML tests' IdP (tests/saml/mint.py) is Python.
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"

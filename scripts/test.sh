@@ -71,6 +71,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 echo "test: npm ci in tests/oidc/op (oidc-provider)"
 npm ci --prefix tests/oidc/op --no-audit --no-fund --loglevel=error
+# The SAML tests mint responses with signxml (tests/saml/mint.py); in CI a missing module fails them.
+# The AWS CLI drives the workload-credentials endpoint in tests/oidc_provider.rs.
+if ! python3 -c 'import signxml, lxml, cryptography, awscli' >/dev/null 2>&1; then
+  echo "test: installing signxml, lxml (pip)"
+  python3 -m pip install -q signxml lxml pysaml2 awscli || python3 -m pip install -q --break-system-packages signxml lxml pysaml2 awscli
+fi
 
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check

@@ -62,6 +62,12 @@ pub struct RawConfig {
     /// `[[oidc_providers]]`
     #[serde(default)]
     pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
+    /// `[saml]`: idbroker as a SAML service provider.
+    #[serde(default)]
+    pub saml: crate::federation::saml::RawSamlSp,
+    /// `[[saml_providers]]`
+    #[serde(default)]
+    pub saml_providers: Vec<crate::federation::saml::RawSamlProvider>,
 }
 
 /// `[server]`
@@ -338,6 +344,8 @@ pub struct Config {
     pub directory: Directory,
     /// OpenID Connect providers.
     pub oidc_providers: Vec<crate::federation::oidc::ProviderConfig>,
+    /// SAML: SP settings and trusted providers.
+    pub saml: crate::federation::saml::SamlSettings,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -545,6 +553,15 @@ impl Config {
         let oidc_providers =
             crate::federation::oidc::providers_from_raw(&raw.oidc_providers, &account_id, base)
                 .map_err(|(key, problem)| ConfigError::new(file, key, problem))?;
+        let saml = crate::federation::saml::SamlSettings::build(
+            &raw.saml,
+            &raw.saml_providers,
+            &account_id,
+            base,
+            std::time::SystemTime::now(),
+            &mut warnings,
+        )
+        .map_err(|e| ConfigError::new(file, e.key, e.problem))?;
 
         Ok(Config {
             file: file.to_owned(),
@@ -558,6 +575,7 @@ impl Config {
             sealing,
             directory,
             oidc_providers,
+            saml,
             warnings,
         })
     }

@@ -34,7 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/workload/credentials",
             web::get().to(http::web_identity::workload_credentials),
-        );
+        )
+        .route("/saml/metadata", web::get().to(http::saml_metadata));
 }
 
 /// Build the shared state from a validated configuration: connect the session store, load the

@@ -64,6 +64,26 @@ enum DevCommand {
         #[arg(long, default_value = "certs/demo/oidc-demo.key")]
         key: PathBuf,
     },
+    /// Print a signed, base64 SAML response for the DEMO provider (DemoIdP of
+    /// config/demo/idbroker.toml, key in certs/demo) naming USER and ROLE, valid five minutes.
+    /// Refuses every other provider.
+    SamlAssertion {
+        /// The configuration with the demo provider.
+        #[arg(long, default_value = "config/demo/idbroker.toml")]
+        config: PathBuf,
+        /// The role ARN to put in the Role attribute.
+        #[arg(long)]
+        role: String,
+        /// The NameID and RoleSessionName.
+        #[arg(long)]
+        user: String,
+        /// The demo IdP's private key.
+        #[arg(long, default_value = "certs/demo/saml-idp.key")]
+        key: PathBuf,
+        /// The demo IdP's certificate.
+        #[arg(long, default_value = "certs/demo/saml-idp.crt")]
+        cert: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +163,13 @@ fn main() -> ExitCode {
             dev_web_identity_token(&sub, lifetime, &key)
         }
         Command::Serve { config, listen } => serve(&config, listen),
+        Command::Dev(DevCommand::SamlAssertion {
+            config,
+            role,
+            user,
+            key,
+            cert,
+        }) => dev_saml_assertion(&config, &role, &user, &key, &cert),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
         Command::Policy(PolicyCommand::Simulate(args)) => run_single(&args),
@@ -273,6 +300,39 @@ fn dev_web_identity_token(
     let token =
         idbroker::federation::oidc::demo_token(&pem, sub, std::time::SystemTime::now(), lifetime)?;
     println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dev_saml_assertion(
+    config: &std::path::Path,
+    role: &str,
+    user: &str,
+    key: &std::path::Path,
+    cert: &std::path::Path,
+) -> Result<ExitCode, String> {
+    use idbroker::federation::saml::dev;
+    let cfg = idbroker::config::Config::load(config)
+        .map_err(|e| format!("invalid configuration: {e}"))?;
+    let arn = format!(
+        "arn:aws:iam::{}:saml-provider/{}",
+        cfg.directory.account_id,
+        dev::DEMO_PROVIDER_NAME
+    );
+    let provider = cfg
+        .saml
+        .provider(&arn)
+        .ok_or_else(|| format!("{}: no demo provider {arn}", config.display()))?;
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let b64 = dev::demo_response(
+        &cfg.saml,
+        provider,
+        &read(key)?,
+        &read(cert)?,
+        role,
+        user,
+        std::time::SystemTime::now(),
+    )?;
+    println!("{b64}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,3 +1,6 @@
-//! Federation: proof from an identity provider, checked into a type only the validator builds.
+//! Identity federation: proof from an outside identity provider, checked, becomes a typed
+//! value that only the checker can build: `saml` -> [`saml::VerifiedAssertion`], `oidc` ->
+//! [`oidc::VerifiedIdToken`].
 
 pub mod oidc;
+pub mod saml;

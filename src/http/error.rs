@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::federation::saml::SamlError;
 use crate::http::xml::escape;
 use crate::sts::StsError;
 
@@ -88,6 +89,8 @@ impl From<StsError> for ApiError {
             StsError::MalformedPolicy(_) => ApiError::new("MalformedPolicyDocument", 400, msg),
             StsError::PackedPolicyTooLarge(_) => ApiError::new("PackedPolicyTooLarge", 400, msg),
             StsError::InvalidAction(_) => ApiError::new("InvalidAction", 400, msg),
+            StsError::InvalidIdentityToken(_) => ApiError::new("InvalidIdentityToken", 400, msg),
+            StsError::IdpRejectedClaim(_) => ApiError::new("IDPRejectedClaim", 403, msg),
             StsError::Unavailable => ApiError::new(
                 "ServiceUnavailable",
                 503,
@@ -122,6 +125,26 @@ impl From<crate::sts::web_identity::WebIdentityError> for ApiError {
         match e {
             WebIdentityError::Sts(e) => e.into(),
             WebIdentityError::Oidc(e) => e.into(),
+        }
+    }
+}
+
+impl From<SamlError> for ApiError {
+    fn from(e: SamlError) -> Self {
+        let msg = e.to_string();
+        match e {
+            SamlError::Size => ApiError::new(
+                "ValidationError",
+                400,
+                "1 validation error detected: Value at 'SAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000",
+            ),
+            SamlError::Expired(_) => ApiError::new("ExpiredTokenException", 400, msg),
+            SamlError::StoreUnavailable => StsError::Unavailable.into(),
+            SamlError::Malformed(_)
+            | SamlError::Signature(_)
+            | SamlError::Rejected(_)
+            | SamlError::NotYetValid(_)
+            | SamlError::Replayed => ApiError::new("InvalidIdentityToken", 400, msg),
         }
     }
 }

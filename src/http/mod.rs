@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::{info, instrument};
 
+use crate::federation;
 use crate::http::error::ApiError;
 use crate::http::xml::Body;
 use crate::state::AppState;
@@ -44,6 +45,30 @@ fn xml_ok(body: String, request_id: &str) -> HttpResponse {
         .content_type("text/xml")
         .insert_header(("x-amzn-RequestId", request_id.to_owned()))
         .body(body)
+}
+
+/// Credentials, AssumedRoleUser, PackedPolicySize and SourceIdentity of a role session.
+fn role_session(b: &mut Body, creds: &crate::state::Credentials, plan: &sts::SessionPlan) {
+    creds.render(b);
+    b.open("AssumedRoleUser")
+        .field("AssumedRoleId", &plan.user_id)
+        .field("Arn", &plan.arn)
+        .close("AssumedRoleUser");
+    if let Some(size) = plan.packed_policy_size {
+        b.field("PackedPolicySize", &size.to_string());
+    }
+    if let Some(s) = &plan.source_identity {
+        b.field("SourceIdentity", s);
+    }
+}
+
+/// `GET /saml/metadata`: idbroker's SAML SP metadata.
+pub async fn saml_metadata(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/samlmetadata+xml")
+        .body(federation::saml::sp_metadata::sp_metadata(
+            &state.config.saml,
+        ))
 }
 
 /// `POST /` and `GET /`: every STS action.
@@ -209,17 +234,7 @@ async fn dispatch(
             let creds = state.mint(&plan, now).await?;
             audit.issued(&plan.arn, &creds);
             let mut b = Body::new();
-            creds.render(&mut b);
-            b.open("AssumedRoleUser")
-                .field("AssumedRoleId", &plan.user_id)
-                .field("Arn", &plan.arn)
-                .close("AssumedRoleUser");
-            if let Some(size) = plan.packed_policy_size {
-                b.field("PackedPolicySize", &size.to_string());
-            }
-            if let Some(s) = &plan.source_identity {
-                b.field("SourceIdentity", s);
-            }
+            role_session(&mut b, &creds, &plan);
             Ok(xml_ok(b.response("AssumeRole", request_id), request_id))
         }
         "AssumeRoleWithWebIdentity" => {
@@ -234,11 +249,35 @@ async fn dispatch(
                 request_id,
             ))
         }
-        "AssumeRoleWithSAML" => Err(ApiError::new(
-            "InvalidAction",
-            400,
-            format!("{action} is not available on this server yet"),
-        )),
+        "AssumeRoleWithSAML" => {
+            let r = sts::saml::request(params)?;
+            let saml = &state.config.saml;
+            let provider = sts::saml::provider(saml, r.principal_arn)?;
+            let unsolicited = federation::saml::InResponseTo::Unsolicited;
+            let store = state.store.as_ref();
+            let verified =
+                federation::saml::verify(provider, saml, r.assertion, unsolicited, store, now)
+                    .await?;
+            let dir = &state.config.directory;
+            let facts = facts(req, state);
+            let out =
+                sts::saml::assume_role_with_saml(dir, provider, &verified, params, &facts, now)?;
+            let creds = state.mint(&out.plan, now).await?;
+            audit.caller = Some(provider.arn.clone());
+            audit.subject = Some(out.subject.clone());
+            audit.issued(&out.plan.arn, &creds);
+            let mut b = Body::new();
+            role_session(&mut b, &creds, &out.plan);
+            b.field("Subject", &out.subject)
+                .field("SubjectType", &out.subject_type)
+                .field("Issuer", &out.issuer)
+                .field("Audience", &out.audience)
+                .field("NameQualifier", &out.name_qualifier);
+            Ok(xml_ok(
+                b.response("AssumeRoleWithSAML", request_id),
+                request_id,
+            ))
+        }
         other => Err(StsError::InvalidAction(format!(
             "Could not find operation {other} for version 2011-06-15"
         ))

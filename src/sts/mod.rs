@@ -2,6 +2,7 @@
 //! what to mint (or an error); nothing here knows about HTTP.
 
 pub mod params;
+pub mod saml;
 pub mod web_identity;
 
 use std::sync::Arc;
@@ -38,6 +39,12 @@ pub enum StsError {
     /// The action (or version) is unknown; the message names them.
     #[error("{0}")]
     InvalidAction(String),
+    /// A federated identity's claims are unusable (a SAML attribute out of its constraints).
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    /// The identity provider's claims do not allow the requested role.
+    #[error("{0}")]
+    IdpRejectedClaim(String),
     /// The session store did not accept or answer.
     #[error("the service is unavailable")]
     Unavailable,
@@ -484,13 +491,40 @@ pub fn assume_role(
         ));
     }
 
-    let packed = packed_policy_size(policy_text, &policy_arns, &all_tags);
+    let plan = role_session_plan(
+        dir,
+        role,
+        session_name,
+        Duration::from_secs(u64::from(duration)),
+        (policy_text, &policy_arns),
+        all_tags,
+    )?;
+    Ok(SessionPlan {
+        source_identity: source_identity
+            .map(str::to_owned)
+            .or_else(|| caller.source_identity.clone()),
+        transitive_tag_keys: all_transitive,
+        parent_access_key_id: chained.then(|| caller.access_key_id.clone()),
+        ..plan
+    })
+}
+
+/// The plan of a role session with its session policies and tags, within AWS's packed size.
+/// Source identity, transitive tag keys and the parent key are left for the caller to set.
+pub(crate) fn role_session_plan(
+    dir: &Directory,
+    role: &Role,
+    session_name: &str,
+    duration: Duration,
+    (policy_text, policy_arns): (Option<&str>, &[&str]),
+    tags: Vec<Tag>,
+) -> Result<SessionPlan, StsError> {
+    let packed = packed_policy_size(policy_text, policy_arns, &tags);
     if packed > 100 {
         return Err(StsError::PackedPolicyTooLarge(format!(
             "Packed policy consumes {packed}% of allotted space, please use smaller policy."
         )));
     }
-
     let account = dir.account_id.clone();
     Ok(SessionPlan {
         arn: format!(
@@ -501,16 +535,14 @@ pub fn assume_role(
         account,
         role: Some((role.arn.clone(), role.name.clone(), session_name.to_owned())),
         user_name: None,
-        duration: Duration::from_secs(u64::from(duration)),
+        duration,
         session_policy: policy_text.map(str::to_owned),
         session_policy_arns: policy_arns.iter().map(|s| (*s).to_owned()).collect(),
-        source_identity: source_identity
-            .map(str::to_owned)
-            .or_else(|| caller.source_identity.clone()),
-        tags: all_tags,
-        transitive_tag_keys: all_transitive,
+        source_identity: None,
+        tags,
+        transitive_tag_keys: Vec::new(),
         packed_policy_size: Some(packed),
-        parent_access_key_id: chained.then(|| caller.access_key_id.clone()),
+        parent_access_key_id: None,
     })
 }
 

@@ -116,18 +116,28 @@ pub fn tag_chars_ok(s: &str) -> bool {
 pub fn tags(params: &Params) -> Result<Vec<Tag>, StsError> {
     let keys = params.members("Tags", Some("Key"));
     let values = params.members("Tags", Some("Value"));
-    if keys.len() > 50 {
-        return Err(StsError::Validation(
-            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50".into(),
-        ));
-    }
-    let mut out: Vec<Tag> = Vec::new();
-    for (i, key) in keys {
+    check_tags(keys.into_iter().map(|(i, key)| {
         let value = values
             .iter()
             .find(|(j, _)| *j == i)
             .map(|(_, v)| *v)
             .unwrap_or("");
+        (i, key, value)
+    }))
+}
+
+/// Session tags `(index, key, value)` from any source (request parameters, SAML attributes,
+/// token claims), checked with AWS's limits: at most 50, keys unique case-insensitively.
+pub fn check_tags<'a>(
+    pairs: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
+) -> Result<Vec<Tag>, StsError> {
+    let mut out: Vec<Tag> = Vec::new();
+    for (i, key, value) in pairs {
+        if out.len() == 50 {
+            return Err(StsError::Validation(
+                "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50".into(),
+            ));
+        }
         if key.is_empty() || key.chars().count() > 128 || !tag_chars_ok(key) {
             return Err(StsError::Validation(format!(
                 "1 validation error detected: Value '{key}' at 'tags.{i}.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]+"

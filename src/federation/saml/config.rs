@@ -1,0 +1,505 @@
+//! SAML providers and the service-provider (SP) settings, from the configuration: raw TOML
+//! structures, and their validated form built from each IdP's metadata XML.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use openssl::x509::X509;
+use samael::crypto::CertificateDer;
+use serde::Deserialize;
+
+use super::xml::{self, NS_DS, NS_MD};
+
+/// AWS's SP entity id: IdPs configured for AWS put it in the AudienceRestriction.
+pub const AWS_AUDIENCE: &str = "urn:amazon:webservices";
+/// AWS's ACS URL: IdPs configured for AWS put it in the Recipient.
+pub const AWS_ACS_URL: &str = "https://signin.aws.amazon.com/saml";
+/// AWS's limit of signing certificates per provider (key rollover).
+pub const MAX_SIGNING_CERTS: usize = 10;
+
+/// `[saml]`: idbroker as a SAML service provider.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawSamlSp {
+    /// The SP entity id that assertions must name as their audience.
+    pub sp_entity_id: Option<String>,
+    /// The assertion consumer service URL that assertions must name as their Recipient.
+    pub acs_url: Option<String>,
+}
+
+/// `[[saml_providers]]`: a trusted SAML identity provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSamlProvider {
+    /// Provider name: the ARN is `arn:aws:iam::ACCOUNT:saml-provider/NAME`.
+    pub name: String,
+    /// The IdP's metadata XML (EntityDescriptor with an IDPSSODescriptor and signing keys).
+    pub metadata_file: PathBuf,
+    /// Accept RSA-SHA1 signatures and SHA-1 digests (off by default).
+    #[serde(default)]
+    pub allow_sha1: bool,
+    /// Allowed clock difference with the IdP, seconds.
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: u64,
+    /// How long after its IssueInstant an assertion is still accepted, seconds.
+    #[serde(default = "default_max_age")]
+    pub max_assertion_age_seconds: u64,
+    /// `reject` (default): a signing certificate past its notAfter (or before its notBefore)
+    /// verifies nothing. `accept`: the metadata alone decides (AWS's behaviour).
+    #[serde(default = "default_expired_certs")]
+    pub expired_certs: String,
+    /// Smallest RSA signing key accepted from the metadata, bits (1024..=4096, default 2048).
+    #[serde(default = "default_min_rsa")]
+    pub min_rsa_key_bits: u32,
+    /// Rules for IdPs that cannot send AWS's Role attribute.
+    #[serde(default)]
+    pub role_mappings: Vec<RawRoleMapping>,
+}
+
+/// `[[saml_providers.role_mappings]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoleMapping {
+    /// Attribute name, exactly as the IdP sends it.
+    pub attribute: String,
+    /// Value to match: exact, or a glob with `*` and `?`.
+    pub value: String,
+    /// The role ARN this grants (still subject to the role's trust policy).
+    pub role: String,
+}
+
+fn default_skew() -> u64 {
+    300
+}
+fn default_max_age() -> u64 {
+    300
+}
+fn default_min_rsa() -> u32 {
+    2048
+}
+fn default_expired_certs() -> String {
+    "reject".into()
+}
+
+impl SigningCert {
+    /// The certificate, DER.
+    pub fn der(&self) -> &CertificateDer {
+        &self.der
+    }
+}
+
+/// A signing certificate from the IdP's metadata, parsed once at load.
+#[derive(Debug, Clone)]
+pub struct SigningCert {
+    pub(super) der: CertificateDer,
+    pub(super) not_before: i64,
+    pub(super) not_after: i64,
+    /// The certificate subject, for messages.
+    pub subject: String,
+}
+
+/// A claim-mapping rule.
+#[derive(Debug, Clone)]
+pub struct RoleMapping {
+    /// Attribute name.
+    pub attribute: String,
+    /// Exact value or glob.
+    pub value: String,
+    /// Role ARN granted.
+    pub role: String,
+}
+
+impl RoleMapping {
+    /// Does an attribute value match this rule's value (exact, or glob with `*` and `?`)?
+    pub fn matches(&self, value: &str) -> bool {
+        glob(self.value.as_bytes(), value.as_bytes())
+    }
+}
+
+/// `*` matches any run of characters (none included), `?` exactly one byte; everything else
+/// itself. Iterative, with one backtrack point: linear in practice, never exponential.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || Some(&c) == text.get(t) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == b'*'))
+}
+
+/// A trusted SAML identity provider.
+#[derive(Debug)]
+pub struct SamlProvider {
+    /// Provider name.
+    pub name: String,
+    /// `arn:aws:iam::ACCOUNT:saml-provider/NAME`
+    pub arn: String,
+    /// The IdP's entity id (from its metadata): the only Issuer accepted.
+    pub entity_id: String,
+    /// `Base64(SHA1(issuer + account + "/" + name))`, AWS's NameQualifier.
+    pub name_qualifier: String,
+    /// `ACCOUNT/NAME`, the `saml:doc` key.
+    pub doc: String,
+    pub(super) certs: Vec<SigningCert>,
+    pub(super) allow_sha1: bool,
+    pub(super) skew: i64,
+    pub(super) max_age: i64,
+    pub(super) accept_expired_certs: bool,
+    /// Claim-mapping rules.
+    pub role_mappings: Vec<RoleMapping>,
+}
+
+impl SamlProvider {
+    /// The signing certificates, for display.
+    pub fn signing_certs(&self) -> &[SigningCert] {
+        &self.certs
+    }
+
+    /// The allowed clock skew.
+    pub fn skew(&self) -> Duration {
+        Duration::from_secs(self.skew.unsigned_abs())
+    }
+}
+
+/// idbroker as a SAML SP, and the providers it trusts.
+#[derive(Debug, Clone)]
+pub struct SamlSettings {
+    /// SP entity id (audience).
+    pub sp_entity_id: String,
+    /// ACS URL (recipient, destination).
+    pub acs_url: String,
+    providers: BTreeMap<String, Arc<SamlProvider>>,
+}
+
+impl Default for SamlSettings {
+    fn default() -> Self {
+        SamlSettings {
+            sp_entity_id: AWS_AUDIENCE.into(),
+            acs_url: AWS_ACS_URL.into(),
+            providers: BTreeMap::new(),
+        }
+    }
+}
+
+/// A problem in the SAML configuration: the key and what is wrong.
+#[derive(Debug)]
+pub struct SamlConfigError {
+    /// Dotted key.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn err(key: impl Into<String>, problem: impl Into<String>) -> SamlConfigError {
+    SamlConfigError {
+        key: key.into(),
+        problem: problem.into(),
+    }
+}
+
+impl SamlSettings {
+    /// Validate the `[saml]` section and every `[[saml_providers]]`, reading each provider's
+    /// metadata (relative to `base`). `now` only decides warnings about expired certificates.
+    pub fn build(
+        sp: &RawSamlSp,
+        providers: &[RawSamlProvider],
+        account: &str,
+        base: &Path,
+        now: SystemTime,
+        warnings: &mut Vec<String>,
+    ) -> Result<SamlSettings, SamlConfigError> {
+        let sp_entity_id = sp
+            .sp_entity_id
+            .clone()
+            .unwrap_or_else(|| AWS_AUDIENCE.into());
+        let acs_url = sp.acs_url.clone().unwrap_or_else(|| AWS_ACS_URL.into());
+        if sp_entity_id.trim().is_empty() || sp_entity_id.trim() != sp_entity_id {
+            return Err(err(
+                "saml.sp_entity_id",
+                "must be a non-empty URI without surrounding spaces",
+            ));
+        }
+        if acs_url.is_empty() || acs_url.contains(char::is_whitespace) {
+            return Err(err("saml.acs_url", "must be a URL without spaces"));
+        }
+        let mut out = BTreeMap::new();
+        for (i, raw) in providers.iter().enumerate() {
+            let key = format!("saml_providers[{i}]");
+            let p = build_provider(raw, account, base, now, &key, warnings)?;
+            if out.contains_key(&p.arn) {
+                return Err(err(key, format!("provider {} is defined twice", p.name)));
+            }
+            out.insert(p.arn.clone(), Arc::new(p));
+        }
+        Ok(SamlSettings {
+            sp_entity_id,
+            acs_url,
+            providers: out,
+        })
+    }
+
+    /// A provider by ARN.
+    pub fn provider(&self, arn: &str) -> Option<&Arc<SamlProvider>> {
+        self.providers.get(arn)
+    }
+
+    /// All providers, by ARN.
+    pub fn providers(&self) -> impl Iterator<Item = &Arc<SamlProvider>> {
+        self.providers.values()
+    }
+
+    /// Is this audience acceptable (the SP entity id, or AWS's for IdPs set up for AWS)?
+    pub fn audience_ok(&self, audience: &str) -> bool {
+        audience == self.sp_entity_id || audience == AWS_AUDIENCE
+    }
+}
+
+fn valid_provider_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+fn build_provider(
+    raw: &RawSamlProvider,
+    account: &str,
+    base: &Path,
+    now: SystemTime,
+    key: &str,
+    warnings: &mut Vec<String>,
+) -> Result<SamlProvider, SamlConfigError> {
+    if !valid_provider_name(&raw.name) {
+        return Err(err(
+            format!("{key}.name"),
+            "1..128 characters of [A-Za-z0-9_.-]",
+        ));
+    }
+    let expired = match raw.expired_certs.as_str() {
+        "reject" => false,
+        "accept" => true,
+        other => {
+            return Err(err(
+                format!("{key}.expired_certs"),
+                format!("{other:?}: use \"reject\" or \"accept\""),
+            ))
+        }
+    };
+    if raw.clock_skew_seconds > 3600 {
+        return Err(err(format!("{key}.clock_skew_seconds"), "at most 3600"));
+    }
+    if !(1..=86_400).contains(&raw.max_assertion_age_seconds) {
+        return Err(err(format!("{key}.max_assertion_age_seconds"), "1..86400"));
+    }
+    if !(1024..=4096).contains(&raw.min_rsa_key_bits) {
+        return Err(err(format!("{key}.min_rsa_key_bits"), "1024..4096"));
+    }
+    let path = base.join(&raw.metadata_file);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        err(
+            format!("{key}.metadata_file"),
+            format!("{}: {e}", path.display()),
+        )
+    })?;
+    let (entity_id, certs) = parse_metadata(&text, raw.min_rsa_key_bits).map_err(|p| {
+        err(
+            format!("{key}.metadata_file"),
+            format!("{}: {p}", path.display()),
+        )
+    })?;
+    let now_s = super::unix_now(now);
+    for c in &certs {
+        if c.not_after <= now_s || c.not_before > now_s {
+            warnings.push(format!(
+                "{key}: signing certificate {:?} is outside its validity period{}",
+                c.subject,
+                if expired {
+                    " (accepted: expired_certs = \"accept\")"
+                } else {
+                    "; it verifies nothing"
+                }
+            ));
+        }
+    }
+    let mut role_mappings = Vec::new();
+    for (j, m) in raw.role_mappings.iter().enumerate() {
+        let mkey = format!("{key}.role_mappings[{j}]");
+        let role_prefix = format!("arn:aws:iam::{account}:role/");
+        if !m.role.starts_with(&role_prefix) {
+            return Err(err(
+                format!("{mkey}.role"),
+                format!("must be a role ARN of this account ({role_prefix}...)"),
+            ));
+        }
+        if m.attribute.is_empty() || m.value.is_empty() {
+            return Err(err(mkey, "attribute and value must not be empty"));
+        }
+        role_mappings.push(RoleMapping {
+            attribute: m.attribute.clone(),
+            value: m.value.clone(),
+            role: m.role.clone(),
+        });
+    }
+    let arn = format!("arn:aws:iam::{account}:saml-provider/{}", raw.name);
+    let digest = openssl::sha::sha1(format!("{entity_id}{account}/{}", raw.name).as_bytes());
+    Ok(SamlProvider {
+        name: raw.name.clone(),
+        name_qualifier: data_encoding::BASE64.encode(&digest),
+        doc: format!("{account}/{}", raw.name),
+        arn,
+        entity_id,
+        certs,
+        allow_sha1: raw.allow_sha1,
+        skew: i64::try_from(raw.clock_skew_seconds).unwrap_or(300),
+        max_age: i64::try_from(raw.max_assertion_age_seconds).unwrap_or(300),
+        accept_expired_certs: expired,
+        role_mappings,
+    })
+}
+
+/// The IdP's entity id and signing certificates from its metadata. Refuses DTDs, metadata
+/// without an IDPSSODescriptor, and metadata without a signing certificate: samael would skip
+/// signature checks for such a provider and accept anything.
+pub fn parse_metadata(text: &str, min_rsa_bits: u32) -> Result<(String, Vec<SigningCert>), String> {
+    let doc = xml::parse(text).map_err(|e| format!("not valid metadata XML: {e}"))?;
+    let entities: Vec<roxmltree::Node<'_, '_>> = doc
+        .descendants()
+        .filter(|n| xml::is(n, NS_MD, "EntityDescriptor"))
+        .filter(|n| n.children().any(|c| xml::is(&c, NS_MD, "IDPSSODescriptor")))
+        .collect();
+    let [entity] = entities.as_slice() else {
+        return Err(format!(
+            "expected exactly one EntityDescriptor with an IDPSSODescriptor, found {}",
+            entities.len()
+        ));
+    };
+    let entity_id = entity
+        .attribute("entityID")
+        .filter(|e| !e.is_empty())
+        .ok_or("EntityDescriptor has no entityID")?
+        .to_owned();
+    let mut certs = Vec::new();
+    for idp in entity
+        .children()
+        .filter(|c| xml::is(c, NS_MD, "IDPSSODescriptor"))
+    {
+        for kd in idp
+            .children()
+            .filter(|c| xml::is(c, NS_MD, "KeyDescriptor"))
+        {
+            // `use` absent means both signing and encryption.
+            if !matches!(kd.attribute("use"), None | Some("signing")) {
+                continue;
+            }
+            for c in kd
+                .descendants()
+                .filter(|c| xml::is(c, NS_DS, "X509Certificate"))
+            {
+                certs.push(parse_cert(&xml::full_text(&c), min_rsa_bits)?);
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err("the IdP metadata has no signing certificate (KeyDescriptor use=\"signing\" or without use, with an X509Certificate); such a provider would verify nothing".into());
+    }
+    if certs.len() > MAX_SIGNING_CERTS {
+        return Err(format!(
+            "{} signing certificates: at most {MAX_SIGNING_CERTS}",
+            certs.len()
+        ));
+    }
+    Ok((entity_id, certs))
+}
+
+fn parse_cert(b64: &str, min_rsa_bits: u32) -> Result<SigningCert, String> {
+    let clean: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let der = data_encoding::BASE64
+        .decode(clean.as_bytes())
+        .map_err(|_| "an X509Certificate is not base64")?;
+    let cert = X509::from_der(&der).map_err(|_| "an X509Certificate is not a DER certificate")?;
+    let key = cert
+        .public_key()
+        .map_err(|_| "a certificate's public key cannot be read")?;
+    let usable = match key.id() {
+        openssl::pkey::Id::RSA => key.bits() >= min_rsa_bits,
+        openssl::pkey::Id::EC => true,
+        _ => false,
+    };
+    let subject = cert
+        .subject_name()
+        .entries()
+        .filter_map(|e| e.data().to_string().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    if !usable {
+        return Err(format!(
+            "certificate {subject:?}: the key must be RSA ({min_rsa_bits} bits or more) or ECDSA"
+        ));
+    }
+    Ok(SigningCert {
+        der: CertificateDer::from(der),
+        not_before: asn1_unix(cert.not_before()),
+        not_after: asn1_unix(cert.not_after()),
+        subject,
+    })
+}
+
+/// An ASN.1 time as seconds since the epoch.
+fn asn1_unix(t: &openssl::asn1::Asn1TimeRef) -> i64 {
+    openssl::asn1::Asn1Time::from_unix(0)
+        .ok()
+        .and_then(|epoch| epoch.diff(t).ok())
+        .map(|d| i64::from(d.days) * 86_400 + i64::from(d.secs))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob(b"admins", b"admins"));
+        assert!(!glob(b"admins", b"admins2"));
+        assert!(glob(b"aws-*-admins", b"aws-prod-admins"));
+        assert!(glob(b"aws-*", b"aws-"));
+        assert!(!glob(b"aws-*-x", b"aws-prod-y"));
+        assert!(glob(b"a?c", b"abc"));
+        assert!(!glob(b"a?c", b"ac"));
+        assert!(glob(b"*a*a*a*a*b", b"aaaaaaaaaaaaaaaaaaaaaaaaab"));
+        assert!(!glob(b"*a*a*a*a*b", b"aaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    }
+
+    #[test]
+    fn metadata_without_signing_cert_is_refused() {
+        let md = r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp">
+          <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+            <md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>AAAA</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+          </md:IDPSSODescriptor></md:EntityDescriptor>"#;
+        let e = parse_metadata(md, 2048).err().unwrap_or_default();
+        assert!(e.contains("no signing certificate"), "{e}");
+        let dtd = format!("<!DOCTYPE x [<!ENTITY a \"b\">]>{md}");
+        assert!(parse_metadata(&dtd, 2048).is_err());
+    }
+}

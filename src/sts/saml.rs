@@ -1,0 +1,446 @@
+//! AssumeRoleWithSAML: a [`VerifiedAssertion`] and the request parameters become a role
+//! session plan, if the assertion names the role (or a provider's role mapping grants it) and
+//! the role's trust policy lets the provider in.
+
+use std::time::{Duration, SystemTime};
+
+use idbroker_policy::{Context, Decision, Policy, PolicyKind, Principal, TrustAction};
+
+use crate::directory::Directory;
+use crate::federation::saml::{
+    SamlError, SamlProvider, SamlSettings, VerifiedAssertion, MAX_ASSERTION_CHARS,
+};
+use crate::sts::params::{self, Params, Tag};
+use crate::sts::{RequestFacts, SessionPlan, StsError};
+
+const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
+
+/// SAML attribute names (OID URNs, as IdPs send them, or the friendly name) and the trust
+/// policy key AWS gives them (IAM User Guide, "Available keys for SAML-based federation").
+const ATTRIBUTE_KEYS: [(&str, &str, &str); 26] = [
+    ("urn:oid:2.5.4.3", "cn", "saml:cn"),
+    ("urn:oid:2.5.4.3", "commonName", "saml:commonName"),
+    ("urn:oid:2.5.4.42", "givenName", "saml:givenName"),
+    ("urn:oid:2.5.4.4", "sn", "saml:surname"),
+    ("urn:oid:2.5.4.41", "name", "saml:name"),
+    ("urn:oid:0.9.2342.19200300.100.1.3", "mail", "saml:mail"),
+    ("urn:oid:0.9.2342.19200300.100.1.1", "uid", "saml:uid"),
+    (
+        "urn:oid:0.9.2342.19200300.100.1.45",
+        "organizationStatus",
+        "saml:organizationStatus",
+    ),
+    (
+        "urn:oid:2.5.4.45",
+        "x500UniqueIdentifier",
+        "saml:x500UniqueIdentifier",
+    ),
+    (
+        "http://schemas.microsoft.com/ws/2008/06/identity/claims/primarygroupsid",
+        "primaryGroupSID",
+        "saml:primaryGroupSID",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.1",
+        "eduPersonAffiliation",
+        "saml:edupersonaffiliation",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.2",
+        "eduPersonNickname",
+        "saml:edupersonnickname",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.3",
+        "eduPersonOrgDN",
+        "saml:edupersonorgdn",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.4",
+        "eduPersonOrgUnitDN",
+        "saml:edupersonorgunitdn",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.5",
+        "eduPersonPrimaryAffiliation",
+        "saml:edupersonprimaryaffiliation",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.6",
+        "eduPersonPrincipalName",
+        "saml:edupersonprincipalname",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.7",
+        "eduPersonEntitlement",
+        "saml:edupersonentitlement",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.8",
+        "eduPersonPrimaryOrgUnitDN",
+        "saml:edupersonprimaryorgunitdn",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.9",
+        "eduPersonScopedAffiliation",
+        "saml:edupersonscopedaffiliation",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.10",
+        "eduPersonTargetedID",
+        "saml:edupersontargetedid",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.11",
+        "eduPersonAssurance",
+        "saml:edupersonassurance",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.2.1.2",
+        "eduOrgHomePageURI",
+        "saml:eduorghomepageuri",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.2.1.3",
+        "eduOrgIdentityAuthNPolicyURI",
+        "saml:eduorgidentityauthnpolicyuri",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.2.1.4",
+        "eduOrgLegalName",
+        "saml:eduorglegalname",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.2.1.5",
+        "eduOrgSuperiorURI",
+        "saml:eduorgsuperioruri",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.2.1.6",
+        "eduOrgWhitePagesURI",
+        "saml:eduorgwhitepagesuri",
+    ),
+];
+
+/// The parameters needed before the assertion is checked.
+#[derive(Debug)]
+pub struct SamlRequest<'a> {
+    /// `RoleArn`
+    pub role_arn: &'a str,
+    /// `PrincipalArn`: the provider.
+    pub principal_arn: &'a str,
+    /// `SAMLAssertion`, base64.
+    pub assertion: &'a str,
+}
+
+/// Read RoleArn, PrincipalArn and SAMLAssertion with AWS's constraints.
+pub fn request(params: &Params) -> Result<SamlRequest<'_>, StsError> {
+    let role_arn = params.required("RoleArn")?;
+    let principal_arn = params.required("PrincipalArn")?;
+    let assertion = params.required("SAMLAssertion")?;
+    for (field, v) in [("roleArn", role_arn), ("principalArn", principal_arn)] {
+        if !(20..=2048).contains(&v.len()) {
+            return Err(StsError::Validation(format!(
+                "1 validation error detected: Value '{v}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to 20"
+            )));
+        }
+    }
+    if !(4..=MAX_ASSERTION_CHARS).contains(&assertion.len()) {
+        return Err(StsError::Validation(format!(
+            "1 validation error detected: Value at 'SAMLAssertion' failed to satisfy constraint: Member must have length {}",
+            if assertion.len() < 4 { "greater than or equal to 4" } else { "less than or equal to 100000" }
+        )));
+    }
+    Ok(SamlRequest {
+        role_arn,
+        principal_arn,
+        assertion,
+    })
+}
+
+/// The provider named by PrincipalArn. An unknown provider gets the same answer as an
+/// assertion it would not verify.
+pub fn provider<'a>(
+    saml: &'a SamlSettings,
+    principal_arn: &str,
+) -> Result<&'a SamlProvider, SamlError> {
+    saml.provider(principal_arn)
+        .map(|p| p.as_ref())
+        .ok_or_else(|| {
+            SamlError::Rejected(format!("No SAML provider {principal_arn} is configured"))
+        })
+}
+
+/// What AssumeRoleWithSAML answers besides the credentials.
+#[derive(Debug, Clone)]
+pub struct SamlOutcome {
+    /// The session to mint.
+    pub plan: SessionPlan,
+    /// `Subject`
+    pub subject: String,
+    /// `SubjectType`
+    pub subject_type: String,
+    /// `Issuer`
+    pub issuer: String,
+    /// `Audience`
+    pub audience: String,
+    /// `NameQualifier`
+    pub name_qualifier: String,
+}
+
+fn bad_claim(msg: impl Into<String>) -> StsError {
+    StsError::InvalidIdentityToken(msg.into())
+}
+
+/// Does the Role attribute hold the (role, provider) pair, in either order?
+fn role_pair_present(assertion: &VerifiedAssertion, role_arn: &str, provider_arn: &str) -> bool {
+    assertion.attribute(&format!("{ATTR}Role")).iter().any(|v| {
+        let mut parts = v.split(',').map(str::trim);
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), None) => {
+                (a == role_arn && b == provider_arn) || (a == provider_arn && b == role_arn)
+            }
+            _ => false,
+        }
+    })
+}
+
+fn single<'a>(assertion: &'a VerifiedAssertion, name: &str) -> Result<Option<&'a str>, StsError> {
+    match assertion.attribute(&format!("{ATTR}{name}")) {
+        [] => Ok(None),
+        [one] => Ok(Some(one.as_str())),
+        _ => Err(bad_claim(format!(
+            "The {name} attribute must have a single value"
+        ))),
+    }
+}
+
+/// AssumeRoleWithSAML for a verified assertion from `provider`.
+pub fn assume_role_with_saml(
+    dir: &Directory,
+    provider: &SamlProvider,
+    assertion: &VerifiedAssertion,
+    params: &Params,
+    facts: &RequestFacts,
+    now: SystemTime,
+) -> Result<SamlOutcome, StsError> {
+    let role_arn = params.required("RoleArn")?;
+    if assertion.provider_arn() != provider.arn
+        || params.get("PrincipalArn") != Some(provider.arn.as_str())
+    {
+        return Err(StsError::Internal);
+    }
+    let allowed = role_pair_present(assertion, role_arn, &provider.arn)
+        || provider.role_mappings.iter().any(|m| {
+            m.role == role_arn
+                && assertion
+                    .attribute(&m.attribute)
+                    .iter()
+                    .any(|v| m.matches(v))
+        });
+    if !allowed {
+        return Err(StsError::IdpRejectedClaim(format!(
+            "The SAML assertion does not allow the role {role_arn} with the provider {}",
+            provider.arn
+        )));
+    }
+
+    // Session name, duration, tags and source identity come from the assertion.
+    let session_name = match single(assertion, "RoleSessionName")? {
+        Some(n) => n,
+        None => assertion.subject(),
+    };
+    params::check_session_name("roleSessionName", session_name)
+        .map_err(|_| bad_claim("RoleSessionName in the SAML assertion must be 2 to 64 characters of [\\w+=,.@-] (the NameID is used when the attribute is absent)"))?;
+    let attribute_duration = single(assertion, "SessionDuration")?
+        .map(|d| {
+            d.parse::<u32>()
+                .ok()
+                .filter(|d| (900..=43_200).contains(d))
+                .ok_or_else(|| {
+                    bad_claim("SessionDuration in the SAML assertion must be 900 to 43200 seconds")
+                })
+        })
+        .transpose()?;
+    let source_identity = single(assertion, "SourceIdentity")?;
+    if let Some(s) = source_identity {
+        params::check_session_name("sourceIdentity", s).map_err(|_| {
+            bad_claim(
+                "SourceIdentity in the SAML assertion must be 2 to 64 characters of [\\w+=,.@-]",
+            )
+        })?;
+        if s.to_ascii_lowercase().starts_with("aws:") {
+            return Err(bad_claim(
+                "SourceIdentity in the SAML assertion must not start with aws:",
+            ));
+        }
+    }
+    let mut tag_pairs = Vec::new();
+    for (i, (name, values)) in assertion.attributes().iter().enumerate() {
+        if let Some(key) = name.strip_prefix(&format!("{ATTR}PrincipalTag:")) {
+            let [value] = values.as_slice() else {
+                return Err(bad_claim(format!(
+                    "The PrincipalTag:{key} attribute must have a single value"
+                )));
+            };
+            tag_pairs.push((i + 1, key, value.as_str()));
+        }
+    }
+    let tags: Vec<Tag> = params::check_tags(tag_pairs)
+        .map_err(|e| bad_claim(format!("PrincipalTag attributes: {e}")))?;
+    let transitive: Vec<String> = assertion
+        .attribute(&format!("{ATTR}TransitiveTagKeys"))
+        .to_vec();
+    for k in &transitive {
+        if !tags.iter().any(|t| t.key.eq_ignore_ascii_case(k)) {
+            return Err(bad_claim(format!(
+                "The transitive tag key {k} is not one of the assertion's PrincipalTag attributes"
+            )));
+        }
+    }
+
+    // Session policies must be valid before anything is decided.
+    let policy_text = params::session_policy_text(params)?;
+    let policy_arns = params::policy_arns(params)?;
+    if let Some(text) = policy_text {
+        Policy::parse(text, PolicyKind::Session)
+            .map_err(|e| StsError::MalformedPolicy(e.message().to_owned()))?;
+    }
+    for arn in &policy_arns {
+        if dir.managed_policy(arn).is_none() {
+            return Err(StsError::InvalidParameterValue(format!(
+                "Policy {arn} does not exist or is not attachable."
+            )));
+        }
+    }
+
+    let not_authorized = || {
+        StsError::AccessDenied(format!(
+            "Not authorized to perform sts:AssumeRoleWithSAML on resource: {role_arn}"
+        ))
+    };
+    let role = dir.role(role_arn).ok_or_else(not_authorized)?;
+    let ctx = trust_context(
+        provider,
+        assertion,
+        facts,
+        now,
+        session_name,
+        source_identity,
+        &tags,
+        &transitive,
+    );
+    let principal = Principal::federated(&provider.arn);
+    let mut actions = vec![TrustAction::AssumeRoleWithSaml];
+    if !tags.is_empty() {
+        actions.push(TrustAction::TagSession);
+    }
+    if source_identity.is_some() {
+        actions.push(TrustAction::SetSourceIdentity);
+    }
+    for action in actions {
+        let e = idbroker_policy::evaluate_trust(
+            &role.trust_policy,
+            role_arn,
+            &principal,
+            action,
+            ctx.clone(),
+        );
+        if e.decision != Decision::Allow {
+            return Err(StsError::AccessDenied(format!(
+                "Not authorized to perform {} on resource: {role_arn}",
+                action.as_str()
+            )));
+        }
+    }
+
+    // Duration: DurationSeconds, else the SessionDuration attribute, else 3600; never past the
+    // role's maximum nor the IdP's SessionNotOnOrAfter.
+    let requested = params.get("DurationSeconds").is_some();
+    let mut duration = params.duration(900, 43_200, attribute_duration.unwrap_or(3600))?;
+    if duration > role.max_session_duration {
+        if requested {
+            return Err(StsError::Validation(
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                    .into(),
+            ));
+        }
+        duration = role.max_session_duration;
+    }
+    let mut lifetime = u64::from(duration);
+    if let Some(end) = assertion.session_not_on_or_after() {
+        let left = end.saturating_sub(crate::federation::saml::unix_now(now));
+        lifetime = lifetime.min(u64::try_from(left).unwrap_or(0));
+    }
+    if lifetime == 0 {
+        return Err(StsError::InvalidIdentityToken(
+            "The SAML session has expired".into(),
+        ));
+    }
+
+    let plan = super::role_session_plan(
+        dir,
+        role,
+        session_name,
+        Duration::from_secs(lifetime),
+        (policy_text, &policy_arns),
+        tags,
+    )?;
+    Ok(SamlOutcome {
+        plan: SessionPlan {
+            source_identity: source_identity.map(str::to_owned),
+            transitive_tag_keys: transitive,
+            ..plan
+        },
+        subject: assertion.subject().to_owned(),
+        subject_type: assertion.subject_type().to_owned(),
+        issuer: assertion.issuer().to_owned(),
+        audience: assertion.audience().to_owned(),
+        name_qualifier: assertion.name_qualifier().to_owned(),
+    })
+}
+
+/// The trust-policy context of a SAML request: the `saml:*` keys, attribute keys, request tags.
+#[allow(clippy::too_many_arguments)]
+fn trust_context(
+    provider: &SamlProvider,
+    a: &VerifiedAssertion,
+    facts: &RequestFacts,
+    now: SystemTime,
+    session_name: &str,
+    source_identity: Option<&str>,
+    tags: &[Tag],
+    transitive: &[String],
+) -> Context {
+    let mut ctx = super::request_context(facts, now);
+    ctx.insert("saml:aud", a.audience())
+        .insert("saml:iss", a.issuer())
+        .insert("saml:sub", a.subject())
+        .insert("saml:sub_type", a.subject_type())
+        .insert("saml:namequalifier", a.name_qualifier())
+        .insert("saml:doc", provider.doc.clone())
+        .insert("aws:FederatedProvider", provider.arn.clone())
+        .insert("sts:RoleSessionName", session_name);
+    for (urn, friendly, key) in ATTRIBUTE_KEYS {
+        let values: Vec<String> = [urn, friendly]
+            .iter()
+            .flat_map(|n| a.attribute(n).iter().cloned())
+            .collect();
+        if !values.is_empty() {
+            ctx.insert_multi(key, values);
+        }
+    }
+    if let Some(s) = source_identity {
+        ctx.insert("sts:SourceIdentity", s);
+    }
+    for t in tags {
+        ctx.insert(&format!("aws:RequestTag/{}", t.key), t.value.clone());
+    }
+    if !tags.is_empty() {
+        ctx.insert_multi("aws:TagKeys", tags.iter().map(|t| t.key.clone()));
+    }
+    if !transitive.is_empty() {
+        ctx.insert_multi("sts:TransitiveTagKeys", transitive.iter().cloned());
+    }
+    ctx
+}

@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""Mint SAML responses for idbroker's tests, as a real third-party IdP would (signxml + lxml,
+RSA-2048 keys and certificates generated fresh on every run), plus a hostile set made from them.
+
+    python3 tests/saml/mint.py OUT_DIR ISSUER SP_ENTITY_ID ACS_URL ROLE_ARN PROVIDER_ARN
+
+Writes OUT_DIR/metadata.xml (the IdP's metadata: entity id and signing certificate) and
+OUT_DIR/cases.json: {"now": epoch seconds, "cases": {name: base64 response}}.
+Exits 3 when signxml/lxml/cryptography are missing (the Rust test decides what that means).
+"""
+import base64
+import copy
+import datetime as dt
+import json
+import os
+import sys
+import uuid
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    from lxml import etree
+    from signxml import XMLSigner
+except ImportError as e:  # pragma: no cover
+    print(f"mint.py: missing Python dependency: {e}", file=sys.stderr)
+    sys.exit(3)
+
+P = "urn:oasis:names:tc:SAML:2.0:protocol"
+A = "urn:oasis:names:tc:SAML:2.0:assertion"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+EXC = "http://www.w3.org/2001/10/xml-exc-c14n#"
+NS = {"samlp": P, "saml": A, "ds": DS}
+
+out, issuer, sp_entity, acs, role_arn, provider_arn = sys.argv[1:7]
+now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def keypair(cn, not_before, not_after):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "idbroker test IdP")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(not_before).not_valid_after(not_after)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+
+
+idp_key, idp_cert = keypair("idp.test", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+# Same subject as the IdP's certificate, another key: must verify nothing.
+evil_key, evil_cert = keypair("idp.test", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+# Listed in the metadata too, but expired: must verify nothing (expired_certs = "reject").
+old_key, old_cert = keypair("idp.test old", now - dt.timedelta(days=60), now - dt.timedelta(days=1))
+
+der_b64 = lambda pem: "".join(l for l in pem.decode().splitlines() if not l.startswith("-----"))
+with open(os.path.join(out, "metadata.xml"), "w") as f:
+    f.write(f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{issuer}">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="{DS}"><ds:X509Data><ds:X509Certificate>{der_b64(idp_cert)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="{DS}"><ds:X509Data><ds:X509Certificate>{der_b64(old_cert)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+""")
+
+
+def response(name_id="alice@example.com", audience=sp_entity, recipient=acs, iss=issuer,
+             not_before=None, not_on_or_after=None, issue=None, destination=acs,
+             status="urn:oasis:names:tc:SAML:2.0:status:Success", in_response_to=None,
+             conditions=True, session_end=None, extra_attrs=""):
+    issue = issue or now
+    not_before = not_before or now - dt.timedelta(seconds=30)
+    not_on_or_after = not_on_or_after or now + dt.timedelta(minutes=5)
+    session_end = session_end or now + dt.timedelta(hours=8)
+    rid, aid = "_r" + uuid.uuid4().hex, "_a" + uuid.uuid4().hex
+    irt = f' InResponseTo="{in_response_to}"' if in_response_to else ""
+    cond = (f'<saml:Conditions NotBefore="{iso(not_before)}" NotOnOrAfter="{iso(not_on_or_after)}">'
+            f'<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>'
+            f'</saml:Conditions>') if conditions else ""
+    xml = f"""<samlp:Response xmlns:samlp="{P}" xmlns:saml="{A}" ID="{rid}" Version="2.0" IssueInstant="{iso(issue)}" Destination="{destination}"{irt}>
+<saml:Issuer>{iss}</saml:Issuer><ds:Signature xmlns:ds="{DS}" Id="placeholder"></ds:Signature>
+<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>
+<saml:Assertion ID="{aid}" Version="2.0" IssueInstant="{iso(issue)}">
+<saml:Issuer>{iss}</saml:Issuer><ds:Signature xmlns:ds="{DS}" Id="placeholder"></ds:Signature>
+<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{name_id}</saml:NameID>
+<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{iso(not_on_or_after)}" Recipient="{recipient}"{irt}/></saml:SubjectConfirmation></saml:Subject>
+{cond}
+<saml:AuthnStatement AuthnInstant="{iso(issue)}" SessionNotOnOrAfter="{iso(session_end)}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>
+<saml:AttributeStatement>
+<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role"><saml:AttributeValue>{provider_arn},{role_arn}</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName"><saml:AttributeValue>{name_id}</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="urn:oid:0.9.2342.19200300.100.1.3"><saml:AttributeValue>{name_id}</saml:AttributeValue></saml:Attribute>
+{extra_attrs}
+</saml:AttributeStatement>
+</saml:Assertion>
+</samlp:Response>"""
+    return etree.fromstring(xml.encode())
+
+
+def sign(el, key=idp_key, cert=idp_cert, alg="rsa-sha256", digest="sha256"):
+    """Enveloped signature of `el` at its placeholder (right after Issuer)."""
+    signer = XMLSigner(signature_algorithm=alg, digest_algorithm=digest, c14n_algorithm=EXC)
+    signed = signer.sign(el, key=key, cert=cert.decode(), reference_uri=el.get("ID"))
+    return signed
+
+
+def drop_placeholder(el):
+    for p in el.findall("ds:Signature[@Id='placeholder']", NS):
+        el.remove(p)
+
+
+def both(resp, **kw):
+    """Sign the Assertion, then the Response (the common IdP setup)."""
+    a = resp.find("saml:Assertion", NS)
+    signed_a = sign(a, **kw)
+    resp.replace(a, signed_a)
+    return sign(resp, **kw)
+
+
+def assertion_only(resp, **kw):
+    drop_placeholder(resp)
+    a = resp.find("saml:Assertion", NS)
+    resp.replace(a, sign(a, **kw))
+    return resp
+
+
+def response_only(resp, **kw):
+    drop_placeholder(resp.find("saml:Assertion", NS))
+    return sign(resp, **kw)
+
+
+def b64(el_or_bytes):
+    data = el_or_bytes if isinstance(el_or_bytes, bytes) else etree.tostring(el_or_bytes)
+    return base64.b64encode(data).decode()
+
+
+cases = {}
+cases["valid"] = b64(both(response()))
+for i in range(1, 7):
+    cases[f"spare{i}"] = b64(both(response(name_id=f"user{i}@example.com")))
+cases["valid_assertion_signed_only"] = b64(assertion_only(response()))
+cases["valid_response_signed_only"] = b64(response_only(response()))
+cases["name_id_with_spaces"] = b64(both(response(name_id="  carol@example.com\n ")))
+
+# The classic XML signature wrapping placements (Somorovsky et al., SAML Raider's XSW1-8).
+evil_name = "admin@example.com"
+
+
+def evil_assertion(a):
+    e = copy.deepcopy(a)
+    e.set("ID", "_evil" + uuid.uuid4().hex)
+    for s in e.findall("ds:Signature", NS):
+        e.remove(s)
+    e.find("saml:Subject/saml:NameID", NS).text = evil_name
+    return e
+
+
+def xsw(n):
+    if n in (1, 2):
+        signed = response_only(response())
+        evil = copy.deepcopy(signed)
+        evil.set("ID", "_evil" + uuid.uuid4().hex)
+        evil_sig = evil.find("ds:Signature", NS)
+        evil.remove(evil_sig)
+        ea = evil.find("saml:Assertion", NS)
+        evil.replace(ea, evil_assertion(ea))
+        if n == 1:   # original signed Response inside the evil Response's Signature
+            sig = copy.deepcopy(signed.find("ds:Signature", NS))
+            signed_copy = copy.deepcopy(signed)
+            signed_copy.remove(signed_copy.find("ds:Signature", NS))
+            sig.append(signed_copy)
+            evil.insert(1, sig)
+        else:        # detached: the signature beside the evil content, the signed Response before it
+            sig = copy.deepcopy(signed.find("ds:Signature", NS))
+            signed_copy = copy.deepcopy(signed)
+            signed_copy.remove(signed_copy.find("ds:Signature", NS))
+            evil.insert(1, signed_copy)
+            evil.insert(2, sig)
+        return evil
+    resp = assertion_only(response())
+    a = resp.find("saml:Assertion", NS)
+    ev = evil_assertion(a)
+    if n == 3:       # evil Assertion before the signed one
+        resp.insert(list(resp).index(a), ev)
+    elif n == 4:     # signed Assertion inside the evil one
+        resp.replace(a, ev)
+        ev.append(a)
+    elif n == 5:     # evil values in the signed copy; an unsigned copy of the original at the end
+        ev.set("ID", a.get("ID"))
+        a_copy = copy.deepcopy(a)
+        a_copy.remove(a_copy.find("ds:Signature", NS))
+        sig = a.find("ds:Signature", NS)
+        ev.insert(1, copy.deepcopy(sig))
+        resp.replace(a, ev)
+        resp.append(a_copy)
+    elif n == 6:     # evil Assertion carrying the signature, which holds the original
+        ev.set("ID", a.get("ID"))
+        sig = copy.deepcopy(a.find("ds:Signature", NS))
+        a_copy = copy.deepcopy(a)
+        a_copy.remove(a_copy.find("ds:Signature", NS))
+        sig.append(a_copy)
+        ev.insert(1, sig)
+        resp.replace(a, ev)
+    elif n == 7:     # Extensions holding the signed Assertion, evil Assertion in its place
+        ext = etree.SubElement(resp, f"{{{P}}}Extensions")
+        resp.remove(ext)
+        resp.insert(1, ext)
+        resp.replace(a, ev)
+        ext.append(a)
+    elif n == 8:     # ds:Object in the evil Assertion's signature holding the original
+        ev.set("ID", a.get("ID"))
+        sig = copy.deepcopy(a.find("ds:Signature", NS))
+        obj = etree.SubElement(sig, f"{{{DS}}}Object")
+        a_copy = copy.deepcopy(a)
+        a_copy.remove(a_copy.find("ds:Signature", NS))
+        obj.append(a_copy)
+        ev.insert(1, sig)
+        resp.replace(a, ev)
+    return resp
+
+
+for n in range(1, 9):
+    cases[f"xsw{n}"] = b64(xsw(n))
+
+# Comment injection (CVE-2017-11428): the IdP signed "admin@example.com.evil.com"; a comment
+# inserted afterwards must not make it read "admin@example.com".
+signed = etree.tostring(both(response(name_id="admin@example.com.evil.com")))
+cases["comment_injection"] = b64(signed.replace(b">admin@example.com.evil.com<",
+                                                b">admin@example.com<!---->.evil.com<", 1))
+# Signature over the Subject only.
+r = response()
+drop_placeholder(r)
+drop_placeholder(r.find("saml:Assertion", NS))
+subj = r.find("saml:Assertion/saml:Subject", NS)
+subj.set("ID", "_s" + uuid.uuid4().hex)
+subj.insert(0, etree.fromstring(f'<ds:Signature xmlns:ds="{DS}" Id="placeholder"/>'))
+subj.getparent().replace(subj, sign(subj))
+cases["signature_on_wrong_element"] = b64(r)
+# Duplicate IDs: an Extensions element carrying the Assertion's ID beside the genuine response.
+r = both(response())
+ext = etree.Element(f"{{{P}}}Extensions")
+ext.set("ID", r.find("saml:Assertion", NS).get("ID"))
+r.insert(2, ext)
+cases["duplicate_ids"] = b64(r)
+cases["attacker_cert_same_subject"] = b64(both(response(), key=evil_key, cert=evil_cert))
+cases["expired_cert"] = b64(both(response(), key=old_key, cert=old_cert))
+cases["expired"] = b64(both(response(issue=now - dt.timedelta(minutes=20),
+                                     not_before=now - dt.timedelta(minutes=21),
+                                     not_on_or_after=now - dt.timedelta(minutes=10))))
+cases["not_yet_valid"] = b64(both(response(not_before=now + dt.timedelta(minutes=30),
+                                           not_on_or_after=now + dt.timedelta(minutes=40))))
+cases["issued_in_future"] = b64(both(response(issue=now + dt.timedelta(minutes=30))))
+cases["session_not_on_or_after_passed"] = b64(both(response(session_end=now - dt.timedelta(minutes=1))))
+cases["wrong_audience"] = b64(both(response(audience="https://other-sp.example/")))
+cases["wrong_recipient"] = b64(both(response(recipient="https://other-sp.example/acs")))
+cases["wrong_destination"] = b64(both(response(destination="https://other-sp.example/acs")))
+cases["wrong_issuer"] = b64(both(response(iss="https://evil-idp.example/")))
+cases["status_not_success"] = b64(both(response(status="urn:oasis:names:tc:SAML:2.0:status:Responder")))
+cases["in_response_to_unsolicited"] = b64(both(response(in_response_to="_req123")))
+cases["no_conditions"] = b64(both(response(conditions=False)))
+cases["unsigned"] = b64(etree.tostring(response()).replace(b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="placeholder"></ds:Signature>', b""))
+# (No fresh SHA-1 case: signxml refuses to make SHA-1 signatures; the shared corpus's RSA-SHA1
+# fixtures cover "SHA-1 refused unless the provider opts in".)
+doctype = b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+cases["doctype_billion_laughs"] = b64(doctype + etree.tostring(both(response(name_id="LOLS"))).replace(b">LOLS<", b">&lol3;<"))
+# Tags, session duration and source identity from attributes.
+cases["with_tags"] = b64(both(response(name_id="dave@example.com", extra_attrs="""
+<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/PrincipalTag:team"><saml:AttributeValue>blue</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"><saml:AttributeValue>team</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/SourceIdentity"><saml:AttributeValue>dave</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/SessionDuration"><saml:AttributeValue>1800</saml:AttributeValue></saml:Attribute>""")))
+
+with open(os.path.join(out, "cases.json"), "w") as f:
+    json.dump({"now": int(now.timestamp()), "cases": cases}, f)

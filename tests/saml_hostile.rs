@@ -1,0 +1,481 @@
+//! AssumeRoleWithSAML end to end, with responses minted during the test by a real third-party
+//! signer (tests/saml/mint.py: signxml + lxml, fresh RSA-2048 keys and certificates per run):
+//! the genuine ones give credentials that work with the AWS SDK (GetCallerIdentity shows the
+//! assumed role); the hostile set (all eight XSW placements, comment injection, signature on
+//! the wrong element, duplicate IDs, an attacker's certificate with the IdP's subject, expired
+//! and not yet valid, wrong audience/recipient/destination/issuer, replay, oversized,
+//! DOCTYPE/billion laughs, truncated base64, ...) each fails with its exact STS error code and
+//! hands out no credentials.
+//!
+//! Needs python3 with signxml, lxml and cryptography (scripts/test.sh installs them). Without
+//! them the test is skipped, except in CI (`CI=true`), where it fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_async::time::StaticTimeSource;
+use idbroker::clock::ManualClock;
+use idbroker::config::Config;
+
+mod common;
+use common::{raw_http, start};
+
+const ACCOUNT: &str = "123456789012";
+const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
+const ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlUser";
+const MAPPED: &str = "arn:aws:iam::123456789012:role/demo/Mapped";
+const LOCKED: &str = "arn:aws:iam::123456789012:role/demo/Locked";
+const ISSUER: &str = "https://idp.test/metadata";
+const ACS: &str = "https://signin.aws.amazon.com/saml";
+
+struct Minted {
+    dir: PathBuf,
+    now: SystemTime,
+    cases: HashMap<String, String>,
+}
+
+/// Run mint.py into a fresh directory. `None` (skip) when its Python dependencies are missing
+/// outside CI.
+fn mint(tag: &str) -> Option<Minted> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("saml_mint_{tag}_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/saml/mint.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .args([ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER])
+        .output();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        Ok(o) if o.status.code() == Some(3) && !ci => {
+            eprintln!("SKIPPED: {}", String::from_utf8_lossy(&o.stderr));
+            return None;
+        }
+        Err(e) if !ci => {
+            eprintln!("SKIPPED: python3: {e}");
+            return None;
+        }
+        other => panic!("mint.py failed: {other:?}"),
+    };
+    drop(out);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(json["now"].as_u64().unwrap());
+    let cases = json["cases"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    Some(Minted { dir, now, cases })
+}
+
+fn config(m: &Minted, store: &str) -> Config {
+    let metadata = m.dir.join("metadata.xml");
+    let trust = |extra: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],"Condition":{{"StringEquals":{{"SAML:aud":"{ACS}"{extra}}}}}}}]}}"#
+        )
+    };
+    let toml = format!(
+        r#"
+account_id = "{ACCOUNT}"
+{store}
+[saml]
+acs_url = "{ACS}"
+
+[[saml_providers]]
+name = "TestIdP"
+metadata_file = "{metadata}"
+role_mappings = [{{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*@example.com", role = "{MAPPED}" }},
+                 {{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*", role = "{LOCKED}" }}]
+
+[[roles]]
+name = "SamlUser"
+path = "/demo/"
+max_session_duration = 7200
+trust_policy = '{trust}'
+
+[[roles]]
+name = "Mapped"
+path = "/demo/"
+trust_policy = '{mapped}'
+
+[[roles]]
+name = "Locked"
+path = "/demo/"
+trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}}}'
+"#,
+        metadata = metadata.display(),
+        trust = trust(""),
+        mapped = trust(&format!(r#","saml:iss":"{ISSUER}""#)),
+    );
+    Config::from_toml(&toml, &m.dir.join("idbroker.toml"), &|_| None).unwrap()
+}
+
+fn form(role: &str, principal: &str, assertion: &str, extra: &str) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn={}&PrincipalArn={}&SAMLAssertion={}{extra}",
+        enc(role),
+        enc(principal),
+        enc(assertion)
+    )
+}
+
+async fn post(url: &str, body: String) -> String {
+    raw_http(
+        url,
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    Some(&text[start..start + text[start..].find(close)?])
+}
+
+/// "ok" (and the answer) or the STS error code; never credentials with an error.
+fn outcome(answer: &str) -> String {
+    match between(answer, "<Code>", "</Code>") {
+        Some(code) => {
+            assert!(
+                !answer.contains("AccessKeyId"),
+                "credentials with an error: {answer}"
+            );
+            code.to_owned()
+        }
+        None => {
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            "ok".to_owned()
+        }
+    }
+}
+
+fn status(answer: &str) -> u16 {
+    answer[9..12].parse().unwrap()
+}
+
+#[actix_web::test]
+async fn genuine_and_hostile_responses() {
+    let Some(m) = mint("hostile") else { return };
+    let clock = Arc::new(ManualClock::new(m.now));
+    let state = idbroker::build_state(config(&m, ""), clock.clone())
+        .await
+        .unwrap();
+    let url = start(state).await;
+    let case = |name: &str| {
+        m.cases
+            .get(name)
+            .unwrap_or_else(|| panic!("no case {name}"))
+            .clone()
+    };
+
+    // Genuine: both signed, only the Assertion signed, only the Response signed.
+    for name in [
+        "valid",
+        "valid_assertion_signed_only",
+        "valid_response_signed_only",
+    ] {
+        let a = post(&url, form(ROLE, PROVIDER, &case(name), "")).await;
+        assert_eq!(outcome(&a), "ok", "{name}: {a}");
+        assert!(
+            a.contains(
+                "<Arn>arn:aws:sts::123456789012:assumed-role/SamlUser/alice@example.com</Arn>"
+            ),
+            "{a}"
+        );
+        assert!(
+            a.contains("<Subject>alice@example.com</Subject><SubjectType>persistent</SubjectType>"),
+            "{a}"
+        );
+        assert!(
+            a.contains(&format!(
+                "<Issuer>{ISSUER}</Issuer><Audience>{ACS}</Audience>"
+            )),
+            "{a}"
+        );
+        let nq = data_encoding::BASE64.encode(&openssl_sha1(
+            format!("{ISSUER}{ACCOUNT}/TestIdP").as_bytes(),
+        ));
+        assert!(
+            a.contains(&format!("<NameQualifier>{nq}</NameQualifier>")),
+            "{a}"
+        );
+    }
+    // Replayed: the second use of the same assertion.
+    let a = post(&url, form(ROLE, PROVIDER, &case("valid"), "")).await;
+    assert_eq!(
+        (outcome(&a).as_str(), status(&a)),
+        ("InvalidIdentityToken", 400),
+        "{a}"
+    );
+
+    // NameID white space is trimmed; a comment never truncates a value.
+    let a = post(&url, form(ROLE, PROVIDER, &case("name_id_with_spaces"), "")).await;
+    assert_eq!(outcome(&a), "ok");
+    assert!(a.contains("<Subject>carol@example.com</Subject>"), "{a}");
+    let a = post(&url, form(ROLE, PROVIDER, &case("comment_injection"), "")).await;
+    assert_eq!(outcome(&a), "ok", "{a}");
+    assert!(
+        a.contains("<Subject>admin@example.com.evil.com</Subject>"),
+        "{a}"
+    );
+    assert!(
+        a.contains("assumed-role/SamlUser/admin@example.com.evil.com</Arn>"),
+        "{a}"
+    );
+
+    // Tags, transitive keys, source identity and SessionDuration from attributes.
+    let a = post(&url, form(ROLE, PROVIDER, &case("with_tags"), "")).await;
+    assert_eq!(outcome(&a), "ok", "{a}");
+    assert!(a.contains("<SourceIdentity>dave</SourceIdentity>"), "{a}");
+    let expected = idbroker::clock::iso8601(m.now + Duration::from_secs(1800));
+    assert!(
+        a.contains(&format!("<Expiration>{expected}</Expiration>")),
+        "{a}"
+    );
+
+    // The hostile set.
+    let mut hostile: Vec<(String, String, &str, u16)> = Vec::new();
+    let invalid = ("InvalidIdentityToken", 400);
+    for name in [
+        "xsw1",
+        "xsw2",
+        "xsw3",
+        "xsw4",
+        "xsw5",
+        "xsw6",
+        "xsw7",
+        "xsw8",
+        "signature_on_wrong_element",
+        "duplicate_ids",
+        "attacker_cert_same_subject",
+        "expired_cert",
+        "not_yet_valid",
+        "issued_in_future",
+        "wrong_audience",
+        "wrong_recipient",
+        "wrong_destination",
+        "wrong_issuer",
+        "status_not_success",
+        "in_response_to_unsolicited",
+        "no_conditions",
+        "unsigned",
+        "doctype_billion_laughs",
+    ] {
+        hostile.push((name.into(), case(name), invalid.0, invalid.1));
+    }
+    for name in ["expired", "session_not_on_or_after_passed"] {
+        hostile.push((name.into(), case(name), "ExpiredTokenException", 400));
+    }
+    let valid = case("spare1");
+    hostile.push((
+        "truncated_base64".into(),
+        valid[..valid.len() / 2 + 1].to_owned(),
+        invalid.0,
+        invalid.1,
+    ));
+    hostile.push((
+        "truncated_base64_at_4".into(),
+        valid[..(valid.len() / 8) * 4].to_owned(),
+        invalid.0,
+        invalid.1,
+    ));
+    hostile.push((
+        "not_base64".into(),
+        "<samlp:Response/>".into(),
+        invalid.0,
+        invalid.1,
+    ));
+    hostile.push((
+        "oversized".into(),
+        "A".repeat(100_004),
+        "ValidationError",
+        400,
+    ));
+    for (name, assertion, code, http) in &hostile {
+        let a = post(&url, form(ROLE, PROVIDER, assertion, "")).await;
+        assert_eq!(
+            (outcome(&a).as_str(), status(&a)),
+            (*code, *http),
+            "{name}: {a}"
+        );
+    }
+
+    // Claims and policies: each on a fresh genuine assertion (each one is single-use).
+    let other_role = "arn:aws:iam::123456789012:role/demo/NotInTheAssertion";
+    let a = post(&url, form(other_role, PROVIDER, &case("spare1"), "")).await;
+    assert_eq!(
+        (outcome(&a).as_str(), status(&a)),
+        ("IDPRejectedClaim", 403),
+        "{a}"
+    );
+    let a = post(&url, form(LOCKED, PROVIDER, &case("spare2"), "")).await;
+    assert_eq!(
+        (outcome(&a).as_str(), status(&a)),
+        ("AccessDenied", 403),
+        "{a}"
+    );
+    let a = post(
+        &url,
+        form(
+            ROLE,
+            PROVIDER,
+            &case("spare3"),
+            "&Policy=%7B%22Version%22%3A1%7D",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (outcome(&a).as_str(), status(&a)),
+        ("MalformedPolicyDocument", 400),
+        "{a}"
+    );
+    let unknown = "arn:aws:iam::123456789012:saml-provider/Unknown";
+    let a = post(&url, form(ROLE, unknown, &case("spare4"), "")).await;
+    assert_eq!(
+        (outcome(&a).as_str(), status(&a)),
+        ("InvalidIdentityToken", 400),
+        "{a}"
+    );
+    let a = post(
+        &url,
+        form(ROLE, PROVIDER, &case("spare5"), "&DurationSeconds=43200"),
+    )
+    .await;
+    assert_eq!(
+        (outcome(&a).as_str(), status(&a)),
+        ("ValidationError", 400),
+        "{a}"
+    );
+    // A role mapping (glob on the mail attribute) grants a role the Role attribute does not name.
+    let a = post(&url, form(MAPPED, PROVIDER, &case("spare6"), "")).await;
+    assert_eq!(outcome(&a), "ok", "{a}");
+    assert!(a.contains("assumed-role/Mapped/user6@example.com"), "{a}");
+
+    // The SP metadata.
+    let md = common::get(&url, "/saml/metadata").await;
+    assert!(md.contains("entityID=\"urn:amazon:webservices\""), "{md}");
+    assert!(md.contains(&format!("Location=\"{ACS}\"")), "{md}");
+}
+
+fn openssl_sha1(data: &[u8]) -> [u8; 20] {
+    openssl::sha::sha1(data)
+}
+
+fn sdk(
+    url: &str,
+    key: &str,
+    secret: &str,
+    token: Option<String>,
+    at: SystemTime,
+) -> aws_sdk_sts::Client {
+    let conf = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .credentials_provider(Credentials::new(key, secret, token, None, "test"))
+        .time_source(StaticTimeSource::new(at))
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+/// The real AWS SDK: assertion -> credentials -> GetCallerIdentity as the assumed role; a
+/// replay through the SDK gets InvalidIdentityToken. With Redis when REDIS_URL is set: a second
+/// replica sharing the store refuses the replay too.
+#[actix_web::test]
+async fn aws_sdk_end_to_end() {
+    let Some(m) = mint("sdk") else { return };
+    let store = match std::env::var("REDIS_URL") {
+        Ok(u) => format!(
+            "[store]\nkind = \"redis\"\nurl = \"{u}\"\nprefix = \"saml-test-{}:\"",
+            std::process::id()
+        ),
+        Err(_) => String::new(),
+    };
+    let clock = Arc::new(ManualClock::new(m.now));
+    let url = start(
+        idbroker::build_state(config(&m, &store), clock.clone())
+            .await
+            .unwrap(),
+    )
+    .await;
+    let anon = sdk(
+        &url,
+        "AKIAUNUSED0000000000",
+        "unused-secret-unused-secret",
+        None,
+        m.now,
+    );
+    let out = anon
+        .assume_role_with_saml()
+        .role_arn(ROLE)
+        .principal_arn(PROVIDER)
+        .saml_assertion(m.cases["valid"].clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.subject(), Some("alice@example.com"));
+    assert_eq!(out.subject_type(), Some("persistent"));
+    assert_eq!(out.issuer(), Some(ISSUER));
+    assert_eq!(out.audience(), Some(ACS));
+    assert!(out.name_qualifier().is_some());
+    let c = out.credentials().unwrap();
+    assert!(c.access_key_id().starts_with("ASIA"));
+    let session = sdk(
+        &url,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        m.now,
+    );
+    let me = session.get_caller_identity().send().await.unwrap();
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::123456789012:assumed-role/SamlUser/alice@example.com")
+    );
+
+    let again = anon
+        .assume_role_with_saml()
+        .role_arn(ROLE)
+        .principal_arn(PROVIDER)
+        .saml_assertion(m.cases["valid"].clone())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again
+            .as_service_error()
+            .and_then(|e| aws_sdk_sts::error::ProvideErrorMetadata::code(e)),
+        Some("InvalidIdentityToken")
+    );
+    if !store.is_empty() {
+        // Another replica on the same Redis.
+        let url2 = start(
+            idbroker::build_state(config(&m, &store), clock.clone())
+                .await
+                .unwrap(),
+        )
+        .await;
+        let a = post(&url2, form(ROLE, PROVIDER, &m.cases["valid"], "")).await;
+        assert_eq!(outcome(&a), "InvalidIdentityToken", "{a}");
+        let a = post(&url2, form(ROLE, PROVIDER, &m.cases["spare1"], "")).await;
+        assert_eq!(outcome(&a), "ok", "{a}");
+    }
+}
