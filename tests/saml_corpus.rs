@@ -104,7 +104,10 @@ fn run_with(
         },
         &[RawSamlProvider {
             name: "corpus".into(),
-            metadata_file: md,
+            metadata_file: Some(md),
+            metadata_url: None,
+            metadata_refresh_seconds: 3600,
+            allow_http_loopback: false,
             allow_sha1,
             clock_skew_seconds: 300,
             max_assertion_age_seconds: 300,

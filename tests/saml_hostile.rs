@@ -16,8 +16,6 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -27,7 +25,7 @@ use idbroker::clock::ManualClock;
 use idbroker::config::Config;
 
 mod common;
-use common::{raw_http, start};
+use common::{mint_saml, raw_http, start, Minted};
 
 const ACCOUNT: &str = "123456789012";
 const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
@@ -36,50 +34,6 @@ const MAPPED: &str = "arn:aws:iam::123456789012:role/demo/Mapped";
 const LOCKED: &str = "arn:aws:iam::123456789012:role/demo/Locked";
 const ISSUER: &str = "https://idp.test/metadata";
 const ACS: &str = "https://signin.aws.amazon.com/saml";
-
-struct Minted {
-    dir: PathBuf,
-    now: SystemTime,
-    cases: HashMap<String, String>,
-}
-
-/// Run mint.py into a fresh directory. `None` (skip) when its Python dependencies are missing
-/// outside CI.
-fn mint(tag: &str) -> Option<Minted> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("saml_mint_{tag}_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/saml/mint.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .arg(&dir)
-        .args([ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER])
-        .output();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        Ok(o) if o.status.code() == Some(3) && !ci => {
-            eprintln!("SKIPPED: {}", String::from_utf8_lossy(&o.stderr));
-            return None;
-        }
-        Err(e) if !ci => {
-            eprintln!("SKIPPED: python3: {e}");
-            return None;
-        }
-        other => panic!("mint.py failed: {other:?}"),
-    };
-    drop(out);
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(json["now"].as_u64().unwrap());
-    let cases = json["cases"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
-    Some(Minted { dir, now, cases })
-}
 
 fn config(m: &Minted, store: &str) -> Config {
     let metadata = m.dir.join("metadata.xml");
@@ -173,7 +127,12 @@ fn status(answer: &str) -> u16 {
 
 #[actix_web::test]
 async fn genuine_and_hostile_responses() {
-    let Some(m) = mint("hostile") else { return };
+    let Some(m) = mint_saml(
+        "hostile",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
     let clock = Arc::new(ManualClock::new(m.now));
     let state = idbroker::build_state(config(&m, ""), clock.clone())
         .await
@@ -401,7 +360,12 @@ fn sdk(
 /// replica sharing the store refuses the replay too.
 #[actix_web::test]
 async fn aws_sdk_end_to_end() {
-    let Some(m) = mint("sdk") else { return };
+    let Some(m) = mint_saml(
+        "sdk",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
     let store = match std::env::var("REDIS_URL") {
         Ok(u) => format!(
             "[store]\nkind = \"redis\"\nurl = \"{u}\"\nprefix = \"saml-test-{}:\"",

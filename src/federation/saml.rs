@@ -42,8 +42,9 @@ use samael::crypto::{
 use tracing::instrument;
 
 pub use config::{
-    parse_metadata, RawRoleMapping, RawSamlProvider, RawSamlSp, RoleMapping, SamlConfigError,
-    SamlProvider, SamlSettings, SigningCert, AWS_ACS_URL, AWS_AUDIENCE, MAX_SIGNING_CERTS,
+    parse_metadata, MetadataSource, ProviderKeys, RawRoleMapping, RawSamlProvider, RawSamlSp,
+    RefreshOutcome, RoleMapping, SamlConfigError, SamlProvider, SamlSettings, SigningCert,
+    AWS_ACS_URL, AWS_AUDIENCE, MAX_SIGNING_CERTS,
 };
 use xml::{NS_ASSERTION, NS_DS, NS_PROTOCOL, NS_XSI};
 
@@ -314,7 +315,9 @@ pub fn check(
     let outer = profile(provider, &text)?;
 
     let now_s = unix_now(now);
-    let trusted: Vec<CertificateDer> = provider
+    // One snapshot of the provider's keys for the whole check (a refresh may swap them).
+    let keys = provider.keys();
+    let trusted: Vec<CertificateDer> = keys
         .certs
         .iter()
         .filter(|c| provider.accept_expired_certs || (c.not_before <= now_s && now_s < c.not_after))
@@ -336,14 +339,14 @@ pub fn check(
         SamlError::Signature("the signature does not verify with the provider's certificates")
     })?;
     let signed = read_signed(&reduced, &outer)?;
-    let until = validate(provider, sp, &outer, &signed, in_response_to, now_s)?;
+    let until = validate(provider, &keys, sp, &outer, &signed, in_response_to, now_s)?;
     Ok(Checked(
         VerifiedAssertion {
             provider_arn: provider.arn.clone(),
             issuer: signed.issuer,
             subject: signed.name_id,
             subject_type: signed.subject_type,
-            name_qualifier: provider.name_qualifier.clone(),
+            name_qualifier: keys.name_qualifier.clone(),
             doc: provider.doc.clone(),
             audience: sp.acs_url.clone(),
             id: signed.id,
@@ -698,6 +701,7 @@ fn read_signed(reduced: &str, outer: &Outer) -> Result<Signed, SamlError> {
 /// Addressing, status and time checks; returns until when the assertion ID must be remembered.
 fn validate(
     provider: &SamlProvider,
+    keys: &ProviderKeys,
     sp: &SamlSettings,
     outer: &Outer,
     s: &Signed,
@@ -705,16 +709,12 @@ fn validate(
     now: i64,
 ) -> Result<i64, SamlError> {
     let skew = provider.skew;
-    if s.issuer != provider.entity_id {
+    if s.issuer != keys.entity_id {
         return Err(SamlError::Rejected(
             "The SAML assertion's Issuer is not the provider's entity id".into(),
         ));
     }
-    if outer
-        .issuer
-        .as_deref()
-        .is_some_and(|i| i != provider.entity_id)
-    {
+    if outer.issuer.as_deref().is_some_and(|i| i != keys.entity_id) {
         return Err(SamlError::Rejected(
             "The SAML response's Issuer is not the provider's entity id".into(),
         ));
