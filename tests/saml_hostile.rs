@@ -26,6 +26,7 @@ use idbroker::config::Config;
 
 mod common;
 use common::{mint_saml, raw_http, start, Minted};
+use std::path::Path;
 
 const ACCOUNT: &str = "123456789012";
 const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
@@ -48,6 +49,8 @@ account_id = "{ACCOUNT}"
 {store}
 [saml]
 acs_url = "{ACS}"
+sp_private_key_file = ["{sp_key}"]
+sp_certificate_file = "{sp_cert}"
 
 [[saml_providers]]
 name = "TestIdP"
@@ -72,6 +75,8 @@ path = "/demo/"
 trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}}}'
 "#,
         metadata = metadata.display(),
+        sp_key = m.dir.join("sp_key.pem").display(),
+        sp_cert = m.dir.join("sp_cert.pem").display(),
         trust = trust(""),
         mapped = trust(&format!(r#","saml:iss":"{ISSUER}""#)),
     );
@@ -150,6 +155,10 @@ async fn genuine_and_hostile_responses() {
         "valid",
         "valid_assertion_signed_only",
         "valid_response_signed_only",
+        // EncryptedAssertion for the SP key: decrypted, then verified as a plain one.
+        "enc_assertion_signed_gcm",
+        "enc_response_signed_cbc",
+        "enc_both_signed_oaep256_key_beside_data",
     ] {
         let a = post(&url, form(ROLE, PROVIDER, &case(name), "")).await;
         assert_eq!(outcome(&a), "ok", "{name}: {a}");
@@ -237,6 +246,13 @@ async fn genuine_and_hostile_responses() {
         "no_conditions",
         "unsigned",
         "doctype_billion_laughs",
+        "enc_other_sp_key",
+        "enc_tampered_gcm",
+        "enc_tampered_cbc",
+        "enc_unsigned",
+        "enc_attacker_signed",
+        "enc_beside_plain_assertion",
+        "enc_doctype_inside",
     ] {
         hostile.push((name.into(), case(name), invalid.0, invalid.1));
     }
@@ -332,6 +348,11 @@ async fn genuine_and_hostile_responses() {
     let md = common::get(&url, "/saml/metadata").await;
     assert!(md.contains("entityID=\"urn:amazon:webservices\""), "{md}");
     assert!(md.contains(&format!("Location=\"{ACS}\"")), "{md}");
+    // The SP encryption certificate is published (the one the enc_* cases were made for).
+    let pem = std::fs::read_to_string(m.dir.join("sp_cert.pem")).unwrap();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(md.contains("<md:KeyDescriptor use=\"encryption\">"), "{md}");
+    assert!(md.contains(&b64), "{md}");
 }
 
 fn openssl_sha1(data: &[u8]) -> [u8; 20] {
@@ -442,4 +463,99 @@ async fn aws_sdk_end_to_end() {
         let a = post(&url2, form(ROLE, PROVIDER, &m.cases["spare1"], "")).await;
         assert_eq!(outcome(&a), "ok", "{a}");
     }
+}
+
+/// Encrypted assertions, checked directly: each refusal for its own reason (decryption, or the
+/// signature of the decrypted Assertion), and no SP key configured refuses them all.
+#[test]
+fn encrypted_assertions_fail_for_the_right_reason() {
+    use idbroker::federation::saml::{check, InResponseTo, SamlError};
+    let Some(m) = mint_saml(
+        "enc",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
+    let cfg = config(&m, "");
+    let p = cfg.saml.provider(PROVIDER).unwrap();
+    let run = |name: &str| {
+        check(
+            p,
+            &cfg.saml,
+            &m.cases[name],
+            InResponseTo::Unsolicited,
+            m.now,
+        )
+        .map(|c| c.subject().to_owned())
+    };
+    for ok in [
+        "enc_assertion_signed_gcm",
+        "enc_response_signed_cbc",
+        "enc_both_signed_oaep256_key_beside_data",
+    ] {
+        assert_eq!(run(ok).as_deref(), Ok("alice@example.com"), "{ok}");
+    }
+    let undecryptable =
+        SamlError::Malformed("the EncryptedAssertion cannot be decrypted with this service's keys");
+    for name in ["enc_other_sp_key", "enc_tampered_gcm", "enc_tampered_cbc"] {
+        assert_eq!(run(name), Err(undecryptable.clone()), "{name}");
+    }
+    assert!(
+        matches!(run("enc_unsigned"), Err(SamlError::Signature(_))),
+        "{:?}",
+        run("enc_unsigned")
+    );
+    assert!(matches!(
+        run("enc_attacker_signed"),
+        Err(SamlError::Signature(_))
+    ));
+    assert!(matches!(
+        run("enc_beside_plain_assertion"),
+        Err(SamlError::Malformed(_))
+    ));
+    assert_eq!(
+        run("enc_doctype_inside"),
+        Err(SamlError::Malformed(
+            "DOCTYPE and entity declarations are not allowed"
+        ))
+    );
+
+    // Without SP keys: refused, and the SP metadata publishes no encryption certificate.
+    let plain = Config::from_toml(
+        &format!(
+            "account_id = \"{ACCOUNT}\"\n[saml]\nacs_url = \"{ACS}\"\n[[saml_providers]]\nname = \"TestIdP\"\nmetadata_file = \"{}\"\n",
+            m.dir.join("metadata.xml").display()
+        ),
+        &m.dir.join("plain.toml"),
+        &|_| None,
+    )
+    .unwrap();
+    let p = plain.saml.provider(PROVIDER).unwrap();
+    let r = check(
+        p,
+        &plain.saml,
+        &m.cases["enc_assertion_signed_gcm"],
+        InResponseTo::Unsolicited,
+        m.now,
+    );
+    assert!(matches!(r, Err(SamlError::Malformed(m)) if m.contains("no SP private key")));
+    assert!(
+        !idbroker::federation::saml::sp_metadata::sp_metadata(&plain.saml).contains("encryption")
+    );
+
+    // A certificate that does not match the key is a configuration error.
+    let bad = Config::from_toml(
+        &format!(
+            "account_id = \"{ACCOUNT}\"\n[saml]\nsp_private_key_file = \"{}\"\nsp_certificate_file = \"{}\"\n",
+            m.dir.join("sp_key.pem").display(),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("certs/demo/saml-idp.crt")
+                .display()
+        ),
+        &m.dir.join("bad.toml"),
+        &|_| None,
+    );
+    let e = bad.err().unwrap().to_string();
+    assert!(e.contains("saml.sp_certificate_file"), "{e}");
+    assert!(e.contains("not the first key"), "{e}");
 }

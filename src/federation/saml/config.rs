@@ -28,6 +28,22 @@ pub struct RawSamlSp {
     pub sp_entity_id: Option<String>,
     /// The assertion consumer service URL that assertions must name as their Recipient.
     pub acs_url: Option<String>,
+    /// SP private key(s), PEM, for encrypted assertions: one path, or a list (the first is the
+    /// current key, matching `sp_certificate_file`; the others are still tried, for rotation).
+    pub sp_private_key_file: Option<KeyFiles>,
+    /// The SP's certificate (PEM) for the current key, published in the SP metadata as the
+    /// encryption certificate.
+    pub sp_certificate_file: Option<PathBuf>,
+}
+
+/// One path or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KeyFiles {
+    /// One file.
+    One(PathBuf),
+    /// Several, current first.
+    Many(Vec<PathBuf>),
 }
 
 /// `[[saml_providers]]`: a trusted SAML identity provider.
@@ -337,6 +353,10 @@ pub struct SamlSettings {
     pub sp_entity_id: String,
     /// ACS URL (recipient, destination).
     pub acs_url: String,
+    /// SP private keys for encrypted assertions (none: they are refused).
+    pub sp_keys: super::SpKeys,
+    /// The SP encryption certificate (DER), published in the SP metadata.
+    pub sp_certificate: Option<Vec<u8>>,
     providers: BTreeMap<String, Arc<SamlProvider>>,
 }
 
@@ -345,6 +365,8 @@ impl Default for SamlSettings {
         SamlSettings {
             sp_entity_id: AWS_AUDIENCE.into(),
             acs_url: AWS_ACS_URL.into(),
+            sp_keys: super::SpKeys::default(),
+            sp_certificate: None,
             providers: BTreeMap::new(),
         }
     }
@@ -400,9 +422,12 @@ impl SamlSettings {
             }
             out.insert(p.arn.clone(), Arc::new(p));
         }
+        let (sp_keys, sp_certificate) = sp_encryption_keys(sp, base)?;
         Ok(SamlSettings {
             sp_entity_id,
             acs_url,
+            sp_keys,
+            sp_certificate,
             providers: out,
         })
     }
@@ -421,6 +446,68 @@ impl SamlSettings {
     pub fn audience_ok(&self, audience: &str) -> bool {
         audience == self.sp_entity_id || audience == AWS_AUDIENCE
     }
+}
+
+/// The SP's private keys and certificate: RSA, 2048 bits or more; the certificate's key is the
+/// first private key. Both or neither.
+fn sp_encryption_keys(
+    sp: &RawSamlSp,
+    base: &Path,
+) -> Result<(super::SpKeys, Option<Vec<u8>>), SamlConfigError> {
+    let files: Vec<&PathBuf> = match &sp.sp_private_key_file {
+        None => vec![],
+        Some(KeyFiles::One(p)) => vec![p],
+        Some(KeyFiles::Many(v)) => v.iter().collect(),
+    };
+    const KEY: &str = "saml.sp_private_key_file";
+    const CERT: &str = "saml.sp_certificate_file";
+    let mut keys = Vec::new();
+    for f in files {
+        let path = base.join(f);
+        let pem = std::fs::read(&path).map_err(|e| err(KEY, format!("{}: {e}", path.display())))?;
+        // The key's content never appears in a message.
+        let key = openssl::pkey::PKey::private_key_from_pem(&pem)
+            .map_err(|_| err(KEY, format!("{}: not a PEM private key", path.display())))?;
+        if key.id() != openssl::pkey::Id::RSA || key.bits() < 2048 {
+            return Err(err(
+                KEY,
+                format!(
+                    "{}: must be an RSA key of 2048 bits or more",
+                    path.display()
+                ),
+            ));
+        }
+        keys.push(key);
+    }
+    let cert = match (&sp.sp_certificate_file, keys.first()) {
+        (None, None) => None,
+        (Some(c), Some(key)) => {
+            let path = base.join(c);
+            let pem =
+                std::fs::read(&path).map_err(|e| err(CERT, format!("{}: {e}", path.display())))?;
+            let x = X509::from_pem(&pem)
+                .map_err(|_| err(CERT, format!("{}: not a PEM certificate", path.display())))?;
+            let matches = x.public_key().map(|p| p.public_eq(key)).unwrap_or(false);
+            if !matches {
+                return Err(err(
+                    CERT,
+                    "its key is not the first key of saml.sp_private_key_file",
+                ));
+            }
+            Some(
+                x.to_der()
+                    .map_err(|_| err(CERT, "the certificate cannot be encoded"))?,
+            )
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                CERT,
+                "required with saml.sp_private_key_file (it is published in the SP metadata)",
+            ))
+        }
+        (Some(_), None) => return Err(err(KEY, "required with saml.sp_certificate_file")),
+    };
+    Ok((super::SpKeys(keys), cert))
 }
 
 fn valid_provider_name(name: &str) -> bool {
