@@ -6,8 +6,8 @@
 //! 1. size (4..=100,000 base64 characters), base64, UTF-8;
 //! 2. lexical pass ([`xml::strip_comments`]): any `<!DOCTYPE`/`<!ENTITY`/declaration is refused
 //!    before a parser sees the text; comments are dropped, so a value split by a comment reads
-//!    as all of its text and the signature check sees exactly the bytes the values come from;
-//! 2b. an EncryptedAssertion ([`open_encrypted`]): the Response's signature, when present, is
+//!    as all of its text and the signature check sees exactly the bytes the values come from.
+//!    An EncryptedAssertion (`open_encrypted`): the Response's signature, when present, is
 //!    checked first (profile + samael: it covers the ciphertext); the Assertion is decrypted
 //!    with the SP keys and put in its place, and the rebuilt text goes through 2-7 like a plain
 //!    response (the decrypted Assertion signed itself unless the Response signature verified);

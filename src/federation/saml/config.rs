@@ -291,6 +291,7 @@ impl SamlProvider {
 
     /// Validate new metadata text with the rules of config load (one IdP entity, 1 to 10
     /// signing certificates, key sizes) and, only if it passes, replace the keys.
+    #[tracing::instrument(skip_all, fields(provider = %self.name))]
     pub fn apply_metadata(&self, text: &str) -> Result<bool, String> {
         let (entity_id, certs) = parse_metadata(text, self.min_rsa_bits)?;
         let new = ProviderKeys::new(entity_id, certs, &self.account, &self.name);
@@ -311,6 +312,7 @@ impl SamlProvider {
 
     /// Fetch the metadata URL with `fetcher` and apply it when it validates; on any failure
     /// the old keys stay. Schedules the next refresh from `now` (sooner after a failure).
+    #[tracing::instrument(skip_all, fields(provider = %self.name))]
     pub async fn refresh(
         &self,
         fetcher: &dyn crate::federation::oidc::Fetcher,

@@ -242,3 +242,58 @@ pub(super) fn splice(text: &str, mut edits: Vec<(std::ops::Range<usize>, &str)>)
     out.push_str(text.get(at..).unwrap_or_default());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_or_odd_ciphertexts_fail_without_panicking() {
+        let gcm = "http://www.w3.org/2009/xmlenc11#aes128-gcm";
+        let cbc = "http://www.w3.org/2001/04/xmlenc#aes256-cbc";
+        for len in [0usize, 1, 11, 12, 27, 28, 33] {
+            assert!(
+                decrypt_content(gcm, &[0; 16], &vec![0; len]).is_err(),
+                "{len}"
+            );
+        }
+        for len in [0usize, 15, 16, 17, 31, 33, 48] {
+            assert!(
+                decrypt_content(cbc, &[0; 32], &vec![0; len]).is_err(),
+                "{len}"
+            );
+        }
+        // Wrong key length for the algorithm.
+        assert!(decrypt_content(gcm, &[0; 32], &[0; 64]).is_err());
+        assert!(matches!(
+            decrypt_content("http://www.w3.org/2001/04/xmlenc#tripledes-cbc", &[0; 24], &[0; 64]),
+            Err(SamlError::Malformed(m)) if m.contains("not supported")
+        ));
+    }
+
+    #[test]
+    fn cbc_round_trip_with_xmlenc_padding() {
+        let key = [7u8; 16];
+        let iv = [9u8; 16];
+        // XML Encryption padding: arbitrary bytes, the last one the length.
+        let mut plain = b"<a/>".to_vec();
+        plain.extend_from_slice(&[0xAA; 11]);
+        plain.push(12);
+        let mut c = Crypter::new(Cipher::aes_128_cbc(), Mode::Encrypt, &key, Some(&iv))
+            .unwrap_or_else(|_| unreachable!());
+        c.pad(false);
+        let mut ct = vec![0u8; 32];
+        let n = c.update(&plain, &mut ct).unwrap_or_default();
+        ct.truncate(n);
+        let mut data = iv.to_vec();
+        data.extend_from_slice(&ct);
+        let out = decrypt_content("http://www.w3.org/2001/04/xmlenc#aes128-cbc", &key, &data);
+        assert_eq!(out.as_deref(), Ok(&b"<a/>"[..]));
+    }
+
+    #[test]
+    fn splices_in_order() {
+        let t = "0123456789";
+        assert_eq!(splice(t, vec![(6..8, "X"), (1..2, "")]), "02345X89");
+    }
+}
