@@ -202,5 +202,13 @@ mod tests {
             "{text}"
         );
         assert_eq!(action_label(Some("Nonsense")), "Other");
+        m.saml_metadata_refresh("Okta", "error");
+        assert!(
+            m.render().contains(
+                "idbroker_saml_metadata_refresh_total{provider=\"Okta\",outcome=\"error\"} 1"
+            ),
+            "{}",
+            m.render()
+        );
     }
 }

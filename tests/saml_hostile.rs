@@ -520,6 +520,35 @@ fn encrypted_assertions_fail_for_the_right_reason() {
         ))
     );
 
+    // Key rotation: a second key in the list is tried too.
+    let rotated = Config::from_toml(
+        &format!(
+            "account_id = \"{ACCOUNT}\"\n[saml]\nacs_url = \"{ACS}\"\nsp_private_key_file = [\"{}\", \"{}\"]\nsp_certificate_file = \"{}\"\n[[saml_providers]]\nname = \"TestIdP\"\nmetadata_file = \"{}\"\n",
+            m.dir.join("sp_key.pem").display(),
+            m.dir.join("other_sp_key.pem").display(),
+            m.dir.join("sp_cert.pem").display(),
+            m.dir.join("metadata.xml").display()
+        ),
+        &m.dir.join("rotated.toml"),
+        &|_| None,
+    )
+    .unwrap();
+    let p2 = rotated.saml.provider(PROVIDER).unwrap();
+    for name in ["enc_other_sp_key", "enc_assertion_signed_gcm"] {
+        let r = check(
+            p2,
+            &rotated.saml,
+            &m.cases[name],
+            InResponseTo::Unsolicited,
+            m.now,
+        );
+        assert_eq!(
+            r.map(|c| c.subject().to_owned()).as_deref(),
+            Ok("alice@example.com"),
+            "{name}"
+        );
+    }
+
     // Without SP keys: refused, and the SP metadata publishes no encryption certificate.
     let plain = Config::from_toml(
         &format!(

@@ -289,7 +289,7 @@ cases["with_tags"] = b64(both(response(name_id="dave@example.com", extra_attrs="
 # Encrypted assertions, for a fresh SP key (sp_key.pem / sp_cert.pem) or another one.
 sp_key, sp_cert = keypair("sp.test", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
 other_sp_key, other_sp_cert = keypair("sp.test", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
-for name, data in (("sp_key.pem", sp_key), ("sp_cert.pem", sp_cert)):
+for name, data in (("sp_key.pem", sp_key), ("sp_cert.pem", sp_cert), ("other_sp_key.pem", other_sp_key)):
     with open(os.path.join(out, name), "wb") as f:
         f.write(data)
 
