@@ -253,6 +253,7 @@ async fn genuine_and_hostile_responses() {
         "enc_attacker_signed",
         "enc_beside_plain_assertion",
         "enc_doctype_inside",
+        "enc_twice",
     ] {
         hostile.push((name.into(), case(name), invalid.0, invalid.1));
     }
@@ -513,6 +514,7 @@ fn encrypted_assertions_fail_for_the_right_reason() {
         run("enc_beside_plain_assertion"),
         Err(SamlError::Malformed(_))
     ));
+    assert!(matches!(run("enc_twice"), Err(SamlError::Malformed(_))));
     assert_eq!(
         run("enc_doctype_inside"),
         Err(SamlError::Malformed(

@@ -524,8 +524,10 @@ fn profile(provider: &SamlProvider, text: &str, preverified: bool) -> Result<Out
             || xml::is(&n, NS_ASSERTION, "EncryptedID")
             || xml::is(&n, NS_ASSERTION, "EncryptedAttribute")
         {
+            // One EncryptedAssertion, a child of the Response, is opened before this pass;
+            // anything encrypted left (nested, EncryptedID, EncryptedAttribute) is refused.
             return Err(SamlError::Malformed(
-                "encrypted assertions are not supported",
+                "only one EncryptedAssertion, a child of the Response, is supported (no EncryptedID or EncryptedAttribute)",
             ));
         }
     }

@@ -356,6 +356,10 @@ cases["enc_tampered_cbc"] = b64(encrypted(mode="cbc", tamper=True))
 cases["enc_unsigned"] = b64(encrypted(sign_assertion=False))
 cases["enc_attacker_signed"] = b64(encrypted(key=evil_key, cert=evil_cert))
 cases["enc_beside_plain_assertion"] = b64(encrypted(keep_plain=True))
+r = encrypted()
+ea = r.find("saml:EncryptedAssertion", NS)
+ea.addnext(copy.deepcopy(ea))
+cases["enc_twice"] = b64(r)
 cases["enc_doctype_inside"] = b64(encrypted(prefix=b'<!DOCTYPE x [<!ENTITY e "e">]>'))
 
 with open(os.path.join(out, "cases.json"), "w") as f:
