@@ -38,6 +38,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/saml/metadata", web::get().to(http::saml_metadata));
 }
 
+/// Keep one SAML provider's metadata fresh: wake up every few seconds and refresh when the
+/// provider says it is due (by the clock). A failure keeps the old keys; both are logged and
+/// counted.
+async fn refresh_saml_metadata(
+    provider: Arc<federation::saml::SamlProvider>,
+    fetcher: federation::oidc::HttpFetcher,
+    clock: Arc<dyn clock::Clock>,
+    metrics: Arc<metrics::Metrics>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(15));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !provider.refresh_due(clock.now()) {
+            continue;
+        }
+        let outcome = provider.refresh(&fetcher, clock.now()).await;
+        metrics.saml_metadata_refresh(&provider.name, outcome.label());
+        match &outcome {
+            federation::saml::RefreshOutcome::Failed(e) => tracing::warn!(
+                provider = %provider.name,
+                error = %e,
+                "SAML metadata refresh failed; keeping the previous keys"
+            ),
+            federation::saml::RefreshOutcome::Updated(true) => {
+                tracing::info!(provider = %provider.name, "SAML metadata refreshed: new keys")
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Build the shared state from a validated configuration: connect the session store, load the
 /// sealing keys (an ephemeral key when none is configured, with a warning).
 pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result<AppState, String> {
@@ -99,6 +131,20 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     };
     let oidc = federation::oidc::OidcFederation::new(&config.oidc_providers, Some(observer))
         .map_err(|e| format!("oidc_providers: {e}"))?;
+    let fetcher = federation::oidc::HttpFetcher::new().map_err(|e| format!("saml: {e}"))?;
+    for provider in config.saml.providers() {
+        if matches!(
+            provider.source,
+            federation::saml::MetadataSource::Url { .. }
+        ) {
+            tokio::spawn(refresh_saml_metadata(
+                Arc::clone(provider),
+                fetcher.clone(),
+                Arc::clone(&clock),
+                Arc::clone(&metrics),
+            ));
+        }
+    }
     Ok(AppState {
         tls: config.tls.is_some(),
         oidc: Arc::new(oidc),

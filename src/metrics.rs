@@ -29,6 +29,16 @@ pub struct JwksLabels {
     pub outcome: String,
 }
 
+/// Labels of the SAML metadata refresh counter: the provider name and `updated`, `unchanged`
+/// or `error` (the old keys stay).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SamlRefreshLabels {
+    /// The provider name.
+    pub provider: String,
+    /// The outcome.
+    pub outcome: String,
+}
+
 /// Labels of the latency histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabel {
@@ -49,6 +59,7 @@ pub struct Metrics {
     latency: Family<ActionLabel, Histogram, fn() -> Histogram>,
     store_errors: Counter,
     jwks_fetches: Family<JwksLabels, Counter>,
+    saml_refreshes: Family<SamlRefreshLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -100,8 +111,15 @@ impl Metrics {
             "Fetches of OIDC provider keys by provider and outcome (ok, error, stale: failed and answered with the last good keys)",
             jwks_fetches.clone(),
         );
+        let saml_refreshes = Family::<SamlRefreshLabels, Counter>::default();
+        registry.register(
+            "saml_metadata_refresh",
+            "Refreshes of SAML provider metadata from its URL by provider and outcome (updated, unchanged, error: the old keys stay)",
+            saml_refreshes.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
+            saml_refreshes,
             calls,
             latency,
             store_errors,
@@ -131,6 +149,16 @@ impl Metrics {
     pub fn jwks_fetch(&self, provider: &str, outcome: &str) {
         self.jwks_fetches
             .get_or_create(&JwksLabels {
+                provider: provider.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Count one refresh of a SAML provider's metadata.
+    pub fn saml_metadata_refresh(&self, provider: &str, outcome: &str) {
+        self.saml_refreshes
+            .get_or_create(&SamlRefreshLabels {
                 provider: provider.to_owned(),
                 outcome: outcome.to_owned(),
             })
@@ -174,5 +202,13 @@ mod tests {
             "{text}"
         );
         assert_eq!(action_label(Some("Nonsense")), "Other");
+        m.saml_metadata_refresh("Okta", "error");
+        assert!(
+            m.render().contains(
+                "idbroker_saml_metadata_refresh_total{provider=\"Okta\",outcome=\"error\"} 1"
+            ),
+            "{}",
+            m.render()
+        );
     }
 }

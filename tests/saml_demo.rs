@@ -41,8 +41,12 @@ fn demo_assertions_verify_and_only_for_the_demo_provider() {
         &idbroker::federation::saml::RawSamlSp::default(),
         &[idbroker::federation::saml::RawSamlProvider {
             name: "Okta".into(),
-            metadata_file: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("certs/demo/saml-idp-metadata.xml"),
+            metadata_file: Some(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("certs/demo/saml-idp-metadata.xml"),
+            ),
+            metadata_url: None,
+            metadata_refresh_seconds: 3600,
+            allow_http_loopback: false,
             allow_sha1: false,
             clock_skew_seconds: 300,
             max_assertion_age_seconds: 300,

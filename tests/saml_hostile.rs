@@ -16,8 +16,6 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -27,7 +25,8 @@ use idbroker::clock::ManualClock;
 use idbroker::config::Config;
 
 mod common;
-use common::{raw_http, start};
+use common::{mint_saml, raw_http, start, Minted};
+use std::path::Path;
 
 const ACCOUNT: &str = "123456789012";
 const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
@@ -36,50 +35,6 @@ const MAPPED: &str = "arn:aws:iam::123456789012:role/demo/Mapped";
 const LOCKED: &str = "arn:aws:iam::123456789012:role/demo/Locked";
 const ISSUER: &str = "https://idp.test/metadata";
 const ACS: &str = "https://signin.aws.amazon.com/saml";
-
-struct Minted {
-    dir: PathBuf,
-    now: SystemTime,
-    cases: HashMap<String, String>,
-}
-
-/// Run mint.py into a fresh directory. `None` (skip) when its Python dependencies are missing
-/// outside CI.
-fn mint(tag: &str) -> Option<Minted> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("saml_mint_{tag}_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/saml/mint.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
-        .arg(&dir)
-        .args([ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER])
-        .output();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let out = match out {
-        Ok(o) if o.status.success() => o,
-        Ok(o) if o.status.code() == Some(3) && !ci => {
-            eprintln!("SKIPPED: {}", String::from_utf8_lossy(&o.stderr));
-            return None;
-        }
-        Err(e) if !ci => {
-            eprintln!("SKIPPED: python3: {e}");
-            return None;
-        }
-        other => panic!("mint.py failed: {other:?}"),
-    };
-    drop(out);
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(json["now"].as_u64().unwrap());
-    let cases = json["cases"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
-    Some(Minted { dir, now, cases })
-}
 
 fn config(m: &Minted, store: &str) -> Config {
     let metadata = m.dir.join("metadata.xml");
@@ -94,6 +49,8 @@ account_id = "{ACCOUNT}"
 {store}
 [saml]
 acs_url = "{ACS}"
+sp_private_key_file = ["{sp_key}"]
+sp_certificate_file = "{sp_cert}"
 
 [[saml_providers]]
 name = "TestIdP"
@@ -118,6 +75,8 @@ path = "/demo/"
 trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}}}'
 "#,
         metadata = metadata.display(),
+        sp_key = m.dir.join("sp_key.pem").display(),
+        sp_cert = m.dir.join("sp_cert.pem").display(),
         trust = trust(""),
         mapped = trust(&format!(r#","saml:iss":"{ISSUER}""#)),
     );
@@ -173,7 +132,12 @@ fn status(answer: &str) -> u16 {
 
 #[actix_web::test]
 async fn genuine_and_hostile_responses() {
-    let Some(m) = mint("hostile") else { return };
+    let Some(m) = mint_saml(
+        "hostile",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
     let clock = Arc::new(ManualClock::new(m.now));
     let state = idbroker::build_state(config(&m, ""), clock.clone())
         .await
@@ -191,6 +155,10 @@ async fn genuine_and_hostile_responses() {
         "valid",
         "valid_assertion_signed_only",
         "valid_response_signed_only",
+        // EncryptedAssertion for the SP key: decrypted, then verified as a plain one.
+        "enc_assertion_signed_gcm",
+        "enc_response_signed_cbc",
+        "enc_both_signed_oaep256_key_beside_data",
     ] {
         let a = post(&url, form(ROLE, PROVIDER, &case(name), "")).await;
         assert_eq!(outcome(&a), "ok", "{name}: {a}");
@@ -278,6 +246,14 @@ async fn genuine_and_hostile_responses() {
         "no_conditions",
         "unsigned",
         "doctype_billion_laughs",
+        "enc_other_sp_key",
+        "enc_tampered_gcm",
+        "enc_tampered_cbc",
+        "enc_unsigned",
+        "enc_attacker_signed",
+        "enc_beside_plain_assertion",
+        "enc_doctype_inside",
+        "enc_twice",
     ] {
         hostile.push((name.into(), case(name), invalid.0, invalid.1));
     }
@@ -373,6 +349,11 @@ async fn genuine_and_hostile_responses() {
     let md = common::get(&url, "/saml/metadata").await;
     assert!(md.contains("entityID=\"urn:amazon:webservices\""), "{md}");
     assert!(md.contains(&format!("Location=\"{ACS}\"")), "{md}");
+    // The SP encryption certificate is published (the one the enc_* cases were made for).
+    let pem = std::fs::read_to_string(m.dir.join("sp_cert.pem")).unwrap();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(md.contains("<md:KeyDescriptor use=\"encryption\">"), "{md}");
+    assert!(md.contains(&b64), "{md}");
 }
 
 fn openssl_sha1(data: &[u8]) -> [u8; 20] {
@@ -401,7 +382,12 @@ fn sdk(
 /// replica sharing the store refuses the replay too.
 #[actix_web::test]
 async fn aws_sdk_end_to_end() {
-    let Some(m) = mint("sdk") else { return };
+    let Some(m) = mint_saml(
+        "sdk",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
     let store = match std::env::var("REDIS_URL") {
         Ok(u) => format!(
             "[store]\nkind = \"redis\"\nurl = \"{u}\"\nprefix = \"saml-test-{}:\"",
@@ -478,4 +464,129 @@ async fn aws_sdk_end_to_end() {
         let a = post(&url2, form(ROLE, PROVIDER, &m.cases["spare1"], "")).await;
         assert_eq!(outcome(&a), "ok", "{a}");
     }
+}
+
+/// Encrypted assertions, checked directly: each refusal for its own reason (decryption, or the
+/// signature of the decrypted Assertion), and no SP key configured refuses them all.
+#[test]
+fn encrypted_assertions_fail_for_the_right_reason() {
+    use idbroker::federation::saml::{check, InResponseTo, SamlError};
+    let Some(m) = mint_saml(
+        "enc",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
+    let cfg = config(&m, "");
+    let p = cfg.saml.provider(PROVIDER).unwrap();
+    let run = |name: &str| {
+        check(
+            p,
+            &cfg.saml,
+            &m.cases[name],
+            InResponseTo::Unsolicited,
+            m.now,
+        )
+        .map(|c| c.subject().to_owned())
+    };
+    for ok in [
+        "enc_assertion_signed_gcm",
+        "enc_response_signed_cbc",
+        "enc_both_signed_oaep256_key_beside_data",
+    ] {
+        assert_eq!(run(ok).as_deref(), Ok("alice@example.com"), "{ok}");
+    }
+    let undecryptable =
+        SamlError::Malformed("the EncryptedAssertion cannot be decrypted with this service's keys");
+    for name in ["enc_other_sp_key", "enc_tampered_gcm", "enc_tampered_cbc"] {
+        assert_eq!(run(name), Err(undecryptable.clone()), "{name}");
+    }
+    assert!(
+        matches!(run("enc_unsigned"), Err(SamlError::Signature(_))),
+        "{:?}",
+        run("enc_unsigned")
+    );
+    assert!(matches!(
+        run("enc_attacker_signed"),
+        Err(SamlError::Signature(_))
+    ));
+    assert!(matches!(
+        run("enc_beside_plain_assertion"),
+        Err(SamlError::Malformed(_))
+    ));
+    assert!(matches!(run("enc_twice"), Err(SamlError::Malformed(_))));
+    assert_eq!(
+        run("enc_doctype_inside"),
+        Err(SamlError::Malformed(
+            "DOCTYPE and entity declarations are not allowed"
+        ))
+    );
+
+    // Key rotation: a second key in the list is tried too.
+    let rotated = Config::from_toml(
+        &format!(
+            "account_id = \"{ACCOUNT}\"\n[saml]\nacs_url = \"{ACS}\"\nsp_private_key_file = [\"{}\", \"{}\"]\nsp_certificate_file = \"{}\"\n[[saml_providers]]\nname = \"TestIdP\"\nmetadata_file = \"{}\"\n",
+            m.dir.join("sp_key.pem").display(),
+            m.dir.join("other_sp_key.pem").display(),
+            m.dir.join("sp_cert.pem").display(),
+            m.dir.join("metadata.xml").display()
+        ),
+        &m.dir.join("rotated.toml"),
+        &|_| None,
+    )
+    .unwrap();
+    let p2 = rotated.saml.provider(PROVIDER).unwrap();
+    for name in ["enc_other_sp_key", "enc_assertion_signed_gcm"] {
+        let r = check(
+            p2,
+            &rotated.saml,
+            &m.cases[name],
+            InResponseTo::Unsolicited,
+            m.now,
+        );
+        assert_eq!(
+            r.map(|c| c.subject().to_owned()).as_deref(),
+            Ok("alice@example.com"),
+            "{name}"
+        );
+    }
+
+    // Without SP keys: refused, and the SP metadata publishes no encryption certificate.
+    let plain = Config::from_toml(
+        &format!(
+            "account_id = \"{ACCOUNT}\"\n[saml]\nacs_url = \"{ACS}\"\n[[saml_providers]]\nname = \"TestIdP\"\nmetadata_file = \"{}\"\n",
+            m.dir.join("metadata.xml").display()
+        ),
+        &m.dir.join("plain.toml"),
+        &|_| None,
+    )
+    .unwrap();
+    let p = plain.saml.provider(PROVIDER).unwrap();
+    let r = check(
+        p,
+        &plain.saml,
+        &m.cases["enc_assertion_signed_gcm"],
+        InResponseTo::Unsolicited,
+        m.now,
+    );
+    assert!(matches!(r, Err(SamlError::Malformed(m)) if m.contains("no SP private key")));
+    assert!(
+        !idbroker::federation::saml::sp_metadata::sp_metadata(&plain.saml).contains("encryption")
+    );
+
+    // A certificate that does not match the key is a configuration error.
+    let bad = Config::from_toml(
+        &format!(
+            "account_id = \"{ACCOUNT}\"\n[saml]\nsp_private_key_file = \"{}\"\nsp_certificate_file = \"{}\"\n",
+            m.dir.join("sp_key.pem").display(),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("certs/demo/saml-idp.crt")
+                .display()
+        ),
+        &m.dir.join("bad.toml"),
+        &|_| None,
+    );
+    let e = bad.err().unwrap().to_string();
+    assert!(e.contains("saml.sp_certificate_file"), "{e}");
+    assert!(e.contains("not the first key"), "{e}");
 }

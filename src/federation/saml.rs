@@ -6,10 +6,14 @@
 //! 1. size (4..=100,000 base64 characters), base64, UTF-8;
 //! 2. lexical pass ([`xml::strip_comments`]): any `<!DOCTYPE`/`<!ENTITY`/declaration is refused
 //!    before a parser sees the text; comments are dropped, so a value split by a comment reads
-//!    as all of its text and the signature check sees exactly the bytes the values come from;
+//!    as all of its text and the signature check sees exactly the bytes the values come from.
+//!    An EncryptedAssertion (`open_encrypted`): the Response's signature, when present, is
+//!    checked first (profile + samael: it covers the ciphertext); the Assertion is decrypted
+//!    with the SP keys and put in its place, and the rebuilt text goes through 2-7 like a plain
+//!    response (the decrypted Assertion signed itself unless the Response signature verified);
 //! 3. profile pass on the whole document (roxmltree, no DTD): root `samlp:Response` 2.0,
 //!    exactly one `saml:Assertion` in the whole document (none hidden in Extensions, Advice,
-//!    ds:Object, ...), no EncryptedAssertion, no duplicate `ID`, and every `ds:Signature` an
+//!    ds:Object, ...), no EncryptedAssertion left, no duplicate `ID`, and every `ds:Signature` an
 //!    enveloped signature of the Response or of the Assertion, in its schema position (right
 //!    after Issuer), with one `Reference URI="#<parent ID>"`, only the enveloped-signature and
 //!    comment-less c14n transforms, and allowed algorithms (SHA-1 only when the provider opts
@@ -30,9 +34,11 @@
 
 mod config;
 pub mod dev;
+mod encrypted;
 pub mod sp_metadata;
 pub mod xml;
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use idbroker_session::{SessionError, SessionStore};
@@ -42,9 +48,11 @@ use samael::crypto::{
 use tracing::instrument;
 
 pub use config::{
-    parse_metadata, RawRoleMapping, RawSamlProvider, RawSamlSp, RoleMapping, SamlConfigError,
-    SamlProvider, SamlSettings, SigningCert, AWS_ACS_URL, AWS_AUDIENCE, MAX_SIGNING_CERTS,
+    parse_metadata, MetadataSource, ProviderKeys, RawRoleMapping, RawSamlProvider, RawSamlSp,
+    RefreshOutcome, RoleMapping, SamlConfigError, SamlProvider, SamlSettings, SigningCert,
+    AWS_ACS_URL, AWS_AUDIENCE, MAX_SIGNING_CERTS,
 };
+pub use encrypted::SpKeys;
 use xml::{NS_ASSERTION, NS_DS, NS_PROTOCOL, NS_XSI};
 
 /// Largest SAMLAssertion parameter, in characters (AWS's limit).
@@ -305,16 +313,11 @@ pub fn check(
         .map_err(|_| SamlError::Malformed("SAMLAssertion is not base64"))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| SamlError::Malformed("the response is not UTF-8"))?;
-    let text = xml::strip_comments(text).map_err(|e| match e {
-        xml::LexError::Declaration => {
-            SamlError::Malformed("DOCTYPE and entity declarations are not allowed")
-        }
-        xml::LexError::Unterminated => SamlError::Malformed("the response is not well-formed XML"),
-    })?;
-    let outer = profile(provider, &text)?;
-
+    let text = strip(text)?;
     let now_s = unix_now(now);
-    let trusted: Vec<CertificateDer> = provider
+    // One snapshot of the provider's keys for the whole check (a refresh may swap them).
+    let keys = provider.keys();
+    let trusted: Vec<CertificateDer> = keys
         .certs
         .iter()
         .filter(|c| provider.accept_expired_certs || (c.not_before <= now_s && now_s < c.not_after))
@@ -326,24 +329,41 @@ pub fn check(
         ));
     }
     let algorithms = (!provider.allow_sha1).then_some(&SAMAEL_SHA2[..]);
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        &text,
-        &trusted,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        algorithms,
-    )
-    .map_err(|_| {
-        SamlError::Signature("the signature does not verify with the provider's certificates")
-    })?;
+    let opened = open_encrypted(provider, sp, &text, &trusted, algorithms)?;
+    let (text, preverified) = match &opened {
+        // The decrypted text goes through the lexical pass too (no DOCTYPE in the plaintext).
+        Some((spliced, verified)) => (strip(spliced)?, *verified),
+        None => (text, false),
+    };
+    let outer = profile(provider, &text, preverified)?;
+    let reduced: Cow<'_, str> = if outer.response_signed || outer.assertion_signed {
+        Cow::Owned(
+            Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+                &text,
+                &trusted,
+                ReduceMode::ValidateAndMarkNoAncestors,
+                algorithms,
+            )
+            .map_err(|_| {
+                SamlError::Signature(
+                    "the signature does not verify with the provider's certificates",
+                )
+            })?,
+        )
+    } else {
+        // Only after decryption, when the Response's signature (over the ciphertext) was
+        // verified and the text rebuilt from samael's signed content: all of it is signed.
+        text.clone()
+    };
     let signed = read_signed(&reduced, &outer)?;
-    let until = validate(provider, sp, &outer, &signed, in_response_to, now_s)?;
+    let until = validate(provider, &keys, sp, &outer, &signed, in_response_to, now_s)?;
     Ok(Checked(
         VerifiedAssertion {
             provider_arn: provider.arn.clone(),
             issuer: signed.issuer,
             subject: signed.name_id,
             subject_type: signed.subject_type,
-            name_qualifier: provider.name_qualifier.clone(),
+            name_qualifier: keys.name_qualifier.clone(),
             doc: provider.doc.clone(),
             audience: sp.acs_url.clone(),
             id: signed.id,
@@ -360,6 +380,7 @@ pub fn check(
 #[derive(Debug)]
 struct Outer {
     response_signed: bool,
+    assertion_signed: bool,
     assertion_id: String,
     destination: Option<String>,
     in_response_to: Option<String>,
@@ -368,7 +389,119 @@ struct Outer {
     status: Option<String>,
 }
 
-fn profile(provider: &SamlProvider, text: &str) -> Result<Outer, SamlError> {
+/// The lexical pass: declarations refused, comments dropped.
+fn strip(text: &str) -> Result<Cow<'_, str>, SamlError> {
+    xml::strip_comments(text).map_err(|e| match e {
+        xml::LexError::Declaration => {
+            SamlError::Malformed("DOCTYPE and entity declarations are not allowed")
+        }
+        xml::LexError::Unterminated => SamlError::Malformed("the response is not well-formed XML"),
+    })
+}
+
+/// When the response carries an EncryptedAssertion: the Response with the decrypted Assertion
+/// in its place, and whether the Response's signature was verified before decryption. That
+/// signature covers the ciphertext, not the plaintext: it is checked here (profile and samael),
+/// the text is rebuilt from samael's signed content, and the signature element is dropped from
+/// it. Without a Response signature the decrypted Assertion must carry its own, checked by the
+/// ordinary path afterwards.
+#[instrument(skip_all)]
+fn open_encrypted(
+    provider: &SamlProvider,
+    sp: &SamlSettings,
+    text: &str,
+    trusted: &[CertificateDer],
+    algorithms: Option<&[AllowedSignatureAlgorithm]>,
+) -> Result<Option<(String, bool)>, SamlError> {
+    if !text.contains("EncryptedAssertion") {
+        return Ok(None);
+    }
+    let doc = xml::parse(text)
+        .map_err(|_| SamlError::Malformed("the response is not well-formed XML"))?;
+    if encrypted::find(&doc)?.is_none() {
+        return Ok(None);
+    }
+    let root = doc.root_element();
+    let root_id = root.attribute("ID");
+    let mut response_signed = false;
+    for sig in doc.descendants().filter(|n| xml::is(n, NS_DS, "Signature")) {
+        response_signed |= signature_element_ok(provider, &sig, &root, None, response_signed)?;
+    }
+    let unsigned = || SamlError::Signature("the assertion is not covered by a valid signature");
+    let base = if response_signed {
+        Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+            text,
+            trusted,
+            ReduceMode::ValidateAndMarkNoAncestors,
+            algorithms,
+        )
+        .map_err(|_| {
+            SamlError::Signature("the signature does not verify with the provider's certificates")
+        })?
+    } else {
+        text.to_owned()
+    };
+    let bdoc = xml::parse(&base).map_err(|_| unsigned())?;
+    let broot = bdoc.root_element();
+    if !xml::is(&broot, NS_PROTOCOL, "Response") || broot.attribute("ID") != root_id {
+        return Err(unsigned());
+    }
+    let ea = encrypted::find(&bdoc)?.ok_or_else(unsigned)?;
+    let plain = encrypted::decrypt(&ea, &sp.sp_keys)?;
+    let mut edits = vec![(ea.range(), plain.as_str())];
+    for sig in xml::children(&broot, NS_DS, "Signature") {
+        edits.push((sig.range(), ""));
+    }
+    Ok(Some((encrypted::splice(&base, edits), response_signed)))
+}
+
+/// A `ds:Signature` element: enveloped in the Response (`root`) or the Assertion, right after
+/// Issuer, at most one per element (`seen` = the element already has one), its SignedInfo in
+/// the profile. Returns whether it signs the Response.
+fn signature_element_ok(
+    provider: &SamlProvider,
+    sig: &roxmltree::Node<'_, '_>,
+    root: &roxmltree::Node<'_, '_>,
+    assertion: Option<&roxmltree::Node<'_, '_>>,
+    seen: bool,
+) -> Result<bool, SamlError> {
+    let parent = sig
+        .parent_element()
+        .ok_or(SamlError::Malformed("a signature has no parent"))?;
+    let is_response = parent == *root;
+    if !is_response && Some(&parent) != assertion {
+        return Err(SamlError::Signature(
+            "a signature signs neither the Response nor the Assertion",
+        ));
+    }
+    let before: Vec<_> = sig
+        .prev_siblings()
+        .skip(1)
+        .filter(|n| n.is_element())
+        .collect();
+    let position_ok = match before.as_slice() {
+        [] => is_response,
+        [only] => xml::is(only, NS_ASSERTION, "Issuer"),
+        _ => false,
+    };
+    if !position_ok {
+        return Err(SamlError::Signature(
+            "a signature is not where the schema puts it",
+        ));
+    }
+    if seen {
+        return Err(SamlError::Signature("an element carries two signatures"));
+    }
+    let parent_id = parent
+        .attribute("ID")
+        .ok_or(SamlError::Signature("the signed element has no ID"))?;
+    signed_info_ok(provider, sig, parent_id)?;
+    Ok(is_response)
+}
+
+/// `preverified`: the text was rebuilt after decryption from a Response whose signature was
+/// verified (see [`open_encrypted`]); an unsigned Assertion is then acceptable.
+fn profile(provider: &SamlProvider, text: &str, preverified: bool) -> Result<Outer, SamlError> {
     let doc = xml::parse(text)
         .map_err(|_| SamlError::Malformed("the response is not well-formed XML"))?;
     let root = doc.root_element();
@@ -391,8 +524,10 @@ fn profile(provider: &SamlProvider, text: &str) -> Result<Outer, SamlError> {
             || xml::is(&n, NS_ASSERTION, "EncryptedID")
             || xml::is(&n, NS_ASSERTION, "EncryptedAttribute")
         {
+            // One EncryptedAssertion, a child of the Response, is opened before this pass;
+            // anything encrypted left (nested, EncryptedID, EncryptedAttribute) is refused.
             return Err(SamlError::Malformed(
-                "encrypted assertions are not supported",
+                "only one EncryptedAssertion, a child of the Response, is supported (no EncryptedID or EncryptedAttribute)",
             ));
         }
     }
@@ -417,46 +552,20 @@ fn profile(provider: &SamlProvider, text: &str) -> Result<Outer, SamlError> {
     let mut response_signed = false;
     let mut assertion_signed = false;
     for sig in doc.descendants().filter(|n| xml::is(n, NS_DS, "Signature")) {
-        let parent = sig
-            .parent_element()
-            .ok_or(SamlError::Malformed("a signature has no parent"))?;
-        let is_response = parent == root;
-        if !is_response && parent != *assertion {
-            return Err(SamlError::Signature(
-                "a signature signs neither the Response nor the Assertion",
-            ));
-        }
-        // Schema position: right after Issuer (the Response's Issuer is optional).
-        let before: Vec<_> = sig
-            .prev_siblings()
-            .skip(1)
-            .filter(|n| n.is_element())
-            .collect();
-        let position_ok = match before.as_slice() {
-            [] => is_response,
-            [only] => xml::is(only, NS_ASSERTION, "Issuer"),
-            _ => false,
-        };
-        if !position_ok {
-            return Err(SamlError::Signature(
-                "a signature is not where the schema puts it",
-            ));
-        }
-        let flag = if is_response {
-            &mut response_signed
+        let on_response = sig.parent_element() == Some(root);
+        let seen = if on_response {
+            response_signed
         } else {
-            &mut assertion_signed
+            assertion_signed
         };
-        if *flag {
-            return Err(SamlError::Signature("an element carries two signatures"));
+        signature_element_ok(provider, &sig, &root, Some(assertion), seen)?;
+        if on_response {
+            response_signed = true;
+        } else {
+            assertion_signed = true;
         }
-        *flag = true;
-        let parent_id = parent
-            .attribute("ID")
-            .ok_or(SamlError::Signature("the signed element has no ID"))?;
-        signed_info_ok(provider, &sig, parent_id)?;
     }
-    if !response_signed && !assertion_signed {
+    if !response_signed && !assertion_signed && !preverified {
         return Err(SamlError::Signature(
             "neither the Response nor the Assertion is signed",
         ));
@@ -467,6 +576,7 @@ fn profile(provider: &SamlProvider, text: &str) -> Result<Outer, SamlError> {
         .map(str::to_owned);
     Ok(Outer {
         response_signed,
+        assertion_signed,
         assertion_id: assertion_id.to_owned(),
         destination: root.attribute("Destination").map(str::to_owned),
         in_response_to: root.attribute("InResponseTo").map(str::to_owned),
@@ -698,6 +808,7 @@ fn read_signed(reduced: &str, outer: &Outer) -> Result<Signed, SamlError> {
 /// Addressing, status and time checks; returns until when the assertion ID must be remembered.
 fn validate(
     provider: &SamlProvider,
+    keys: &ProviderKeys,
     sp: &SamlSettings,
     outer: &Outer,
     s: &Signed,
@@ -705,16 +816,12 @@ fn validate(
     now: i64,
 ) -> Result<i64, SamlError> {
     let skew = provider.skew;
-    if s.issuer != provider.entity_id {
+    if s.issuer != keys.entity_id {
         return Err(SamlError::Rejected(
             "The SAML assertion's Issuer is not the provider's entity id".into(),
         ));
     }
-    if outer
-        .issuer
-        .as_deref()
-        .is_some_and(|i| i != provider.entity_id)
-    {
+    if outer.issuer.as_deref().is_some_and(|i| i != keys.entity_id) {
         return Err(SamlError::Rejected(
             "The SAML response's Issuer is not the provider's entity id".into(),
         ));
@@ -817,6 +924,7 @@ mod tests {
     fn outer(assertion_id: &str) -> Outer {
         Outer {
             response_signed: true,
+            assertion_signed: false,
             assertion_id: assertion_id.into(),
             destination: None,
             in_response_to: None,

@@ -2,7 +2,9 @@
 //! loopback port, and raw HTTP for the endpoints the AWS SDK does not call.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use idbroker::config::Config;
 
@@ -56,4 +58,52 @@ pub async fn get(url: &str, path: &str) -> String {
         format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
     )
     .await
+}
+
+/// SAML responses minted by tests/saml/mint.py (signxml, fresh keys per run).
+pub struct Minted {
+    /// Where mint.py wrote (metadata.xml, cases.json, ...).
+    pub dir: PathBuf,
+    /// mint.py's clock.
+    pub now: SystemTime,
+    /// Case name -> base64 response.
+    pub cases: HashMap<String, String>,
+}
+
+/// Run mint.py into a fresh directory. `None` (skip) when its Python dependencies are missing
+/// outside CI.
+pub fn mint_saml(tag: &str, args: [&str; 5]) -> Option<Minted> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("saml_mint_{tag}_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/saml/mint.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .args(args)
+        .output();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        Ok(o) if o.status.code() == Some(3) && !ci => {
+            eprintln!("SKIPPED: {}", String::from_utf8_lossy(&o.stderr));
+            return None;
+        }
+        Err(e) if !ci => {
+            eprintln!("SKIPPED: python3: {e}");
+            return None;
+        }
+        other => panic!("mint.py failed: {other:?}"),
+    };
+    drop(out);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(json["now"].as_u64().unwrap());
+    let cases = json["cases"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    Some(Minted { dir, now, cases })
 }

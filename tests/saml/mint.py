@@ -4,7 +4,10 @@ RSA-2048 keys and certificates generated fresh on every run), plus a hostile set
 
     python3 tests/saml/mint.py OUT_DIR ISSUER SP_ENTITY_ID ACS_URL ROLE_ARN PROVIDER_ARN
 
-Writes OUT_DIR/metadata.xml (the IdP's metadata: entity id and signing certificate) and
+Writes OUT_DIR/metadata.xml (the IdP's metadata: entity id and signing certificate),
+OUT_DIR/sp_key.pem and OUT_DIR/sp_cert.pem (a fresh SP encryption keypair: the enc_* cases are
+EncryptedAssertions for it, XML Encryption built by hand with `cryptography`: RSA-OAEP key
+transport, AES-GCM or AES-CBC content) and
 OUT_DIR/cases.json: {"now": epoch seconds, "cases": {name: base64 response}}.
 Exits 3 when signxml/lxml/cryptography are missing (the Rust test decides what that means).
 """
@@ -19,7 +22,10 @@ import uuid
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding as apad
     from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.x509.oid import NameOID
     from lxml import etree
     from signxml import XMLSigner
@@ -31,6 +37,8 @@ P = "urn:oasis:names:tc:SAML:2.0:protocol"
 A = "urn:oasis:names:tc:SAML:2.0:assertion"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 EXC = "http://www.w3.org/2001/10/xml-exc-c14n#"
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+XENC11 = "http://www.w3.org/2009/xmlenc11#"
 NS = {"samlp": P, "saml": A, "ds": DS}
 
 out, issuer, sp_entity, acs, role_arn, provider_arn = sys.argv[1:7]
@@ -277,6 +285,82 @@ cases["with_tags"] = b64(both(response(name_id="dave@example.com", extra_attrs="
 <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"><saml:AttributeValue>team</saml:AttributeValue></saml:Attribute>
 <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/SourceIdentity"><saml:AttributeValue>dave</saml:AttributeValue></saml:Attribute>
 <saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/SessionDuration"><saml:AttributeValue>1800</saml:AttributeValue></saml:Attribute>""")))
+
+# Encrypted assertions, for a fresh SP key (sp_key.pem / sp_cert.pem) or another one.
+sp_key, sp_cert = keypair("sp.test", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+other_sp_key, other_sp_cert = keypair("sp.test", now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+for name, data in (("sp_key.pem", sp_key), ("sp_cert.pem", sp_cert), ("other_sp_key.pem", other_sp_key)):
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+
+
+def encrypt(plain, cert_pem=sp_cert, mode="gcm", oaep256=False, key_sibling=False, tamper=False):
+    """An EncryptedAssertion element holding `plain` (bytes)."""
+    if mode == "gcm":
+        key, iv = os.urandom(16), os.urandom(12)
+        value = iv + AESGCM(key).encrypt(iv, plain, None)
+        alg = XENC11 + "aes128-gcm"
+    else:
+        key, iv = os.urandom(32), os.urandom(16)
+        n = 16 - len(plain) % 16
+        enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        value = iv + enc.update(plain + bytes([n]) * n) + enc.finalize()
+        alg = XENC + "aes256-cbc"
+    if tamper:
+        value = bytearray(value)
+        value[len(value) // 2] ^= 1
+        value = bytes(value)
+    pub = x509.load_pem_x509_certificate(cert_pem).public_key()
+    if oaep256:
+        wrapped = pub.encrypt(key, apad.OAEP(mgf=apad.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+        method = (f'<xenc:EncryptionMethod Algorithm="{XENC11}rsa-oaep"><ds:DigestMethod Algorithm="{XENC}sha256"/>'
+                  f'<xenc11:MGF xmlns:xenc11="{XENC11}" Algorithm="{XENC11}mgf1sha256"/></xenc:EncryptionMethod>')
+    else:
+        wrapped = pub.encrypt(key, apad.OAEP(mgf=apad.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None))
+        method = (f'<xenc:EncryptionMethod Algorithm="{XENC}rsa-oaep-mgf1p">'
+                  f'<ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/></xenc:EncryptionMethod>')
+    ek = (f'<xenc:EncryptedKey Id="_k{uuid.uuid4().hex}">{method}<xenc:CipherData><xenc:CipherValue>'
+          f'{base64.b64encode(wrapped).decode()}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey>')
+    key_info = "" if key_sibling else f"<ds:KeyInfo>{ek}</ds:KeyInfo>"
+    xml = (f'<saml:EncryptedAssertion xmlns:saml="{A}" xmlns:xenc="{XENC}" xmlns:ds="{DS}">'
+           f'<xenc:EncryptedData Type="{XENC}Element"><xenc:EncryptionMethod Algorithm="{alg}"/>{key_info}'
+           f'<xenc:CipherData><xenc:CipherValue>{base64.b64encode(value).decode()}</xenc:CipherValue></xenc:CipherData>'
+           f'</xenc:EncryptedData>{ek if key_sibling else ""}</saml:EncryptedAssertion>')
+    return etree.fromstring(xml.encode())
+
+
+def encrypted(sign_assertion=True, sign_response=False, key=idp_key, cert=idp_cert, prefix=b"",
+              keep_plain=False, **kw):
+    r = response()
+    a = r.find("saml:Assertion", NS)
+    if sign_assertion:
+        signed_a = sign(a, key=key, cert=cert)
+        r.replace(a, signed_a)
+        a = signed_a
+    else:
+        drop_placeholder(a)
+    ea = encrypt(prefix + etree.tostring(a), **kw)
+    if keep_plain:
+        a.addnext(ea)
+    else:
+        r.replace(a, ea)
+    return sign(r) if sign_response else (drop_placeholder(r) or r)
+
+
+cases["enc_assertion_signed_gcm"] = b64(encrypted())
+cases["enc_response_signed_cbc"] = b64(encrypted(sign_assertion=False, sign_response=True, mode="cbc"))
+cases["enc_both_signed_oaep256_key_beside_data"] = b64(encrypted(sign_response=True, oaep256=True, key_sibling=True))
+cases["enc_other_sp_key"] = b64(encrypted(cert_pem=other_sp_cert))
+cases["enc_tampered_gcm"] = b64(encrypted(tamper=True))
+cases["enc_tampered_cbc"] = b64(encrypted(mode="cbc", tamper=True))
+cases["enc_unsigned"] = b64(encrypted(sign_assertion=False))
+cases["enc_attacker_signed"] = b64(encrypted(key=evil_key, cert=evil_cert))
+cases["enc_beside_plain_assertion"] = b64(encrypted(keep_plain=True))
+r = encrypted()
+ea = r.find("saml:EncryptedAssertion", NS)
+ea.addnext(copy.deepcopy(ea))
+cases["enc_twice"] = b64(r)
+cases["enc_doctype_inside"] = b64(encrypted(prefix=b'<!DOCTYPE x [<!ENTITY e "e">]>'))
 
 with open(os.path.join(out, "cases.json"), "w") as f:
     json.dump({"now": int(now.timestamp()), "cases": cases}, f)

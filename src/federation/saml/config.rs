@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use openssl::x509::X509;
@@ -27,6 +28,22 @@ pub struct RawSamlSp {
     pub sp_entity_id: Option<String>,
     /// The assertion consumer service URL that assertions must name as their Recipient.
     pub acs_url: Option<String>,
+    /// SP private key(s), PEM, for encrypted assertions: one path, or a list (the first is the
+    /// current key, matching `sp_certificate_file`; the others are still tried, for rotation).
+    pub sp_private_key_file: Option<KeyFiles>,
+    /// The SP's certificate (PEM) for the current key, published in the SP metadata as the
+    /// encryption certificate.
+    pub sp_certificate_file: Option<PathBuf>,
+}
+
+/// One path or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KeyFiles {
+    /// One file.
+    One(PathBuf),
+    /// Several, current first.
+    Many(Vec<PathBuf>),
 }
 
 /// `[[saml_providers]]`: a trusted SAML identity provider.
@@ -36,7 +53,17 @@ pub struct RawSamlProvider {
     /// Provider name: the ARN is `arn:aws:iam::ACCOUNT:saml-provider/NAME`.
     pub name: String,
     /// The IdP's metadata XML (EntityDescriptor with an IDPSSODescriptor and signing keys).
-    pub metadata_file: PathBuf,
+    /// Exactly one of `metadata_file` and `metadata_url`.
+    pub metadata_file: Option<PathBuf>,
+    /// HTTPS URL of the IdP's metadata, fetched at load (which fails if it cannot be read and
+    /// validated) and again every `metadata_refresh_seconds`.
+    pub metadata_url: Option<String>,
+    /// Interval between metadata fetches, seconds (60..=604800, default 3600).
+    #[serde(default = "default_refresh")]
+    pub metadata_refresh_seconds: u64,
+    /// Allow `http://` metadata URLs on loopback hosts (tests only).
+    #[serde(default)]
+    pub allow_http_loopback: bool,
     /// Accept RSA-SHA1 signatures and SHA-1 digests (off by default).
     #[serde(default)]
     pub allow_sha1: bool,
@@ -75,6 +102,9 @@ fn default_skew() -> u64 {
 }
 fn default_max_age() -> u64 {
     300
+}
+fn default_refresh() -> u64 {
+    3600
 }
 fn default_min_rsa() -> u32 {
     2048
@@ -155,13 +185,17 @@ pub struct SamlProvider {
     pub name: String,
     /// `arn:aws:iam::ACCOUNT:saml-provider/NAME`
     pub arn: String,
-    /// The IdP's entity id (from its metadata): the only Issuer accepted.
-    pub entity_id: String,
-    /// `Base64(SHA1(issuer + account + "/" + name))`, AWS's NameQualifier.
-    pub name_qualifier: String,
     /// `ACCOUNT/NAME`, the `saml:doc` key.
     pub doc: String,
-    pub(super) certs: Vec<SigningCert>,
+    account: String,
+    /// Entity id and signing certificates: replaced as a whole when refreshed metadata
+    /// validates. Readers take the current `Arc` (a short read lock) and use it throughout.
+    keys: RwLock<Arc<ProviderKeys>>,
+    /// Where the metadata comes from.
+    pub source: MetadataSource,
+    /// When the next refresh is due (seconds since the epoch; URL sources only).
+    next_refresh: AtomicI64,
+    min_rsa_bits: u32,
     pub(super) allow_sha1: bool,
     pub(super) skew: i64,
     pub(super) max_age: i64,
@@ -170,10 +204,142 @@ pub struct SamlProvider {
     pub role_mappings: Vec<RoleMapping>,
 }
 
-impl SamlProvider {
-    /// The signing certificates, for display.
+/// Where a provider's metadata comes from.
+#[derive(Debug, Clone)]
+pub enum MetadataSource {
+    /// A file, read once at load.
+    File(PathBuf),
+    /// An HTTPS URL, fetched at load and every `refresh`.
+    Url {
+        /// The URL (checked: HTTPS, or HTTP on loopback when allowed).
+        url: String,
+        /// Interval between fetches.
+        refresh: Duration,
+    },
+}
+
+/// What a provider's metadata says: its entity id and signing certificates, validated.
+#[derive(Debug)]
+pub struct ProviderKeys {
+    /// The IdP's entity id (from its metadata): the only Issuer accepted.
+    pub entity_id: String,
+    /// `Base64(SHA1(issuer + account + "/" + name))`, AWS's NameQualifier.
+    pub name_qualifier: String,
+    pub(super) certs: Vec<SigningCert>,
+}
+
+impl ProviderKeys {
+    fn new(entity_id: String, certs: Vec<SigningCert>, account: &str, name: &str) -> Self {
+        let digest = openssl::sha::sha1(format!("{entity_id}{account}/{name}").as_bytes());
+        ProviderKeys {
+            name_qualifier: data_encoding::BASE64.encode(&digest),
+            entity_id,
+            certs,
+        }
+    }
+
+    /// The signing certificates.
     pub fn signing_certs(&self) -> &[SigningCert] {
         &self.certs
+    }
+}
+
+/// What a metadata refresh did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// New metadata validated and replaced the keys (`true` when they changed).
+    Updated(bool),
+    /// The fetch failed or the metadata did not validate: the old keys stay.
+    Failed(String),
+    /// The provider's metadata is a file: nothing to refresh.
+    NotRefreshable,
+}
+
+impl RefreshOutcome {
+    /// The metric label: `updated`, `unchanged`, `error`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RefreshOutcome::Updated(true) => "updated",
+            RefreshOutcome::Updated(false) | RefreshOutcome::NotRefreshable => "unchanged",
+            RefreshOutcome::Failed(_) => "error",
+        }
+    }
+}
+
+/// After a failed refresh, the next try comes at most this much later.
+const RETRY_AFTER_FAILURE: i64 = 300;
+
+impl SamlProvider {
+    /// The current entity id and signing certificates: one consistent snapshot.
+    pub fn keys(&self) -> Arc<ProviderKeys> {
+        match self.keys.read() {
+            Ok(k) => Arc::clone(&k),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The current signing certificates, for display.
+    pub fn signing_certs(&self) -> Vec<SigningCert> {
+        self.keys().certs.clone()
+    }
+
+    /// Is a metadata refresh due at `now`? (Always false for file metadata.)
+    pub fn refresh_due(&self, now: SystemTime) -> bool {
+        matches!(self.source, MetadataSource::Url { .. })
+            && super::unix_now(now) >= self.next_refresh.load(Ordering::Relaxed)
+    }
+
+    /// Validate new metadata text with the rules of config load (one IdP entity, 1 to 10
+    /// signing certificates, key sizes) and, only if it passes, replace the keys.
+    #[tracing::instrument(skip_all, fields(provider = %self.name))]
+    pub fn apply_metadata(&self, text: &str) -> Result<bool, String> {
+        let (entity_id, certs) = parse_metadata(text, self.min_rsa_bits)?;
+        let new = ProviderKeys::new(entity_id, certs, &self.account, &self.name);
+        let mut guard = match self.keys.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let changed = guard.entity_id != new.entity_id
+            || guard.certs.len() != new.certs.len()
+            || guard
+                .certs
+                .iter()
+                .zip(&new.certs)
+                .any(|(a, b)| a.der.der_data() != b.der.der_data());
+        *guard = Arc::new(new);
+        Ok(changed)
+    }
+
+    /// Fetch the metadata URL with `fetcher` and apply it when it validates; on any failure
+    /// the old keys stay. Schedules the next refresh from `now` (sooner after a failure).
+    #[tracing::instrument(skip_all, fields(provider = %self.name))]
+    pub async fn refresh(
+        &self,
+        fetcher: &dyn crate::federation::oidc::Fetcher,
+        now: SystemTime,
+    ) -> RefreshOutcome {
+        let MetadataSource::Url { url, refresh } = &self.source else {
+            return RefreshOutcome::NotRefreshable;
+        };
+        let every = i64::try_from(refresh.as_secs()).unwrap_or(3600);
+        let now_s = super::unix_now(now);
+        let outcome = match fetcher.get(url, FETCH_TIMEOUT).await {
+            Err(e) => RefreshOutcome::Failed(format!("fetching {url}: {e}")),
+            Ok(got) => match std::str::from_utf8(&got.body) {
+                Err(_) => RefreshOutcome::Failed(format!("{url}: the metadata is not UTF-8")),
+                Ok(text) => match self.apply_metadata(text) {
+                    Ok(changed) => RefreshOutcome::Updated(changed),
+                    Err(e) => RefreshOutcome::Failed(format!("{url}: {e}")),
+                },
+            },
+        };
+        let next = match outcome {
+            RefreshOutcome::Failed(_) => every.min(RETRY_AFTER_FAILURE),
+            _ => every,
+        };
+        self.next_refresh
+            .store(now_s.saturating_add(next), Ordering::Relaxed);
+        outcome
     }
 
     /// The allowed clock skew.
@@ -189,6 +355,10 @@ pub struct SamlSettings {
     pub sp_entity_id: String,
     /// ACS URL (recipient, destination).
     pub acs_url: String,
+    /// SP private keys for encrypted assertions (none: they are refused).
+    pub sp_keys: super::SpKeys,
+    /// The SP encryption certificate (DER), published in the SP metadata.
+    pub sp_certificate: Option<Vec<u8>>,
     providers: BTreeMap<String, Arc<SamlProvider>>,
 }
 
@@ -197,6 +367,8 @@ impl Default for SamlSettings {
         SamlSettings {
             sp_entity_id: AWS_AUDIENCE.into(),
             acs_url: AWS_ACS_URL.into(),
+            sp_keys: super::SpKeys::default(),
+            sp_certificate: None,
             providers: BTreeMap::new(),
         }
     }
@@ -252,9 +424,12 @@ impl SamlSettings {
             }
             out.insert(p.arn.clone(), Arc::new(p));
         }
+        let (sp_keys, sp_certificate) = sp_encryption_keys(sp, base)?;
         Ok(SamlSettings {
             sp_entity_id,
             acs_url,
+            sp_keys,
+            sp_certificate,
             providers: out,
         })
     }
@@ -273,6 +448,68 @@ impl SamlSettings {
     pub fn audience_ok(&self, audience: &str) -> bool {
         audience == self.sp_entity_id || audience == AWS_AUDIENCE
     }
+}
+
+/// The SP's private keys and certificate: RSA, 2048 bits or more; the certificate's key is the
+/// first private key. Both or neither.
+fn sp_encryption_keys(
+    sp: &RawSamlSp,
+    base: &Path,
+) -> Result<(super::SpKeys, Option<Vec<u8>>), SamlConfigError> {
+    let files: Vec<&PathBuf> = match &sp.sp_private_key_file {
+        None => vec![],
+        Some(KeyFiles::One(p)) => vec![p],
+        Some(KeyFiles::Many(v)) => v.iter().collect(),
+    };
+    const KEY: &str = "saml.sp_private_key_file";
+    const CERT: &str = "saml.sp_certificate_file";
+    let mut keys = Vec::new();
+    for f in files {
+        let path = base.join(f);
+        let pem = std::fs::read(&path).map_err(|e| err(KEY, format!("{}: {e}", path.display())))?;
+        // The key's content never appears in a message.
+        let key = openssl::pkey::PKey::private_key_from_pem(&pem)
+            .map_err(|_| err(KEY, format!("{}: not a PEM private key", path.display())))?;
+        if key.id() != openssl::pkey::Id::RSA || key.bits() < 2048 {
+            return Err(err(
+                KEY,
+                format!(
+                    "{}: must be an RSA key of 2048 bits or more",
+                    path.display()
+                ),
+            ));
+        }
+        keys.push(key);
+    }
+    let cert = match (&sp.sp_certificate_file, keys.first()) {
+        (None, None) => None,
+        (Some(c), Some(key)) => {
+            let path = base.join(c);
+            let pem =
+                std::fs::read(&path).map_err(|e| err(CERT, format!("{}: {e}", path.display())))?;
+            let x = X509::from_pem(&pem)
+                .map_err(|_| err(CERT, format!("{}: not a PEM certificate", path.display())))?;
+            let matches = x.public_key().map(|p| p.public_eq(key)).unwrap_or(false);
+            if !matches {
+                return Err(err(
+                    CERT,
+                    "its key is not the first key of saml.sp_private_key_file",
+                ));
+            }
+            Some(
+                x.to_der()
+                    .map_err(|_| err(CERT, "the certificate cannot be encoded"))?,
+            )
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                CERT,
+                "required with saml.sp_private_key_file (it is published in the SP metadata)",
+            ))
+        }
+        (Some(_), None) => return Err(err(KEY, "required with saml.sp_certificate_file")),
+    };
+    Ok((super::SpKeys(keys), cert))
 }
 
 fn valid_provider_name(name: &str) -> bool {
@@ -315,19 +552,46 @@ fn build_provider(
     if !(1024..=4096).contains(&raw.min_rsa_key_bits) {
         return Err(err(format!("{key}.min_rsa_key_bits"), "1024..4096"));
     }
-    let path = base.join(&raw.metadata_file);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        err(
-            format!("{key}.metadata_file"),
-            format!("{}: {e}", path.display()),
-        )
-    })?;
-    let (entity_id, certs) = parse_metadata(&text, raw.min_rsa_key_bits).map_err(|p| {
-        err(
-            format!("{key}.metadata_file"),
-            format!("{}: {p}", path.display()),
-        )
-    })?;
+    let (source, text) = match (&raw.metadata_file, &raw.metadata_url) {
+        (Some(file), None) => {
+            let path = base.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                err(
+                    format!("{key}.metadata_file"),
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
+            (MetadataSource::File(path), text)
+        }
+        (None, Some(url)) => {
+            let ukey = format!("{key}.metadata_url");
+            crate::federation::oidc::check_url(url, raw.allow_http_loopback)
+                .map_err(|p| err(&ukey, p))?;
+            if !(60..=604_800).contains(&raw.metadata_refresh_seconds) {
+                return Err(err(format!("{key}.metadata_refresh_seconds"), "60..604800"));
+            }
+            let text = fetch_blocking(url).map_err(|p| err(&ukey, p))?;
+            (
+                MetadataSource::Url {
+                    url: url.clone(),
+                    refresh: Duration::from_secs(raw.metadata_refresh_seconds),
+                },
+                text,
+            )
+        }
+        _ => {
+            return Err(err(
+                key,
+                "exactly one of metadata_file and metadata_url is required",
+            ))
+        }
+    };
+    let (mkey, shown) = match &source {
+        MetadataSource::File(p) => (format!("{key}.metadata_file"), p.display().to_string()),
+        MetadataSource::Url { url, .. } => (format!("{key}.metadata_url"), url.clone()),
+    };
+    let (entity_id, certs) = parse_metadata(&text, raw.min_rsa_key_bits)
+        .map_err(|p| err(mkey, format!("{shown}: {p}")))?;
     let now_s = super::unix_now(now);
     for c in &certs {
         if c.not_after <= now_s || c.not_before > now_s {
@@ -362,20 +626,50 @@ fn build_provider(
         });
     }
     let arn = format!("arn:aws:iam::{account}:saml-provider/{}", raw.name);
-    let digest = openssl::sha::sha1(format!("{entity_id}{account}/{}", raw.name).as_bytes());
+    let refresh_every = match &source {
+        MetadataSource::Url { refresh, .. } => i64::try_from(refresh.as_secs()).unwrap_or(3600),
+        MetadataSource::File(_) => 0,
+    };
     Ok(SamlProvider {
         name: raw.name.clone(),
-        name_qualifier: data_encoding::BASE64.encode(&digest),
         doc: format!("{account}/{}", raw.name),
+        account: account.to_owned(),
+        keys: RwLock::new(Arc::new(ProviderKeys::new(
+            entity_id, certs, account, &raw.name,
+        ))),
+        source,
+        next_refresh: AtomicI64::new(now_s.saturating_add(refresh_every)),
+        min_rsa_bits: raw.min_rsa_key_bits,
         arn,
-        entity_id,
-        certs,
         allow_sha1: raw.allow_sha1,
         skew: i64::try_from(raw.clock_skew_seconds).unwrap_or(300),
         max_age: i64::try_from(raw.max_assertion_age_seconds).unwrap_or(300),
         accept_expired_certs: expired,
         role_mappings,
     })
+}
+
+/// Time allowed for one metadata fetch.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Fetch metadata at config load, which is synchronous and may run inside or outside an async
+/// runtime: the fetch runs on its own thread with its own single-threaded runtime.
+fn fetch_blocking(url: &str) -> Result<String, String> {
+    let url = url.to_owned();
+    let work = std::thread::spawn(move || -> Result<String, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("runtime: {e}"))?;
+        rt.block_on(async {
+            let fetcher = crate::federation::oidc::HttpFetcher::new()?;
+            let got = crate::federation::oidc::Fetcher::get(&fetcher, &url, FETCH_TIMEOUT).await?;
+            String::from_utf8(got.body).map_err(|_| "the metadata is not UTF-8".to_owned())
+        })
+    });
+    work.join()
+        .map_err(|_| "the metadata fetch failed".to_owned())?
+        .map_err(|e| format!("fetching the metadata: {e}"))
 }
 
 /// The IdP's entity id and signing certificates from its metadata. Refuses DTDs, metadata

@@ -52,7 +52,7 @@ pub fn demo_response(
     user: &str,
     now: SystemTime,
 ) -> Result<String, String> {
-    if provider.name != DEMO_PROVIDER_NAME || provider.entity_id != DEMO_ENTITY_ID {
+    if provider.name != DEMO_PROVIDER_NAME || provider.keys().entity_id != DEMO_ENTITY_ID {
         return Err(format!(
             "refusing: this development helper mints only for the demo provider {DEMO_PROVIDER_NAME} ({DEMO_ENTITY_ID}), not {}",
             provider.arn

@@ -11,14 +11,34 @@ fn escape_attr(s: &str) -> String {
 }
 
 /// The `md:EntityDescriptor` of idbroker as an SP: entity id, the ACS URL (HTTP-POST), signed
-/// assertions wanted. No encryption certificate: encrypted assertions are not supported.
+/// assertions wanted, and the encryption certificate when SP keys are configured.
 pub fn sp_metadata(settings: &SamlSettings) -> String {
+    let encryption = settings
+        .sp_certificate
+        .as_ref()
+        .map(|der| {
+            format!(
+                concat!(
+                    r#"<md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+                    r#"<ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#,
+                    r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>"#,
+                    r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes128-gcm"/>"#,
+                    r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/>"#,
+                    r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>"#,
+                    r#"<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/>"#,
+                    r#"</md:KeyDescriptor>"#
+                ),
+                data_encoding::BASE64.encode(der)
+            )
+        })
+        .unwrap_or_default();
     format!(
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
             r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
             r#"<md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" "#,
             r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
+            "{encryption}",
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>"#,
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>"#,
             r#"<md:AssertionConsumerService index="1" isDefault="true" "#,
@@ -26,6 +46,7 @@ pub fn sp_metadata(settings: &SamlSettings) -> String {
             r#"</md:SPSSODescriptor></md:EntityDescriptor>"#
         ),
         entity = escape_attr(&settings.sp_entity_id),
+        encryption = encryption,
         acs = escape_attr(&settings.acs_url),
     )
 }
