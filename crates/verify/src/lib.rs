@@ -1,0 +1,601 @@
+//! `idbroker-verify`: for services behind idbroker. Verify a SigV4 request signed with
+//! idbroker-issued temporary credentials (`ASIA…`, header or presigned form) and learn who sent
+//! it ([`Verifier::verify`] → [`VerifiedCaller`]); then decide whether that session may do what
+//! it asks ([`Verifier::authorize`]): the role's (or user's) identity policies ∩ its permissions
+//! boundary ∩ the session policies, with AWS's global condition keys filled in.
+//!
+//! The verifier reads sessions from the same [`SessionStore`] as the server and opens their
+//! sealed secrets with the same [`SealingKeys`]. Session records (with the secret unsealed, the
+//! revocation marks read, and their policies compiled) are kept in a bounded local cache for
+//! [`VerifierOptions::cache_ttl`] (default 1 s), so the hot path does no network round trip and a
+//! revocation is seen within that time. A store that cannot answer fails every verification
+//! closed ([`VerifyError::ServiceUnavailable`]).
+//!
+//! Time is passed in (`now`), never read from a clock here.
+//!
+//! Behind the `actix` feature, [`actix`] has an actix-web middleware.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "actix")]
+pub mod actix;
+mod directory;
+mod error;
+mod time;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use idbroker_policy::{Context, Evaluation, Policy, PolicyKind, PolicySet, Request};
+use idbroker_session::{
+    AccessKeyId, AccessKeyKind, PrincipalKind, SealingKeys, SecretAccessKey, Session, SessionStore,
+    SessionStoreConfig, SessionTag,
+};
+use tracing::instrument;
+
+pub use directory::PolicyDirectory;
+pub use error::{DirectoryError, VerifyError};
+pub use idbroker_policy::Decision;
+pub use idbroker_sigv4::{Payload, RequestParts, SignatureForm, Skew};
+
+/// How a [`Verifier`] works.
+#[derive(Debug, Clone)]
+pub struct VerifierOptions {
+    /// The server's sealing keys (active and old), to open the sessions' secrets.
+    pub sealing_keys: Arc<SealingKeys>,
+    /// The policy documents sessions refer to.
+    pub policies: Arc<PolicyDirectory>,
+    /// Allowed SigV4 clock skew (default 15 minutes, as AWS).
+    pub skew: Skew,
+    /// How long a session record read from the store is trusted (default 1 s): the bound on how
+    /// late a revocation is seen.
+    pub cache_ttl: Duration,
+    /// At most this many cached sessions (default 100,000).
+    pub cache_capacity: usize,
+    /// The service name the credential scope must name (e.g. `execute-api`); `None`: any.
+    pub service: Option<String>,
+    /// The regions the credential scope may name; empty: any.
+    pub regions: Vec<String>,
+}
+
+impl VerifierOptions {
+    /// Defaults: 15-minute skew, 1 s cache TTL, 100,000 cached sessions, any service and region.
+    pub fn new(sealing_keys: Arc<SealingKeys>, policies: Arc<PolicyDirectory>) -> Self {
+        VerifierOptions {
+            sealing_keys,
+            policies,
+            skew: Skew::DEFAULT,
+            cache_ttl: Duration::from_secs(1),
+            cache_capacity: 100_000,
+            service: None,
+            regions: Vec::new(),
+        }
+    }
+
+    /// Require this service in the credential scope.
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// Accept only these regions in the credential scope.
+    pub fn with_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.regions = regions.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// Who the session is (shared by every request of the session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// The session's access key id.
+    pub access_key_id: String,
+    /// Role session, federated user or user session.
+    pub kind: PrincipalKind,
+    /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` (or the user's ARN).
+    pub arn: String,
+    /// `AROA…:SESSION` (what `GetCallerIdentity` calls `UserId`; `aws:userid`).
+    pub user_id: String,
+    /// The account id.
+    pub account: String,
+    /// The role's ARN with its path, for role sessions.
+    pub role_arn: Option<String>,
+    /// The role session name.
+    pub session_name: Option<String>,
+    /// The IAM user's name, for user sessions.
+    pub user_name: Option<String>,
+    /// The source identity.
+    pub source_identity: Option<String>,
+    /// Session tags.
+    pub tags: Vec<SessionTag>,
+    /// When the session was issued (seconds since the epoch; `aws:TokenIssueTime`).
+    pub issued_at: u64,
+    /// When it expires (seconds since the epoch).
+    pub expires_at: u64,
+    /// MFA was presented when it was issued.
+    pub mfa: bool,
+}
+
+/// The compiled policies of one session. `resolved == false`: some document the session refers
+/// to is unknown here, so nothing is allowed.
+#[derive(Debug)]
+struct SessionPolicies {
+    identity: Vec<Arc<Policy>>,
+    boundary: Option<Arc<Policy>>,
+    session: Vec<Arc<Policy>>,
+    resolved: bool,
+}
+
+/// A request whose signature verified, made with a live, unrevoked idbroker session.
+#[derive(Debug, Clone)]
+pub struct VerifiedCaller {
+    identity: Arc<CallerIdentity>,
+    region: String,
+    service: String,
+    form: SignatureForm,
+    payload_signed: bool,
+    policies: Arc<SessionPolicies>,
+    base_context: Arc<Context>,
+}
+
+impl VerifiedCaller {
+    /// Who the session is.
+    pub fn identity(&self) -> &CallerIdentity {
+        &self.identity
+    }
+    /// The principal ARN (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`).
+    pub fn arn(&self) -> &str {
+        &self.identity.arn
+    }
+    /// The account id.
+    pub fn account(&self) -> &str {
+        &self.identity.account
+    }
+    /// The role session name.
+    pub fn session_name(&self) -> Option<&str> {
+        self.identity.session_name.as_deref()
+    }
+    /// The source identity.
+    pub fn source_identity(&self) -> Option<&str> {
+        self.identity.source_identity.as_deref()
+    }
+    /// Session tags.
+    pub fn tags(&self) -> &[SessionTag] {
+        &self.identity.tags
+    }
+    /// Expiry (seconds since the epoch).
+    pub fn expires_at(&self) -> u64 {
+        self.identity.expires_at
+    }
+    /// Issue time (seconds since the epoch).
+    pub fn issued_at(&self) -> u64 {
+        self.identity.issued_at
+    }
+    /// The region of the request's (authenticated) credential scope.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+    /// The service of the request's credential scope.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+    /// Header or presigned.
+    pub fn form(&self) -> SignatureForm {
+        self.form
+    }
+    /// Did the signature cover the body?
+    pub fn payload_signed(&self) -> bool {
+        self.payload_signed
+    }
+}
+
+/// Facts about the request that the signature does not carry, for condition keys.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    /// Now (`aws:CurrentTime`, `aws:EpochTime`).
+    pub now: SystemTime,
+    /// The client's address (`aws:SourceIp`), as the service sees it.
+    pub source_ip: Option<IpAddr>,
+    /// Received over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
+    /// Service-specific keys (`orders:Region`, ...). Keys starting with `aws:` are ignored: global
+    /// keys come from the session and the request only.
+    pub extra: &'a [(&'a str, &'a str)],
+}
+
+impl RequestFacts<'_> {
+    /// Facts with only the time known (no source IP, not TLS, no extra keys).
+    pub fn at(now: SystemTime) -> Self {
+        RequestFacts {
+            now,
+            source_ip: None,
+            secure_transport: false,
+            extra: &[],
+        }
+    }
+}
+
+/// A cached session: the record, its secret opened, its revocation state and its compiled
+/// policies, as of `fetched_at`.
+#[derive(Debug)]
+struct Entry {
+    session: Session,
+    secret: SecretAccessKey,
+    revoked: bool,
+    identity: Arc<CallerIdentity>,
+    policies: Arc<SessionPolicies>,
+    base_context: Arc<Context>,
+    fetched_at: SystemTime,
+}
+
+/// Verifies requests and authorizes them. Share one per process (`Arc<Verifier>`).
+#[derive(Debug)]
+pub struct Verifier {
+    store: Arc<dyn SessionStore>,
+    options: VerifierOptions,
+    cache: RwLock<HashMap<String, Arc<Entry>>>,
+}
+
+impl Verifier {
+    /// A verifier over `store`.
+    pub fn new(store: Arc<dyn SessionStore>, options: VerifierOptions) -> Self {
+        Verifier {
+            store,
+            options,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Open the configured store (one `PING`) and make a verifier over it.
+    pub async fn connect(
+        config: &SessionStoreConfig,
+        options: VerifierOptions,
+    ) -> Result<Self, VerifyError> {
+        let store = idbroker_session::connect(config)
+            .await
+            .map_err(|_| VerifyError::ServiceUnavailable)?;
+        Ok(Self::new(store, options))
+    }
+
+    /// The options.
+    pub fn options(&self) -> &VerifierOptions {
+        &self.options
+    }
+
+    /// Forget every cached session (the next request of each reads the store).
+    pub fn clear_cache(&self) {
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Verify a signed request at `now`: signature (header or presigned), session token,
+    /// expiry, revocation. Errors are AWS's ([`VerifyError::code`]).
+    #[instrument(skip_all)]
+    pub async fn verify(
+        &self,
+        req: &RequestParts<'_>,
+        now: SystemTime,
+    ) -> Result<VerifiedCaller, VerifyError> {
+        let parsed = idbroker_sigv4::parse(req)?;
+        if let Some(service) = &self.options.service {
+            if parsed.service() != service {
+                return Err(VerifyError::IncompleteSignature(format!(
+                    "Credential should be scoped to correct service: '{service}'."
+                )));
+            }
+        }
+        if !self.options.regions.is_empty()
+            && !self.options.regions.iter().any(|r| r == parsed.region())
+        {
+            return Err(VerifyError::IncompleteSignature(format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                parsed.region()
+            )));
+        }
+        let key_id = match AccessKeyId::parse(parsed.access_key_id()) {
+            Ok(k) if k.kind() == AccessKeyKind::Temporary => k,
+            _ => return Err(VerifyError::InvalidClientTokenId),
+        };
+        let entry = self.entry(&key_id, now).await?;
+        // Constant-time comparison of the token's SHA-256 with the stored hash.
+        let token_ok = parsed
+            .security_token()
+            .is_some_and(|t| entry.session.token_matches(t));
+        if !token_ok {
+            return Err(VerifyError::InvalidClientTokenId);
+        }
+        let now_s = time::epoch(now);
+        let verified = idbroker_sigv4::verify(
+            req,
+            &parsed,
+            entry.secret.expose_secret(),
+            now_s,
+            self.options.skew,
+        )?;
+        if entry.session.is_expired(now_s) {
+            return Err(VerifyError::ExpiredToken);
+        }
+        if entry.revoked {
+            return Err(VerifyError::InvalidClientTokenId);
+        }
+        Ok(VerifiedCaller {
+            identity: entry.identity.clone(),
+            region: verified.region().to_owned(),
+            service: verified.service().to_owned(),
+            form: verified.form(),
+            payload_signed: verified.payload_signed(),
+            policies: entry.policies.clone(),
+            base_context: entry.base_context.clone(),
+        })
+    }
+
+    /// The cached session of `key_id`, or read it from the store.
+    async fn entry(
+        &self,
+        key_id: &AccessKeyId,
+        now: SystemTime,
+    ) -> Result<Arc<Entry>, VerifyError> {
+        let ttl = self.options.cache_ttl;
+        let fresh = |e: &Entry| now.duration_since(e.fetched_at).is_ok_and(|age| age < ttl);
+        {
+            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = cache.get(key_id.as_str()) {
+                if fresh(e) {
+                    return Ok(e.clone());
+                }
+            }
+        }
+        // Read without the store's expiry filter, so that an expired session is told apart from
+        // an unknown one (as the server does). Store trouble: fail closed.
+        let session = self
+            .store
+            .get(key_id, 0)
+            .await
+            .map_err(|_| VerifyError::ServiceUnavailable)?
+            .ok_or(VerifyError::InvalidClientTokenId)?;
+        if session.access_key_id != *key_id {
+            return Err(VerifyError::InvalidClientTokenId);
+        }
+        let revoked = self
+            .store
+            .is_revoked(&session)
+            .await
+            .map_err(|_| VerifyError::ServiceUnavailable)?;
+        // A secret sealed with a key this verifier does not have verifies nothing.
+        let secret = self
+            .options
+            .sealing_keys
+            .unseal(&session.secret, &session.access_key_id)
+            .map_err(|_| VerifyError::InvalidClientTokenId)?;
+        let identity = Arc::new(identity_of(&session));
+        let policies = Arc::new(self.policies_of(&session));
+        let base_context = Arc::new(base_context(&identity));
+        let entry = Arc::new(Entry {
+            session,
+            secret,
+            revoked,
+            identity,
+            policies,
+            base_context,
+            fetched_at: now,
+        });
+        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= self.options.cache_capacity {
+            cache.retain(|_, e| fresh(e));
+            if cache.len() >= self.options.cache_capacity {
+                if let Some(k) = cache.keys().next().cloned() {
+                    cache.remove(&k);
+                }
+            }
+        }
+        if self.options.cache_capacity > 0 {
+            cache.insert(key_id.as_str().to_owned(), entry.clone());
+        }
+        Ok(entry)
+    }
+
+    fn policies_of(&self, session: &Session) -> SessionPolicies {
+        let dir = &self.options.policies;
+        let p = &session.principal;
+        let refs = &session.policies;
+        // Role sessions are bound by the role's policies; user sessions by the user's.
+        let owner = match p.kind {
+            PrincipalKind::AssumedRole => p.role_arn.as_deref(),
+            _ => Some(p.arn.as_str()),
+        };
+        let mut resolved = owner.is_some();
+        let owner = owner.unwrap_or_default();
+        let mut identity = dir
+            .identity_of(owner, &refs.identity_policy_ids)
+            .unwrap_or_else(|| {
+                resolved = false;
+                Vec::new()
+            });
+        for arn in &refs.managed_policy_arns {
+            match dir.managed_policy(arn) {
+                Ok(pol) => identity.push(pol),
+                Err(_) => resolved = false,
+            }
+        }
+        let boundary = match &refs.permissions_boundary_arn {
+            Some(arn) => dir.managed_policy(arn).ok().or_else(|| {
+                resolved = false;
+                None
+            }),
+            None => dir.boundary_of(owner),
+        };
+        let mut session_policies = Vec::new();
+        if let Some(text) = &refs.session_policy {
+            match Policy::parse(text, PolicyKind::Session) {
+                Ok(pol) => session_policies.push(Arc::new(pol.with_id("session-policy"))),
+                Err(_) => resolved = false,
+            }
+        }
+        for arn in &refs.session_policy_arns {
+            match dir.managed_policy(arn) {
+                Ok(pol) => session_policies.push(pol),
+                Err(_) => resolved = false,
+            }
+        }
+        if !resolved {
+            tracing::warn!(
+                access_key_id = session.access_key_id.as_str(),
+                "session refers to policies this verifier does not know; it is denied everything"
+            );
+        }
+        SessionPolicies {
+            identity,
+            boundary,
+            session: session_policies,
+            resolved,
+        }
+    }
+
+    /// May `caller` perform `action` on `resource`? Identity policies ∩ permissions boundary ∩
+    /// session policies, with the global condition keys filled in.
+    pub fn authorize(
+        &self,
+        caller: &VerifiedCaller,
+        action: &str,
+        resource: &str,
+        facts: &RequestFacts<'_>,
+    ) -> Decision {
+        self.evaluate(caller, action, resource, facts).decision
+    }
+
+    /// As [`authorize`](Self::authorize), with the reasons.
+    pub fn evaluate(
+        &self,
+        caller: &VerifiedCaller,
+        action: &str,
+        resource: &str,
+        facts: &RequestFacts<'_>,
+    ) -> Evaluation {
+        let pol = &caller.policies;
+        if !pol.resolved {
+            return Evaluation {
+                decision: Decision::ImplicitDeny,
+                matched: Vec::new(),
+                missing: Some(idbroker_policy::Layer::Identity),
+            };
+        }
+        let mut ctx = (*caller.base_context).clone();
+        for (k, v) in facts.extra {
+            let global = k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"));
+            if !global {
+                ctx.insert(k, *v);
+            }
+        }
+        let now = time::epoch(facts.now);
+        ctx.insert("aws:CurrentTime", time::iso8601(now))
+            .insert("aws:EpochTime", now.to_string())
+            .insert(
+                "aws:SecureTransport",
+                if facts.secure_transport {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
+            .insert("aws:RequestedRegion", caller.region.as_str());
+        if let Some(ip) = facts.source_ip {
+            ctx.insert("aws:SourceIp", ip.to_string());
+        }
+        let id = &caller.identity;
+        let principal = match &id.role_arn {
+            Some(role) => idbroker_policy::Principal::assumed_role(&id.arn, role),
+            None => idbroker_policy::Principal::aws(&id.arn),
+        };
+        let req = Request::new(action, resource, ctx).with_principal(principal);
+        let set = PolicySet {
+            identity: pol.identity.iter().map(|p| &**p).collect(),
+            permissions_boundary: pol.boundary.as_deref(),
+            session: pol.session.iter().map(|p| &**p).collect(),
+            resource: None,
+            account_principal_delegates: false,
+        };
+        set.evaluate(&req)
+    }
+
+    /// [`authorize`](Self::authorize) as a `Result`: anything but `Allow` is
+    /// [`VerifyError::AccessDenied`].
+    pub fn require(
+        &self,
+        caller: &VerifiedCaller,
+        action: &str,
+        resource: &str,
+        facts: &RequestFacts<'_>,
+    ) -> Result<(), VerifyError> {
+        if self.authorize(caller, action, resource, facts).is_allowed() {
+            Ok(())
+        } else {
+            Err(VerifyError::AccessDenied {
+                principal: caller.arn().to_owned(),
+                action: action.to_owned(),
+                resource: resource.to_owned(),
+            })
+        }
+    }
+}
+
+fn identity_of(s: &Session) -> CallerIdentity {
+    let p = &s.principal;
+    CallerIdentity {
+        access_key_id: s.access_key_id.as_str().to_owned(),
+        kind: p.kind,
+        arn: p.arn.clone(),
+        user_id: p.principal_id.clone(),
+        account: p.account.clone(),
+        role_arn: p.role_arn.clone(),
+        session_name: p.session_name.clone(),
+        user_name: p.user_name.clone(),
+        source_identity: p.source_identity.clone(),
+        tags: p.tags.clone(),
+        issued_at: s.issued_at,
+        expires_at: s.expires_at,
+        mfa: s.mfa,
+    }
+}
+
+/// The condition keys that depend on the session only (as the server's `caller_context`).
+fn base_context(id: &CallerIdentity) -> Context {
+    let mut ctx = Context::new();
+    // `aws:PrincipalArn` of a role session is the role's ARN (AWS's rule).
+    ctx.insert(
+        "aws:PrincipalArn",
+        id.role_arn.clone().unwrap_or_else(|| id.arn.clone()),
+    )
+    .insert("aws:PrincipalAccount", id.account.clone())
+    .insert("aws:userid", id.user_id.clone())
+    .insert(
+        "aws:PrincipalType",
+        match id.kind {
+            PrincipalKind::AssumedRole => "AssumedRole",
+            PrincipalKind::FederatedUser => "FederatedUser",
+            PrincipalKind::User => "User",
+        },
+    )
+    .insert("aws:TokenIssueTime", time::iso8601(id.issued_at))
+    .insert(
+        "aws:MultiFactorAuthPresent",
+        if id.mfa { "true" } else { "false" },
+    );
+    if let Some(name) = &id.user_name {
+        ctx.insert("aws:username", name.clone());
+    }
+    if let Some(si) = &id.source_identity {
+        ctx.insert("aws:SourceIdentity", si.clone());
+    }
+    for t in &id.tags {
+        ctx.insert(&format!("aws:PrincipalTag/{}", t.key), t.value.clone());
+    }
+    ctx
+}
