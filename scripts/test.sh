@@ -81,12 +81,12 @@ fi
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check
 echo "test: cargo clippy"
-cargo clippy --workspace --all-targets --locked -q -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -q -- -D warnings
 
 echo "test: doctests"
 cargo test --workspace --locked --doc -q
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
+  cargo nextest run --workspace --all-features --locked --no-fail-fast
 else
   echo "test: cargo-nextest not installed; using cargo test"
   cargo test --workspace --locked --no-fail-fast --lib --bins --tests
