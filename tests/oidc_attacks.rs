@@ -13,27 +13,16 @@
 mod common;
 mod oidc;
 
+use common::sdk as sts;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_async::time::StaticTimeSource;
+use aws_sdk_sts::config::Credentials;
 use idbroker::clock::ManualClock;
 use jsonwebtoken::EncodingKey;
 use oidc::*;
 use serde_json::json;
-
-fn sts(url: &str, creds: Option<Credentials>, at: SystemTime) -> aws_sdk_sts::Client {
-    let mut b = aws_sdk_sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(url)
-        .time_source(StaticTimeSource::new(at));
-    if let Some(c) = creds {
-        b = b.credentials_provider(c);
-    }
-    aws_sdk_sts::Client::from_conf(b.build())
-}
 
 /// `Ok(AccessKeyId)` or `Err(error code)`.
 async fn exchange(

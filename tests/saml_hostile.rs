@@ -17,15 +17,13 @@
 )]
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_async::time::StaticTimeSource;
 use idbroker::clock::ManualClock;
 use idbroker::config::Config;
 
 mod common;
-use common::{mint_saml, raw_http, start, Minted};
+use common::{mint_saml, raw_http, sdk_with_keys as sdk, start, Minted};
 use std::path::Path;
 
 const ACCOUNT: &str = "123456789012";
@@ -358,23 +356,6 @@ async fn genuine_and_hostile_responses() {
 
 fn openssl_sha1(data: &[u8]) -> [u8; 20] {
     openssl::sha::sha1(data)
-}
-
-fn sdk(
-    url: &str,
-    key: &str,
-    secret: &str,
-    token: Option<String>,
-    at: SystemTime,
-) -> aws_sdk_sts::Client {
-    let conf = aws_sdk_sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(Credentials::new(key, secret, token, None, "test"))
-        .time_source(StaticTimeSource::new(at))
-        .build();
-    aws_sdk_sts::Client::from_conf(conf)
 }
 
 /// The real AWS SDK: assertion -> credentials -> GetCallerIdentity as the assumed role; a

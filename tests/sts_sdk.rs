@@ -13,40 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_async::time::StaticTimeSource;
 use idbroker::clock::ManualClock;
 use idbroker::config::{Config, StoreConfig};
 
 mod common;
-use common::{demo, get, raw_http, start, KEY, READER, SECRET};
+use common::{
+    demo, get, raw_http, sdk_code as code, sdk_with_keys as client, start, KEY, READER, SECRET,
+};
 use idbroker_session::{AccessKeyId, RevocationScope, Session, SessionError, SessionStore};
-
-fn client(
-    url: &str,
-    key: &str,
-    secret: &str,
-    token: Option<String>,
-    at: SystemTime,
-) -> aws_sdk_sts::Client {
-    let conf = aws_sdk_sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(Credentials::new(key, secret, token, None, "test"))
-        .time_source(StaticTimeSource::new(at))
-        .build();
-    aws_sdk_sts::Client::from_conf(conf)
-}
-
-fn code<E: aws_sdk_sts::error::ProvideErrorMetadata>(
-    e: &aws_sdk_sts::error::SdkError<E>,
-) -> String {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .unwrap_or("<no service error>")
-        .to_owned()
-}
 
 async fn flows(config: Config) {
     let t0 = SystemTime::now();
@@ -435,4 +409,35 @@ async fn sdk_against_redis_cluster() {
         prefix: format!("idbroker-sdk-cluster:{}:", std::process::id()),
     };
     flows(cfg).await;
+}
+
+#[actix_web::test]
+async fn an_inactive_key_authenticates_nothing() {
+    // The demo configuration with its one key switched off: the right secret no longer counts.
+    let file =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "id = \"AKIAIDBROKERDEMO0001\"\n",
+        "id = \"AKIAIDBROKERDEMO0001\"\nstatus = \"Inactive\"\n",
+    );
+    assert!(text.contains("status = \"Inactive\""));
+    let config = Config::from_toml(&text, &file, &|_| None).unwrap();
+    let t0 = SystemTime::now();
+    let state = idbroker::build_state(config, Arc::new(ManualClock::new(t0)))
+        .await
+        .unwrap();
+    let url = start(state).await;
+    let demo = client(&url, KEY, SECRET, None, t0);
+    assert_eq!(
+        code(&demo.get_caller_identity().send().await.unwrap_err()),
+        "InvalidClientTokenId"
+    );
+    let err = demo
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("off")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidClientTokenId");
 }

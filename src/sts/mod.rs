@@ -424,18 +424,7 @@ pub fn assume_role(
     if let Some(ext) = params.get("ExternalId") {
         ctx.insert("sts:ExternalId", ext);
     }
-    if let Some(s) = source_identity {
-        ctx.insert("sts:SourceIdentity", s);
-    }
-    for t in &tags {
-        ctx.insert(&format!("aws:RequestTag/{}", t.key), t.value.clone());
-    }
-    if !tags.is_empty() {
-        ctx.insert_multi("aws:TagKeys", tags.iter().map(|t| t.key.clone()));
-    }
-    if !transitive.is_empty() {
-        ctx.insert_multi("sts:TransitiveTagKeys", transitive.iter().cloned());
-    }
+    session_request_context(&mut ctx, source_identity, &tags, &transitive);
 
     let (identity, boundary, session) = caller_policies(dir, caller)?;
     let principal = match &caller.kind {
@@ -507,6 +496,29 @@ pub fn assume_role(
         parent_access_key_id: chained.then(|| caller.access_key_id.clone()),
         ..plan
     })
+}
+
+/// The keys a new session's own attributes add to a trust decision: `sts:SourceIdentity`,
+/// `aws:RequestTag/*`, `aws:TagKeys`, `sts:TransitiveTagKeys`. The same for every way in
+/// (AssumeRole, SAML, web identity).
+pub(crate) fn session_request_context(
+    ctx: &mut Context,
+    source_identity: Option<&str>,
+    tags: &[Tag],
+    transitive: &[String],
+) {
+    if let Some(s) = source_identity {
+        ctx.insert("sts:SourceIdentity", s);
+    }
+    for t in tags {
+        ctx.insert(&format!("aws:RequestTag/{}", t.key), t.value.clone());
+    }
+    if !tags.is_empty() {
+        ctx.insert_multi("aws:TagKeys", tags.iter().map(|t| t.key.clone()));
+    }
+    if !transitive.is_empty() {
+        ctx.insert_multi("sts:TransitiveTagKeys", transitive.iter().cloned());
+    }
 }
 
 /// The plan of a role session with its session policies and tags, within AWS's packed size.

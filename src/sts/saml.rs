@@ -430,17 +430,6 @@ fn trust_context(
             ctx.insert_multi(key, values);
         }
     }
-    if let Some(s) = source_identity {
-        ctx.insert("sts:SourceIdentity", s);
-    }
-    for t in tags {
-        ctx.insert(&format!("aws:RequestTag/{}", t.key), t.value.clone());
-    }
-    if !tags.is_empty() {
-        ctx.insert_multi("aws:TagKeys", tags.iter().map(|t| t.key.clone()));
-    }
-    if !transitive.is_empty() {
-        ctx.insert_multi("sts:TransitiveTagKeys", transitive.iter().cloned());
-    }
+    crate::sts::session_request_context(&mut ctx, source_identity, tags, transitive);
     ctx
 }

@@ -163,18 +163,7 @@ fn context(
     if let Some(e) = token.email() {
         ctx.insert(&format!("{hp}:email"), e);
     }
-    if let Some(s) = token.source_identity() {
-        ctx.insert("sts:SourceIdentity", s);
-    }
-    for t in tags {
-        ctx.insert(&format!("aws:RequestTag/{}", t.key), t.value.clone());
-    }
-    if !tags.is_empty() {
-        ctx.insert_multi("aws:TagKeys", tags.iter().map(|t| t.key.clone()));
-    }
-    if !transitive.is_empty() {
-        ctx.insert_multi("sts:TransitiveTagKeys", transitive.iter().cloned());
-    }
+    crate::sts::session_request_context(&mut ctx, token.source_identity(), tags, transitive);
     ctx
 }
 
@@ -247,35 +236,18 @@ pub fn plan(
         )
         .into());
     }
-    let packed = crate::sts::packed_policy_size(req.policy, &req.policy_arns, &tags);
-    if packed > 100 {
-        return Err(StsError::PackedPolicyTooLarge(format!(
-            "Packed policy consumes {packed}% of allotted space, please use smaller policy."
-        ))
-        .into());
-    }
-
-    let account = dir.account_id.clone();
-    let session_name = req.session_name;
+    let mut session = crate::sts::role_session_plan(
+        dir,
+        role,
+        req.session_name,
+        Duration::from_secs(u64::from(req.duration)),
+        (req.policy, &req.policy_arns),
+        tags,
+    )?;
+    session.source_identity = source_identity.map(str::to_owned);
+    session.transitive_tag_keys = transitive;
     Ok(WebIdentityPlan {
-        session: SessionPlan {
-            arn: format!(
-                "arn:aws:sts::{account}:assumed-role/{}/{session_name}",
-                role.name
-            ),
-            user_id: format!("{}:{session_name}", role.role_id),
-            account,
-            role: Some((role.arn.clone(), role.name.clone(), session_name.to_owned())),
-            user_name: None,
-            duration: Duration::from_secs(u64::from(req.duration)),
-            session_policy: req.policy.map(str::to_owned),
-            session_policy_arns: req.policy_arns.iter().map(|s| (*s).to_owned()).collect(),
-            source_identity: source_identity.map(str::to_owned),
-            tags,
-            transitive_tag_keys: transitive,
-            packed_policy_size: Some(packed),
-            parent_access_key_id: None,
-        },
+        session,
         subject: token.subject().to_owned(),
         provider: token.provider_arn().to_owned(),
         audience: token.audience().to_owned(),

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_async::time::StaticTimeSource;
 use idbroker::config::Config;
 
 /// The demo user's development-only access key (config/demo/idbroker.toml).
@@ -106,4 +108,42 @@ pub fn mint_saml(tag: &str, args: [&str; 5]) -> Option<Minted> {
         .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
         .collect();
     Some(Minted { dir, now, cases })
+}
+
+/// aws-sdk-sts pointed at `url`, with `creds` (none: unsigned calls only) and its clock at `at`.
+pub fn sdk(url: &str, creds: Option<Credentials>, at: SystemTime) -> aws_sdk_sts::Client {
+    let mut b = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(url)
+        .time_source(StaticTimeSource::new(at));
+    if let Some(c) = creds {
+        b = b.credentials_provider(c);
+    }
+    aws_sdk_sts::Client::from_conf(b.build())
+}
+
+/// [`sdk`] with static keys (and a session token for temporary credentials).
+pub fn sdk_with_keys(
+    url: &str,
+    key: &str,
+    secret: &str,
+    token: Option<String>,
+    at: SystemTime,
+) -> aws_sdk_sts::Client {
+    sdk(
+        url,
+        Some(Credentials::new(key, secret, token, None, "test")),
+        at,
+    )
+}
+
+/// The STS error code of a failed SDK call.
+pub fn sdk_code<E: aws_sdk_sts::error::ProvideErrorMetadata>(
+    e: &aws_sdk_sts::error::SdkError<E>,
+) -> String {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or("<no service error>")
+        .to_owned()
 }
