@@ -10,7 +10,8 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl ca-certificates)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)   # certs/make-dev-tls.sh and its tests
 # SAML (samael with xmlsec): libxmlsec1/libxml2 headers, libclang for bindgen, the xmlsec1 tool.
 pkg-config --exists xmlsec1 2>/dev/null || need_apt+=(libxmlsec1-dev libxml2-dev)
-[ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* 2>/dev/null | head -n 1)" ] || need_apt+=(libclang-dev)
+# bindgen loads libclang.so / libclang-N.so; libclang-cpp.so (present on some machines) is not it.
+[ -n "$(ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/llvm-*/lib/libclang-[0-9]*.so* /usr/lib/*/libclang-[0-9]*.so* 2>/dev/null | head -n 1)" ] || need_apt+=(libclang-dev)
 command -v xmlsec1 >/dev/null 2>&1 || need_apt+=(xmlsec1)
 # The SAML tests' IdP (tests/saml/mint.py) is Python.
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
