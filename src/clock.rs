@@ -53,20 +53,45 @@ impl Clock for ManualClock {
 
 /// `2026-11-28T12:00:00Z`, as STS writes times.
 pub fn iso8601(t: SystemTime) -> String {
-    let secs = t
+    let mut out = String::with_capacity(20);
+    write_utc(&mut out, t, false);
+    out
+}
+
+/// Append `t` as RFC 3339 UTC: `2026-11-28T12:00:00Z`, or with `micros`
+/// `2026-11-28T12:00:00.123456Z` (as log lines have it). Times before 1970 are written as the
+/// epoch; after 9999 as 9999-12-31T23:59:59Z.
+pub fn write_utc(out: &mut String, t: SystemTime, micros: bool) {
+    let since = t
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let secs = i64::try_from(secs).unwrap_or(0);
-    time::OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap_or(Duration::ZERO);
+    let dt = i64::try_from(since.as_secs())
         .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .filter(|d| d.year() <= 9999)
+        .unwrap_or(time::macros::datetime!(9999-12-31 23:59:59 UTC));
+    let digits = |out: &mut String, v: u32, width: u32| {
+        for p in (0..width).rev() {
+            let d = (v / 10u32.pow(p)) % 10;
+            out.push(char::from(b'0' + u8::try_from(d).unwrap_or(0)));
+        }
+    };
+    digits(out, u32::try_from(dt.year()).unwrap_or(0), 4);
+    out.push('-');
+    digits(out, u32::from(u8::from(dt.month())), 2);
+    out.push('-');
+    digits(out, u32::from(dt.day()), 2);
+    out.push('T');
+    digits(out, u32::from(dt.hour()), 2);
+    out.push(':');
+    digits(out, u32::from(dt.minute()), 2);
+    out.push(':');
+    digits(out, u32::from(dt.second()), 2);
+    if micros {
+        out.push('.');
+        digits(out, since.subsec_micros(), 6);
+    }
+    out.push('Z');
 }
 
 #[cfg(test)]
@@ -77,5 +102,11 @@ mod tests {
     fn formats_like_sts() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_867_200);
         assert_eq!(iso8601(t), "2026-11-28T12:00:00Z");
+        assert_eq!(iso8601(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let mut s = String::new();
+        write_utc(&mut s, t + Duration::from_micros(1_234), true);
+        assert_eq!(s, "2026-11-28T12:00:00.001234Z");
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(iso8601(far), "9999-12-31T23:59:59Z");
     }
 }

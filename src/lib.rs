@@ -10,6 +10,7 @@ pub mod config;
 pub mod directory;
 pub mod federation;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod policy_tool;
 pub mod state;

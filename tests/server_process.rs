@@ -214,6 +214,11 @@ async fn https_process_with_the_sdk_and_certificate_reload_on_sighup() {
         Some("arn:aws:sts::123456789012:assumed-role/ReportsReader/over-https")
     );
     // One audit event per call, naming who, what and what was issued, and no secret at all.
+    // Workers write their log lines in batches, at least every 50 ms.
+    server.wait_for(
+        || server.log().contains(r#""action":"AssumeRole""#),
+        "an audit event for AssumeRole",
+    );
     let log = server.log();
     let event = log
         .lines()

@@ -1424,7 +1424,7 @@ impl OidcFederation {
 
     /// Validate a web identity token at `now`. `store` records `jti` when the provider asks for
     /// single use.
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn verify(
         &self,
         token: &str,

@@ -25,7 +25,7 @@ impl From<SigV4Error> for AuthError {
 }
 
 /// Verify the request's signature and say who made it.
-#[instrument(skip_all)]
+#[instrument(level = "debug", skip_all)]
 pub async fn authenticate(
     req: &HttpRequest,
     body: &[u8],

@@ -8,7 +8,7 @@ pub mod xml;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use tracing::{info, instrument};
+use tracing::instrument;
 
 use crate::federation;
 use crate::http::error::ApiError;
@@ -126,6 +126,11 @@ impl Audit {
 
     /// The one audit event of a call. Identifiers only: an AccessKeyId names a credential
     /// (CloudTrail logs it too); secrets, session tokens, assertions and ID tokens never reach it.
+    ///
+    /// Written straight to the log stream as the JSON line tracing's formatter makes
+    /// (`timestamp`, `level`, `fields`, `target: "audit"`), without going through the log
+    /// filter: audit events are always written, whatever `IDBROKER_LOG` says. Formatting it by
+    /// tracing's JSON layer cost ~6% of a web-identity exchange's CPU.
     pub(crate) fn emit(
         &self,
         request_id: &str,
@@ -134,19 +139,47 @@ impl Audit {
         source_ip: &str,
         role: Option<&str>,
     ) {
-        info!(
-            target: "audit",
+        #[derive(serde::Serialize)]
+        struct Fields<'a> {
+            message: &'static str,
+            request_id: &'a str,
+            action: &'a str,
+            outcome: &'a str,
+            source_ip: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            caller: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            subject: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            role: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            session: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            access_key_id: Option<&'a str>,
+        }
+        let fields = Fields {
+            message: "sts call",
             request_id,
             action,
             outcome,
             source_ip,
-            caller = self.caller.as_deref(),
-            subject = self.subject.as_deref(),
+            caller: self.caller.as_deref(),
+            subject: self.subject.as_deref(),
             role,
-            session = self.session.as_deref(),
-            access_key_id = self.access_key_id.as_deref(),
-            "sts call"
-        );
+            session: self.session.as_deref(),
+            access_key_id: self.access_key_id.as_deref(),
+        };
+        let mut line = String::with_capacity(512);
+        line.push_str("{\"timestamp\":\"");
+        crate::clock::write_utc(&mut line, std::time::SystemTime::now(), true);
+        line.push_str("\",\"level\":\"INFO\",\"fields\":");
+        match serde_json::to_string(&fields) {
+            Ok(f) => line.push_str(&f),
+            // Serialising borrowed strings cannot fail; should it, the event still says so.
+            Err(_) => line.push_str("{\"message\":\"sts call (fields could not be written)\"}"),
+        }
+        line.push_str(",\"target\":\"audit\"}\n");
+        crate::logging::write_line(line.as_bytes());
     }
 }
 

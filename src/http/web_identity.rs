@@ -16,7 +16,7 @@ use crate::sts::web_identity::{self, WebIdentityPlan};
 use crate::sts::RequestFacts;
 
 /// Verify the token, decide, mint. Credentials exist only once the store has the session.
-#[instrument(skip_all)]
+#[instrument(level = "debug", skip_all)]
 pub async fn exchange(
     state: &AppState,
     params: &Params,
@@ -58,7 +58,7 @@ pub fn render(plan: &WebIdentityPlan, creds: &Credentials) -> Body {
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`; a `Bearer ` prefix is accepted). Answers the
 /// container-credentials JSON (`AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`,
 /// `RoleArn`); the SDK calls again before `Expiration`, so a pod refreshes by itself.
-#[instrument(skip_all)]
+#[instrument(level = "debug", skip_all)]
 pub async fn workload_credentials(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -4,13 +4,14 @@
 //!
 //! | key | value | expiry |
 //! |---|---|---|
-//! | `P{ASIA…}:session` | the session record (JSON, `"v":1`) | the session's remaining life |
-//! | `P{ASIA…}:revoked` | `1`: tombstone of a revoked session | the session's remaining life |
+//! | `P{ASIA…}:session` | the session record (JSON, `"v":1`), or once revoked the tombstone `revoked` | the session's remaining life |
 //! | `Ponce:NS:HEX` | `1`: a used SAML assertion ID / JWT `jti` (`HEX` = SHA-256 of the id) | until the id's own expiry |
 //! | `Prevoked-before:KIND:HEX` | unix seconds: sessions of the scope issued at or before it are revoked (`KIND` = `role`, `principal`, `source-identity`; `HEX` = SHA-256 of the ARN / identity) | as set, never shortened |
 //!
-//! The keys of one session share the hash tag `{ASIA…}`, so they live in
-//! one cluster slot and the Lua scripts that touch both run atomically in a cluster too.
+//! A session is one key, so every write of it is one atomic command, in a cluster too: issuing
+//! is `SET … NX EX` (refused when the id is in use or revoked: a revoked session's key holds its
+//! tombstone for the rest of its life), revoking swaps the record for the tombstone keeping the
+//! expiry. The `{ASIA…}` hash tag keeps any future per-session key in the same slot.
 //! Caller-chosen values (assertion IDs, ARNs) are hashed into keys, so they cannot inject a hash
 //! tag or grow keys without bound.
 
@@ -33,24 +34,27 @@ use crate::credentials::AccessKeyId;
 use crate::session::{RevocationScope, Session};
 use crate::SessionError;
 
-/// Store a session unless its id is in use or revoked.
-/// KEYS: session, tombstone. ARGV: record, ttl seconds. Returns 1 if stored, 0 if not.
-const PUT: &str = r"
-if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+/// What a revoked session's key holds for the rest of the session's life (never valid JSON, so
+/// never read as a session).
+const TOMBSTONE: &str = "revoked";
+
+/// Revoke a session: its record becomes the tombstone, keeping the expiry.
+/// KEYS: session. ARGV: the tombstone, fallback lifetime in ms for a record without expiry.
+/// Returns 1 if revoked, 0 if there was no session (or it was revoked already).
+const REVOKE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v or v == ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then ttl = tonumber(ARGV[2]) end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 return 1
 ";
 
-/// Revoke a session: tombstone for the rest of its life, then forget it.
-/// KEYS: session, tombstone. ARGV: fallback lifetime in ms for a record without expiry.
-/// Returns 1 if revoked, 0 if there was no session.
-const REVOKE: &str = r"
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl == -2 then return 0 end
-if ttl < 0 then ttl = tonumber(ARGV[1]) end
-redis.call('SET', KEYS[2], '1', 'PX', ttl)
-redis.call('DEL', KEYS[1])
-return 1
+/// Forget a session, but never a tombstone (a revoked id must not become free again).
+/// KEYS: session. ARGV: the tombstone.
+const DELETE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
 ";
 
 /// Move a revocation mark forward, never back; never shorten its life.
@@ -123,8 +127,8 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     min_replicas: u32,
-    put_script: Script,
     revoke_script: Script,
+    delete_script: Script,
     mark_script: Script,
     /// What `Debug` shows of the target (passwords redacted).
     shown: String,
@@ -214,8 +218,8 @@ impl RedisStore {
             prefix: options.prefix,
             timeout: options.timeout,
             min_replicas: options.min_replicas,
-            put_script: Script::new(PUT),
             revoke_script: Script::new(REVOKE),
+            delete_script: Script::new(DELETE),
             mark_script: Script::new(MARK),
             shown,
         }
@@ -226,17 +230,9 @@ impl RedisStore {
         format!("{}{{{access_key_id}}}:session", self.prefix)
     }
 
-    /// The key of a revoked session's tombstone: `P{ASIA…}:revoked`.
-    pub fn tombstone_key(&self, access_key_id: &AccessKeyId) -> String {
-        format!("{}{{{access_key_id}}}:revoked", self.prefix)
-    }
-
-    /// Every key one session may have; they share the hash tag `{ASIA…}`, hence one slot.
+    /// Every key one session has (one: its record or tombstone).
     pub fn keys_of_session(&self, access_key_id: &AccessKeyId) -> Vec<String> {
-        vec![
-            self.session_key(access_key_id),
-            self.tombstone_key(access_key_id),
-        ]
+        vec![self.session_key(access_key_id)]
     }
 
     /// The key recording a single-use id: `Ponce:NS:` + SHA-256 of the id, hex.
@@ -271,8 +267,8 @@ impl RedisStore {
             prefix: self.prefix.clone(),
             timeout: self.timeout,
             min_replicas: self.min_replicas,
-            put_script: self.put_script.clone(),
             revoke_script: self.revoke_script.clone(),
+            delete_script: self.delete_script.clone(),
             mark_script: self.mark_script.clone(),
             shown: self.shown.clone(),
         }
@@ -335,19 +331,15 @@ impl SessionStore for RedisStore {
         let ttl = check_new_session(session, now)?;
         let record = session.to_json()?;
         let id = &session.access_key_id;
-        let (key, tomb) = (self.session_key(id), self.tombstone_key(id));
-        let stored: i64 = self
-            .bounded(|mut conn| async move {
-                self.put_script
-                    .key(key)
-                    .key(tomb)
-                    .arg(record)
-                    .arg(ttl)
-                    .invoke_async(&mut conn)
-                    .await
-            })
-            .await?;
-        if stored != 1 {
+        // NX: refused when the id is in use or revoked (its key holds the tombstone).
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(self.session_key(id))
+            .arg(record)
+            .arg("EX")
+            .arg(ttl)
+            .arg("NX");
+        let stored: Option<String> = self.query(cmd).await?;
+        if stored.is_none() {
             return Err(SessionError::Replay);
         }
         if self.min_replicas > 0 {
@@ -377,6 +369,9 @@ impl SessionStore for RedisStore {
         cmd.arg(self.session_key(access_key_id));
         let raw: Option<Vec<u8>> = self.query(cmd).await?;
         let Some(raw) = raw else { return Ok(None) };
+        if raw == TOMBSTONE.as_bytes() {
+            return Ok(None);
+        }
         let session = Session::from_json(&raw)?;
         // The record under a key must be that key's (fail closed on a misplaced record).
         if &session.access_key_id != access_key_id {
@@ -390,22 +385,26 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
-        let mut cmd = ::redis::cmd("DEL");
-        cmd.arg(self.session_key(access_key_id));
-        let _: i64 = self.query(cmd).await?;
+        let key = self.session_key(access_key_id);
+        let _: i64 = self
+            .bounded(|mut conn| async move {
+                self.delete_script
+                    .key(key)
+                    .arg(TOMBSTONE)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
         Ok(())
     }
 
     async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
-        let (key, tomb) = (
-            self.session_key(access_key_id),
-            self.tombstone_key(access_key_id),
-        );
+        let key = self.session_key(access_key_id);
         let revoked: i64 = self
             .bounded(|mut conn| async move {
                 self.revoke_script
                     .key(key)
-                    .key(tomb)
+                    .arg(TOMBSTONE)
                     .arg(FALLBACK_TOMBSTONE_MS)
                     .invoke_async(&mut conn)
                     .await
@@ -495,10 +494,6 @@ mod tests {
         assert_eq!(
             store.session_key(&id),
             "idbroker:{ASIAAAAAAAAAAAAAAAAA}:session"
-        );
-        assert_eq!(
-            store.tombstone_key(&id),
-            "idbroker:{ASIAAAAAAAAAAAAAAAAA}:revoked"
         );
         let once = store.once_key("saml", "_id{evil}");
         assert!(once.starts_with("idbroker:once:saml:"));
