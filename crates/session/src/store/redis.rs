@@ -9,6 +9,12 @@
 //! | `Ponce:NS:HEX` | `1`: a used SAML assertion ID / JWT `jti` (`HEX` = SHA-256 of the id) | until the id's own expiry |
 //! | `Prevoked-before:KIND:HEX` | unix seconds: sessions of the scope issued at or before it are revoked (`KIND` = `role`, `principal`, `source-identity`; `HEX` = SHA-256 of the ARN / identity) | as set, never shortened |
 //!
+//! Every revocation is also published on the channel `Prevocations` (a [`RevocationEvent`]
+//! message), by the same script that writes it: a revocation that is written is announced. Pub/sub
+//! channels are global to a Redis server (not per database) and to a cluster (a message published
+//! on one node reaches subscribers on every node); subscribers of a cluster connect to the first
+//! seed node that answers.
+//!
 //! The keys of one session share the hash tag `{ASIA…}`, so they live in
 //! one cluster slot and the Lua scripts that touch both run atomically in a cluster too.
 //! Caller-chosen values (assertion IDs, ARNs) are hashed into keys, so they cannot inject a hash
@@ -25,6 +31,7 @@ use ::redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
+use super::feed::{RevocationEvent, RevocationFeed};
 use super::{
     check_namespace, check_new_session, check_once_id, redact_url, remaining, RedisOptions,
     SessionStore,
@@ -42,19 +49,20 @@ return 1
 ";
 
 /// Revoke a session: tombstone for the rest of its life, then forget it.
-/// KEYS: session, tombstone. ARGV: fallback lifetime in ms for a record without expiry.
-/// Returns 1 if revoked, 0 if there was no session.
+/// KEYS: session, tombstone. ARGV: fallback lifetime in ms for a record without expiry, the
+/// revocation channel, the message to publish. Returns 1 if revoked, 0 if there was no session.
 const REVOKE: &str = r"
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then return 0 end
 if ttl < 0 then ttl = tonumber(ARGV[1]) end
 redis.call('SET', KEYS[2], '1', 'PX', ttl)
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 ";
 
 /// Move a revocation mark forward, never back; never shorten its life.
-/// KEYS: mark. ARGV: at (unix seconds), ttl seconds.
+/// KEYS: mark. ARGV: at (unix seconds), ttl seconds, the revocation channel, the message.
 const MARK: &str = r"
 local at = ARGV[1]
 local cur = redis.call('GET', KEYS[1])
@@ -63,8 +71,13 @@ local ttl = tonumber(ARGV[2])
 local left = redis.call('TTL', KEYS[1])
 if left > ttl then ttl = left end
 redis.call('SET', KEYS[1], at, 'EX', ttl)
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 ";
+
+/// A revocation feed pings the server this often when no message comes, so that a connection
+/// that died silently is noticed (within this plus the operation timeout).
+const FEED_PING_EVERY: Duration = Duration::from_secs(5);
 
 /// Tombstone lifetime for a session record found without an expiry (never written so by this
 /// crate): the longest session lifetime AWS allows, 36 hours.
@@ -119,6 +132,8 @@ impl ConnectionLike for Conn {
 /// [`SessionError::Unavailable`] (a reply of the wrong type is [`SessionError::Corrupt`]).
 pub struct RedisStore {
     target: Target,
+    /// Where revocation feeds subscribe: the server, or each seed node of a cluster in turn.
+    pubsub: Vec<::redis::Client>,
     conn: OnceCell<Conn>,
     prefix: String,
     timeout: Duration,
@@ -172,7 +187,8 @@ impl RedisStore {
         check_options(&options)?;
         let client = ::redis::Client::open(url).map_err(|_| SessionError::Invalid("store url"))?;
         Ok(Self::with_target(
-            Target::Standalone(client),
+            Target::Standalone(client.clone()),
+            vec![client],
             redact_url(url),
             options,
         ))
@@ -199,17 +215,33 @@ impl RedisStore {
             .max_retry_wait(100)
             .build()
             .map_err(|_| SessionError::Invalid("store nodes"))?;
+        let pubsub = urls
+            .iter()
+            .map(|u| ::redis::Client::open(*u))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| SessionError::Invalid("store nodes"))?;
         let shown = urls
             .iter()
             .map(|u| redact_url(u))
             .collect::<Vec<_>>()
             .join(",");
-        Ok(Self::with_target(Target::Cluster(client), shown, options))
+        Ok(Self::with_target(
+            Target::Cluster(client),
+            pubsub,
+            shown,
+            options,
+        ))
     }
 
-    fn with_target(target: Target, shown: String, options: RedisOptions) -> Self {
+    fn with_target(
+        target: Target,
+        pubsub: Vec<::redis::Client>,
+        shown: String,
+        options: RedisOptions,
+    ) -> Self {
         Self {
             target,
+            pubsub,
             conn: OnceCell::new(),
             prefix: options.prefix,
             timeout: options.timeout,
@@ -254,6 +286,11 @@ impl RedisStore {
         )
     }
 
+    /// The channel revocations are published on: `Prevocations`.
+    pub fn revocation_channel(&self) -> String {
+        format!("{}revocations", self.prefix)
+    }
+
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -267,6 +304,7 @@ impl RedisStore {
     pub fn fork(&self) -> Self {
         Self {
             target: self.target.clone(),
+            pubsub: self.pubsub.clone(),
             conn: OnceCell::new(),
             prefix: self.prefix.clone(),
             timeout: self.timeout,
@@ -407,6 +445,8 @@ impl SessionStore for RedisStore {
                     .key(key)
                     .key(tomb)
                     .arg(FALLBACK_TOMBSTONE_MS)
+                    .arg(self.revocation_channel())
+                    .arg(RevocationEvent::Session(access_key_id.clone()).to_message())
                     .invoke_async(&mut conn)
                     .await
             })
@@ -434,6 +474,8 @@ impl SessionStore for RedisStore {
                     .key(key)
                     .arg(at)
                     .arg(ttl_secs)
+                    .arg(self.revocation_channel())
+                    .arg(RevocationEvent::Scope(scope.clone()).to_message())
                     .invoke_async(&mut conn)
                     .await
             })
@@ -481,6 +523,39 @@ impl SessionStore for RedisStore {
     fn worker_handle(&self) -> Option<std::sync::Arc<dyn SessionStore>> {
         Some(std::sync::Arc::new(self.fork()))
     }
+
+    async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
+        let channel = self.revocation_channel();
+        // A connection of its own (a subscribed connection can do nothing else), on the first
+        // node that answers within the timeout.
+        for client in &self.pubsub {
+            let subscribed = tokio::time::timeout(self.timeout, async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, RedisError>(pubsub)
+            })
+            .await;
+            match subscribed {
+                Ok(Ok(pubsub)) => {
+                    let (sink, stream) = pubsub.split();
+                    return Ok(Some(RevocationFeed::redis(
+                        sink,
+                        stream,
+                        FEED_PING_EVERY,
+                        self.timeout,
+                    )));
+                }
+                Ok(Err(e)) => {
+                    store_error(&e);
+                }
+                Err(_) => tracing::warn!(
+                    timeout_ms = self.timeout.as_millis(),
+                    "session store timeout (revocation feed)"
+                ),
+            }
+        }
+        Err(SessionError::Unavailable)
+    }
 }
 
 #[cfg(test)]
@@ -504,6 +579,7 @@ mod tests {
         assert!(once.starts_with("idbroker:once:saml:"));
         assert!(!once.contains('{'));
         assert_eq!(once.len(), "idbroker:once:saml:".len() + 64);
+        assert_eq!(store.revocation_channel(), "idbroker:revocations");
         let mark = store.revocation_key(&RevocationScope::Role("arn:aws:iam::1:role/{x}/R".into()));
         assert!(mark.starts_with("idbroker:revoked-before:role:"));
         assert!(!mark.contains('{'));
