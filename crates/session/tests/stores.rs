@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idbroker_session::{
-    connect, AccessKeyId, FeedNews, MemoryStore, PolicyRefs, Principal, PrincipalKind, RedisOptions,
-    RedisStore, RevocationEvent, RevocationScope, SealingKeys, SecretAccessKey, Session, SessionError, SessionStore,
-    SessionStoreConfig, SessionTag, SessionToken,
+    connect, AccessKeyId, FeedNews, MemoryStore, PolicyRefs, Principal, PrincipalKind,
+    RedisOptions, RedisStore, RevocationEvent, RevocationScope, SealingKeys, SecretAccessKey,
+    Session, SessionError, SessionStore, SessionStoreConfig, SessionTag, SessionToken,
 };
 use redis::FromRedisValue;
 

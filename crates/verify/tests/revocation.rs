@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use common::*;
 use idbroker_session::{
-    AccessKeyId, MemoryStore, RedisOptions, RevocationFeed, RevocationScope, Session,
-    SessionError, SessionStore, SessionStoreConfig,
+    AccessKeyId, MemoryStore, RedisOptions, RevocationFeed, RevocationScope, Session, SessionError,
+    SessionStore, SessionStoreConfig,
 };
 use idbroker_verify::{VerifiedCaller, Verifier, VerifierOptions, VerifyError};
 use tokio::sync::Notify;
@@ -142,7 +142,11 @@ async fn a_fill_that_raced_a_revocation_is_not_cached() {
 
         // The racing read was not kept: it was read again, and is refused ...
         let first = tokio::time::timeout(PATIENCE, fill).await.unwrap().unwrap();
-        assert_eq!(first.unwrap_err(), VerifyError::InvalidClientTokenId, "{how}");
+        assert_eq!(
+            first.unwrap_err(),
+            VerifyError::InvalidClientTokenId,
+            "{how}"
+        );
         // ... and nothing stale is cached: refused at the same instant, well within the TTL.
         assert_eq!(
             verify(&v, &get(&c, t), t).await.unwrap_err(),
