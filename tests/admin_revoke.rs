@@ -372,6 +372,23 @@ async fn revoke_older_sessions_spares_sessions_issued_after_the_mark() {
     assert_eq!(b.whoami(&second).await.unwrap_err(), "InvalidClientTokenId");
 }
 
+/// Verifier options with the server's sealing keys and a cache TTL of an hour: only the
+/// revocation feed can explain a revocation seen sooner.
+fn long_ttl(b: &Broker) -> VerifierOptions {
+    let mut o = VerifierOptions::new(b.state.keys.clone(), Arc::new(PolicyDirectory::new()));
+    o.cache_ttl = Duration::from_secs(3600);
+    o
+}
+
+/// Poll `cond` until it holds, for at most `bound`.
+async fn wait_until(what: &str, bound: Duration, cond: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < bound, "gave up waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Sign a request for a downstream service (`orders`) with `c`, and verify it with `v` at `now`.
 async fn verify(v: &Verifier, c: &Creds, now: SystemTime) -> Result<(), VerifyError> {
     let headers = [("host", "orders.example.com")];
@@ -429,22 +446,20 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
             ..Default::default()
         },
     };
-    let options = || {
-        let mut o = VerifierOptions::new(b.state.keys.clone(), Arc::new(PolicyDirectory::new()));
-        o.cache_ttl = Duration::from_secs(3600);
-        o
-    };
-    let first = Verifier::connect(&store_config, options()).await.unwrap();
-    let second = Verifier::connect(&store_config, options()).await.unwrap();
+    let first = Verifier::connect(&store_config, long_ttl(&b))
+        .await
+        .unwrap();
+    let second = Verifier::connect(&store_config, long_ttl(&b))
+        .await
+        .unwrap();
     let victim = b.assume(READER, "watched", None).await;
     let bystander = b.assume(READER, "bystander", None).await;
     let now = b.now();
-    let started = Instant::now();
     for v in [&first, &second] {
-        while !v.revocation_feed_up() {
-            assert!(started.elapsed() < Duration::from_secs(5), "no feed");
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        wait_until("the feed", Duration::from_secs(5), || {
+            v.revocation_feed_up()
+        })
+        .await;
         verify(v, &victim, now).await.unwrap();
         verify(v, &bystander, now).await.unwrap();
     }
@@ -474,4 +489,87 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
         verify(v, &bystander, now).await.unwrap();
     }
     assert!(b.whoami(&bystander).await.is_ok());
+}
+
+/// Redis restarts under a verifier: its feed is lost, comes back by itself, and a revocation made
+/// after that reaches it within a second again. Uses a redis-server of its own.
+#[actix_web::test]
+async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
+    let port = common::free_port();
+    let mut redis = common::redis_server(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let b = broker(
+        StoreConfig::Redis {
+            url: url.clone(),
+            prefix: "feed:".into(),
+        },
+        SystemTime::now(),
+    )
+    .await;
+    let config = idbroker_session::SessionStoreConfig::Redis {
+        url,
+        options: idbroker_session::RedisOptions {
+            prefix: "feed:".into(),
+            ..Default::default()
+        },
+    };
+    let v = Verifier::connect(&config, long_ttl(&b)).await.unwrap();
+    let patience = Duration::from_secs(15);
+    wait_until("the feed", patience, || v.revocation_feed_up()).await;
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    wait_until("the feed to be lost", patience, || !v.revocation_feed_up()).await;
+    let mut redis = common::redis_server(port);
+    wait_until("the feed to come back", patience, || v.revocation_feed_up()).await;
+
+    // The restarted Redis is empty: issue a session (the server's store reconnects on its own,
+    // allow it a bounded moment), warm the verifier, revoke through the API.
+    let started = Instant::now();
+    let c = loop {
+        let out = sdk_with_keys(&b.url, KEY, SECRET, None, b.now())
+            .assume_role()
+            .role_arn(READER)
+            .role_session_name("after-restart")
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                let c = out.credentials().unwrap();
+                break Creds {
+                    key: c.access_key_id().into(),
+                    secret: c.secret_access_key().into(),
+                    token: Some(c.session_token().into()),
+                };
+            }
+            Err(e) => {
+                assert!(started.elapsed() < patience, "no recovery: {e:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let now = b.now();
+    // The verifier's own store connection reconnects on use too (failing closed meanwhile).
+    while let Err(e) = verify(&v, &c, now).await {
+        assert_eq!(e, VerifyError::ServiceUnavailable);
+        assert!(started.elapsed() < patience, "the verifier never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = v.revocations_seen();
+    done(&b.revoke(&admin(), json!({ "AccessKeyId": c.key })).await);
+    let revoked_at = Instant::now();
+    wait_until("the eviction", Duration::from_secs(1), || {
+        v.revocations_seen() > seen
+    })
+    .await;
+    assert_eq!(
+        verify(&v, &c, now).await.unwrap_err(),
+        VerifyError::InvalidClientTokenId
+    );
+    println!(
+        "after the restart, the revocation reached the verifier in {:?}",
+        revoked_at.elapsed()
+    );
+    redis.kill().unwrap();
+    redis.wait().unwrap();
 }

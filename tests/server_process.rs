@@ -10,7 +10,7 @@
 )]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 
 mod common;
-use common::{KEY, READER, SECRET};
+use common::{free_port, KEY, READER, SECRET};
 
 /// Upper bound for anything this file waits on (a process starting, a signal being handled).
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -47,14 +47,6 @@ fn make_pair(dir: &Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The server process; killed when dropped.
