@@ -276,3 +276,65 @@ async fn a_second_verifier_on_its_own_redis_connection_sees_a_revocation_within_
         assert!(took < Duration::from_secs(1), "verifier {name}: {took:?}");
     }
 }
+
+/// The figures in docs/PERFORMANCE.md: how long after a revocation is written a warmed verifier
+/// refuses the session, with the feed and (baseline, same run) with the 1 s cache TTL alone.
+/// Real Redis, real clock; both verifiers use the default 1 s TTL. Not a timed test: run with
+/// `cargo nextest run -p idbroker-verify --test revocation --run-ignored only --no-capture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; see docs/PERFORMANCE.md"]
+async fn propagation_figures() {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let config = SessionStoreConfig::Redis {
+        url,
+        options: RedisOptions {
+            prefix: format!("idbroker-verify-figures-{}:", std::process::id()),
+            ..Default::default()
+        },
+    };
+    let store = idbroker_session::connect(&config).await.unwrap();
+    let keys = keys();
+    let opts = || VerifierOptions::new(keys.clone(), directory());
+    let fed = Verifier::connect(&config, opts()).await.unwrap();
+    let ttl_only = Verifier::new(idbroker_session::connect(&config).await.unwrap(), opts());
+    wait_until("the feed", || fed.revocation_feed_up()).await;
+    let now = || idbroker_session::unix_seconds(std::time::SystemTime::now());
+    let (mut with_feed, mut baseline) = (Vec::new(), Vec::new());
+    for round in 0..30 {
+        let mut p = plan(READER);
+        p.issued_at = now();
+        p.session_name = format!("r{round}");
+        let c = mint(&*store, &keys, &p).await;
+        let t = now();
+        assert!(verify(&fed, &get(&c, t), t).await.is_ok());
+        assert!(verify(&ttl_only, &get(&c, t), t).await.is_ok());
+        store
+            .revoke(&AccessKeyId::parse(&c.id).unwrap())
+            .await
+            .unwrap();
+        let written = Instant::now();
+        for (v, out) in [(&fed, &mut with_feed), (&ttl_only, &mut baseline)] {
+            loop {
+                let at = std::time::SystemTime::now();
+                let r = get(&c, idbroker_session::unix_seconds(at));
+                let h = r.header_refs();
+                if v.verify(&r.parts(&h), at).await.is_err() {
+                    break;
+                }
+                assert!(written.elapsed() < PATIENCE);
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            out.push(written.elapsed());
+        }
+    }
+    for (name, mut d) in [("feed", with_feed), ("TTL only (baseline)", baseline)] {
+        d.sort();
+        println!(
+            "{name}: n={} median {:?} p90 {:?} max {:?}",
+            d.len(),
+            d[d.len() / 2],
+            d[d.len() * 9 / 10],
+            d[d.len() - 1]
+        );
+    }
+}
