@@ -5,6 +5,8 @@
 //! This library holds what the `idbroker` binary runs, so that tests can run it in-process.
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod admin_client;
 pub mod clock;
 pub mod config;
 pub mod directory;
@@ -36,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/workload/credentials",
             web::get().to(http::web_identity::workload_credentials),
         )
-        .route("/saml/metadata", web::get().to(http::saml_metadata));
+        .route("/saml/metadata", web::get().to(http::saml_metadata))
+        .route("/admin/revoke", web::post().to(http::admin::revoke));
 }
 
 /// Keep one SAML provider's metadata fresh: wake up every few seconds and refresh when the

@@ -40,6 +40,9 @@ enum Command {
     /// Development helpers (never for production).
     #[command(subcommand)]
     Dev(DevCommand),
+    /// Call the admin API of a running server.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Validate a configuration file as `serve` would; exits 1 naming the file, key and problem.
     CheckConfig {
         /// The file (default config/idbroker.toml).
@@ -84,6 +87,51 @@ enum DevCommand {
         #[arg(long, default_value = "certs/demo/saml-idp.crt")]
         cert: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Revoke sessions: one by its access key id, or those of a role, a principal or a source
+    /// identity issued up to now. Signs with the credentials in AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN; their policies must allow the
+    /// idbroker:Revoke* action. Exit 0 revoked, 1 refused by the server, 2 bad arguments or no
+    /// credentials, 3 server unreachable or failing.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["access_key_id", "role", "principal", "source_identity"])))]
+struct RevokeArgs {
+    /// One session, by its temporary access key id (ASIA…): idbroker:RevokeSession.
+    #[arg(long)]
+    access_key_id: Option<String>,
+    /// Every session of this role (its ARN) issued at or before --before:
+    /// idbroker:RevokeOlderSessions.
+    #[arg(long, value_name = "ROLE_ARN")]
+    role: Option<String>,
+    /// With --role: revoke sessions issued at or before this RFC 3339 time (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    before: Option<String>,
+    /// Every session of this principal ARN (arn:aws:sts::ACCT:assumed-role/ROLE/NAME, or a
+    /// user's ARN): idbroker:RevokePrincipalSessions.
+    #[arg(long, value_name = "ARN")]
+    principal: Option<String>,
+    /// Every session carrying this source identity: idbroker:RevokeSourceIdentitySessions.
+    #[arg(long)]
+    source_identity: Option<String>,
+    /// The server, e.g. https://idbroker.example.com:8443.
+    #[arg(long)]
+    endpoint_url: String,
+    /// The region of the signature (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// Trust only the CA certificates in this PEM file for HTTPS (default: AWS_CA_BUNDLE, else
+    /// the system's roots).
+    #[arg(long, value_name = "FILE")]
+    ca_bundle: Option<PathBuf>,
+    /// Print the server's JSON answer instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -175,6 +223,7 @@ fn main() -> ExitCode {
             key,
             cert,
         }) => dev_saml_assertion(&config, &role, &user, &key, &cert),
+        Command::Admin(AdminCommand::Revoke(args)) => admin_revoke(&args),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
         Command::Policy(PolicyCommand::Simulate(args)) => run_single(&args),
@@ -341,6 +390,78 @@ fn dev_saml_assertion(
     )?;
     println!("{b64}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
+    use idbroker::admin_client::{self, Answer, ClientError, Endpoint, EnvCredentials};
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if args.before.is_some() && args.role.is_none() {
+        return Err("--before goes with --role".into());
+    }
+    let body = match (
+        &args.access_key_id,
+        &args.role,
+        &args.principal,
+        &args.source_identity,
+    ) {
+        (Some(id), ..) => json!({ "AccessKeyId": id }),
+        (_, Some(role), ..) => match &args.before {
+            Some(t) => json!({ "RoleArn": role, "Before": t }),
+            None => json!({ "RoleArn": role }),
+        },
+        (_, _, Some(p), _) => json!({ "PrincipalArn": p }),
+        (.., Some(s)) => json!({ "SourceIdentity": s }),
+        _ => return Err("say what to revoke".into()),
+    };
+    let endpoint = Endpoint {
+        url: args.endpoint_url.clone(),
+        region: args
+            .region
+            .clone()
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into()),
+        ca_bundle: args
+            .ca_bundle
+            .clone()
+            .or_else(|| env("AWS_CA_BUNDLE").map(PathBuf::from)),
+    };
+    let sent = EnvCredentials::from_env(env).and_then(|creds| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ClientError::Local(format!("runtime: {e}")))?;
+        runtime.block_on(admin_client::revoke(
+            &endpoint,
+            &creds,
+            &body,
+            std::time::SystemTime::now(),
+        ))
+    });
+    match sent {
+        Ok(Answer::Done(doc)) => {
+            if args.json {
+                println!("{doc}");
+            } else {
+                println!("{}", admin_client::describe(&doc));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Answer::Refused {
+            status,
+            code,
+            message,
+            request_id,
+        }) => {
+            eprintln!("idbroker: {code} (HTTP {status}): {message} [request id {request_id}]");
+            Ok(ExitCode::from(if status >= 500 { 3 } else { 1 }))
+        }
+        Err(ClientError::Local(m)) => Err(m),
+        Err(ClientError::Unreachable(m)) => {
+            eprintln!("idbroker: {m}");
+            Ok(ExitCode::from(3))
+        }
+    }
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {

@@ -10,7 +10,7 @@
 )]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 
 mod common;
-use common::{KEY, READER, SECRET};
+use common::{free_port, KEY, READER, SECRET};
 
 /// Upper bound for anything this file waits on (a process starting, a signal being handled).
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -47,14 +47,6 @@ fn make_pair(dir: &Path) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The server process; killed when dropped.
@@ -361,5 +353,186 @@ fn sigterm_lets_the_in_flight_request_finish_and_refuses_new_connections() {
     };
     assert!(status.success(), "{status:?}\n{}", server.log());
     assert!(server.log().contains("idbroker stopped"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `idbroker admin revoke` run as a process.
+fn cli_revoke(args: &[&str], keys: Option<(&str, &str)>) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbroker"));
+    cmd.args(["admin", "revoke"]).args(args);
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CA_BUNDLE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ] {
+        cmd.env_remove(var);
+    }
+    if let Some((k, s)) = keys {
+        cmd.env("AWS_ACCESS_KEY_ID", k)
+            .env("AWS_SECRET_ACCESS_KEY", s);
+    }
+    cmd.output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_revoke_cli_against_the_running_server_over_https() {
+    const ADMIN: (&str, &str) = (
+        "AKIAIDBROKERADMIN001",
+        "idbrokerAdminSecretKeyDoNotUseAnywhere00",
+    );
+    let dir = scratch("admin-cli");
+    make_pair(&dir);
+    let server = Server::start(
+        &dir,
+        &[
+            ("IDBROKER_TLS_CERT", &dir.join("server.crt")),
+            ("IDBROKER_TLS_KEY", &dir.join("server.key")),
+        ],
+    );
+    let (port, ca) = (server.port, dir.join("ca.crt"));
+    let url = format!("https://localhost:{port}");
+    let ca_arg = ca.to_str().unwrap();
+    let assume = |name: &'static str| {
+        let ca = ca.clone();
+        async move {
+            let out = sdk(port, &ca, None)
+                .assume_role()
+                .role_arn(READER)
+                .role_session_name(name)
+                .send()
+                .await
+                .unwrap();
+            let c = out.credentials().unwrap();
+            (
+                c.access_key_id().to_owned(),
+                c.secret_access_key().to_owned(),
+                c.session_token().to_owned(),
+            )
+        }
+    };
+    let whoami_with = |c: &(String, String, String)| {
+        let (ca, c) = (ca.clone(), c.clone());
+        async move {
+            sdk(port, &ca, Some((c.0.as_str(), c.1.as_str(), c.2.as_str())))
+                .get_caller_identity()
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| common::sdk_code(&e))
+        }
+    };
+    let victim = assume("cli-victim").await;
+    whoami_with(&victim).await.unwrap();
+    let id = victim.0.as_str();
+    let base = ["--endpoint-url", url.as_str(), "--ca-bundle", ca_arg];
+
+    // No credentials: exit 2, nothing sent.
+    let out = cli_revoke(&[&["--access-key-id", id][..], &base[..]].concat(), None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"));
+    // Without the dev CA, the server's certificate is not trusted: exit 3.
+    let out = cli_revoke(
+        &["--access-key-id", id, "--endpoint-url", url.as_str()],
+        Some(ADMIN),
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    // The demo user's policies allow no idbroker:Revoke* action: refused, exit 1.
+    let out = cli_revoke(
+        &[&["--access-key-id", id][..], &base[..]].concat(),
+        Some((KEY, SECRET)),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AccessDenied"), "{err}");
+    assert!(err.contains("idbroker:RevokeSession"), "{err}");
+    whoami_with(&victim).await.unwrap();
+
+    // The admin revokes it: exit 0, and the server refuses the session from then on.
+    let out = cli_revoke(
+        &[&["--access-key-id", id][..], &base[..]].concat(),
+        Some(ADMIN),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!(
+            "revoked session {id} (arn:aws:sts::123456789012:assumed-role/ReportsReader/cli-victim)"
+        )),
+        "{said}"
+    );
+    assert_eq!(
+        whoami_with(&victim).await.unwrap_err(),
+        "InvalidClientTokenId"
+    );
+    // Again: there is no such live session any more (exit 1, NoSuchEntity).
+    let out = cli_revoke(
+        &[&["--access-key-id", id][..], &base[..]].concat(),
+        Some(ADMIN),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NoSuchEntity"));
+
+    // Every session of the role, with JSON output.
+    let other = assume("cli-other").await;
+    whoami_with(&other).await.unwrap();
+    let out = cli_revoke(
+        &[&["--role", READER, "--json"][..], &base[..]].concat(),
+        Some(ADMIN),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["Action"], "idbroker:RevokeOlderSessions");
+    assert_eq!(doc["Resource"], READER);
+    assert_eq!(
+        whoami_with(&other).await.unwrap_err(),
+        "InvalidClientTokenId"
+    );
+    // --before goes with --role only: exit 2, nothing sent.
+    let out = cli_revoke(
+        &[
+            &[
+                "--principal",
+                "arn:aws:iam::123456789012:user/demo",
+                "--before",
+                "2026-01-01T00:00:00Z",
+            ][..],
+            &base[..],
+        ]
+        .concat(),
+        Some(ADMIN),
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    // One audit event per admin call, naming the caller and what was revoked; no secret logged.
+    // Workers write their log lines in batches, at least every 50 ms.
+    server.wait_for(
+        || {
+            server.log().lines().any(|l| {
+                l.contains(r#""action":"RevokeSession""#) && l.contains(r#""outcome":"ok""#)
+            })
+        },
+        "an audit event for RevokeSession",
+    );
+    let log = server.log();
+    let event = log
+        .lines()
+        .find(|l| l.contains(r#""action":"RevokeSession""#) && l.contains(r#""outcome":"ok""#))
+        .expect("an audit event for RevokeSession");
+    assert!(
+        event.contains(r#""caller":"arn:aws:iam::123456789012:user/security-admin""#),
+        "{event}"
+    );
+    assert!(event.contains(id), "{event}");
+    assert!(log
+        .lines()
+        .any(|l| l.contains(r#""action":"RevokeSession""#)
+            && l.contains(r#""outcome":"AccessDenied""#)));
+    for secret in [ADMIN.1, SECRET, victim.1.as_str(), victim.2.as_str()] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -24,9 +24,22 @@ impl From<SigV4Error> for AuthError {
     }
 }
 
-/// Verify the request's signature and say who made it.
+/// Verify the request's signature (made for the service `sts`) and say who made it.
 #[instrument(level = "debug", skip_all)]
 pub async fn authenticate(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    now: SystemTime,
+) -> Result<Caller, ApiError> {
+    authenticate_for("sts", req, body, state, now).await
+}
+
+/// Verify the request's signature, made for `service` (`sts` for STS calls, `idbroker` for the
+/// admin API), and say who made it.
+#[instrument(skip_all)]
+pub async fn authenticate_for(
+    service: &str,
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
@@ -45,11 +58,11 @@ pub async fn authenticate(
         payload: Payload::Bytes(body),
     };
     let parsed = idbroker_sigv4::parse(&parts).map_err(AuthError::from)?;
-    // A signature made for another service must not authenticate an STS call.
-    if parsed.service() != "sts" {
-        return Err(AuthError::Incomplete(
-            "Credential should be scoped to correct service: 'sts'.".into(),
-        )
+    // A signature made for another service must not authenticate this one's calls.
+    if parsed.service() != service {
+        return Err(AuthError::Incomplete(format!(
+            "Credential should be scoped to correct service: '{service}'."
+        ))
         .into());
     }
     let now_s = epoch(now);

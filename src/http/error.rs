@@ -47,6 +47,16 @@ impl ApiError {
         }
     }
 
+    /// The error as the JSON admin API writes it:
+    /// `{"Error":{"Type":..,"Code":..,"Message":..},"RequestId":..}` (the XML document's shape).
+    pub fn json(&self) -> String {
+        serde_json::json!({
+            "Error": {"Type": self.kind(), "Code": self.code, "Message": self.message},
+            "RequestId": self.request_id,
+        })
+        .to_string()
+    }
+
     /// The STS error document.
     pub fn xml(&self) -> String {
         format!(
@@ -75,6 +85,42 @@ impl ResponseError for ApiError {
             .content_type("text/xml")
             .insert_header(("x-amzn-RequestId", self.request_id.clone()))
             .body(self.xml())
+    }
+}
+
+/// An [`ApiError`] answered as JSON (the admin API).
+#[derive(Debug)]
+pub struct JsonError(pub ApiError);
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for JsonError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.0.status)
+            .content_type("application/json")
+            .insert_header(("x-amzn-RequestId", self.0.request_id.clone()))
+            .body(self.0.json())
+    }
+}
+
+impl From<crate::admin::AdminError> for ApiError {
+    fn from(e: crate::admin::AdminError) -> Self {
+        use crate::admin::AdminError;
+        let msg = e.to_string();
+        match e {
+            AdminError::Sts(e) => e.into(),
+            AdminError::NoSuchSession(_) | AdminError::NoSuchRole(_) => {
+                ApiError::new("NoSuchEntity", 404, msg)
+            }
+        }
     }
 }
 
@@ -210,5 +256,26 @@ mod tests {
         let u = ApiError::from(StsError::Unavailable);
         assert_eq!(u.status.as_u16(), 503);
         assert!(u.xml().contains("<Type>Receiver</Type>"));
+    }
+
+    #[test]
+    fn admin_errors_as_json() {
+        let e = ApiError::from(crate::admin::AdminError::NoSuchRole(
+            "arn:aws:iam::1:role/\"x".into(),
+        ))
+        .with_request_id("r-2");
+        assert_eq!(e.status.as_u16(), 404);
+        let v: serde_json::Value = serde_json::from_str(&e.json()).unwrap();
+        assert_eq!(v["Error"]["Code"], "NoSuchEntity");
+        assert_eq!(v["Error"]["Type"], "Sender");
+        assert_eq!(
+            v["Error"]["Message"],
+            "The role with ARN arn:aws:iam::1:role/\"x cannot be found."
+        );
+        assert_eq!(v["RequestId"], "r-2");
+        let denied = ApiError::from(crate::admin::AdminError::Sts(StsError::AccessDenied(
+            "no".into(),
+        )));
+        assert_eq!((denied.code, denied.status.as_u16()), ("AccessDenied", 403));
     }
 }

@@ -1,5 +1,6 @@
 //! actix handlers: parse, authenticate, call one use case, render. Nothing else.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod ops;
@@ -33,7 +34,7 @@ fn params(req: &HttpRequest, body: &[u8]) -> Params {
     Params::from_pairs(pairs)
 }
 
-fn facts(req: &HttpRequest, state: &AppState) -> RequestFacts {
+pub(crate) fn facts(req: &HttpRequest, state: &AppState) -> RequestFacts {
     RequestFacts {
         source_ip: req.peer_addr().map(|a| a.ip().to_string()),
         secure_transport: state.tls,
@@ -114,8 +115,10 @@ pub(crate) struct Audit {
     pub(crate) subject: Option<String>,
     /// The ARN of the session issued.
     session: Option<String>,
-    /// The AccessKeyId issued.
-    access_key_id: Option<String>,
+    /// The AccessKeyId issued (or revoked).
+    pub(crate) access_key_id: Option<String>,
+    /// What an admin call acted on (the resource its policy allowed).
+    pub(crate) target: Option<String>,
 }
 
 impl Audit {
@@ -156,6 +159,8 @@ impl Audit {
             session: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             access_key_id: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            target: Option<&'a str>,
         }
         let fields = Fields {
             message: "sts call",
@@ -168,6 +173,7 @@ impl Audit {
             role,
             session: self.session.as_deref(),
             access_key_id: self.access_key_id.as_deref(),
+            target: self.target.as_deref(),
         };
         let mut line = String::with_capacity(512);
         line.push_str("{\"timestamp\":\"");

@@ -255,7 +255,10 @@ fn principal_arn_for_policies(caller: &Caller) -> String {
 type CallerPolicies = (Vec<Arc<Policy>>, Option<Arc<Policy>>, Vec<Arc<Policy>>);
 
 /// The identity-side policies of a caller: user or role policies, boundary, session policies.
-fn caller_policies(dir: &Directory, caller: &Caller) -> Result<CallerPolicies, StsError> {
+pub(crate) fn caller_policies(
+    dir: &Directory,
+    caller: &Caller,
+) -> Result<CallerPolicies, StsError> {
     let mut session = Vec::new();
     if let Some(text) = &caller.session_policy {
         // Validated when the session was issued; a failure now means the record is damaged.
@@ -288,7 +291,16 @@ fn caller_policies(dir: &Directory, caller: &Caller) -> Result<CallerPolicies, S
     }
 }
 
-fn denied(caller: &Caller, action: &str, resource: &str, e: &Evaluation) -> StsError {
+/// The caller as a policy principal: a role session is also its role.
+pub(crate) fn policy_principal(caller: &Caller) -> Principal {
+    match &caller.kind {
+        CallerKind::AssumedRole { role_arn, .. } => Principal::assumed_role(&caller.arn, role_arn),
+        _ => Principal::aws(&caller.arn),
+    }
+}
+
+/// AWS's AccessDenied message for `caller`, naming why `e` did not allow.
+pub(crate) fn denied(caller: &Caller, action: &str, resource: &str, e: &Evaluation) -> StsError {
     let why = match e.decision {
         Decision::ExplicitDeny => "with an explicit deny",
         _ => match e.missing {
@@ -427,10 +439,7 @@ pub fn assume_role(
     session_request_context(&mut ctx, source_identity, &tags, &transitive);
 
     let (identity, boundary, session) = caller_policies(dir, caller)?;
-    let principal = match &caller.kind {
-        CallerKind::AssumedRole { role_arn, .. } => Principal::assumed_role(&caller.arn, role_arn),
-        _ => Principal::aws(&caller.arn),
-    };
+    let principal = policy_principal(caller);
     let mut actions = vec!["sts:AssumeRole"];
     if !tags.is_empty() {
         actions.push("sts:TagSession");

@@ -29,7 +29,10 @@ pub use seal::{SealedSecret, SealingKeys};
 pub use session::{
     PolicyRefs, Principal, PrincipalKind, RevocationScope, Session, SessionTag, RECORD_VERSION,
 };
-pub use store::{connect, MemoryStore, RedisOptions, RedisStore, SessionStore, SessionStoreConfig};
+pub use store::{
+    connect, FeedNews, MemoryStore, RedisOptions, RedisStore, RevocationEvent, RevocationFeed,
+    SessionStore, SessionStoreConfig,
+};
 
 /// Seconds since the Unix epoch; times before the epoch are 0.
 pub fn unix_seconds(t: SystemTime) -> u64 {

@@ -134,6 +134,17 @@ impl RevocationScope {
         }
     }
 
+    /// The scope of kind `kind` (as [`kind`](Self::kind) names it) and `value`.
+    pub fn from_kind(kind: &str, value: &str) -> Option<Self> {
+        let value = value.to_owned();
+        match kind {
+            "role" => Some(Self::Role(value)),
+            "principal" => Some(Self::Principal(value)),
+            "source-identity" => Some(Self::SourceIdentity(value)),
+            _ => None,
+        }
+    }
+
     /// The ARN or source identity.
     pub fn value(&self) -> &str {
         match self {
@@ -165,6 +176,19 @@ impl Session {
             scopes.push(RevocationScope::SourceIdentity(si.clone()));
         }
         scopes
+    }
+
+    /// Is `scope` one of this session's revocation scopes (as [`revocation_scopes`] lists them)?
+    /// Allocation-free, for a verifier matching its cache against a revocation.
+    ///
+    /// [`revocation_scopes`]: Self::revocation_scopes
+    pub fn in_scope(&self, scope: &RevocationScope) -> bool {
+        let p = &self.principal;
+        match scope {
+            RevocationScope::Role(r) => p.role_arn.as_deref() == Some(r.as_str()),
+            RevocationScope::Principal(a) => p.arn == *a,
+            RevocationScope::SourceIdentity(s) => p.source_identity.as_deref() == Some(s.as_str()),
+        }
     }
 
     /// Is this session revoked by a "revoked before `marker`" mark? Issue times have one-second
@@ -360,6 +384,17 @@ mod tests {
                 RevocationScope::SourceIdentity("alice@example.com".into()),
             ]
         );
+        for scope in s.revocation_scopes() {
+            assert!(s.in_scope(&scope), "{scope:?}");
+            assert_eq!(
+                RevocationScope::from_kind(scope.kind(), scope.value()),
+                Some(scope.clone())
+            );
+        }
+        assert!(!s.in_scope(&RevocationScope::Role(s.principal.arn.clone())));
+        assert!(!s.in_scope(&RevocationScope::Principal("arn:aws:iam::1:user/x".into())));
+        assert!(!s.in_scope(&RevocationScope::SourceIdentity("bob".into())));
+        assert_eq!(RevocationScope::from_kind("user", "x"), None);
         assert!(s.is_revoked_by(s.issued_at));
         assert!(s.is_revoked_by(s.issued_at + 1));
         assert!(!s.is_revoked_by(s.issued_at - 1));

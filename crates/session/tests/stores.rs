@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idbroker_session::{
-    connect, AccessKeyId, MemoryStore, PolicyRefs, Principal, PrincipalKind, RedisOptions,
-    RedisStore, RevocationScope, SealingKeys, SecretAccessKey, Session, SessionError, SessionStore,
-    SessionStoreConfig, SessionTag, SessionToken,
+    connect, AccessKeyId, FeedNews, MemoryStore, PolicyRefs, Principal, PrincipalKind,
+    RedisOptions, RedisStore, RevocationEvent, RevocationScope, SealingKeys, SecretAccessKey,
+    Session, SessionError, SessionStore, SessionStoreConfig, SessionTag, SessionToken,
 };
 use redis::FromRedisValue;
 
@@ -224,6 +224,7 @@ async fn suite(
     delete_and_revoke(store, &keys, probe).await;
     single_use(store, replica, probe).await;
     revocation_marks(store, replica, &keys, probe).await;
+    revocation_feed(store, replica, &keys).await;
     if let Some(probe) = probe {
         corrupt_records(store, &keys, probe).await;
     }
@@ -540,6 +541,33 @@ async fn revocation_marks(
     ));
 }
 
+/// Every revocation written by one replica is announced to the subscribers of another.
+async fn revocation_feed(store: &dyn SessionStore, replica: &dyn SessionStore, keys: &SealingKeys) {
+    let mut feed = replica
+        .subscribe_revocations()
+        .await
+        .unwrap()
+        .expect("this store announces revocations");
+    let m = mint(keys, NOW, 3600);
+    let id = m.session.access_key_id.clone();
+    store.put(&m.session, NOW).await.unwrap();
+    store.revoke(&id).await.unwrap();
+    // Revoking what is not there announces nothing.
+    assert_eq!(store.revoke(&id).await, Err(SessionError::NotFound));
+    let scope = RevocationScope::SourceIdentity(format!("feed-{id}@example.com"));
+    store.set_revoked_before(&scope, NOW, 60).await.unwrap();
+    // The messages cross a real connection for Redis: a bounded wait, not a sleep.
+    let bound = Duration::from_secs(5);
+    assert_eq!(
+        tokio::time::timeout(bound, feed.next()).await.unwrap(),
+        FeedNews::Revoked(RevocationEvent::Session(id))
+    );
+    assert_eq!(
+        tokio::time::timeout(bound, feed.next()).await.unwrap(),
+        FeedNews::Revoked(RevocationEvent::Scope(scope))
+    );
+}
+
 async fn corrupt_records(store: &dyn SessionStore, keys: &SealingKeys, p: &Probe<'_>) {
     let m = mint(keys, NOW, 3600);
     let id = m.session.access_key_id.clone();
@@ -689,6 +717,7 @@ async fn all_unavailable(store: &dyn SessionStore, bound: Duration) {
     unavailable!(store.set_revoked_before(&scope, NOW, 60));
     unavailable!(store.revoked_before(&scope));
     unavailable!(store.is_revoked(&m.session));
+    unavailable!(store.subscribe_revocations());
 }
 
 #[tokio::test]

@@ -7,9 +7,17 @@
 //! The verifier reads sessions from the same [`SessionStore`] as the server and opens their
 //! sealed secrets with the same [`SealingKeys`]. Session records (with the secret unsealed, the
 //! revocation marks read, and their policies compiled) are kept in a bounded local cache for
-//! [`VerifierOptions::cache_ttl`] (default 1 s), so the hot path does no network round trip and a
-//! revocation is seen within that time. A store that cannot answer fails every verification
-//! closed ([`VerifyError::ServiceUnavailable`]).
+//! [`VerifierOptions::cache_ttl`] (default 1 s), so the hot path does no network round trip. A
+//! store that cannot answer fails every verification closed ([`VerifyError::ServiceUnavailable`]).
+//!
+//! **Revocation.** [`Verifier::connect`] (or [`Verifier::watch_revocations`]) follows the store's
+//! revocation feed in a background task: every revocation written by any server replica (Redis
+//! pub/sub; an in-process broadcast for the memory store) drops the matching cached sessions at
+//! once, so the next request reads the store and is refused. The feed reconnects by itself and the
+//! whole cache is forgotten whenever it (re)connects, since revocations may have been missed while
+//! it was down; meanwhile the cache TTL bounds how late a revocation is seen. A cache fill that
+//! raced with a revocation is not kept (a generation counter), so an eviction is never undone by
+//! a stale read.
 //!
 //! Time is passed in (`now`), never read from a clock here.
 //!
@@ -25,13 +33,14 @@ mod time;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use idbroker_policy::{Context, Evaluation, Policy, PolicyKind, PolicySet, Request};
 use idbroker_session::{
-    AccessKeyId, AccessKeyKind, PrincipalKind, SealingKeys, SecretAccessKey, Session, SessionStore,
-    SessionStoreConfig, SessionTag,
+    AccessKeyId, AccessKeyKind, FeedNews, PrincipalKind, RevocationEvent, SealingKeys,
+    SecretAccessKey, Session, SessionStore, SessionStoreConfig, SessionTag,
 };
 use tracing::instrument;
 
@@ -234,25 +243,117 @@ struct Entry {
     fetched_at: SystemTime,
 }
 
+/// The session cache, shared with the task that follows the revocation feed.
+#[derive(Debug, Default)]
+struct Cache {
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    /// Moved on (under the write lock) by every eviction. A fill keeps its entry only if the
+    /// generation is the one it saw before reading the store: a read that may predate a
+    /// revocation is never cached after that revocation's eviction.
+    generation: AtomicU64,
+    /// The revocation feed is connected.
+    feed_up: AtomicBool,
+    /// Revocations applied from the feed.
+    revocations_seen: AtomicU64,
+}
+
+impl Cache {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Entry>>> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forget everything.
+    fn clear(&self) {
+        let mut entries = self.write();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    /// Drop the sessions a revocation may concern.
+    fn evict(&self, event: &RevocationEvent) {
+        let mut entries = self.write();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match event {
+            RevocationEvent::Session(id) => {
+                entries.remove(id.as_str());
+            }
+            RevocationEvent::Scope(scope) => entries.retain(|_, e| !e.session.in_scope(scope)),
+        }
+        drop(entries);
+        self.revocations_seen.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Follow the store's revocations into `cache`, reconnecting with a capped backoff, until the
+/// verifier is dropped (the task is aborted) or the store says it announces nothing.
+async fn follow_revocations(store: Arc<dyn SessionStore>, cache: Arc<Cache>) {
+    const FIRST_RETRY: Duration = Duration::from_millis(50);
+    const LAST_RETRY: Duration = Duration::from_secs(2);
+    let mut retry = FIRST_RETRY;
+    loop {
+        match store.subscribe_revocations().await {
+            Ok(None) => {
+                tracing::info!("the session store announces no revocations: cache TTL only");
+                return;
+            }
+            Ok(Some(mut feed)) => {
+                // Whatever was revoked while no feed was up is unknown here: start afresh.
+                cache.clear();
+                cache.feed_up.store(true, Ordering::Release);
+                retry = FIRST_RETRY;
+                loop {
+                    match feed.next().await {
+                        FeedNews::Revoked(event) => cache.evict(&event),
+                        FeedNews::Unreadable => cache.clear(),
+                        FeedNews::Lost => break,
+                    }
+                }
+                cache.feed_up.store(false, Ordering::Release);
+                tracing::warn!(
+                    "revocation feed lost; reconnecting (meanwhile revocations are seen within the cache TTL)"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "revocation feed: cannot subscribe; retrying"),
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(LAST_RETRY);
+    }
+}
+
 /// Verifies requests and authorizes them. Share one per process (`Arc<Verifier>`).
 #[derive(Debug)]
 pub struct Verifier {
     store: Arc<dyn SessionStore>,
     options: VerifierOptions,
-    cache: RwLock<HashMap<String, Arc<Entry>>>,
+    cache: Arc<Cache>,
+    /// The task following the revocation feed; aborted when the verifier is dropped.
+    watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Verifier {
+    fn drop(&mut self) {
+        let watcher = self.watcher.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(task) = watcher.take() {
+            task.abort();
+        }
+    }
 }
 
 impl Verifier {
-    /// A verifier over `store`.
+    /// A verifier over `store`. It does not follow the revocation feed until
+    /// [`watch_revocations`](Self::watch_revocations) is called (revocations are then seen only
+    /// within the cache TTL); [`connect`](Self::connect) does both.
     pub fn new(store: Arc<dyn SessionStore>, options: VerifierOptions) -> Self {
         Verifier {
             store,
             options,
-            cache: RwLock::new(HashMap::new()),
+            cache: Arc::default(),
+            watcher: Mutex::new(None),
         }
     }
 
-    /// Open the configured store (one `PING`) and make a verifier over it.
+    /// Open the configured store (one `PING`), make a verifier over it and start following its
+    /// revocation feed (on the current tokio runtime).
     pub async fn connect(
         config: &SessionStoreConfig,
         options: VerifierOptions,
@@ -260,7 +361,38 @@ impl Verifier {
         let store = idbroker_session::connect(config)
             .await
             .map_err(|_| VerifyError::ServiceUnavailable)?;
-        Ok(Self::new(store, options))
+        let verifier = Self::new(store, options);
+        verifier.watch_revocations();
+        Ok(verifier)
+    }
+
+    /// Start following the store's revocation feed in a background task on the current tokio
+    /// runtime (once; later calls do nothing). False when there is no tokio runtime here.
+    pub fn watch_revocations(&self) -> bool {
+        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        if watcher.is_some() {
+            return true;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("no tokio runtime: revocations are seen within the cache TTL only");
+            return false;
+        };
+        *watcher = Some(runtime.spawn(follow_revocations(
+            Arc::clone(&self.store),
+            Arc::clone(&self.cache),
+        )));
+        true
+    }
+
+    /// Is the revocation feed connected? While it is not, revocations are seen within
+    /// [`VerifierOptions::cache_ttl`].
+    pub fn revocation_feed_up(&self) -> bool {
+        self.cache.feed_up.load(Ordering::Acquire)
+    }
+
+    /// How many revocations the feed has delivered (and their cache entries were dropped).
+    pub fn revocations_seen(&self) -> u64 {
+        self.cache.revocations_seen.load(Ordering::Acquire)
     }
 
     /// The options.
@@ -270,10 +402,7 @@ impl Verifier {
 
     /// Forget every cached session (the next request of each reads the store).
     pub fn clear_cache(&self) {
-        self.cache
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.cache.clear();
     }
 
     /// Verify a signed request at `now`: signature (header or presigned), session token,
@@ -346,13 +475,49 @@ impl Verifier {
         let ttl = self.options.cache_ttl;
         let fresh = |e: &Entry| now.duration_since(e.fetched_at).is_ok_and(|age| age < ttl);
         {
-            let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
+            let cache = self.cache.entries.read().unwrap_or_else(|e| e.into_inner());
             if let Some(e) = cache.get(key_id.as_str()) {
                 if fresh(e) {
                     return Ok(e.clone());
                 }
             }
         }
+        // A read that raced with a revocation is not cached; it is read again (once), so that
+        // the answer reflects the revocation the feed just announced.
+        let mut raced = false;
+        loop {
+            let generation = self.cache.generation.load(Ordering::Acquire);
+            let entry = self.read_entry(key_id, now).await?;
+            let mut cache = self.cache.write();
+            if self.cache.generation.load(Ordering::Acquire) != generation {
+                drop(cache);
+                if raced {
+                    return Ok(entry);
+                }
+                raced = true;
+                continue;
+            }
+            if cache.len() >= self.options.cache_capacity {
+                cache.retain(|_, e| fresh(e));
+                if cache.len() >= self.options.cache_capacity {
+                    if let Some(k) = cache.keys().next().cloned() {
+                        cache.remove(&k);
+                    }
+                }
+            }
+            if self.options.cache_capacity > 0 {
+                cache.insert(key_id.as_str().to_owned(), entry.clone());
+            }
+            return Ok(entry);
+        }
+    }
+
+    /// Read `key_id`'s session from the store: record, revocation state, secret, policies.
+    async fn read_entry(
+        &self,
+        key_id: &AccessKeyId,
+        now: SystemTime,
+    ) -> Result<Arc<Entry>, VerifyError> {
         // Read without the store's expiry filter, so that an expired session is told apart from
         // an unknown one (as the server does). Store trouble: fail closed.
         let session = self
@@ -378,7 +543,7 @@ impl Verifier {
         let identity = Arc::new(identity_of(&session));
         let policies = Arc::new(self.policies_of(&session));
         let base_context = Arc::new(base_context(&identity));
-        let entry = Arc::new(Entry {
+        Ok(Arc::new(Entry {
             session,
             secret,
             revoked,
@@ -386,20 +551,7 @@ impl Verifier {
             policies,
             base_context,
             fetched_at: now,
-        });
-        let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= self.options.cache_capacity {
-            cache.retain(|_, e| fresh(e));
-            if cache.len() >= self.options.cache_capacity {
-                if let Some(k) = cache.keys().next().cloned() {
-                    cache.remove(&k);
-                }
-            }
-        }
-        if self.options.cache_capacity > 0 {
-            cache.insert(key_id.as_str().to_owned(), entry.clone());
-        }
-        Ok(entry)
+        }))
     }
 
     fn policies_of(&self, session: &Session) -> SessionPolicies {

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use tokio::sync::Mutex;
+use tokio::sync::{broadcast, Mutex};
 
+use super::feed::{RevocationEvent, RevocationFeed};
 use super::{check_namespace, check_new_session, check_once_id, remaining, SessionStore};
 use crate::credentials::AccessKeyId;
 use crate::session::{RevocationScope, Session};
@@ -17,10 +18,25 @@ use crate::SessionError;
 /// it forgets everything on restart. The server logs a warning when it runs on it.
 ///
 /// Expiry follows the times passed in: expired entries are invisible at once and are dropped
-/// on later writes.
-#[derive(Debug, Default)]
+/// on later writes. Revocations are announced to subscribers in this process (a broadcast
+/// channel of 1,024 messages; a subscriber that falls further behind is told it lost
+/// the feed).
+#[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    events: broadcast::Sender<RevocationEvent>,
+}
+
+/// How many revocations a slow subscriber may fall behind before it is told it lost the feed.
+const EVENT_BUFFER: usize = 1024;
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +81,11 @@ impl MemoryStore {
     /// Does it hold no session?
     pub async fn is_empty(&self) -> bool {
         self.len().await == 0
+    }
+
+    fn announce(&self, event: RevocationEvent) {
+        // No subscriber is not an error: nobody caches.
+        let _ = self.events.send(event);
     }
 }
 
@@ -112,6 +133,8 @@ impl SessionStore for MemoryStore {
         inner
             .tombstones
             .insert(access_key_id.clone(), session.expires_at);
+        drop(inner);
+        self.announce(RevocationEvent::Session(access_key_id.clone()));
         Ok(())
     }
 
@@ -132,6 +155,8 @@ impl SessionStore for MemoryStore {
         let entry = inner.marks.entry(scope.clone()).or_insert((at, until));
         entry.0 = entry.0.max(at);
         entry.1 = entry.1.max(until);
+        drop(inner);
+        self.announce(RevocationEvent::Scope(scope.clone()));
         Ok(())
     }
 
@@ -161,6 +186,10 @@ impl SessionStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), SessionError> {
         Ok(())
+    }
+
+    async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
+        Ok(Some(RevocationFeed::memory(self.events.subscribe())))
     }
 }
 
@@ -245,6 +274,31 @@ mod tests {
         let mut later = a.clone();
         later.expires_at = 5000;
         store.put(&later, 1900).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn revocations_are_announced() {
+        use super::super::feed::FeedNews;
+        let store = MemoryStore::new();
+        let mut feed = store.subscribe_revocations().await.unwrap().unwrap();
+        let a = session(1000, 900);
+        store.put(&a, 1000).await.unwrap();
+        store.revoke(&a.access_key_id).await.unwrap();
+        // Revoking nothing announces nothing.
+        assert_eq!(
+            store.revoke(&a.access_key_id).await,
+            Err(SessionError::NotFound)
+        );
+        let role = RevocationScope::Role("arn:aws:iam::1:role/A".into());
+        store.set_revoked_before(&role, 1000, 60).await.unwrap();
+        assert_eq!(
+            feed.next().await,
+            FeedNews::Revoked(RevocationEvent::Session(a.access_key_id.clone()))
+        );
+        assert_eq!(
+            feed.next().await,
+            FeedNews::Revoked(RevocationEvent::Scope(role))
+        );
     }
 
     #[tokio::test]

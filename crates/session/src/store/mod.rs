@@ -1,6 +1,7 @@
 //! Where sessions live: the [`SessionStore`] trait and its backends, [`RedisStore`] (shared by all
 //! replicas, standalone or cluster) and [`MemoryStore`] (one process, development only).
 
+mod feed;
 mod memory;
 mod redis;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use self::feed::{FeedNews, RevocationEvent, RevocationFeed};
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 use crate::credentials::{AccessKeyId, AccessKeyKind};
@@ -44,12 +46,15 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// Revoke one session: it is forgotten, and its access key id cannot be stored again for the
     /// rest of its lifetime. [`SessionError::NotFound`] if there is no such live session.
+    /// Announced to [`subscribe_revocations`](Self::subscribe_revocations) subscribers
+    /// ([`RevocationEvent::Session`]) once written.
     async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError>;
 
     /// Mark every session of `scope` issued at or before `at` as revoked (AWS's "revoke active
     /// sessions"). Marks only move forward: an earlier `at` than the current mark changes
     /// nothing. The mark is kept `ttl_secs` seconds, which must cover the longest session
-    /// lifetime (129,600 s for `GetSessionToken`); a longer remaining life is kept.
+    /// lifetime (129,600 s for `GetSessionToken`); a longer remaining life is kept. Announced
+    /// ([`RevocationEvent::Scope`]) once written.
     async fn set_revoked_before(
         &self,
         scope: &RevocationScope,
@@ -71,6 +76,14 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
             }
         }
         Ok(false)
+    }
+
+    /// Follow the revocations of every replica sharing this store, as they are written (see
+    /// [`RevocationFeed`]). `Ok(None)`: this store does not announce revocations; its readers
+    /// rely on their cache TTL alone. [`SessionError::Unavailable`] when the store cannot be
+    /// reached (try again later).
+    async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
+        Ok(None)
     }
 
     /// Record `id` in `namespace` (`saml` for assertion IDs, `jti` for JWT ids; 1..32 characters

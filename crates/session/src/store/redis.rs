@@ -12,6 +12,13 @@
 //! is `SET … NX EX` (refused when the id is in use or revoked: a revoked session's key holds its
 //! tombstone for the rest of its life), revoking swaps the record for the tombstone keeping the
 //! expiry. The `{ASIA…}` hash tag keeps any future per-session key in the same slot.
+//!
+//! Every revocation is also published on the channel `Prevocations` (a [`RevocationEvent`]
+//! message), by the same script that writes it: a revocation that is written is announced. Pub/sub
+//! channels are global to a Redis server (not per database) and to a cluster (a message published
+//! on one node reaches subscribers on every node); subscribers of a cluster connect to the first
+//! seed node that answers.
+//!
 //! Caller-chosen values (assertion IDs, ARNs) are hashed into keys, so they cannot inject a hash
 //! tag or grow keys without bound.
 
@@ -26,6 +33,7 @@ use ::redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
+use super::feed::{RevocationEvent, RevocationFeed};
 use super::{
     check_namespace, check_new_session, check_once_id, redact_url, remaining, RedisOptions,
     SessionStore,
@@ -39,7 +47,8 @@ use crate::SessionError;
 const TOMBSTONE: &str = "revoked";
 
 /// Revoke a session: its record becomes the tombstone, keeping the expiry.
-/// KEYS: session. ARGV: the tombstone, fallback lifetime in ms for a record without expiry.
+/// KEYS: session. ARGV: the tombstone, fallback lifetime in ms for a record without expiry, the
+/// revocation channel, the message to publish.
 /// Returns 1 if revoked, 0 if there was no session (or it was revoked already).
 const REVOKE: &str = r"
 local v = redis.call('GET', KEYS[1])
@@ -47,6 +56,7 @@ if not v or v == ARGV[1] then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then ttl = tonumber(ARGV[2]) end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 ";
 
@@ -58,7 +68,7 @@ return redis.call('DEL', KEYS[1])
 ";
 
 /// Move a revocation mark forward, never back; never shorten its life.
-/// KEYS: mark. ARGV: at (unix seconds), ttl seconds.
+/// KEYS: mark. ARGV: at (unix seconds), ttl seconds, the revocation channel, the message.
 const MARK: &str = r"
 local at = ARGV[1]
 local cur = redis.call('GET', KEYS[1])
@@ -67,8 +77,13 @@ local ttl = tonumber(ARGV[2])
 local left = redis.call('TTL', KEYS[1])
 if left > ttl then ttl = left end
 redis.call('SET', KEYS[1], at, 'EX', ttl)
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 ";
+
+/// A revocation feed pings the server this often when no message comes, so that a connection
+/// that died silently is noticed (within this plus the operation timeout).
+const FEED_PING_EVERY: Duration = Duration::from_secs(5);
 
 /// Tombstone lifetime for a session record found without an expiry (never written so by this
 /// crate): the longest session lifetime AWS allows, 36 hours.
@@ -123,6 +138,8 @@ impl ConnectionLike for Conn {
 /// [`SessionError::Unavailable`] (a reply of the wrong type is [`SessionError::Corrupt`]).
 pub struct RedisStore {
     target: Target,
+    /// Where revocation feeds subscribe: the server, or each seed node of a cluster in turn.
+    pubsub: Vec<::redis::Client>,
     conn: OnceCell<Conn>,
     prefix: String,
     timeout: Duration,
@@ -176,7 +193,8 @@ impl RedisStore {
         check_options(&options)?;
         let client = ::redis::Client::open(url).map_err(|_| SessionError::Invalid("store url"))?;
         Ok(Self::with_target(
-            Target::Standalone(client),
+            Target::Standalone(client.clone()),
+            vec![client],
             redact_url(url),
             options,
         ))
@@ -203,17 +221,33 @@ impl RedisStore {
             .max_retry_wait(100)
             .build()
             .map_err(|_| SessionError::Invalid("store nodes"))?;
+        let pubsub = urls
+            .iter()
+            .map(|u| ::redis::Client::open(*u))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| SessionError::Invalid("store nodes"))?;
         let shown = urls
             .iter()
             .map(|u| redact_url(u))
             .collect::<Vec<_>>()
             .join(",");
-        Ok(Self::with_target(Target::Cluster(client), shown, options))
+        Ok(Self::with_target(
+            Target::Cluster(client),
+            pubsub,
+            shown,
+            options,
+        ))
     }
 
-    fn with_target(target: Target, shown: String, options: RedisOptions) -> Self {
+    fn with_target(
+        target: Target,
+        pubsub: Vec<::redis::Client>,
+        shown: String,
+        options: RedisOptions,
+    ) -> Self {
         Self {
             target,
+            pubsub,
             conn: OnceCell::new(),
             prefix: options.prefix,
             timeout: options.timeout,
@@ -250,6 +284,11 @@ impl RedisStore {
         )
     }
 
+    /// The channel revocations are published on: `Prevocations`.
+    pub fn revocation_channel(&self) -> String {
+        format!("{}revocations", self.prefix)
+    }
+
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix
@@ -263,6 +302,7 @@ impl RedisStore {
     pub fn fork(&self) -> Self {
         Self {
             target: self.target.clone(),
+            pubsub: self.pubsub.clone(),
             conn: OnceCell::new(),
             prefix: self.prefix.clone(),
             timeout: self.timeout,
@@ -406,6 +446,8 @@ impl SessionStore for RedisStore {
                     .key(key)
                     .arg(TOMBSTONE)
                     .arg(FALLBACK_TOMBSTONE_MS)
+                    .arg(self.revocation_channel())
+                    .arg(RevocationEvent::Session(access_key_id.clone()).to_message())
                     .invoke_async(&mut conn)
                     .await
             })
@@ -433,6 +475,8 @@ impl SessionStore for RedisStore {
                     .key(key)
                     .arg(at)
                     .arg(ttl_secs)
+                    .arg(self.revocation_channel())
+                    .arg(RevocationEvent::Scope(scope.clone()).to_message())
                     .invoke_async(&mut conn)
                     .await
             })
@@ -480,6 +524,39 @@ impl SessionStore for RedisStore {
     fn worker_handle(&self) -> Option<std::sync::Arc<dyn SessionStore>> {
         Some(std::sync::Arc::new(self.fork()))
     }
+
+    async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
+        let channel = self.revocation_channel();
+        // A connection of its own (a subscribed connection can do nothing else), on the first
+        // node that answers within the timeout.
+        for client in &self.pubsub {
+            let subscribed = tokio::time::timeout(self.timeout, async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                Ok::<_, RedisError>(pubsub)
+            })
+            .await;
+            match subscribed {
+                Ok(Ok(pubsub)) => {
+                    let (sink, stream) = pubsub.split();
+                    return Ok(Some(RevocationFeed::redis(
+                        sink,
+                        stream,
+                        FEED_PING_EVERY,
+                        self.timeout,
+                    )));
+                }
+                Ok(Err(e)) => {
+                    store_error(&e);
+                }
+                Err(_) => tracing::warn!(
+                    timeout_ms = self.timeout.as_millis(),
+                    "session store timeout (revocation feed)"
+                ),
+            }
+        }
+        Err(SessionError::Unavailable)
+    }
 }
 
 #[cfg(test)]
@@ -499,6 +576,7 @@ mod tests {
         assert!(once.starts_with("idbroker:once:saml:"));
         assert!(!once.contains('{'));
         assert_eq!(once.len(), "idbroker:once:saml:".len() + 64);
+        assert_eq!(store.revocation_channel(), "idbroker:revocations");
         let mark = store.revocation_key(&RevocationScope::Role("arn:aws:iam::1:role/{x}/R".into()));
         assert!(mark.starts_with("idbroker:revoked-before:role:"));
         assert!(!mark.contains('{'));

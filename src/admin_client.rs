@@ -1,0 +1,268 @@
+//! The client of the admin API, for `idbroker admin revoke`: the request body, SigV4 (service
+//! `idbroker`) with credentials from the standard AWS environment variables, HTTPS trusting a
+//! given CA bundle (like the AWS CLI's `--ca-bundle`), and the answer sorted into what the command
+//! says and its exit code.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use idbroker_sigv4::{Payload, RequestParts, SigningParams};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+/// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+pub struct EnvCredentials {
+    access_key_id: String,
+    secret_access_key: Zeroizing<String>,
+    session_token: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for EnvCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EnvCredentials {
+    /// Read them through `var` (the process environment in the command, a map in tests).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ClientError> {
+        let get = |name: &str| var(name).filter(|v| !v.is_empty());
+        let (Some(access_key_id), Some(secret)) =
+            (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY"))
+        else {
+            return Err(ClientError::Local(
+                "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)".into(),
+            ));
+        };
+        Ok(EnvCredentials {
+            access_key_id,
+            secret_access_key: Zeroizing::new(secret),
+            session_token: get("AWS_SESSION_TOKEN").map(Zeroizing::new),
+        })
+    }
+}
+
+/// Where and how to reach the server.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `https://idbroker.example.com` (the admin API is under `/admin/`).
+    pub url: String,
+    /// The region of the signature's credential scope.
+    pub region: String,
+    /// Trust only the CA certificates of this PEM file (the system's otherwise).
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// Why a request got no answer from the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// Nothing was sent: bad arguments, no credentials, an unreadable CA bundle.
+    Local(String),
+    /// The server could not be reached (connection, TLS, timeout) or sent no usable answer.
+    Unreachable(String),
+}
+
+/// What the admin API answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// Done: the JSON document.
+    Done(Value),
+    /// Refused (or failed, for a 5xx status), with the error's code and message.
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// `AccessDenied`, `NoSuchEntity`, ...
+        code: String,
+        /// The message.
+        message: String,
+        /// The request id, for the server's audit log.
+        request_id: String,
+    },
+}
+
+/// Sign `body` for `POST /admin/revoke` at `now` and send it.
+pub async fn revoke(
+    endpoint: &Endpoint,
+    creds: &EnvCredentials,
+    body: &Value,
+    now: SystemTime,
+) -> Result<Answer, ClientError> {
+    let local = ClientError::Local;
+    let url = url::Url::parse(&format!(
+        "{}/admin/revoke",
+        endpoint.url.trim_end_matches('/')
+    ))
+    .map_err(|e| local(format!("--endpoint-url {}: {e}", endpoint.url)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(local(format!(
+            "--endpoint-url {}: not an http(s) URL",
+            endpoint.url
+        )));
+    }
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        (None, _) => return Err(local(format!("--endpoint-url {}: no host", endpoint.url))),
+    };
+    let payload = serde_json::to_vec(body).map_err(|e| local(e.to_string()))?;
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let parts = RequestParts {
+        method: "POST",
+        path: url.path(),
+        query: "",
+        headers: &headers,
+        payload: Payload::Bytes(&payload),
+    };
+    let mut params = SigningParams::new(
+        &creds.access_key_id,
+        &creds.secret_access_key,
+        &endpoint.region,
+        crate::http::admin::SERVICE,
+        idbroker_session::unix_seconds(now),
+    );
+    params.security_token = creds.session_token.as_deref().map(String::as_str);
+    let signed = idbroker_sigv4::sign(&parts, &params)
+        .map_err(|e| local(format!("cannot sign the request: {e}")))?;
+
+    let mut client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("idbroker-cli/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30));
+    if let Some(path) = &endpoint.ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| local(format!("{}: {e}", path.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| local(format!("{}: {e}", path.display())))?;
+        if certs.is_empty() {
+            return Err(local(format!("{}: no PEM certificate", path.display())));
+        }
+        client = client.tls_certs_only(certs);
+    }
+    let client = client
+        .build()
+        .map_err(|e| local(format!("HTTP client: {e}")))?;
+    let mut request = client.post(url.clone()).body(payload);
+    for (name, value) in headers.iter().copied().chain(
+        signed
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    ) {
+        request = request.header(name, value);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| ClientError::Unreachable(format!("{url}: {}", error_chain(&e))))?;
+    let status = response.status().as_u16();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| ClientError::Unreachable(format!("{url}: reading the answer: {e}")))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|_| {
+        ClientError::Unreachable(format!(
+            "{url}: HTTP {status} with a body that is not the admin API's JSON (is this idbroker?)"
+        ))
+    })?;
+    if (200..300).contains(&status) {
+        return Ok(Answer::Done(doc));
+    }
+    let error = doc.get("Error");
+    let field = |k: &str| json_str(error.and_then(|e| e.get(k))).to_owned();
+    Ok(Answer::Refused {
+        status,
+        code: field("Code"),
+        message: field("Message"),
+        request_id: json_str(doc.get("RequestId")).to_owned(),
+    })
+}
+
+/// A JSON string's text, or "".
+fn json_str(v: Option<&Value>) -> &str {
+    v.and_then(Value::as_str).unwrap_or_default()
+}
+
+/// An error and its causes, `a: b: c` (reqwest's own text hides the TLS or IO cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// One line saying what a successful answer revoked.
+pub fn describe(done: &Value) -> String {
+    let s = |k: &str| json_str(done.get(k));
+    let before = s("RevokedBefore");
+    match s("Action") {
+        "idbroker:RevokeSession" => {
+            format!("revoked session {} ({})", s("AccessKeyId"), s("Resource"))
+        }
+        "idbroker:RevokeOlderSessions" => format!(
+            "revoked the sessions of role {} issued at or before {before}",
+            s("Resource")
+        ),
+        "idbroker:RevokePrincipalSessions" => format!(
+            "revoked the sessions of {} issued at or before {before}",
+            s("Resource")
+        ),
+        "idbroker:RevokeSourceIdentitySessions" => format!(
+            "revoked the sessions with source identity {} issued at or before {before}",
+            s("Resource")
+                .rsplit_once(":source-identity/")
+                .map_or("", |(_, v)| v)
+        ),
+        other => format!("done: {other} {done}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_from_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let c = EnvCredentials::from_env(env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "s3cret"),
+            ("AWS_SESSION_TOKEN", ""),
+        ]))
+        .unwrap();
+        assert!(c.session_token.is_none());
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(matches!(
+            EnvCredentials::from_env(env(&[("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")])),
+            Err(ClientError::Local(_))
+        ));
+    }
+
+    #[test]
+    fn descriptions() {
+        let d = describe(&serde_json::json!({
+            "Action": "idbroker:RevokeSourceIdentitySessions",
+            "Resource": "arn:aws:idbroker::1:source-identity/alice",
+            "RevokedBefore": "2026-11-28T12:00:00Z",
+        }));
+        assert_eq!(
+            d,
+            "revoked the sessions with source identity alice issued at or before 2026-11-28T12:00:00Z"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! `POST /admin/revoke`: the admin API. A JSON body naming what to revoke, signed with SigV4 for
+//! the service `idbroker` by an idbroker identity (long-term or temporary credentials) whose
+//! policies allow the `idbroker:Revoke*` action (see `crate::admin`). Answers JSON, errors too.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use tracing::instrument;
+
+use crate::admin::{self, Revocation, Revoked};
+use crate::http::error::{ApiError, JsonError};
+use crate::http::{auth, facts, Audit};
+use crate::state::AppState;
+
+/// The SigV4 service name of the admin API.
+pub const SERVICE: &str = "idbroker";
+
+/// `POST /admin/revoke`.
+#[instrument(skip_all, fields(action, request_id))]
+pub async fn revoke(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, JsonError> {
+    let started = std::time::Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::Span::current().record("request_id", request_id.as_str());
+    let what = Revocation::from_json(&body);
+    let action = what.as_ref().map_or("Revoke", Revocation::action);
+    tracing::Span::current().record("action", action);
+    let mut audit = Audit::default();
+    let result = async {
+        let now = state.clock.now();
+        let caller = auth::authenticate_for(SERVICE, &req, &body, &state, now).await?;
+        audit.caller = Some(caller.arn.clone());
+        let what = what?;
+        let dir = &state.config.directory;
+        let facts = facts(&req, &state);
+        let done = admin::revoke(dir, state.store.as_ref(), &caller, &what, &facts, now).await?;
+        audit.target = Some(done.resource.clone());
+        audit.access_key_id.clone_from(&done.access_key_id);
+        Ok::<_, ApiError>(render(&done, &request_id))
+    }
+    .await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.code,
+    };
+    state.metrics.observe(action, outcome, started.elapsed());
+    let source_ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    audit.emit(&request_id, action, outcome, &source_ip, None);
+    result.map_err(|e| JsonError(e.with_request_id(&request_id)))
+}
+
+fn render(done: &Revoked, request_id: &str) -> HttpResponse {
+    let mut doc = serde_json::Map::new();
+    doc.insert("Action".into(), done.action.as_str().into());
+    doc.insert("Resource".into(), done.resource.as_str().into());
+    if let Some(id) = &done.access_key_id {
+        doc.insert("AccessKeyId".into(), id.as_str().into());
+    }
+    if let Some(t) = done.revoked_before {
+        doc.insert("RevokedBefore".into(), crate::clock::iso8601(t).into());
+    }
+    doc.insert("RequestId".into(), request_id.into());
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
+        .body(serde_json::Value::Object(doc).to_string())
+}

@@ -1,0 +1,575 @@
+//! The admin API (`POST /admin/revoke`, SigV4 for the service `idbroker`), in-process: each
+//! action allowed or denied by the caller's own policies, what each revocation takes away (and
+//! what it spares), and revoked sessions refused by the server and by verifiers that follow the
+//! store's revocation feed (two verifiers with their own Redis connections, within a second).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
+use idbroker::admin_client::{self, Answer, Endpoint, EnvCredentials};
+use idbroker::clock::ManualClock;
+use idbroker::config::StoreConfig;
+use idbroker_sigv4::{Payload, RequestParts, SigningParams};
+use idbroker_verify::{PolicyDirectory, Verifier, VerifierOptions, VerifyError};
+use serde_json::{json, Value};
+
+const ADMIN_KEY: &str = "AKIAIDBROKERADMIN001";
+const ADMIN_SECRET: &str = "idbrokerAdminSecretKeyDoNotUseAnywhere00";
+const ADMIN_ROLE: &str = "arn:aws:iam::123456789012:role/demo/Admin";
+const ACCOUNT: &str = "123456789012";
+
+/// 2026-11-28T12:00:00Z.
+fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_867_200)
+}
+
+#[derive(Clone, Debug)]
+struct Creds {
+    key: String,
+    secret: String,
+    token: Option<String>,
+}
+
+impl Creds {
+    fn long_term(key: &str, secret: &str) -> Self {
+        Creds {
+            key: key.into(),
+            secret: secret.into(),
+            token: None,
+        }
+    }
+}
+
+struct Broker {
+    url: String,
+    clock: Arc<ManualClock>,
+    state: idbroker::state::AppState,
+}
+
+async fn broker(store: StoreConfig, at: SystemTime) -> Broker {
+    let mut config = common::demo();
+    config.store = store;
+    let clock = Arc::new(ManualClock::new(at));
+    let state = idbroker::build_state(config, clock.clone()).await.unwrap();
+    let url = common::start(state.clone()).await;
+    Broker { url, clock, state }
+}
+
+impl Broker {
+    fn now(&self) -> SystemTime {
+        idbroker::clock::Clock::now(self.clock.as_ref())
+    }
+
+    /// `POST /admin/revoke` with `body`, signed by `who` (with the admin client the CLI uses).
+    async fn revoke(&self, who: &Creds, body: Value) -> Answer {
+        let env = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some(who.key.clone()),
+            "AWS_SECRET_ACCESS_KEY" => Some(who.secret.clone()),
+            "AWS_SESSION_TOKEN" => who.token.clone(),
+            _ => None,
+        };
+        let endpoint = Endpoint {
+            url: self.url.clone(),
+            region: "eu-west-1".into(),
+            ca_bundle: None,
+        };
+        let creds = EnvCredentials::from_env(env).unwrap();
+        admin_client::revoke(&endpoint, &creds, &body, self.now())
+            .await
+            .unwrap()
+    }
+
+    /// AssumeRole by the demo user.
+    async fn assume(&self, role: &str, name: &str, extra: Option<(&str, &str)>) -> Creds {
+        let mut call = sdk_with_keys(&self.url, KEY, SECRET, None, self.now())
+            .assume_role()
+            .role_arn(role)
+            .role_session_name(name);
+        match extra {
+            Some(("SourceIdentity", v)) => call = call.source_identity(v),
+            Some(("Policy", v)) => call = call.policy(v),
+            _ => {}
+        }
+        let out = call.send().await.unwrap();
+        let c = out.credentials().unwrap();
+        Creds {
+            key: c.access_key_id().into(),
+            secret: c.secret_access_key().into(),
+            token: Some(c.session_token().into()),
+        }
+    }
+
+    /// GetCallerIdentity with `c`: Ok, or the STS error code.
+    async fn whoami(&self, c: &Creds) -> Result<String, String> {
+        sdk_with_keys(&self.url, &c.key, &c.secret, c.token.clone(), self.now())
+            .get_caller_identity()
+            .send()
+            .await
+            .map(|r| r.arn().unwrap_or_default().to_owned())
+            .map_err(|e| sdk_code(&e))
+    }
+}
+
+fn admin() -> Creds {
+    Creds::long_term(ADMIN_KEY, ADMIN_SECRET)
+}
+
+fn demo_user() -> Creds {
+    Creds::long_term(KEY, SECRET)
+}
+
+#[track_caller]
+fn done(a: &Answer) -> &Value {
+    match a {
+        Answer::Done(v) => v,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn refused(a: &Answer) -> (u16, &str, &str) {
+    match a {
+        Answer::Refused {
+            status,
+            code,
+            message,
+            ..
+        } => (*status, code.as_str(), message.as_str()),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[actix_web::test]
+async fn each_action_is_allowed_or_denied_by_the_callers_policies() {
+    let b = broker(StoreConfig::Memory, t0()).await;
+    let victim = b
+        .assume(READER, "victim", Some(("SourceIdentity", "victim-si")))
+        .await;
+    let principal = "arn:aws:sts::123456789012:assumed-role/ReportsReader/victim";
+    let requests = [
+        (
+            "idbroker:RevokeSession",
+            json!({ "AccessKeyId": victim.key }),
+            principal.to_owned(),
+        ),
+        (
+            "idbroker:RevokeOlderSessions",
+            json!({ "RoleArn": READER }),
+            READER.to_owned(),
+        ),
+        (
+            "idbroker:RevokePrincipalSessions",
+            json!({ "PrincipalArn": principal }),
+            principal.to_owned(),
+        ),
+        (
+            "idbroker:RevokeSourceIdentitySessions",
+            json!({ "SourceIdentity": "victim-si" }),
+            format!("arn:aws:idbroker::{ACCOUNT}:source-identity/victim-si"),
+        ),
+    ];
+    // The demo user's policies allow no idbroker action: each is denied, naming action and
+    // resource, and nothing is revoked.
+    for (action, body, resource) in &requests {
+        let a = b.revoke(&demo_user(), body.clone()).await;
+        let (status, code, message) = refused(&a);
+        assert_eq!((status, code), (403, "AccessDenied"), "{action}");
+        assert!(
+            message.contains(&format!(
+                "User: arn:aws:iam::123456789012:user/demo is not authorized to perform: {action} on resource: {resource}"
+            )),
+            "{message}"
+        );
+    }
+    assert!(b.whoami(&victim).await.is_ok());
+
+    // A session policy narrows a role that may do everything: only RevokeOlderSessions on
+    // ReportsReader is left.
+    let narrow_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "idbroker:RevokeOlderSessions", "Resource": READER}]})
+    .to_string();
+    let narrow = b
+        .assume(
+            ADMIN_ROLE,
+            "narrow",
+            Some(("Policy", narrow_policy.as_str())),
+        )
+        .await;
+    for (action, body, _) in &requests {
+        let a = b.revoke(&narrow, body.clone()).await;
+        if *action != "idbroker:RevokeOlderSessions" {
+            let (status, code, message) = refused(&a);
+            assert_eq!((status, code), (403, "AccessDenied"), "{action}");
+            assert!(
+                message.contains("because no session policy allows the action"),
+                "{message}"
+            );
+        }
+    }
+    let a = b.revoke(&narrow, json!({ "RoleArn": ADMIN_ROLE })).await;
+    assert_eq!(refused(&a).1, "AccessDenied");
+
+    // The admin (RevokeSessions policy) may do each; one session per action, each refused
+    // by the server afterwards.
+    for (n, (action, _, _)) in requests.iter().enumerate() {
+        b.clock.advance(Duration::from_secs(10));
+        let name = format!("victim{n}");
+        let c = b
+            .assume(READER, &name, Some(("SourceIdentity", "victim-si")))
+            .await;
+        assert!(b.whoami(&c).await.is_ok());
+        let principal = format!("arn:aws:sts::{ACCOUNT}:assumed-role/ReportsReader/{name}");
+        let body = match *action {
+            "idbroker:RevokeSession" => json!({ "AccessKeyId": c.key }),
+            "idbroker:RevokeOlderSessions" => json!({ "RoleArn": READER }),
+            "idbroker:RevokePrincipalSessions" => json!({ "PrincipalArn": principal }),
+            _ => json!({ "SourceIdentity": "victim-si" }),
+        };
+        // With temporary credentials of the admin for one of them (GetSessionToken).
+        let who = if n == 2 {
+            let out = sdk_with_keys(&b.url, ADMIN_KEY, ADMIN_SECRET, None, b.now())
+                .get_session_token()
+                .send()
+                .await
+                .unwrap();
+            let t = out.credentials().unwrap();
+            Creds {
+                key: t.access_key_id().into(),
+                secret: t.secret_access_key().into(),
+                token: Some(t.session_token().into()),
+            }
+        } else {
+            admin()
+        };
+        let a = b.revoke(&who, body).await;
+        assert_eq!(done(&a)["Action"], *action);
+        assert_eq!(
+            b.whoami(&c).await.unwrap_err(),
+            "InvalidClientTokenId",
+            "{action}"
+        );
+    }
+    // The narrowed session may do what its session policy leaves.
+    b.clock.advance(Duration::from_secs(10));
+    let a = b.revoke(&narrow, json!({ "RoleArn": READER })).await;
+    assert_eq!(done(&a)["RevokedBefore"], "2026-11-28T12:00:50Z");
+}
+
+#[actix_web::test]
+async fn refusals_say_why() {
+    let b = broker(StoreConfig::Memory, t0()).await;
+    let unknown = "ASIAAAAAAAAAAAAAAAAA";
+    // An unknown session: the admin (who may revoke any session) learns it does not exist ...
+    let a = b.revoke(&admin(), json!({ "AccessKeyId": unknown })).await;
+    assert_eq!(refused(&a).0, 404);
+    assert_eq!(refused(&a).1, "NoSuchEntity");
+    // ... a caller who may not is only denied (existence is not revealed).
+    let a = b
+        .revoke(&demo_user(), json!({ "AccessKeyId": unknown }))
+        .await;
+    assert_eq!(refused(&a).1, "AccessDenied");
+    let a = b
+        .revoke(
+            &admin(),
+            json!({ "RoleArn": "arn:aws:iam::123456789012:role/demo/Nope" }),
+        )
+        .await;
+    assert_eq!(refused(&a).1, "NoSuchEntity");
+    for bad in [
+        json!({}),
+        json!({ "AccessKeyId": "AKIAIDBROKERDEMO0001" }),
+        json!({ "RoleArn": READER, "Before": "2026-11-28T12:00:01Z" }),
+        json!({ "RoleArn": READER, "PrincipalArn": READER }),
+        json!({ "SourceIdentity": "a b" }),
+    ] {
+        let a = b.revoke(&admin(), bad.clone()).await;
+        assert_eq!(refused(&a).1, "ValidationError", "{bad}");
+    }
+    // Unsigned, and signed for another service.
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/admin/revoke", b.url))
+        .body(r#"{"SourceIdentity":"x1"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let doc: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(doc["Error"]["Code"], "MissingAuthenticationToken");
+    let body = br#"{"SourceIdentity":"x1"}"#;
+    let host = b.url.trim_start_matches("http://").to_owned();
+    let headers = [("host", host.as_str())];
+    let parts = RequestParts {
+        method: "POST",
+        path: "/admin/revoke",
+        query: "",
+        headers: &headers,
+        payload: Payload::Bytes(body),
+    };
+    let params = SigningParams::new(
+        ADMIN_KEY,
+        ADMIN_SECRET,
+        "us-east-1",
+        "sts",
+        idbroker_session::unix_seconds(b.now()),
+    );
+    let signed = idbroker_sigv4::sign(&parts, &params).unwrap();
+    let mut req = client
+        .post(format!("{}/admin/revoke", b.url))
+        .body(&body[..]);
+    for (n, v) in signed.headers() {
+        req = req.header(n, v);
+    }
+    let doc: Value =
+        serde_json::from_str(&req.send().await.unwrap().text().await.unwrap()).unwrap();
+    assert_eq!(doc["Error"]["Code"], "IncompleteSignature");
+}
+
+#[actix_web::test]
+async fn revoke_older_sessions_spares_sessions_issued_after_the_mark() {
+    let b = broker(StoreConfig::Memory, t0()).await;
+    let old = b.assume(READER, "old", None).await;
+    // The mark is "now": sessions issued in this second or before are revoked ...
+    let a = b.revoke(&admin(), json!({ "RoleArn": READER })).await;
+    assert_eq!(done(&a)["RevokedBefore"], "2026-11-28T12:00:00Z");
+    b.clock.advance(Duration::from_secs(1));
+    // ... and one issued a second later is not.
+    let new = b.assume(READER, "new", None).await;
+    assert_eq!(b.whoami(&old).await.unwrap_err(), "InvalidClientTokenId");
+    assert!(b.whoami(&new).await.is_ok());
+
+    // An explicit Before in the past: sessions issued up to it go, later ones stay.
+    b.clock.advance(Duration::from_secs(10));
+    let first = b.assume(READER, "first", None).await;
+    b.clock.advance(Duration::from_secs(10));
+    let second = b.assume(READER, "second", None).await;
+    b.clock.advance(Duration::from_secs(10));
+    let a = b
+        .revoke(
+            &admin(),
+            json!({ "RoleArn": READER, "Before": "2026-11-28T12:00:15Z" }),
+        )
+        .await;
+    assert_eq!(done(&a)["RevokedBefore"], "2026-11-28T12:00:15Z");
+    assert_eq!(b.whoami(&first).await.unwrap_err(), "InvalidClientTokenId");
+    assert!(b.whoami(&second).await.is_ok());
+    // (`new`, issued at 12:00:01, is at or before the new mark too.)
+    assert_eq!(b.whoami(&new).await.unwrap_err(), "InvalidClientTokenId");
+    // Other roles' sessions are untouched.
+    let admin_session = b.assume(ADMIN_ROLE, "boss", None).await;
+    let a = b.revoke(&admin(), json!({ "RoleArn": READER })).await;
+    done(&a);
+    assert!(b.whoami(&admin_session).await.is_ok());
+    assert_eq!(b.whoami(&second).await.unwrap_err(), "InvalidClientTokenId");
+}
+
+/// Verifier options with the server's sealing keys and a cache TTL of an hour: only the
+/// revocation feed can explain a revocation seen sooner.
+fn long_ttl(b: &Broker) -> VerifierOptions {
+    let mut o = VerifierOptions::new(b.state.keys.clone(), Arc::new(PolicyDirectory::new()));
+    o.cache_ttl = Duration::from_secs(3600);
+    o
+}
+
+/// Poll `cond` until it holds, for at most `bound`.
+async fn wait_until(what: &str, bound: Duration, cond: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < bound, "gave up waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Sign a request for a downstream service (`orders`) with `c`, and verify it with `v` at `now`.
+async fn verify(v: &Verifier, c: &Creds, now: SystemTime) -> Result<(), VerifyError> {
+    let headers = [("host", "orders.example.com")];
+    let parts = RequestParts {
+        method: "GET",
+        path: "/orders/1",
+        query: "",
+        headers: &headers,
+        payload: Payload::Bytes(b""),
+    };
+    let mut params = SigningParams::new(
+        &c.key,
+        &c.secret,
+        "eu-west-1",
+        "orders",
+        idbroker_session::unix_seconds(now),
+    );
+    params.security_token = c.token.as_deref();
+    let signed = idbroker_sigv4::sign(&parts, &params).unwrap();
+    let mut all: Vec<(&str, &str)> = headers.to_vec();
+    all.extend(
+        signed
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    );
+    let parts = RequestParts {
+        headers: &all,
+        ..parts
+    };
+    v.verify(&parts, now).await.map(|_| ())
+}
+
+/// Through the API against a Redis-backed server: the session is refused by the server, and by
+/// two verifiers with their own Redis connections and caches (cache TTL one hour, warmed before
+/// the revocation) within a second, measured on the real clock.
+#[actix_web::test]
+async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a_second() {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!(
+        "idbroker-admin-test-{}-{}:",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let store = StoreConfig::Redis {
+        url: url.clone(),
+        prefix: prefix.clone(),
+    };
+    // The real time: Redis expires records by its own clock.
+    let b = broker(store, SystemTime::now()).await;
+    let store_config = idbroker_session::SessionStoreConfig::Redis {
+        url,
+        options: idbroker_session::RedisOptions {
+            prefix,
+            ..Default::default()
+        },
+    };
+    let first = Verifier::connect(&store_config, long_ttl(&b))
+        .await
+        .unwrap();
+    let second = Verifier::connect(&store_config, long_ttl(&b))
+        .await
+        .unwrap();
+    let victim = b.assume(READER, "watched", None).await;
+    let bystander = b.assume(READER, "bystander", None).await;
+    let now = b.now();
+    for v in [&first, &second] {
+        wait_until("the feed", Duration::from_secs(5), || {
+            v.revocation_feed_up()
+        })
+        .await;
+        verify(v, &victim, now).await.unwrap();
+        verify(v, &bystander, now).await.unwrap();
+    }
+
+    let a = b
+        .revoke(&admin(), json!({ "AccessKeyId": victim.key }))
+        .await;
+    let revoked_at = Instant::now();
+    done(&a);
+    assert_eq!(b.whoami(&victim).await.unwrap_err(), "InvalidClientTokenId");
+    for (name, v) in [("first", &first), ("second", &second)] {
+        loop {
+            match verify(v, &victim, now).await {
+                Err(VerifyError::InvalidClientTokenId) => break,
+                Ok(()) => {}
+                Err(e) => panic!("{name}: {e:?}"),
+            }
+            assert!(
+                revoked_at.elapsed() < Duration::from_secs(5),
+                "{name} never saw the revocation"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let took = revoked_at.elapsed();
+        println!("{name} verifier refused the revoked session {took:?} after the API answered");
+        assert!(took < Duration::from_secs(1), "{name}: {took:?}");
+        verify(v, &bystander, now).await.unwrap();
+    }
+    assert!(b.whoami(&bystander).await.is_ok());
+}
+
+/// Redis restarts under a verifier: its feed is lost, comes back by itself, and a revocation made
+/// after that reaches it within a second again. Uses a redis-server of its own.
+#[actix_web::test]
+async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
+    let port = common::free_port();
+    let mut redis = common::redis_server(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let b = broker(
+        StoreConfig::Redis {
+            url: url.clone(),
+            prefix: "feed:".into(),
+        },
+        SystemTime::now(),
+    )
+    .await;
+    let config = idbroker_session::SessionStoreConfig::Redis {
+        url,
+        options: idbroker_session::RedisOptions {
+            prefix: "feed:".into(),
+            ..Default::default()
+        },
+    };
+    let v = Verifier::connect(&config, long_ttl(&b)).await.unwrap();
+    let patience = Duration::from_secs(15);
+    wait_until("the feed", patience, || v.revocation_feed_up()).await;
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    wait_until("the feed to be lost", patience, || !v.revocation_feed_up()).await;
+    let mut redis = common::redis_server(port);
+    wait_until("the feed to come back", patience, || v.revocation_feed_up()).await;
+
+    // The restarted Redis is empty: issue a session (the server's store reconnects on its own,
+    // allow it a bounded moment), warm the verifier, revoke through the API.
+    let started = Instant::now();
+    let c = loop {
+        let out = sdk_with_keys(&b.url, KEY, SECRET, None, b.now())
+            .assume_role()
+            .role_arn(READER)
+            .role_session_name("after-restart")
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                let c = out.credentials().unwrap();
+                break Creds {
+                    key: c.access_key_id().into(),
+                    secret: c.secret_access_key().into(),
+                    token: Some(c.session_token().into()),
+                };
+            }
+            Err(e) => {
+                assert!(started.elapsed() < patience, "no recovery: {e:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let now = b.now();
+    // The verifier's own store connection reconnects on use too (failing closed meanwhile).
+    while let Err(e) = verify(&v, &c, now).await {
+        assert_eq!(e, VerifyError::ServiceUnavailable);
+        assert!(started.elapsed() < patience, "the verifier never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = v.revocations_seen();
+    done(&b.revoke(&admin(), json!({ "AccessKeyId": c.key })).await);
+    let revoked_at = Instant::now();
+    wait_until("the eviction", Duration::from_secs(1), || {
+        v.revocations_seen() > seen
+    })
+    .await;
+    assert_eq!(
+        verify(&v, &c, now).await.unwrap_err(),
+        VerifyError::InvalidClientTokenId
+    );
+    println!(
+        "after the restart, the revocation reached the verifier in {:?}",
+        revoked_at.elapsed()
+    );
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+}
