@@ -24,13 +24,25 @@ impl From<SigV4Error> for AuthError {
     }
 }
 
-/// Verify the request's signature and say who made it.
-#[instrument(skip_all)]
+/// Verify the signature of an STS call (service `sts`) and say who made it.
 pub async fn authenticate(
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
     now: SystemTime,
+) -> Result<Caller, ApiError> {
+    authenticate_for(req, body, state, now, "sts").await
+}
+
+/// Verify the request's signature, made for `service` (`sts`, or `idbroker` for idbroker's
+/// own API), and say who made it.
+#[instrument(skip_all)]
+pub async fn authenticate_for(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    now: SystemTime,
+    service: &str,
 ) -> Result<Caller, ApiError> {
     let headers: Vec<(&str, &str)> = req
         .headers()
@@ -45,11 +57,11 @@ pub async fn authenticate(
         payload: Payload::Bytes(body),
     };
     let parsed = idbroker_sigv4::parse(&parts).map_err(AuthError::from)?;
-    // A signature made for another service must not authenticate an STS call.
-    if parsed.service() != "sts" {
-        return Err(AuthError::Incomplete(
-            "Credential should be scoped to correct service: 'sts'.".into(),
-        )
+    // A signature made for another service must not authenticate this call.
+    if parsed.service() != service {
+        return Err(AuthError::Incomplete(format!(
+            "Credential should be scoped to correct service: '{service}'."
+        ))
         .into());
     }
     let now_s = epoch(now);

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod error;
 pub mod ops;
+pub mod verify;
 pub mod web_identity;
 pub mod xml;
 

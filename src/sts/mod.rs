@@ -308,6 +308,43 @@ fn denied(caller: &Caller, action: &str, resource: &str, e: &Evaluation) -> StsE
     ))
 }
 
+/// The caller as a policy principal.
+fn principal_of(caller: &Caller) -> Principal {
+    match &caller.kind {
+        CallerKind::AssumedRole { role_arn, .. } => Principal::assumed_role(&caller.arn, role_arn),
+        _ => Principal::aws(&caller.arn),
+    }
+}
+
+/// May `caller` perform one of idbroker's own actions (`idbroker:VerifyRequest`, ...) on
+/// `resource`? Its identity policies ∩ permissions boundary ∩ session policies decide, with the
+/// caller's condition keys; there is no resource policy. Anything but Allow is `AccessDenied`.
+pub fn authorize(
+    dir: &Directory,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    facts: &RequestFacts,
+    now: SystemTime,
+) -> Result<(), StsError> {
+    let (identity, boundary, session) = caller_policies(dir, caller)?;
+    let set = PolicySet {
+        identity: identity.iter().map(Arc::as_ref).collect(),
+        permissions_boundary: boundary.as_deref(),
+        session: session.iter().map(Arc::as_ref).collect(),
+        resource: None,
+        account_principal_delegates: false,
+    };
+    let req = Request::new(action, resource, caller_context(caller, facts, now))
+        .with_principal(principal_of(caller));
+    let e = set.evaluate(&req);
+    if e.decision == Decision::Allow {
+        Ok(())
+    } else {
+        Err(denied(caller, action, resource, &e))
+    }
+}
+
 /// AssumeRole: a user or role session takes a role.
 pub fn assume_role(
     dir: &Directory,
@@ -427,10 +464,7 @@ pub fn assume_role(
     session_request_context(&mut ctx, source_identity, &tags, &transitive);
 
     let (identity, boundary, session) = caller_policies(dir, caller)?;
-    let principal = match &caller.kind {
-        CallerKind::AssumedRole { role_arn, .. } => Principal::assumed_role(&caller.arn, role_arn),
-        _ => Principal::aws(&caller.arn),
-    };
+    let principal = principal_of(caller);
     let mut actions = vec!["sts:AssumeRole"];
     if !tags.is_empty() {
         actions.push("sts:TagSession");
