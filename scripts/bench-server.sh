@@ -5,7 +5,8 @@
 #
 #   scripts/bench-server.sh              # DURATION=10s ROUNDS=3 CONNS="16 64" ACTIONS="WebIdentity AssumeRole GetCallerIdentity Verify"
 #
-# idbroker runs the demo configuration with the Redis session store (db 9 of the local Redis),
+# idbroker runs the demo configuration with the Redis session store (db 9 of the local Redis;
+# IDB_PORT, CEIL_PORT, IDB_DB, CEIL_DB change ports and dbs, so two runs do not collide),
 # two workers, its audit log (one JSON line per call) going to /dev/null. AssumeRole and
 # GetCallerIdentity are signed by botocore (scripts/bench/sts_request.py); AssumeRoleWithWebIdentity
 # sends an RS256 token of the demo OIDC provider (pinned JWKS) with the ceiling's own wrk script.
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; ROUNDS=${ROUNDS:-3}; CONNS=${CONNS:-"16 64"}
 ACTIONS=${ACTIONS:-"WebIdentity AssumeRole GetCallerIdentity Verify"}
 SHARED=${SHARED:-../shared}
-IDB_PORT=18081; CEIL_PORT=18080
+IDB_PORT=${IDB_PORT:-18081}; CEIL_PORT=${CEIL_PORT:-18080}; IDB_DB=${IDB_DB:-9}; CEIL_DB=${CEIL_DB:-10}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 python3 -c "import botocore" 2>/dev/null || pip install -q botocore
@@ -36,14 +37,14 @@ if [[ -z ${CEILING_BIN:-} ]]; then
 fi
 
 out=$(mktemp -d); pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; redis-cli -n 9 flushdb >/dev/null; redis-cli -n 10 flushdb >/dev/null; rm -rf "$out"; }
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; redis-cli -n "$IDB_DB" flushdb >/dev/null; redis-cli -n "$CEIL_DB" flushdb >/dev/null; rm -rf "$out"; }
 trap cleanup EXIT
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 
-PORT=$CEIL_PORT WORKERS=2 REDIS_PER_WORKER=1 REDIS_URL=redis://127.0.0.1:6379/10 TOKEN_OUT="$out/ceiling-token.txt" \
+PORT=$CEIL_PORT WORKERS=2 REDIS_PER_WORKER=1 REDIS_URL=redis://127.0.0.1:6379/$CEIL_DB TOKEN_OUT="$out/ceiling-token.txt" \
   "$CEILING_BIN" >"$out/ceiling.log" 2>&1 & pids+=($!); ceil_pid=$!
-IDBROKER_STORE_URL=redis://127.0.0.1:6379/9 \
+IDBROKER_STORE_URL=redis://127.0.0.1:6379/$IDB_DB \
   "$IDBROKER_BIN" serve --config config/demo/idbroker.toml --listen 127.0.0.1:$IDB_PORT >/dev/null 2>"$out/idbroker.err" & pids+=($!); idb_pid=$!
 wait_port $CEIL_PORT; wait_port $IDB_PORT; sleep 1
 "$IDBROKER_BIN" dev web-identity-token --sub demo-bench --lifetime 3600 > "$out/web-token.txt"

@@ -59,26 +59,25 @@ fn decision_label(d: Decision) -> &'static str {
 }
 
 fn render(v: &Verification, request_id: &str) -> HttpResponse {
-    let mut doc = serde_json::json!({
-        "authenticated": true,
-        "allowed": v.allowed(),
-        "caller": caller_json(&v.caller),
-        "request_id": request_id,
-    });
+    let mut doc = serde_json::Map::new();
+    doc.insert("authenticated".into(), true.into());
+    doc.insert("allowed".into(), v.allowed().into());
+    doc.insert("caller".into(), caller_json(&v.caller));
     if let Some(d) = v.decision {
-        doc["decision"] = decision_label(d).into();
+        doc.insert("decision".into(), decision_label(d).into());
     }
     let mut resp = match v.denial() {
         Some(e) => {
             let e = ApiError::from(e).with_request_id(request_id);
-            doc["error"] = e.verify_json(VerifyBlame::Request);
+            doc.insert("error".into(), e.verify_json(VerifyBlame::Request));
             HttpResponse::build(e.status)
         }
         None => HttpResponse::Ok(),
     };
+    doc.insert("request_id".into(), request_id.into());
     resp.content_type("application/json")
         .insert_header(("x-amzn-RequestId", request_id.to_owned()))
-        .body(doc.to_string())
+        .body(serde_json::Value::Object(doc).to_string())
 }
 
 /// `POST /verify`.
