@@ -163,7 +163,7 @@ impl Inner {
 /// POST /verify signed with `key`/`secret` for `service` at `at`; the status and the JSON.
 async fn call_as(
     url: &str,
-    (key, secret, service): (&str, &str, &str),
+    (key, secret, token, service): (&str, &str, Option<&str>, &str),
     doc: &Value,
     at: u64,
 ) -> (u16, Value) {
@@ -180,11 +180,9 @@ async fn call_as(
         headers: &headers,
         payload: Payload::Bytes(body.as_bytes()),
     };
-    let s = sign(
-        &parts,
-        &SigningParams::new(key, secret, "us-east-1", service, at),
-    )
-    .unwrap();
+    let mut params = SigningParams::new(key, secret, "us-east-1", service, at);
+    params.security_token = token;
+    let s = sign(&parts, &params).unwrap();
     let signature: String = s
         .headers()
         .iter()
@@ -215,7 +213,13 @@ async fn send(url: &str, host: &str, extra_headers: &str, body: &str) -> (u16, V
 
 /// As the registered service.
 async fn call(url: &str, doc: &Value, at: u64) -> (u16, Value) {
-    call_as(url, (SERVICE_KEY, SERVICE_SECRET, "idbroker"), doc, at).await
+    call_as(
+        url,
+        (SERVICE_KEY, SERVICE_SECRET, None, "idbroker"),
+        doc,
+        at,
+    )
+    .await
 }
 
 /// The error of a refused answer: status, code and source, and never "allowed".
@@ -569,7 +573,7 @@ async fn only_registered_services_may_call() {
     let doc = f.get().doc("orders");
 
     // The demo user exists but has no idbroker:VerifyRequest.
-    let answer = call_as(&f.url, (KEY, SECRET, "idbroker"), &doc, now).await;
+    let answer = call_as(&f.url, (KEY, SECRET, None, "idbroker"), &doc, now).await;
     refused(&answer, 403, "AccessDenied", "call");
     assert!(answer.1["error"]["message"]
         .as_str()
@@ -581,7 +585,7 @@ async fn only_registered_services_may_call() {
     refused(
         &call_as(
             &f.url,
-            ("AKIAUNKNOWNKEY000001", SERVICE_SECRET, "idbroker"),
+            ("AKIAUNKNOWNKEY000001", SERVICE_SECRET, None, "idbroker"),
             &doc,
             now,
         )
@@ -591,15 +595,34 @@ async fn only_registered_services_may_call() {
         "call",
     );
     refused(
-        &call_as(&f.url, (SERVICE_KEY, SECRET, "idbroker"), &doc, now).await,
+        &call_as(&f.url, (SERVICE_KEY, SECRET, None, "idbroker"), &doc, now).await,
         403,
         "SignatureDoesNotMatch",
         "call",
     );
     refused(
-        &call_as(&f.url, (SERVICE_KEY, SERVICE_SECRET, "sts"), &doc, now).await,
+        &call_as(
+            &f.url,
+            (SERVICE_KEY, SERVICE_SECRET, None, "sts"),
+            &doc,
+            now,
+        )
+        .await,
         400,
         "IncompleteSignature",
+        "call",
+    );
+    let a = &f.alice;
+    refused(
+        &call_as(
+            &f.url,
+            (&a.id, &a.secret, Some(&a.token), "idbroker"),
+            &doc,
+            now,
+        )
+        .await,
+        403,
+        "AccessDenied",
         "call",
     );
     // Unsigned.
