@@ -2,8 +2,9 @@
 //! credentials issued by it to aws-sdk-sts (AssumeRole); a request signed with them (header or
 //! presigned, idbroker-sigv4's signer) forwarded to /verify by a registered downstream service
 //! that signs its own call (service `idbroker`). Allowed, explicit and implicit denies, condition
-//! keys, tampered, wrong token, expired (the clock moved), revoked, another service, callers
-//! that may not verify, an unsigned call, and Redis down (fails closed, then recovers).
+//! keys, user sessions (GetSessionToken), tampered, wrong token, expired (the clock moved),
+//! revoked, another service, callers that may not verify, an unsigned call, and Redis down
+//! (fails closed, then recovers).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -78,6 +79,16 @@ struct Creds {
     id: String,
     secret: String,
     token: String,
+}
+
+impl From<&aws_sdk_sts::types::Credentials> for Creds {
+    fn from(c: &aws_sdk_sts::types::Credentials) -> Self {
+        Creds {
+            id: c.access_key_id().into(),
+            secret: c.secret_access_key().into(),
+            token: c.session_token().into(),
+        }
+    }
 }
 
 /// A request as the downstream service received it.
@@ -263,12 +274,7 @@ async fn fixture(store: StoreConfig) -> Fixture {
         .send()
         .await
         .unwrap();
-    let c = out.credentials().unwrap();
-    let alice = Creds {
-        id: c.access_key_id().into(),
-        secret: c.secret_access_key().into(),
-        token: c.session_token().into(),
-    };
+    let alice = Creds::from(out.credentials().unwrap());
     Fixture {
         url,
         clock,
@@ -676,4 +682,33 @@ async fn redis_down_fails_closed_and_recovers() {
     }
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+#[actix_web::test]
+async fn user_sessions_are_decided_by_the_users_policies() {
+    // GetSessionToken credentials of the demo user: the user's policies (here from its group
+    // `developers`) decide, through the server's directory fed to the verifier.
+    let f = fixture(redis_store("redis://127.0.0.1:6379")).await;
+    let out = sdk_with_keys(&f.url, KEY, SECRET, None, f.t0)
+        .get_session_token()
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap();
+    let demo = Creds::from(out.credentials().unwrap());
+    let now = f.now();
+    let req =
+        Inner::new("GET", "/orders", b"").signed(&demo, Some(&demo.token), "orders", now, None);
+    let mut doc = req.doc("orders");
+    doc["action"] = "sts:AssumeRole".into();
+    doc["resource"] = "arn:aws:iam::123456789012:role/demo/ReportsReader".into();
+    let (status, v) = call(&f.url, &doc, now).await;
+    assert_eq!((status, &v["decision"]), (200, &json!("Allow")), "{v}");
+    assert_eq!(v["caller"]["type"], "User");
+    assert_eq!(v["caller"]["user_name"], "demo");
+    assert_eq!(v["caller"]["arn"], "arn:aws:iam::123456789012:user/demo");
+    doc["action"] = "orders:GetOrder".into();
+    let answer = call(&f.url, &doc, now).await;
+    refused(&answer, 403, "AccessDenied", "request");
+    assert_eq!(answer.1["decision"], "ImplicitDeny");
 }
