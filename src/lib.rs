@@ -18,6 +18,7 @@ pub mod policy_tool;
 pub mod state;
 pub mod sts;
 pub mod tls;
+pub mod verification;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +40,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(http::web_identity::workload_credentials),
         )
         .route("/saml/metadata", web::get().to(http::saml_metadata))
-        .route("/admin/revoke", web::post().to(http::admin::revoke));
+        .route("/admin/revoke", web::post().to(http::admin::revoke))
+        .route("/verify", web::post().to(http::verify::verify));
 }
 
 /// Keep one SAML provider's metadata fresh: wake up every few seconds and refresh when the
@@ -149,12 +151,23 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
             ));
         }
     }
+    let keys = Arc::new(keys);
+    let mut verify_options = idbroker_verify::VerifierOptions::new(
+        Arc::clone(&keys),
+        Arc::new(config.directory.policy_directory()),
+    );
+    verify_options.skew = idbroker_verify::Skew::from_secs(config.sigv4_skew.as_secs());
+    let verifier = Arc::new(idbroker_verify::Verifier::new(
+        Arc::clone(&store),
+        verify_options,
+    ));
     Ok(AppState {
+        verifier,
         tls: config.tls.is_some(),
         oidc: Arc::new(oidc),
         config: Arc::new(config),
         store,
-        keys: Arc::new(keys),
+        keys,
         clock,
         metrics,
     })

@@ -31,6 +31,9 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// OpenID Connect providers and their key caches.
     pub oidc: Arc<crate::federation::oidc::OidcFederation>,
+    /// Verifies requests for downstream services (`POST /verify`): the `idbroker-verify`
+    /// verifier over this state's store, with its session cache (one per worker).
+    pub verifier: Arc<idbroker_verify::Verifier>,
 }
 
 /// Seconds since the epoch.
@@ -93,6 +96,15 @@ impl AppState {
         if let Some(store) = self.store.worker_handle() {
             state.store = store;
         }
+        // A verifier of the worker's own: its store handle, and a session cache no other thread
+        // locks.
+        state.verifier = Arc::new(idbroker_verify::Verifier::new(
+            Arc::clone(&state.store),
+            self.verifier.options().clone(),
+        ));
+        // Revocations reach this worker's cache at once (the cache TTL is the fallback bound
+        // while the feed is down). On the worker's own runtime: this runs on its thread.
+        state.verifier.watch_revocations();
         state
     }
 

@@ -391,6 +391,34 @@ impl Directory {
         self.users.iter().find(|u| u.name == name)
     }
 
+    /// The policies downstream verification needs (`idbroker-verify`'s directory): every
+    /// managed policy by ARN, and each role's and user's identity policies and boundary, by the
+    /// principal's ARN. The compiled policies are shared, not parsed again.
+    pub fn policy_directory(&self) -> idbroker_verify::PolicyDirectory {
+        let mut d = idbroker_verify::PolicyDirectory::new();
+        for (arn, p) in &self.managed {
+            d.insert_managed_policy(arn, Arc::clone(p));
+        }
+        let principals = self
+            .roles
+            .values()
+            .map(|r| (&r.arn, &r.policies, &r.permissions_boundary))
+            .chain(
+                self.users
+                    .iter()
+                    .map(|u| (&u.arn, &u.policies, &u.permissions_boundary)),
+            );
+        for (arn, policies, boundary) in principals {
+            for p in policies {
+                d.insert_identity_policy(arn, p.id(), Arc::clone(p));
+            }
+            if let Some(b) = boundary {
+                d.insert_permissions_boundary(arn, Arc::clone(b));
+            }
+        }
+        d
+    }
+
     /// Number of users, roles and managed policies.
     pub fn counts(&self) -> (usize, usize, usize) {
         (self.users.len(), self.roles.len(), self.managed.len())

@@ -195,6 +195,71 @@ impl From<SamlError> for ApiError {
     }
 }
 
+impl From<idbroker_verify::VerifyError> for ApiError {
+    fn from(e: idbroker_verify::VerifyError) -> Self {
+        ApiError::new(e.code(), e.http_status(), e.to_string())
+    }
+}
+
+/// What a `POST /verify` error is about: `call` (the call itself: the calling service's
+/// signature or permission, a malformed body) or `request` (the forwarded request did not
+/// verify, or is denied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyBlame {
+    /// The `/verify` call.
+    Call,
+    /// The forwarded request.
+    Request,
+}
+
+impl VerifyBlame {
+    fn label(self) -> &'static str {
+        match self {
+            VerifyBlame::Call => "call",
+            VerifyBlame::Request => "request",
+        }
+    }
+}
+
+impl From<crate::verification::VerificationError> for (ApiError, VerifyBlame) {
+    fn from(e: crate::verification::VerificationError) -> Self {
+        use crate::verification::VerificationError;
+        match e {
+            VerificationError::Call(e) => (e.into(), VerifyBlame::Call),
+            VerificationError::Request(e) => (e.into(), VerifyBlame::Request),
+        }
+    }
+}
+
+impl ApiError {
+    /// The `error` member of a `POST /verify` answer.
+    pub fn verify_json(&self, blame: VerifyBlame) -> serde_json::Value {
+        serde_json::json!({
+            "code": self.code,
+            "message": self.message,
+            "type": self.kind(),
+            "source": blame.label(),
+        })
+    }
+
+    /// A failed `POST /verify`: the error's status, and a JSON body that says the request is
+    /// neither authenticated nor allowed.
+    pub fn verify_response(&self, blame: VerifyBlame) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .content_type("application/json")
+            .insert_header(("x-amzn-RequestId", self.request_id.clone()))
+            .body(
+                serde_json::json!({
+                    "authenticated": false,
+                    "allowed": false,
+                    "error": self.verify_json(blame),
+                    "request_id": self.request_id,
+                })
+                .to_string(),
+            )
+    }
+}
+
 /// Authentication failures, as STS reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {

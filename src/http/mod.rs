@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod ops;
+pub mod verify;
 pub mod web_identity;
 pub mod xml;
 

@@ -320,6 +320,35 @@ pub(crate) fn denied(caller: &Caller, action: &str, resource: &str, e: &Evaluati
     ))
 }
 
+/// May `caller` perform one of idbroker's own actions (`idbroker:VerifyRequest`, ...) on
+/// `resource`? Its identity policies ∩ permissions boundary ∩ session policies decide, with the
+/// caller's condition keys; there is no resource policy. Anything but Allow is `AccessDenied`.
+pub fn authorize(
+    dir: &Directory,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    facts: &RequestFacts,
+    now: SystemTime,
+) -> Result<(), StsError> {
+    let (identity, boundary, session) = caller_policies(dir, caller)?;
+    let set = PolicySet {
+        identity: identity.iter().map(Arc::as_ref).collect(),
+        permissions_boundary: boundary.as_deref(),
+        session: session.iter().map(Arc::as_ref).collect(),
+        resource: None,
+        account_principal_delegates: false,
+    };
+    let req = Request::new(action, resource, caller_context(caller, facts, now))
+        .with_principal(policy_principal(caller));
+    let e = set.evaluate(&req);
+    if e.decision == Decision::Allow {
+        Ok(())
+    } else {
+        Err(denied(caller, action, resource, &e))
+    }
+}
+
 /// AssumeRole: a user or role session takes a role.
 pub fn assume_role(
     dir: &Directory,

@@ -84,6 +84,25 @@ impl PolicyDirectory {
         Ok(())
     }
 
+    /// Add (or replace) an already compiled managed policy under its ARN (a server that has
+    /// compiled its own directory feeds it this way, without parsing the documents again).
+    pub fn insert_managed_policy(&mut self, arn: &str, policy: Arc<Policy>) {
+        self.managed.insert(arn.to_owned(), policy);
+    }
+
+    /// Add an already compiled identity policy of a principal, under `name` (an inline
+    /// policy's name or a managed policy's ARN).
+    pub fn insert_identity_policy(&mut self, principal_arn: &str, name: &str, policy: Arc<Policy>) {
+        self.principal(principal_arn)
+            .identity
+            .push((name.to_owned(), policy));
+    }
+
+    /// Set a principal's permissions boundary to an already compiled policy.
+    pub fn insert_permissions_boundary(&mut self, principal_arn: &str, policy: Arc<Policy>) {
+        self.principal(principal_arn).boundary = Some(policy);
+    }
+
     fn principal(&mut self, principal_arn: &str) -> &mut PrincipalPolicies {
         self.principals.entry(principal_arn.to_owned()).or_default()
     }

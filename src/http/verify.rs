@@ -1,0 +1,140 @@
+//! `POST /verify`: verification of a forwarded request for a downstream service (see
+//! [`crate::verification`]). The call is signed by the service (SigV4, service `idbroker`).
+//!
+//! The answer is `200` only when the forwarded request verified and, when an action was asked
+//! about, the session may perform it; anything else carries the status AWS would answer (400,
+//! 403, 503) and `"allowed": false`, so a client that looks only at the status fails closed.
+//! Every answer is JSON with `authenticated`, `allowed`, and `error` (`code`, `message`,
+//! `source`: `call` or `request`) when not allowed.
+
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use idbroker_session::PrincipalKind;
+use idbroker_verify::{Decision, SignatureForm, VerifiedCaller};
+use tracing::instrument;
+
+use crate::http::error::{ApiError, VerifyBlame};
+use crate::http::{auth, facts, Audit};
+use crate::state::AppState;
+use crate::sts::StsError;
+use crate::verification::{self, Verification, VerifyInput};
+
+fn caller_json(c: &VerifiedCaller) -> serde_json::Value {
+    let id = c.identity();
+    serde_json::json!({
+        "arn": id.arn,
+        "account": id.account,
+        "user_id": id.user_id,
+        "access_key_id": id.access_key_id,
+        "type": match id.kind {
+            PrincipalKind::AssumedRole => "AssumedRole",
+            PrincipalKind::FederatedUser => "FederatedUser",
+            PrincipalKind::User => "User",
+        },
+        "role_arn": id.role_arn,
+        "session_name": id.session_name,
+        "user_name": id.user_name,
+        "source_identity": id.source_identity,
+        "tags": id.tags.iter().map(|t| serde_json::json!({"key": t.key, "value": t.value})).collect::<Vec<_>>(),
+        "issued_at": id.issued_at,
+        "expires_at": id.expires_at,
+        "mfa": id.mfa,
+        "region": c.region(),
+        "service": c.service(),
+        "signature": match c.form() {
+            SignatureForm::Header => "header",
+            SignatureForm::Presigned => "presigned",
+        },
+        "payload_signed": c.payload_signed(),
+    })
+}
+
+fn decision_label(d: Decision) -> &'static str {
+    match d {
+        Decision::Allow => "Allow",
+        Decision::ExplicitDeny => "ExplicitDeny",
+        Decision::ImplicitDeny => "ImplicitDeny",
+    }
+}
+
+fn render(v: &Verification, request_id: &str) -> HttpResponse {
+    let mut doc = serde_json::Map::new();
+    doc.insert("authenticated".into(), true.into());
+    doc.insert("allowed".into(), v.allowed().into());
+    doc.insert("caller".into(), caller_json(&v.caller));
+    if let Some(d) = v.decision {
+        doc.insert("decision".into(), decision_label(d).into());
+    }
+    let mut resp = match v.denial() {
+        Some(e) => {
+            let e = ApiError::from(e).with_request_id(request_id);
+            doc.insert("error".into(), e.verify_json(VerifyBlame::Request));
+            HttpResponse::build(e.status)
+        }
+        None => HttpResponse::Ok(),
+    };
+    doc.insert("request_id".into(), request_id.into());
+    resp.content_type("application/json")
+        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
+        .body(serde_json::Value::Object(doc).to_string())
+}
+
+/// `POST /verify`.
+#[instrument(skip_all, fields(request_id))]
+pub async fn verify(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::Span::current().record("request_id", request_id.as_str());
+    let now = state.clock.now();
+    let mut audit = Audit::default();
+    let result = async {
+        let service = auth::authenticate_for("idbroker", &req, &body, &state, now)
+            .await
+            .map_err(|e| (e, VerifyBlame::Call))?;
+        audit.caller = Some(service.arn.clone());
+        let input: VerifyInput = serde_json::from_slice(&body).map_err(|e| {
+            let e = StsError::Validation(format!("The body is not a verify request: {e}"));
+            (ApiError::from(e), VerifyBlame::Call)
+        })?;
+        let dir = &state.config.directory;
+        let call = facts(&req, &state);
+        verification::verify_request(
+            &state.verifier,
+            dir,
+            &state.config.region,
+            &service,
+            &call,
+            &input,
+            now,
+        )
+        .await
+        .map_err(<(ApiError, VerifyBlame)>::from)
+    }
+    .await;
+    let (outcome, resp) = match result {
+        Ok(v) => {
+            audit.session = Some(v.caller.arn().to_owned());
+            audit.access_key_id = Some(v.caller.identity().access_key_id.clone());
+            let outcome = if v.allowed() { "ok" } else { "AccessDenied" };
+            (outcome, render(&v, &request_id))
+        }
+        Err((e, blame)) => {
+            let e = e.with_request_id(&request_id);
+            (e.code, e.verify_response(blame))
+        }
+    };
+    state
+        .metrics
+        .observe("VerifyRequest", outcome, started.elapsed());
+    let source_ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    audit.emit(&request_id, "VerifyRequest", outcome, &source_ip, None);
+    resp
+}
