@@ -21,6 +21,7 @@
 pub mod actix;
 mod directory;
 mod error;
+pub mod k8s;
 mod time;
 
 use std::collections::HashMap;
@@ -37,8 +38,10 @@ use tracing::instrument;
 
 pub use directory::PolicyDirectory;
 pub use error::{DirectoryError, VerifyError};
+pub use k8s::K8sTokenError;
 pub use idbroker_policy::Decision;
 pub use idbroker_sigv4::{Payload, RequestParts, SignatureForm, Skew};
+use idbroker_sigv4::{SigningKey, Verified};
 
 /// How a [`Verifier`] works.
 #[derive(Debug, Clone)]
@@ -58,6 +61,10 @@ pub struct VerifierOptions {
     pub service: Option<String>,
     /// The regions the credential scope may name; empty: any.
     pub regions: Vec<String>,
+    /// The hosts (with the port, if any, as in the URL: `sts.example.com`, `127.0.0.1:8443`) a
+    /// `k8s-aws-v1.` token's presigned URL may name: where clients reach idbroker's STS
+    /// endpoint. Empty (the default): every token is refused.
+    pub sts_hosts: Vec<String>,
 }
 
 impl VerifierOptions {
@@ -71,7 +78,18 @@ impl VerifierOptions {
             cache_capacity: 100_000,
             service: None,
             regions: Vec::new(),
+            sts_hosts: Vec::new(),
         }
+    }
+
+    /// Accept `k8s-aws-v1.` tokens presigned for these STS hosts.
+    pub fn with_sts_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.sts_hosts = hosts.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Require this service in the credential scope.
@@ -222,16 +240,48 @@ impl RequestFacts<'_> {
 }
 
 /// A cached session: the record, its secret opened, its revocation state and its compiled
-/// policies, as of `fetched_at`.
+/// policies, as of `fetched_at`; and the signing key of the scope it last signed for.
 #[derive(Debug)]
 struct Entry {
     session: Session,
     secret: SecretAccessKey,
+    /// The SigV4 signing key of the last (date, region, service) a request of this session
+    /// verified with: most sessions sign for one scope a day, so the four-HMAC derivation is
+    /// done once per entry instead of once per request.
+    signing_key: RwLock<Option<SigningKey>>,
     revoked: bool,
     identity: Arc<CallerIdentity>,
     policies: Arc<SessionPolicies>,
     base_context: Arc<Context>,
     fetched_at: SystemTime,
+}
+
+impl Entry {
+    /// Verify the signature with the cached signing key of its scope, or derive the key (and
+    /// keep it once a request has verified with it, so forgeries cannot churn the cache).
+    fn verify_signature(
+        &self,
+        request: idbroker_sigv4::ParsedRequest<'_>,
+        now: u64,
+        skew: Skew,
+        lifetime: Option<u64>,
+    ) -> Result<Verified, VerifyError> {
+        let check = |request: idbroker_sigv4::ParsedRequest<'_>, key: &SigningKey| match lifetime
+        {
+            Some(l) => request.verify_for_lifetime(key, now, skew, l),
+            None => request.verify(key, now, skew),
+        };
+        {
+            let cached = self.signing_key.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(key) = cached.as_ref().filter(|k| k.fits(request.signature())) {
+                return Ok(check(request, key)?);
+            }
+        }
+        let key = SigningKey::for_signature(self.secret.expose_secret(), request.signature())?;
+        let verified = check(request, &key)?;
+        *self.signing_key.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+        Ok(verified)
+    }
 }
 
 /// Verifies requests and authorizes them. Share one per process (`Arc<Verifier>`).
@@ -284,7 +334,8 @@ impl Verifier {
         req: &RequestParts<'_>,
         now: SystemTime,
     ) -> Result<VerifiedCaller, VerifyError> {
-        let parsed = idbroker_sigv4::parse(req)?;
+        let request = idbroker_sigv4::parse_request(req)?;
+        let parsed = request.signature();
         if let Some(service) = &self.options.service {
             if parsed.service() != service {
                 return Err(VerifyError::IncompleteSignature(format!(
@@ -300,6 +351,54 @@ impl Verifier {
                 parsed.region()
             )));
         }
+        self.verify_parsed(request, now, None).await
+    }
+
+    /// Verify a `k8s-aws-v1.` bearer token (aws-iam-authenticator's format, `aws eks
+    /// get-token`) made for the cluster `cluster_id`, at `now`: the token's URL is checked
+    /// ([`k8s::parse_k8s_token`], against [`VerifierOptions::sts_hosts`]), then its presigned
+    /// GetCallerIdentity request verified like any request, with `x-k8s-aws-id: cluster_id`
+    /// (so a token for another cluster does not verify) and a 15-minute validity from its
+    /// `X-Amz-Date`. [`VerifierOptions::service`] and `regions` do not apply (the scope is
+    /// STS's).
+    #[instrument(skip_all)]
+    pub async fn verify_k8s_token(
+        &self,
+        token: &str,
+        cluster_id: &str,
+        now: SystemTime,
+    ) -> Result<VerifiedCaller, K8sTokenError> {
+        let t = k8s::parse_k8s_token(token, &self.options.sts_hosts)?;
+        let headers = [("host", t.host()), (k8s::CLUSTER_ID_HEADER, cluster_id)];
+        let req = RequestParts {
+            method: "GET",
+            path: "/",
+            query: t.query(),
+            headers: &headers,
+            payload: Payload::Bytes(b""),
+        };
+        let request = idbroker_sigv4::parse_request(&req).map_err(VerifyError::from)?;
+        if request.signature().form() != SignatureForm::Presigned {
+            return Err(K8sTokenError::BadUrl("not a presigned URL"));
+        }
+        if request.signature().service() != "sts" {
+            return Err(K8sTokenError::WrongService);
+        }
+        Ok(self
+            .verify_parsed(request, now, Some(k8s::K8S_TOKEN_LIFETIME))
+            .await?)
+    }
+
+    /// The checks after the scope's: the session (cached or read), its token, the signature
+    /// with the session's signing key (cached per scope), expiry, revocation. `lifetime` fixes a
+    /// presigned request's validity (k8s tokens).
+    async fn verify_parsed(
+        &self,
+        request: idbroker_sigv4::ParsedRequest<'_>,
+        now: SystemTime,
+        lifetime: Option<u64>,
+    ) -> Result<VerifiedCaller, VerifyError> {
+        let parsed = request.signature();
         let key_id = match AccessKeyId::parse(parsed.access_key_id()) {
             Ok(k) if k.kind() == AccessKeyKind::Temporary => k,
             _ => return Err(VerifyError::InvalidClientTokenId),
@@ -313,13 +412,7 @@ impl Verifier {
             return Err(VerifyError::InvalidClientTokenId);
         }
         let now_s = time::epoch(now);
-        let verified = idbroker_sigv4::verify(
-            req,
-            &parsed,
-            entry.secret.expose_secret(),
-            now_s,
-            self.options.skew,
-        )?;
+        let verified = entry.verify_signature(request, now_s, self.options.skew, lifetime)?;
         if entry.session.is_expired(now_s) {
             return Err(VerifyError::ExpiredToken);
         }
@@ -381,6 +474,7 @@ impl Verifier {
         let entry = Arc::new(Entry {
             session,
             secret,
+            signing_key: RwLock::new(None),
             revoked,
             identity,
             policies,
