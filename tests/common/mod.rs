@@ -147,3 +147,42 @@ pub fn sdk_code<E: aws_sdk_sts::error::ProvideErrorMetadata>(
         .unwrap_or("<no service error>")
         .to_owned()
 }
+
+/// A `redis-server` of this test's own on `port` (no persistence), up when this returns.
+pub fn redis(port: u16) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (scripts/test.sh installs it)");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not start on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
