@@ -55,11 +55,11 @@ mod sign;
 mod time;
 mod verify;
 
+pub use crypto::SigningKey;
 pub use error::SigV4Error;
 pub use parse::{parse, ParsedSignature};
 pub use sign::{sign, SignedRequest, SigningForm, SigningParams};
 pub use time::{format_amz_date, parse_amz_date};
-pub use crypto::SigningKey;
 pub use verify::{parse_request, verify, verify_with_path_rule, ParsedRequest, Skew, Verified};
 
 /// The algorithm name.

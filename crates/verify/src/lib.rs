@@ -26,10 +26,10 @@ mod time;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{Duration, SystemTime};
 
-use idbroker_policy::{Context, Evaluation, Policy, PolicyKind, PolicySet, Request};
+use idbroker_policy::{Context, ContextKey, Evaluation, Policy, PolicyKind, PolicySet, Request};
 use idbroker_session::{
     AccessKeyId, AccessKeyKind, PrincipalKind, SealingKeys, SecretAccessKey, Session, SessionStore,
     SessionStoreConfig, SessionTag,
@@ -38,10 +38,10 @@ use tracing::instrument;
 
 pub use directory::PolicyDirectory;
 pub use error::{DirectoryError, VerifyError};
-pub use k8s::K8sTokenError;
 pub use idbroker_policy::Decision;
 pub use idbroker_sigv4::{Payload, RequestParts, SignatureForm, Skew};
 use idbroker_sigv4::{SigningKey, Verified};
+pub use k8s::K8sTokenError;
 
 /// How a [`Verifier`] works.
 #[derive(Debug, Clone)]
@@ -266,8 +266,7 @@ impl Entry {
         skew: Skew,
         lifetime: Option<u64>,
     ) -> Result<Verified, VerifyError> {
-        let check = |request: idbroker_sigv4::ParsedRequest<'_>, key: &SigningKey| match lifetime
-        {
+        let check = |request: idbroker_sigv4::ParsedRequest<'_>, key: &SigningKey| match lifetime {
             Some(l) => request.verify_for_lifetime(key, now, skew, l),
             None => request.verify(key, now, skew),
         };
@@ -581,27 +580,30 @@ impl Verifier {
                 missing: Some(idbroker_policy::Layer::Identity),
             };
         }
-        let mut ctx = (*caller.base_context).clone();
+        // The session's keys are shared (layered), not copied; the per-request keys are
+        // compiled once.
+        let mut ctx = Context::layered(caller.base_context.clone());
         for (k, v) in facts.extra {
             let global = k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"));
             if !global {
                 ctx.insert(k, *v);
             }
         }
+        let keys = &*REQUEST_KEYS;
         let now = time::epoch(facts.now);
-        ctx.insert("aws:CurrentTime", time::iso8601(now))
-            .insert("aws:EpochTime", now.to_string())
-            .insert(
-                "aws:SecureTransport",
+        ctx.insert_key(&keys.current_time, time::iso8601(now))
+            .insert_key(&keys.epoch_time, now.to_string())
+            .insert_key(
+                &keys.secure_transport,
                 if facts.secure_transport {
                     "true"
                 } else {
                     "false"
                 },
             )
-            .insert("aws:RequestedRegion", caller.region.as_str());
+            .insert_key(&keys.requested_region, caller.region.as_str());
         if let Some(ip) = facts.source_ip {
-            ctx.insert("aws:SourceIp", ip.to_string());
+            ctx.insert_key(&keys.source_ip, ip.to_string());
         }
         let id = &caller.identity;
         let principal = match &id.role_arn {
@@ -639,6 +641,23 @@ impl Verifier {
         }
     }
 }
+
+/// The global condition keys set on every request, compiled once.
+struct RequestKeys {
+    current_time: ContextKey,
+    epoch_time: ContextKey,
+    secure_transport: ContextKey,
+    requested_region: ContextKey,
+    source_ip: ContextKey,
+}
+
+static REQUEST_KEYS: LazyLock<RequestKeys> = LazyLock::new(|| RequestKeys {
+    current_time: ContextKey::new("aws:CurrentTime"),
+    epoch_time: ContextKey::new("aws:EpochTime"),
+    secure_transport: ContextKey::new("aws:SecureTransport"),
+    requested_region: ContextKey::new("aws:RequestedRegion"),
+    source_ip: ContextKey::new("aws:SourceIp"),
+});
 
 fn identity_of(s: &Session) -> CallerIdentity {
     let p = &s.principal;

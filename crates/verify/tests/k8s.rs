@@ -139,7 +139,10 @@ async fn another_cluster_and_unsigned_cluster_id_are_refused() {
         .verify_k8s_token(&token, "staging", at(T0 + 11))
         .await
         .unwrap_err();
-    assert_eq!(err, K8sTokenError::Verify(VerifyError::SignatureDoesNotMatch));
+    assert_eq!(
+        err,
+        K8sTokenError::Verify(VerifyError::SignatureDoesNotMatch)
+    );
     let unsigned = make(
         &creds,
         &Tok {
@@ -252,7 +255,10 @@ async fn encoding_size_scheme_and_path() {
             format!("k8s-aws-v1.+{}", good.strip_prefix("k8s-aws-v1.").unwrap()),
             K8sTokenError::BadEncoding,
         ),
-        (format!("{good}{}", "A".repeat(4096)), K8sTokenError::TooLarge),
+        (
+            format!("{good}{}", "A".repeat(4096)),
+            K8sTokenError::TooLarge,
+        ),
         (
             encode(&url.replacen("https://", "http://", 1)),
             K8sTokenError::BadUrl("the scheme must be https"),
@@ -295,7 +301,10 @@ async fn encoding_size_scheme_and_path() {
     let err = check(&v, &encode(&String::from_utf8(tampered).unwrap()), now)
         .await
         .unwrap_err();
-    assert_eq!(err, K8sTokenError::Verify(VerifyError::SignatureDoesNotMatch));
+    assert_eq!(
+        err,
+        K8sTokenError::Verify(VerifyError::SignatureDoesNotMatch)
+    );
     // Without STS hosts configured, nothing is accepted.
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     let closed = Verifier::new(store, VerifierOptions::new(keys(), directory()));
@@ -363,7 +372,15 @@ url = signer.generate_presigned_url(params, region_name="us-east-1", expires_in=
 print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="))
 "#;
     let out = std::process::Command::new("python3")
-        .args(["-c", script, &creds.id, &creds.secret, &creds.token, HOST, CLUSTER])
+        .args([
+            "-c",
+            script,
+            &creds.id,
+            &creds.secret,
+            &creds.token,
+            HOST,
+            CLUSTER,
+        ])
         .output();
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let token = match out {
@@ -387,5 +404,8 @@ print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="
         .verify_k8s_token(&token, "another", now)
         .await
         .unwrap_err();
-    assert_eq!(err, K8sTokenError::Verify(VerifyError::SignatureDoesNotMatch));
+    assert_eq!(
+        err,
+        K8sTokenError::Verify(VerifyError::SignatureDoesNotMatch)
+    );
 }
