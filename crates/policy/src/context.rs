@@ -2,7 +2,7 @@
 //! context keys.
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::arn::SplitArn;
 use crate::date::Instant;
@@ -12,7 +12,8 @@ use crate::date::Instant;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Key {
     hash: u64,
-    name: Box<str>,
+    /// Shared, so that a [`ContextKey`] made once is inserted without a copy.
+    name: Arc<str>,
 }
 
 impl Key {
@@ -23,8 +24,20 @@ impl Key {
         name.hash(&mut h);
         Key {
             hash: h.finish(),
-            name: name.into_boxed_str(),
+            name: name.into(),
         }
+    }
+}
+
+/// A context key name compiled once (lower-cased, hashed), for callers that set the same keys
+/// on every request ([`Context::insert_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextKey(Key);
+
+impl ContextKey {
+    /// The key `name` (any case).
+    pub fn new(name: &str) -> Self {
+        ContextKey(Key::new(name))
     }
 }
 
@@ -41,6 +54,9 @@ pub struct Context {
     /// The key hashes, apart from the entries so that a lookup scans one dense array.
     hashes: Vec<u64>,
     entries: Vec<(Key, Vec<ContextValue>)>,
+    /// Keys shared with other contexts (a session's, reused by each of its requests): looked up
+    /// when this context does not have the key itself.
+    base: Option<Arc<Context>>,
 }
 
 /// One value of a context key, with its typed readings parsed on first use: several statements
@@ -89,6 +105,21 @@ impl Context {
         Self::default()
     }
 
+    /// An empty context over `base`, which is shared, not copied: a key set here hides the
+    /// base's key of the same name; any other key is read from the base.
+    pub fn layered(base: Arc<Context>) -> Self {
+        Context {
+            base: Some(base),
+            ..Self::default()
+        }
+    }
+
+    /// Set a single-valued key compiled once ([`ContextKey`]), replacing earlier values.
+    pub fn insert_key(&mut self, key: &ContextKey, value: impl Into<String>) -> &mut Self {
+        self.set(key.0.clone(), vec![ContextValue::new(value.into())]);
+        self
+    }
+
     fn set(&mut self, key: Key, values: Vec<ContextValue>) {
         match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = values,
@@ -131,6 +162,12 @@ impl Context {
     }
 
     fn lookup(&self, key: &Key) -> Option<&Vec<ContextValue>> {
+        self.own(key)
+            .or_else(|| self.base.as_deref().and_then(|b| b.lookup(key)))
+    }
+
+    /// The key in this context's own entries, not its base's.
+    fn own(&self, key: &Key) -> Option<&Vec<ContextValue>> {
         // INVARIANT: `hashes[i]` is the hash of `entries[i].0`. The name is compared too: the
         // hash is no defence against a crafted key (tag and attribute names come from outside).
         self.hashes
@@ -140,6 +177,14 @@ impl Context {
             .filter_map(|(i, _)| self.entries.get(i))
             .find(|(k, _)| k.name == key.name)
             .map(|(_, v)| v)
+    }
+
+    /// Every key, own and inherited, once.
+    fn keys(&self) -> Vec<&Key> {
+        let mut keys: Vec<&Key> = self.base.as_deref().map(Self::keys).unwrap_or_default();
+        keys.retain(|k| self.own(k).is_none());
+        keys.extend(self.entries.iter().map(|(k, _)| k));
+        keys
     }
 
     /// The values of a key; `None` when absent or empty.
@@ -164,14 +209,14 @@ impl Context {
             .map(|vals| vals.iter().map(ContextValue::text).collect())
     }
 
-    /// Number of keys.
+    /// Number of keys (own and inherited).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.keys().len()
     }
 
     /// No keys at all.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.is_empty() && self.base.as_deref().is_none_or(Self::is_empty)
     }
 }
 
@@ -372,6 +417,28 @@ pub(crate) fn service_hash(action: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layered_context_reads_through_and_overrides() {
+        let mut base = Context::new();
+        base.insert("aws:PrincipalArn", "arn:aws:iam::1:role/r")
+            .insert("aws:userid", "AROA:alice");
+        let base = Arc::new(base);
+        let mut c = Context::layered(base.clone());
+        let now = ContextKey::new("AWS:CurrentTime");
+        c.insert_key(&now, "2027-01-15T08:00:00Z")
+            .insert("aws:userid", "AROA:bob");
+        assert_eq!(
+            c.get("aws:principalarn"),
+            Some(vec!["arn:aws:iam::1:role/r"])
+        );
+        assert_eq!(c.get("aws:userid"), Some(vec!["AROA:bob"]));
+        assert_eq!(c.get("aws:currenttime"), Some(vec!["2027-01-15T08:00:00Z"]));
+        assert_eq!(base.get("aws:userid"), Some(vec!["AROA:alice"]));
+        assert_eq!(base.get("aws:CurrentTime"), None);
+        assert_eq!((c.len(), base.len()), (3, 2));
+        assert!(!c.is_empty() && Context::layered(Arc::new(Context::new())).is_empty());
+    }
 
     #[test]
     fn context_keys_are_case_insensitive() {

@@ -39,7 +39,7 @@ mod trust;
 mod validate;
 
 pub use arn::SplitArn;
-pub use context::{Context, Principal, PrincipalKind, Request};
+pub use context::{Context, ContextKey, Principal, PrincipalKind, Request};
 pub use error::PolicyError;
 pub use eval::{evaluate_single, Decision, Evaluation, Layer, MatchedStatement, PolicySet};
 pub use lint::{lint, Finding, Severity};

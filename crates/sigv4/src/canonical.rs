@@ -36,8 +36,41 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
     percent_encode(bytes, STRICT).to_string()
 }
 
+/// Where canonical text goes: a `String` (the signer, which returns the canonical request) or a
+/// running SHA-256 (the verifier, which needs only its hash and so builds no string at all).
+pub(crate) trait Sink {
+    fn put(&mut self, s: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, s: &str) {
+        Digest::update(self, s.as_bytes());
+    }
+}
+
 /// The canonical URI of a path as received.
 pub(crate) fn canonical_uri(path: &str, normalize: bool) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    write_uri(&mut out, path, normalize);
+    out
+}
+
+/// Write the canonical URI of a path as received. A rooted path without dot or empty segments
+/// (the usual case) is encoded as it is, without a copy.
+pub(crate) fn write_uri(out: &mut impl Sink, path: &str, normalize: bool) {
+    let plain = path.starts_with('/') && !(normalize && has_dot_or_empty_segments(path));
+    if plain {
+        for chunk in percent_encode(path.as_bytes(), PATH) {
+            out.put(chunk);
+        }
+        return;
+    }
     let rooted = if path.starts_with('/') {
         path.to_owned()
     } else {
@@ -48,7 +81,18 @@ pub(crate) fn canonical_uri(path: &str, normalize: bool) -> String {
     } else {
         rooted
     };
-    percent_encode(path.as_bytes(), PATH).to_string()
+    for chunk in percent_encode(path.as_bytes(), PATH) {
+        out.put(chunk);
+    }
+}
+
+/// Would [`remove_dot_segments`] change this rooted path?
+fn has_dot_or_empty_segments(path: &str) -> bool {
+    path.contains("//")
+        || path.contains("/./")
+        || path.contains("/../")
+        || path.ends_with("/.")
+        || path.ends_with("/..")
 }
 
 /// RFC 3986 5.2.4 as AWS applies it: `.` and empty segments dropped, `..` pops; a trailing slash
@@ -149,7 +193,18 @@ pub(crate) fn header_values<'a>(headers: &[(&'a str, &'a str)], name: &str) -> V
 
 /// Trim, and fold inner runs of ASCII white space to one space.
 pub(crate) fn fold(value: &str) -> String {
-    value.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(value.len());
+    write_folded(&mut out, value);
+    out
+}
+
+fn write_folded(out: &mut impl Sink, value: &str) {
+    for (i, word) in value.split_ascii_whitespace().enumerate() {
+        if i > 0 {
+            out.put(" ");
+        }
+        out.put(word);
+    }
 }
 
 /// The canonical headers block and the signed-headers line: `name:value\n` for each signed
@@ -159,28 +214,47 @@ pub(crate) fn canonical_headers(
     signed_headers: &[String],
 ) -> Result<String, SigV4Error> {
     let mut block = String::new();
+    write_headers(&mut block, headers, signed_headers)?;
+    Ok(block)
+}
+
+/// Write [`canonical_headers`]' block, without building it.
+pub(crate) fn write_headers(
+    out: &mut impl Sink,
+    headers: &[(&str, &str)],
+    signed_headers: &[String],
+) -> Result<(), SigV4Error> {
     for name in signed_headers {
-        let values = header_values(headers, name);
-        if values.is_empty() {
+        let mut values = headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+            .peekable();
+        if values.peek().is_none() {
             // INVARIANT: names in signed_headers passed `valid_header_name`, so they are safe to
             // show.
             return Err(incomplete(format!(
                 "The header {name} is listed in SignedHeaders but is not in the request"
             )));
         }
-        block.push_str(name);
-        block.push(':');
-        for (i, v) in values.iter().enumerate() {
+        out.put(name);
+        out.put(":");
+        for (i, v) in values.enumerate() {
             if i > 0 {
-                block.push(',');
+                out.put(",");
             }
-            block.push_str(&fold(v));
+            write_folded(out, v);
         }
-        block.push('\n');
+        out.put("\n");
     }
-    block.push('\n');
-    block.push_str(&signed_headers.join(";"));
-    Ok(block)
+    out.put("\n");
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.put(";");
+        }
+        out.put(name);
+    }
+    Ok(())
 }
 
 /// A lower-case HTTP header name (RFC 9110 token characters).

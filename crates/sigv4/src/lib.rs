@@ -55,11 +55,12 @@ mod sign;
 mod time;
 mod verify;
 
+pub use crypto::SigningKey;
 pub use error::SigV4Error;
 pub use parse::{parse, ParsedSignature};
 pub use sign::{sign, SignedRequest, SigningForm, SigningParams};
 pub use time::{format_amz_date, parse_amz_date};
-pub use verify::{verify, verify_with_path_rule, Skew, Verified};
+pub use verify::{parse_request, verify, verify_with_path_rule, ParsedRequest, Skew, Verified};
 
 /// The algorithm name.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";

@@ -99,11 +99,18 @@ impl fmt::Debug for ParsedSignature {
 /// for a malformed one, for both forms at once, or for two `Authorization` headers;
 /// [`SigV4Error::Expired`] for `X-Amz-Expires` over 604800.
 pub fn parse(req: &RequestParts<'_>) -> Result<ParsedSignature, SigV4Error> {
+    parse_with_pairs(req, &query_pairs(req.query))
+}
+
+/// [`parse`], with the request's query already decoded (`query_pairs(req.query)`).
+pub(crate) fn parse_with_pairs(
+    req: &RequestParts<'_>,
+    pairs: &[QueryPair],
+) -> Result<ParsedSignature, SigV4Error> {
     let auth = header_values(req.headers, "authorization");
-    let pairs = query_pairs(req.query);
     let in_query = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"]
         .iter()
-        .any(|n| !query_values(&pairs, n).is_empty());
+        .any(|n| !query_values(pairs, n).is_empty());
     let mut parsed = match (auth.as_slice(), in_query) {
         ([], false) => return Err(SigV4Error::Missing),
         ([_, _, ..], _) => return Err(incomplete("Only one Authorization header is allowed")),
@@ -113,7 +120,7 @@ pub fn parse(req: &RequestParts<'_>) -> Result<ParsedSignature, SigV4Error> {
             ))
         }
         ([value], false) => parse_header(req, value)?,
-        ([], true) => parse_query(&pairs)?,
+        ([], true) => parse_query(pairs)?,
     };
     if parsed.amz_date.get(..8) != Some(parsed.scope_date.as_str()) {
         return Err(incomplete(format!(
@@ -124,7 +131,7 @@ pub fn parse(req: &RequestParts<'_>) -> Result<ParsedSignature, SigV4Error> {
         )));
     }
     let header_tokens = header_values(req.headers, "x-amz-security-token");
-    let query_tokens = query_values(&pairs, "X-Amz-Security-Token");
+    let query_tokens = query_values(pairs, "X-Amz-Security-Token");
     (parsed.security_token, parsed.token_in_query) = match (
         header_tokens.as_slice(),
         query_tokens.as_slice(),

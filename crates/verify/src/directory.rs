@@ -103,6 +103,25 @@ impl PolicyDirectory {
         self.principal(principal_arn).boundary = Some(policy);
     }
 
+    /// Set a principal's identity policies and permissions boundary from already compiled ones
+    /// (a role's or user's, from the server's directory), replacing what it had. Each identity
+    /// policy is known by its id ([`Policy::id`]).
+    pub fn set_compiled_principal(
+        &mut self,
+        principal_arn: &str,
+        identity: impl IntoIterator<Item = Arc<Policy>>,
+        boundary: Option<Arc<Policy>>,
+    ) {
+        let identity = identity
+            .into_iter()
+            .map(|p| (p.id().to_string(), p))
+            .collect();
+        self.principals.insert(
+            principal_arn.to_owned(),
+            PrincipalPolicies { identity, boundary },
+        );
+    }
+
     fn principal(&mut self, principal_arn: &str) -> &mut PrincipalPolicies {
         self.principals.entry(principal_arn.to_owned()).or_default()
     }

@@ -29,15 +29,16 @@
 pub mod actix;
 mod directory;
 mod error;
+pub mod k8s;
 mod time;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use idbroker_policy::{Context, Evaluation, Policy, PolicyKind, PolicySet, Request};
+use idbroker_policy::{Context, ContextKey, Evaluation, Policy, PolicyKind, PolicySet, Request};
 use idbroker_session::{
     AccessKeyId, AccessKeyKind, FeedNews, PrincipalKind, RevocationEvent, SealingKeys,
     SecretAccessKey, Session, SessionStore, SessionStoreConfig, SessionTag,
@@ -48,6 +49,8 @@ pub use directory::PolicyDirectory;
 pub use error::{DirectoryError, VerifyError};
 pub use idbroker_policy::Decision;
 pub use idbroker_sigv4::{Payload, RequestParts, SignatureForm, Skew};
+use idbroker_sigv4::{SigningKey, Verified};
+pub use k8s::K8sTokenError;
 
 /// How a [`Verifier`] works.
 #[derive(Debug, Clone)]
@@ -67,6 +70,10 @@ pub struct VerifierOptions {
     pub service: Option<String>,
     /// The regions the credential scope may name; empty: any.
     pub regions: Vec<String>,
+    /// The hosts (with the port, if any, as in the URL: `sts.example.com`, `127.0.0.1:8443`) a
+    /// `k8s-aws-v1.` token's presigned URL may name: where clients reach idbroker's STS
+    /// endpoint. Empty (the default): every token is refused.
+    pub sts_hosts: Vec<String>,
 }
 
 impl VerifierOptions {
@@ -80,7 +87,18 @@ impl VerifierOptions {
             cache_capacity: 100_000,
             service: None,
             regions: Vec::new(),
+            sts_hosts: Vec::new(),
         }
+    }
+
+    /// Accept `k8s-aws-v1.` tokens presigned for these STS hosts.
+    pub fn with_sts_hosts<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.sts_hosts = hosts.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Require this service in the credential scope.
@@ -231,11 +249,15 @@ impl RequestFacts<'_> {
 }
 
 /// A cached session: the record, its secret opened, its revocation state and its compiled
-/// policies, as of `fetched_at`.
+/// policies, as of `fetched_at`; and the signing key of the scope it last signed for.
 #[derive(Debug)]
 struct Entry {
     session: Session,
     secret: SecretAccessKey,
+    /// The SigV4 signing key of the last (date, region, service) a request of this session
+    /// verified with: most sessions sign for one scope a day, so the four-HMAC derivation is
+    /// done once per entry instead of once per request.
+    signing_key: RwLock<Option<SigningKey>>,
     revoked: bool,
     identity: Arc<CallerIdentity>,
     policies: Arc<SessionPolicies>,
@@ -317,6 +339,33 @@ async fn follow_revocations(store: Arc<dyn SessionStore>, cache: Arc<Cache>) {
         }
         tokio::time::sleep(retry).await;
         retry = (retry * 2).min(LAST_RETRY);
+    }
+}
+
+impl Entry {
+    /// Verify the signature with the cached signing key of its scope, or derive the key (and
+    /// keep it once a request has verified with it, so forgeries cannot churn the cache).
+    fn verify_signature(
+        &self,
+        request: idbroker_sigv4::ParsedRequest<'_>,
+        now: u64,
+        skew: Skew,
+        lifetime: Option<u64>,
+    ) -> Result<Verified, VerifyError> {
+        let check = |request: idbroker_sigv4::ParsedRequest<'_>, key: &SigningKey| match lifetime {
+            Some(l) => request.verify_for_lifetime(key, now, skew, l),
+            None => request.verify(key, now, skew),
+        };
+        {
+            let cached = self.signing_key.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(key) = cached.as_ref().filter(|k| k.fits(request.signature())) {
+                return Ok(check(request, key)?);
+            }
+        }
+        let key = SigningKey::for_signature(self.secret.expose_secret(), request.signature())?;
+        let verified = check(request, &key)?;
+        *self.signing_key.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+        Ok(verified)
     }
 }
 
@@ -413,7 +462,8 @@ impl Verifier {
         req: &RequestParts<'_>,
         now: SystemTime,
     ) -> Result<VerifiedCaller, VerifyError> {
-        let parsed = idbroker_sigv4::parse(req)?;
+        let request = idbroker_sigv4::parse_request(req)?;
+        let parsed = request.signature();
         if let Some(service) = &self.options.service {
             if parsed.service() != service {
                 return Err(VerifyError::IncompleteSignature(format!(
@@ -429,6 +479,54 @@ impl Verifier {
                 parsed.region()
             )));
         }
+        self.verify_parsed(request, now, None).await
+    }
+
+    /// Verify a `k8s-aws-v1.` bearer token (aws-iam-authenticator's format, `aws eks
+    /// get-token`) made for the cluster `cluster_id`, at `now`: the token's URL is checked
+    /// ([`k8s::parse_k8s_token`], against [`VerifierOptions::sts_hosts`]), then its presigned
+    /// GetCallerIdentity request verified like any request, with `x-k8s-aws-id: cluster_id`
+    /// (so a token for another cluster does not verify) and a 15-minute validity from its
+    /// `X-Amz-Date`. [`VerifierOptions::service`] and `regions` do not apply (the scope is
+    /// STS's).
+    #[instrument(skip_all)]
+    pub async fn verify_k8s_token(
+        &self,
+        token: &str,
+        cluster_id: &str,
+        now: SystemTime,
+    ) -> Result<VerifiedCaller, K8sTokenError> {
+        let t = k8s::parse_k8s_token(token, &self.options.sts_hosts)?;
+        let headers = [("host", t.host()), (k8s::CLUSTER_ID_HEADER, cluster_id)];
+        let req = RequestParts {
+            method: "GET",
+            path: "/",
+            query: t.query(),
+            headers: &headers,
+            payload: Payload::Bytes(b""),
+        };
+        let request = idbroker_sigv4::parse_request(&req).map_err(VerifyError::from)?;
+        if request.signature().form() != SignatureForm::Presigned {
+            return Err(K8sTokenError::BadUrl("not a presigned URL"));
+        }
+        if request.signature().service() != "sts" {
+            return Err(K8sTokenError::WrongService);
+        }
+        Ok(self
+            .verify_parsed(request, now, Some(k8s::K8S_TOKEN_LIFETIME))
+            .await?)
+    }
+
+    /// The checks after the scope's: the session (cached or read), its token, the signature
+    /// with the session's signing key (cached per scope), expiry, revocation. `lifetime` fixes a
+    /// presigned request's validity (k8s tokens).
+    async fn verify_parsed(
+        &self,
+        request: idbroker_sigv4::ParsedRequest<'_>,
+        now: SystemTime,
+        lifetime: Option<u64>,
+    ) -> Result<VerifiedCaller, VerifyError> {
+        let parsed = request.signature();
         let key_id = match AccessKeyId::parse(parsed.access_key_id()) {
             Ok(k) if k.kind() == AccessKeyKind::Temporary => k,
             _ => return Err(VerifyError::InvalidClientTokenId),
@@ -442,13 +540,7 @@ impl Verifier {
             return Err(VerifyError::InvalidClientTokenId);
         }
         let now_s = time::epoch(now);
-        let verified = idbroker_sigv4::verify(
-            req,
-            &parsed,
-            entry.secret.expose_secret(),
-            now_s,
-            self.options.skew,
-        )?;
+        let verified = entry.verify_signature(request, now_s, self.options.skew, lifetime)?;
         if entry.session.is_expired(now_s) {
             return Err(VerifyError::ExpiredToken);
         }
@@ -546,6 +638,7 @@ impl Verifier {
         Ok(Arc::new(Entry {
             session,
             secret,
+            signing_key: RwLock::new(None),
             revoked,
             identity,
             policies,
@@ -639,27 +732,30 @@ impl Verifier {
                 missing: Some(idbroker_policy::Layer::Identity),
             };
         }
-        let mut ctx = (*caller.base_context).clone();
+        // The session's keys are shared (layered), not copied; the per-request keys are
+        // compiled once.
+        let mut ctx = Context::layered(caller.base_context.clone());
         for (k, v) in facts.extra {
             let global = k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"));
             if !global {
                 ctx.insert(k, *v);
             }
         }
+        let keys = &*REQUEST_KEYS;
         let now = time::epoch(facts.now);
-        ctx.insert("aws:CurrentTime", time::iso8601(now))
-            .insert("aws:EpochTime", now.to_string())
-            .insert(
-                "aws:SecureTransport",
+        ctx.insert_key(&keys.current_time, time::iso8601(now))
+            .insert_key(&keys.epoch_time, now.to_string())
+            .insert_key(
+                &keys.secure_transport,
                 if facts.secure_transport {
                     "true"
                 } else {
                     "false"
                 },
             )
-            .insert("aws:RequestedRegion", caller.region.as_str());
+            .insert_key(&keys.requested_region, caller.region.as_str());
         if let Some(ip) = facts.source_ip {
-            ctx.insert("aws:SourceIp", ip.to_string());
+            ctx.insert_key(&keys.source_ip, ip.to_string());
         }
         let id = &caller.identity;
         let principal = match &id.role_arn {
@@ -697,6 +793,23 @@ impl Verifier {
         }
     }
 }
+
+/// The global condition keys set on every request, compiled once.
+struct RequestKeys {
+    current_time: ContextKey,
+    epoch_time: ContextKey,
+    secure_transport: ContextKey,
+    requested_region: ContextKey,
+    source_ip: ContextKey,
+}
+
+static REQUEST_KEYS: LazyLock<RequestKeys> = LazyLock::new(|| RequestKeys {
+    current_time: ContextKey::new("aws:CurrentTime"),
+    epoch_time: ContextKey::new("aws:EpochTime"),
+    secure_transport: ContextKey::new("aws:SecureTransport"),
+    requested_region: ContextKey::new("aws:RequestedRegion"),
+    source_ip: ContextKey::new("aws:SourceIp"),
+});
 
 fn identity_of(s: &Session) -> CallerIdentity {
     let p = &s.principal;
