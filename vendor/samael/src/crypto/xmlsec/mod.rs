@@ -14,6 +14,9 @@ use std::ptr::NonNull;
 
 mod wrapper;
 use wrapper::{VerifiedReference, XmlSecKey, XmlSecKeyFormat, XmlSecSignatureContext};
+// [idbroker patches 1 and 2]
+use std::sync::Arc;
+use wrapper::XmlSecSharedKey;
 
 const XMLNS_XML_DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 
@@ -244,88 +247,23 @@ impl super::CryptoProvider for XmlSec {
         reduce_mode: ReduceMode,
         allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
     ) -> Result<String, CryptoError> {
-        let mut xml = XmlParser::default().parse_string(xml_str)?;
-
-        // collect ID attribute values and tell libxml about them
-        collect_id_attributes(&mut xml)?;
-
-        let signature_nodes = {
-            let root_elem = xml
-                .get_root_element()
-                .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
-            find_signature_nodes(&root_elem)
-        };
-        if signature_nodes.is_empty() {
-            return Err(CryptoError::InvalidSignature);
-        }
-
-        let mut predigest_results = Vec::new();
-        let mut selections = Vec::new();
-
-        for sig_node in &signature_nodes {
-            if let Some(allowed) = allowed_algorithms {
-                if !signature_uses_allowed_algorithm(sig_node, allowed) {
-                    return Err(CryptoError::InvalidSignature);
-                }
-            }
-
-            let mut verified = false;
-            let mut verified_references = Vec::new();
-
-            for key_data in certs_der {
-                let mut sig_ctx = XmlSecSignatureContext::new_with_flags(
-                    wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
-                )?;
-
-                let key = XmlSecKey::from_memory(key_data.der_data(), XmlSecKeyFormat::CertDer)?;
-                sig_ctx.insert_key(key);
-                verified = sig_ctx.verify_node(sig_node)?;
-                if verified {
-                    verified_references = sig_ctx.get_verified_references()?;
-                    break;
-                }
-            }
-
-            if !verified {
-                return Err(CryptoError::InvalidSignature);
-            }
-
-            for verified_reference in verified_references {
-                if reduce_mode == ReduceMode::PreDigest {
-                    predigest_results.push(verified_reference.predigest_xml);
-                    continue;
-                }
-
-                selections.push(build_verified_selection(
-                    &xml,
-                    sig_node,
-                    verified_reference,
-                )?);
-            }
-        }
-
-        if reduce_mode == ReduceMode::PreDigest {
-            return predigest_result(predigest_results);
-        }
-
-        if selections.is_empty() {
-            return Err(CryptoError::InvalidSignature);
-        }
-
-        let (nodes_to_keep, allowed_attributes, output_root_ptr) =
-            build_keep_state(&xml, &selections, reduce_mode)?;
-
-        drop(selections);
-        drop(signature_nodes);
-
-        move_output_root_to_document_root(&mut xml, output_root_ptr)?;
-
-        let mut root_elem = xml
-            .get_root_element()
-            .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
-        prune_unverified_nodes(&mut root_elem, &nodes_to_keep, &allowed_attributes)?;
-
-        Ok(xml.to_string())
+        // [idbroker patch 1] the body moved to `reduce_xml_to_signed_impl`, shared with
+        // `reduce_xml_to_signed_with_keys`; this entry point keeps its behaviour exactly: each
+        // certificate loaded for each signature, every reference through the generic matcher.
+        reduce_xml_to_signed_impl(
+            xml_str,
+            reduce_mode,
+            allowed_algorithms,
+            certs_der.len(),
+            |i| {
+                let cert = certs_der.get(i).ok_or(CryptoError::InvalidSignature)?;
+                Ok(XmlSecKey::from_memory(
+                    cert.der_data(),
+                    XmlSecKeyFormat::CertDer,
+                )?)
+            },
+            false,
+        )
     }
 
     fn decrypt_assertion_key_info(
@@ -415,6 +353,250 @@ impl super::CryptoProvider for XmlSec {
         Ok(document.to_string())
     }
 }
+
+// [idbroker patch 1: keys loaded once] ---------------------------------------------------------
+
+/// A trusted signing certificate's public key, loaded into xmlsec once and reused for every
+/// signature verified with it (see [`XmlSec::reduce_xml_to_signed_with_keys`]).
+///
+/// Cheap to clone and safe to share between threads. Only the public key is kept: xmlsec
+/// verifies with the key it is given and never looks at the certificate, whose validity
+/// (dates, chain) is the caller's business, as with
+/// [`reduce_xml_to_signed`](super::CryptoProvider::reduce_xml_to_signed).
+#[derive(Clone)]
+pub struct VerificationKey {
+    key: Arc<XmlSecSharedKey>,
+}
+
+impl std::fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerificationKey").finish_non_exhaustive()
+    }
+}
+
+impl VerificationKey {
+    /// The public key of a DER certificate.
+    pub fn from_certificate_der(cert: &CertificateDer) -> Result<Self, CryptoError> {
+        let spki = openssl::x509::X509::from_der(cert.der_data())?
+            .public_key()?
+            .public_key_to_der()?;
+        let key = XmlSecSharedKey::from_public_key_der(&spki);
+        // xmlsec tries the DER as a private key first: drop the errors that left on this
+        // thread's OpenSSL error queue.
+        let _ = ErrorStack::get();
+        Ok(Self {
+            key: Arc::new(key?),
+        })
+    }
+}
+
+impl XmlSec {
+    /// [`reduce_xml_to_signed_with_allowed_algorithms`](super::CryptoProvider::reduce_xml_to_signed_with_allowed_algorithms)
+    /// with keys loaded once ([`VerificationKey`]) instead of certificates loaded again for
+    /// every signature, and with references in the SAML signature profile (a single
+    /// `URI="#ID"` reference, transforms exactly enveloped-signature then exclusive c14n)
+    /// taken from the document's ID table instead of by matching xmlsec's pre-digest text back
+    /// to the document. Same result: every other reference, and every profile reference whose
+    /// canonical form the matcher would not map one-to-one (text merged by c14n), takes the
+    /// generic path.
+    pub fn reduce_xml_to_signed_with_keys(
+        xml_str: &str,
+        keys: &[VerificationKey],
+        reduce_mode: ReduceMode,
+        allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
+    ) -> Result<String, CryptoError> {
+        reduce_xml_to_signed_impl(
+            xml_str,
+            reduce_mode,
+            allowed_algorithms,
+            keys.len(),
+            |i| {
+                keys.get(i)
+                    .ok_or(CryptoError::InvalidSignature)?
+                    .key
+                    .duplicate()
+                    .map_err(CryptoError::from)
+            },
+            true,
+        )
+    }
+}
+
+/// The body of both reduce entry points. `key(i)` gives a fresh xmlsec key for the `i`th of
+/// `key_count` trusted keys; `profile_references` enables the ID-table path ([idbroker
+/// patch 2]).
+fn reduce_xml_to_signed_impl(
+    xml_str: &str,
+    reduce_mode: ReduceMode,
+    allowed_algorithms: Option<&[super::AllowedSignatureAlgorithm]>,
+    key_count: usize,
+    key: impl Fn(usize) -> Result<XmlSecKey, CryptoError>,
+    profile_references: bool,
+) -> Result<String, CryptoError> {
+    let mut xml = XmlParser::default().parse_string(xml_str)?;
+
+    // collect ID attribute values and tell libxml about them
+    collect_id_attributes(&mut xml)?;
+
+    let signature_nodes = {
+        let root_elem = xml
+            .get_root_element()
+            .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
+        find_signature_nodes(&root_elem)
+    };
+    if signature_nodes.is_empty() {
+        return Err(CryptoError::InvalidSignature);
+    }
+
+    let mut predigest_results = Vec::new();
+    let mut selections = Vec::new();
+    // [idbroker patch 2] nodes of profile references, and their elements (all attributes signed)
+    let mut profile_nodes = HashSet::new();
+    let mut profile_elements = HashSet::new();
+
+    for sig_node in &signature_nodes {
+        if let Some(allowed) = allowed_algorithms {
+            if !signature_uses_allowed_algorithm(sig_node, allowed) {
+                return Err(CryptoError::InvalidSignature);
+            }
+        }
+
+        let mut verified = false;
+        let mut verified_references = Vec::new();
+
+        for i in 0..key_count {
+            let mut sig_ctx = XmlSecSignatureContext::new_with_flags(
+                wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
+            )?;
+
+            sig_ctx.insert_key(key(i)?);
+            verified = sig_ctx.verify_node(sig_node)?;
+            if verified {
+                verified_references = sig_ctx.get_verified_references()?;
+                break;
+            }
+        }
+
+        if !verified {
+            return Err(CryptoError::InvalidSignature);
+        }
+
+        let single_reference = verified_references.len() == 1;
+        for verified_reference in verified_references {
+            if reduce_mode == ReduceMode::PreDigest {
+                predigest_results.push(verified_reference.predigest_xml);
+                continue;
+            }
+
+            if profile_references && single_reference {
+                let subtree = saml_profile_reference_id(sig_node, &verified_reference)
+                    .and_then(|id| wrapper::signed_subtree(&xml, id, sig_node));
+                if let Some(subtree) = subtree {
+                    profile_nodes.extend(subtree.nodes);
+                    profile_elements.extend(subtree.elements);
+                    continue;
+                }
+            }
+
+            selections.push(build_verified_selection(
+                &xml,
+                sig_node,
+                verified_reference,
+            )?);
+        }
+    }
+
+    if reduce_mode == ReduceMode::PreDigest {
+        return predigest_result(predigest_results);
+    }
+
+    if selections.is_empty() && profile_nodes.is_empty() {
+        return Err(CryptoError::InvalidSignature);
+    }
+
+    let (nodes_to_keep, mut allowed_attributes, output_root_ptr) =
+        build_keep_state_from(&xml, &selections, reduce_mode, profile_nodes)?;
+    // [idbroker patch 2] every attribute of a profile reference's element is signed: no entry
+    // means no attribute is removed (`prune_unsigned_attributes`).
+    for element in &profile_elements {
+        allowed_attributes.remove(element);
+    }
+
+    drop(selections);
+    drop(signature_nodes);
+
+    move_output_root_to_document_root(&mut xml, output_root_ptr)?;
+
+    let mut root_elem = xml
+        .get_root_element()
+        .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
+    prune_unverified_nodes(&mut root_elem, &nodes_to_keep, &allowed_attributes)?;
+
+    Ok(xml.to_string())
+}
+
+// [idbroker patch 2: SAML-profile references mapped without re-parsing] -------------------------
+
+const ENVELOPED_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const EXCLUSIVE_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+
+/// The ID a verified reference points at, when the reference is the signature's only one and
+/// follows the SAML signature profile exactly: `URI="#ID"` (a bare-name NCName, no XPointer) and
+/// `<ds:Transforms>` holding exactly enveloped-signature then exclusive c14n (without
+/// comments; its only possible child an `InclusiveNamespaces`, which changes namespace
+/// output, not the node set). Anything else: `None` (the generic path).
+fn saml_profile_reference_id<'a>(
+    sig_node: &libxml::tree::Node,
+    verified: &'a VerifiedReference,
+) -> Option<&'a str> {
+    let uri = verified.uri.as_deref()?;
+    let id = uri.strip_prefix('#')?;
+    // A bare name is an NCName: nothing xmlsec's `xpointer(id('...'))` could read as more than
+    // one ID or as an expression (libxml2 also registers non-NCName `xml:id` values).
+    if !CString::new(id).is_ok_and(|c| xml_id_value_is_valid(&c)) {
+        return None;
+    }
+    let signed_info = signed_info_node(sig_node)?;
+    let references: Vec<_> = signed_info
+        .get_child_elements()
+        .into_iter()
+        .filter(|c| is_xml_dsig_element(c, "Reference"))
+        .collect();
+    let [reference] = references.as_slice() else {
+        return None;
+    };
+    if reference.get_attribute("URI").as_deref() != Some(uri) {
+        return None;
+    }
+    let transforms: Vec<_> = reference
+        .get_child_elements()
+        .into_iter()
+        .filter(|c| is_xml_dsig_element(c, "Transforms"))
+        .collect();
+    let [transforms] = transforms.as_slice() else {
+        return None;
+    };
+    let list = transforms.get_child_elements();
+    let [enveloped, c14n] = list.as_slice() else {
+        return None;
+    };
+    let is_transform = |t: &libxml::tree::Node, algorithm: &str| {
+        is_xml_dsig_element(t, "Transform")
+            && t.get_attribute("Algorithm").as_deref() == Some(algorithm)
+    };
+    let enveloped_ok =
+        is_transform(enveloped, ENVELOPED_SIGNATURE) && enveloped.get_child_elements().is_empty();
+    let c14n_children = c14n.get_child_elements();
+    let c14n_ok = is_transform(c14n, EXCLUSIVE_C14N)
+        && c14n_children.len() <= 1
+        && c14n_children.iter().all(|n| {
+            n.get_name() == "InclusiveNamespaces"
+                && n.get_namespace().map(|ns| ns.get_href()).as_deref() == Some(EXCLUSIVE_C14N)
+        });
+    (enveloped_ok && c14n_ok).then_some(id)
+}
+
+// [end idbroker patches 1 and 2] ----------------------------------------------------------------
 
 fn predigest_result(mut predigest_results: Vec<String>) -> Result<String, CryptoError> {
     if predigest_results.len() == 1 {
@@ -620,6 +802,8 @@ fn parse_selection(
     })
 }
 
+// [idbroker patch 2] only the tests call it now; the reduce path calls build_keep_state_from.
+#[cfg(test)]
 fn build_keep_state(
     doc: &libxml::tree::Document,
     selections: &[VerifiedSelection],
@@ -635,8 +819,25 @@ fn build_keep_state(
     if selections.is_empty() {
         return Err(CryptoError::InvalidSignature);
     }
+    build_keep_state_from(doc, selections, reduce_mode, HashSet::new())
+}
 
-    let mut nodes_to_keep = HashSet::new();
+/// [idbroker patch 2] `build_keep_state` starting from nodes already known to be signed (the
+/// SAML-profile references); `selections` may then be empty.
+#[allow(clippy::type_complexity)]
+fn build_keep_state_from(
+    doc: &libxml::tree::Document,
+    selections: &[VerifiedSelection],
+    reduce_mode: ReduceMode,
+    mut nodes_to_keep: HashSet<usize>,
+) -> Result<
+    (
+        HashSet<usize>,
+        HashMap<usize, HashSet<AttributeName>>,
+        usize,
+    ),
+    CryptoError,
+> {
     let mut allowed_attributes = HashMap::new();
 
     for selection in selections {

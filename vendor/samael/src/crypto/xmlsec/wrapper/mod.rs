@@ -16,6 +16,8 @@ mod backend;
 mod bindings;
 mod error;
 mod keys;
+// [idbroker patch 2] the signed node set of an `#ID` reference under the SAML profile.
+mod subtree;
 mod xmldsig;
 mod xmlsec_internal;
 
@@ -25,5 +27,9 @@ pub use self::error::XmlSecError;
 pub use self::error::XmlSecResult;
 pub use self::keys::XmlSecKey;
 pub use self::keys::XmlSecKeyFormat;
+// [idbroker patch 1]
+pub use self::keys::XmlSecSharedKey;
+// [idbroker patch 2]
+pub use self::subtree::signed_subtree;
 pub use self::xmldsig::VerifiedReference;
 pub use self::xmldsig::XmlSecSignatureContext;
