@@ -86,6 +86,10 @@ enum DevCommand {
         /// The demo IdP's certificate.
         #[arg(long, default_value = "certs/demo/saml-idp.crt")]
         cert: PathBuf,
+        /// How many responses to print, one per line, each with its own IDs (load tests:
+        /// every response is single-use).
+        #[arg(long, default_value_t = 1)]
+        count: u32,
     },
 }
 
@@ -222,7 +226,8 @@ fn main() -> ExitCode {
             user,
             key,
             cert,
-        }) => dev_saml_assertion(&config, &role, &user, &key, &cert),
+            count,
+        }) => dev_saml_assertion(&config, &role, &user, (&key, &cert), count),
         Command::Admin(AdminCommand::Revoke(args)) => admin_revoke(&args),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
@@ -363,10 +368,11 @@ fn dev_saml_assertion(
     config: &std::path::Path,
     role: &str,
     user: &str,
-    key: &std::path::Path,
-    cert: &std::path::Path,
+    (key, cert): (&std::path::Path, &std::path::Path),
+    count: u32,
 ) -> Result<ExitCode, String> {
     use idbroker::federation::saml::dev;
+    use std::io::Write;
     let cfg = idbroker::config::Config::load(config)
         .map_err(|e| format!("invalid configuration: {e}"))?;
     let arn = format!(
@@ -379,16 +385,21 @@ fn dev_saml_assertion(
         .provider(&arn)
         .ok_or_else(|| format!("{}: no demo provider {arn}", config.display()))?;
     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let b64 = dev::demo_response(
-        &cfg.saml,
-        provider,
-        &read(key)?,
-        &read(cert)?,
-        role,
-        user,
-        std::time::SystemTime::now(),
-    )?;
-    println!("{b64}");
+    let (key, cert) = (read(key)?, read(cert)?);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for _ in 0..count {
+        let b64 = dev::demo_response(
+            &cfg.saml,
+            provider,
+            &key,
+            &cert,
+            role,
+            user,
+            std::time::SystemTime::now(),
+        )?;
+        writeln!(out, "{b64}").map_err(|e| format!("stdout: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("stdout: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,9 +42,10 @@ use std::borrow::Cow;
 use std::time::SystemTime;
 
 use idbroker_session::{SessionError, SessionStore};
-use samael::crypto::{
-    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
-};
+use samael::crypto::{AllowedSignatureAlgorithm, Crypto, ReduceMode, VerificationKey};
+// The unit tests below call samael's certificate-based entry point.
+#[cfg(test)]
+use samael::crypto::{CertificateDer, CryptoProvider};
 use tracing::instrument;
 
 pub use config::{
@@ -317,11 +318,11 @@ pub fn check(
     let now_s = unix_now(now);
     // One snapshot of the provider's keys for the whole check (a refresh may swap them).
     let keys = provider.keys();
-    let trusted: Vec<CertificateDer> = keys
+    let trusted: Vec<VerificationKey> = keys
         .certs
         .iter()
         .filter(|c| provider.accept_expired_certs || (c.not_before <= now_s && now_s < c.not_after))
-        .map(|c| c.der.clone())
+        .map(|c| c.key.clone())
         .collect();
     if trusted.is_empty() {
         return Err(SamlError::Signature(
@@ -338,7 +339,7 @@ pub fn check(
     let outer = profile(provider, &text, preverified)?;
     let reduced: Cow<'_, str> = if outer.response_signed || outer.assertion_signed {
         Cow::Owned(
-            Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+            Crypto::reduce_xml_to_signed_with_keys(
                 &text,
                 &trusted,
                 ReduceMode::ValidateAndMarkNoAncestors,
@@ -410,7 +411,7 @@ fn open_encrypted(
     provider: &SamlProvider,
     sp: &SamlSettings,
     text: &str,
-    trusted: &[CertificateDer],
+    trusted: &[VerificationKey],
     algorithms: Option<&[AllowedSignatureAlgorithm]>,
 ) -> Result<Option<(String, bool)>, SamlError> {
     if !text.contains("EncryptedAssertion") {
@@ -429,7 +430,7 @@ fn open_encrypted(
     }
     let unsigned = || SamlError::Signature("the assertion is not covered by a valid signature");
     let base = if response_signed {
-        Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        Crypto::reduce_xml_to_signed_with_keys(
             text,
             trusted,
             ReduceMode::ValidateAndMarkNoAncestors,

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use openssl::x509::X509;
-use samael::crypto::CertificateDer;
+use samael::crypto::{CertificateDer, VerificationKey};
 use serde::Deserialize;
 
 use super::xml::{self, NS_DS, NS_MD};
@@ -124,6 +124,8 @@ impl SigningCert {
 #[derive(Debug, Clone)]
 pub struct SigningCert {
     pub(super) der: CertificateDer,
+    /// Its public key, loaded into xmlsec once (never per response).
+    pub(super) key: VerificationKey,
     pub(super) not_before: i64,
     pub(super) not_after: i64,
     /// The certificate subject, for messages.
@@ -751,8 +753,13 @@ fn parse_cert(b64: &str, min_rsa_bits: u32) -> Result<SigningCert, String> {
             "certificate {subject:?}: the key must be RSA ({min_rsa_bits} bits or more) or ECDSA"
         ));
     }
+    let der = CertificateDer::from(der);
+    idbroker_xmlsec_quiet::silence_xmlsec();
+    let verification_key = VerificationKey::from_certificate_der(&der)
+        .map_err(|_| format!("certificate {subject:?}: its key cannot be loaded into xmlsec"))?;
     Ok(SigningCert {
-        der: CertificateDer::from(der),
+        key: verification_key,
+        der,
         not_before: asn1_unix(cert.not_before()),
         not_after: asn1_unix(cert.not_after()),
         subject,
