@@ -11,10 +11,8 @@
 //!
 //! Nothing here knows about HTTP; the store announces each revocation to verifiers.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use idbroker_policy::{Decision, PolicySet, Request};
 use idbroker_session::{
     unix_seconds, AccessKeyId, AccessKeyKind, RevocationScope, SessionError, SessionStore,
 };
@@ -269,8 +267,8 @@ async fn mark(
         .map_err(|_| StsError::Unavailable.into())
 }
 
-/// May `caller` perform `action` on `resource`? Its identity policies ∩ boundary ∩ session
-/// policies, with the global condition keys of the request. Anything but Allow is AccessDenied.
+/// May `caller` perform `action` on `resource`? The same decision as every other
+/// `idbroker:*` action ([`sts::authorize`]).
 fn authorize(
     dir: &Directory,
     caller: &Caller,
@@ -279,22 +277,7 @@ fn authorize(
     facts: &RequestFacts,
     now: SystemTime,
 ) -> Result<(), AdminError> {
-    let (identity, boundary, session) = sts::caller_policies(dir, caller)?;
-    let set = PolicySet {
-        identity: identity.iter().map(Arc::as_ref).collect(),
-        permissions_boundary: boundary.as_deref(),
-        session: session.iter().map(Arc::as_ref).collect(),
-        resource: None,
-        account_principal_delegates: false,
-    };
-    let ctx = sts::caller_context(caller, facts, now);
-    let req = Request::new(action, resource, ctx).with_principal(sts::policy_principal(caller));
-    let e = set.evaluate(&req);
-    if e.decision == Decision::Allow {
-        Ok(())
-    } else {
-        Err(sts::denied(caller, action, resource, &e).into())
-    }
+    Ok(sts::authorize(dir, caller, action, resource, facts, now)?)
 }
 
 #[cfg(test)]
