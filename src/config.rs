@@ -68,6 +68,9 @@ pub struct RawConfig {
     /// `[[saml_providers]]`
     #[serde(default)]
     pub saml_providers: Vec<crate::federation::saml::RawSamlProvider>,
+    /// `[console]`
+    #[serde(default)]
+    pub console: crate::console::RawConsole,
 }
 
 /// `[server]`
@@ -346,6 +349,8 @@ pub struct Config {
     pub oidc_providers: Vec<crate::federation::oidc::ProviderConfig>,
     /// SAML: SP settings and trusted providers.
     pub saml: crate::federation::saml::SamlSettings,
+    /// Web console sign-in.
+    pub console: crate::console::ConsoleSettings,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -563,7 +568,10 @@ impl Config {
         )
         .map_err(|e| ConfigError::new(file, e.key, e.problem))?;
 
+        let console = build_console(&raw, file, base, tls.is_some(), env, &mut warnings)?;
+
         Ok(Config {
+            console,
             file: file.to_owned(),
             listen: raw.server.listen,
             region: raw.server.region,
@@ -579,6 +587,113 @@ impl Config {
             warnings,
         })
     }
+}
+
+/// `[console]` and the `login` tables of `[[oidc_providers]]`.
+fn build_console(
+    raw: &RawConfig,
+    file: &Path,
+    base: &Path,
+    tls: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<crate::console::ConsoleSettings, ConfigError> {
+    let mut logins: Vec<std::sync::Arc<crate::console::OidcLogin>> = Vec::new();
+    for (i, p) in raw.oidc_providers.iter().enumerate() {
+        let Some(l) = &p.login else { continue };
+        let key = format!("oidc_providers[{i}].login");
+        let name_ok = (1..=64).contains(&l.name.len())
+            && l.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !name_ok {
+            return Err(ConfigError::new(
+                file,
+                format!("{key}.name"),
+                "1..64 of [A-Za-z0-9_.-]",
+            ));
+        }
+        if logins.iter().any(|x| x.name == l.name) {
+            return Err(ConfigError::new(
+                file,
+                format!("{key}.name"),
+                format!("{:?} is used by two providers", l.name),
+            ));
+        }
+        if !p.client_ids.contains(&l.client_id) {
+            return Err(ConfigError::new(
+                file,
+                format!("{key}.client_id"),
+                "must be one of the provider's client_ids (the ID token is validated against them)",
+            ));
+        }
+        let client_secret = match &l.client_secret {
+            Some(r) => Some(resolve_secret(
+                r,
+                file,
+                base,
+                &format!("{key}.client_secret"),
+                env,
+                warnings,
+            )?),
+            None => None,
+        };
+        let mut scopes = l
+            .scopes
+            .clone()
+            .unwrap_or_else(|| vec!["email".into(), "profile".into()]);
+        scopes.retain(|s| s != "openid");
+        logins.push(std::sync::Arc::new(crate::console::OidcLogin {
+            name: l.name.clone(),
+            display_name: l.display_name.clone().unwrap_or_else(|| l.name.clone()),
+            issuer: p.issuer.clone(),
+            client_id: l.client_id.clone(),
+            client_secret,
+            scopes,
+            allow_http_loopback: p.allow_http_loopback,
+            fetch_timeout: std::time::Duration::from_millis(
+                p.fetch_timeout_ms.unwrap_or(3000).max(1),
+            ),
+        }));
+    }
+    let key = match &raw.console.cookie_key {
+        Some(r) => {
+            let text = resolve_secret(r, file, base, "console.cookie_key", env, warnings)?;
+            let bytes = zeroize::Zeroizing::new(
+                data_encoding::BASE64
+                    .decode(text.trim().as_bytes())
+                    .map_err(|_| ConfigError::new(file, "console.cookie_key", "not base64"))?,
+            );
+            Some(bytes)
+        }
+        None => None,
+    };
+    let default_url = format!(
+        "{}://{}",
+        if tls { "https" } else { "http" },
+        raw.server.listen
+    );
+    let settings = crate::console::ConsoleSettings::build(
+        &raw.console,
+        &default_url,
+        key.as_ref().map(|k| k.as_slice()),
+        logins,
+    )
+    .map_err(|(k, p)| ConfigError::new(file, k, p))?;
+    if settings.ephemeral_key {
+        warnings.push(format!(
+            "{}: console.cookie_key is not set: a random key is used, so console sessions end at restart and replicas do not share them",
+            file.display()
+        ));
+    }
+    if settings.sign_authn_requests && raw.saml.sp_private_key_file.is_none() {
+        return Err(ConfigError::new(
+            file,
+            "console.sign_authn_requests",
+            "needs saml.sp_private_key_file (the key that signs AuthnRequests)",
+        ));
+    }
+    Ok(settings)
 }
 
 /// Read a secret from where it is referenced.

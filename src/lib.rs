@@ -9,6 +9,7 @@ pub mod admin;
 pub mod admin_client;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod directory;
 pub mod federation;
 pub mod http;
@@ -41,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/saml/metadata", web::get().to(http::saml_metadata))
         .route("/admin/revoke", web::post().to(http::admin::revoke))
-        .route("/verify", web::post().to(http::verify::verify));
+        .route("/verify", web::post().to(http::verify::verify))
+        .configure(http::console::routes);
 }
 
 /// Keep one SAML provider's metadata fresh: wake up every few seconds and refresh when the
@@ -161,7 +163,10 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         Arc::clone(&store),
         verify_options,
     ));
+    let console_logins =
+        Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
     Ok(AppState {
+        console_logins,
         verifier,
         tls: config.tls.is_some(),
         oidc: Arc::new(oidc),

@@ -34,6 +34,8 @@ pub struct AppState {
     /// Verifies requests for downstream services (`POST /verify`): the `idbroker-verify`
     /// verifier over this state's store, with its session cache (one per worker).
     pub verifier: Arc<idbroker_verify::Verifier>,
+    /// The console's OIDC logins (discovery cache, code exchange).
+    pub console_logins: Arc<crate::console::oidc_login::OidcLogins>,
 }
 
 /// Seconds since the epoch.
@@ -64,6 +66,16 @@ impl Credentials {
     /// The access key id.
     pub fn access_key_id(&self) -> &str {
         self.access_key_id.as_str()
+    }
+
+    /// The session token (a secret: only for the client, or the console's sealed cookie).
+    pub fn session_token(&self) -> &str {
+        self.session_token.expose_secret()
+    }
+
+    /// When the credentials expire.
+    pub fn expiration(&self) -> SystemTime {
+        self.expiration
     }
 
     /// Write the `<Credentials>` element.

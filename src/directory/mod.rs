@@ -371,6 +371,13 @@ impl Directory {
         Some((user, user.access_keys.get(k)?))
     }
 
+    /// Every role, by ARN.
+    pub fn roles(&self) -> impl Iterator<Item = &Role> {
+        let mut roles: Vec<&Role> = self.roles.values().collect();
+        roles.sort_by(|a, b| a.arn.cmp(&b.arn));
+        roles.into_iter()
+    }
+
     /// A role by ARN.
     pub fn role(&self, arn: &str) -> Option<&Role> {
         self.roles.get(arn)

@@ -563,6 +563,9 @@ pub struct RawOidcProvider {
     /// matches the token (the trust policy must still allow it).
     #[serde(default)]
     pub claim_rules: Vec<RawClaimRule>,
+    /// Console sign-in with this provider (`[oidc_providers.login]`).
+    #[serde(default)]
+    pub login: Option<crate::console::RawOidcLogin>,
 }
 
 /// `[[oidc_providers.claim_rules]]`
@@ -1229,6 +1232,17 @@ pub struct VerifiedIdToken {
 }
 
 impl VerifiedIdToken {
+    /// The `nonce` claim (console login compares it with the one it sent).
+    pub fn nonce(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct N {
+            nonce: Option<String>,
+        }
+        serde_json::from_slice::<N>(&self.payload)
+            .ok()
+            .and_then(|n| n.nonce)
+    }
+
     /// The provider's ARN.
     pub fn provider_arn(&self) -> &str {
         &self.provider.arn

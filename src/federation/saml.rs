@@ -198,13 +198,26 @@ impl VerifiedAssertion {
 }
 
 /// What the SP expects of InResponseTo.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum InResponseTo<'a> {
     /// IdP-initiated (AssumeRoleWithSAML): idbroker sent no request, so a response that answers
     /// one was meant for someone else and is refused.
     Unsolicited,
     /// SP-initiated: it must answer one of these request ids.
     OneOf(&'a [&'a str]),
+    /// The console's ACS: either unsolicited (IdP-initiated sign-in), or answering a request
+    /// that `issued` recognises as one this service sent (SP-initiated sign-in).
+    UnsolicitedOr(&'a dyn Fn(&str) -> bool),
+}
+
+impl std::fmt::Debug for InResponseTo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InResponseTo::Unsolicited => f.write_str("Unsolicited"),
+            InResponseTo::OneOf(ids) => f.debug_tuple("OneOf").field(ids).finish(),
+            InResponseTo::UnsolicitedOr(_) => f.write_str("UnsolicitedOr(..)"),
+        }
+    }
 }
 
 impl InResponseTo<'_> {
@@ -221,6 +234,10 @@ impl InResponseTo<'_> {
                         .flatten()
                         .all(|v| ids.contains(&v))
             }
+            InResponseTo::UnsolicitedOr(issued) => match (response, confirmation) {
+                (None, None) => true,
+                _ => [response, confirmation].into_iter().flatten().all(issued),
+            },
         };
         if ok {
             Ok(())
@@ -290,6 +307,39 @@ pub async fn verify(
         Err(SessionError::Expired) => Err(SamlError::Expired("The SAML assertion has expired")),
         Err(_) => Err(SamlError::StoreUnavailable),
     }
+}
+
+/// The provider whose entity id is the response's Issuer (the Response's, else the first
+/// Assertion's): how the console's ACS, which has no PrincipalArn, chooses the keys to verify
+/// with. Nothing is trusted from this reading: [`verify`] then checks the signature with that
+/// provider's keys and the Issuer against its entity id.
+pub fn provider_for_response<'s>(
+    sp: &'s SamlSettings,
+    encoded: &str,
+) -> Option<&'s std::sync::Arc<SamlProvider>> {
+    if !(4..=MAX_ASSERTION_CHARS).contains(&encoded.len()) {
+        return None;
+    }
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let bytes = data_encoding::BASE64.decode(compact.as_bytes()).ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let text = strip(text).ok()?;
+    let doc = xml::parse(&text).ok()?;
+    let root = doc.root_element();
+    let issuer_of = |n: roxmltree::Node<'_, '_>| {
+        n.children()
+            .find(|c| xml::is(c, NS_ASSERTION, "Issuer"))
+            .map(|c| xml::full_text(&c).trim().to_owned())
+    };
+    let issuer = issuer_of(root).or_else(|| {
+        root.children()
+            .find(|c| xml::is(c, NS_ASSERTION, "Assertion"))
+            .and_then(issuer_of)
+    })?;
+    sp.providers().find(|p| p.keys().entity_id == issuer)
 }
 
 /// Everything [`verify`] checks except single use (benchmarks and fuzzing call this).

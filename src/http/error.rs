@@ -344,3 +344,121 @@ mod tests {
         assert_eq!((denied.code, denied.status.as_u16()), ("AccessDenied", 403));
     }
 }
+
+/// How a console error is shown: HTTP status, the page's `data-code`, its title, and what the
+/// person should do. The detail shown is the error's own text, which says what was wrong with
+/// the sign-in and nothing about idbroker's insides.
+#[derive(Debug)]
+pub struct ConsolePageError {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable code (`data-code` on the page, the audit outcome).
+    pub code: &'static str,
+    /// Page title.
+    pub title: &'static str,
+    /// What went wrong.
+    pub detail: String,
+    /// What to do about it.
+    pub advice: &'static str,
+}
+
+/// The console's error map.
+pub fn console_error(e: &crate::console::ConsoleError) -> ConsolePageError {
+    use crate::console::ConsoleError as E;
+    let (status, code, title, advice) = match e {
+        E::Expired(_) => (
+            400,
+            "expired_assertion",
+            "Your sign-in has expired",
+            "Sign-in answers from your identity provider are valid for a few minutes only. Start again from your identity provider or from the sign-in page; if it keeps happening, the clocks of your identity provider and idbroker may disagree.",
+        ),
+        E::NoRole(_) => (
+            403,
+            "no_role",
+            "No role is available to you",
+            "Your identity provider signed you in, but none of the roles it names lets you in. Ask your administrator to grant you a role (the identity provider's role attribute and the role's trust policy must both allow it).",
+        ),
+        E::Identity(_) => (
+            400,
+            "invalid_identity",
+            "Your sign-in could not be verified",
+            "The answer from your identity provider was refused. Start the sign-in again; if it keeps happening, give your administrator the request ID below.",
+        ),
+        E::Idp(_) => (
+            502,
+            "idp_error",
+            "Your identity provider reported a problem",
+            "Try again in a moment. If the problem persists, contact the team that runs your identity provider with the request ID below.",
+        ),
+        E::SigninToken(_) => (
+            400,
+            "signin_token",
+            "This sign-in link cannot be used",
+            "Sign-in links work once and for 15 minutes. Ask the application that sent you here for a new one.",
+        ),
+        E::Destination(_) => (
+            400,
+            "destination",
+            "This sign-in link points somewhere idbroker may not send you",
+            "For your safety idbroker only sends you to addresses its administrators allowed. Ask for a correct link.",
+        ),
+        E::BadRequest(_) => (
+            400,
+            "bad_request",
+            "This sign-in request is incomplete",
+            "Start again from the sign-in page.",
+        ),
+        E::Csrf(_) => (
+            403,
+            "csrf",
+            "This form has expired",
+            "For your protection, forms work only in the page that showed them and only for a few minutes. Start again from the sign-in page.",
+        ),
+        E::Unavailable => (
+            503,
+            "unavailable",
+            "Sign-in is unavailable right now",
+            "idbroker cannot reach its session store. Try again in a minute.",
+        ),
+        E::Internal => (
+            500,
+            "internal",
+            "Something went wrong",
+            "Try again. If it keeps happening, give your administrator the request ID below.",
+        ),
+    };
+    ConsolePageError {
+        status,
+        code,
+        title,
+        detail: e.to_string(),
+        advice,
+    }
+}
+
+/// A SAML validation failure at the console's ACS.
+pub fn console_saml_error(e: SamlError) -> crate::console::ConsoleError {
+    use crate::console::ConsoleError as E;
+    match e {
+        SamlError::Expired(m) => E::Expired(m.to_string()),
+        SamlError::StoreUnavailable => E::Unavailable,
+        other => {
+            let api = ApiError::from(other);
+            E::Identity(api.message)
+        }
+    }
+}
+
+/// An ID token failure at the console's OIDC callback.
+pub fn console_oidc_error(e: crate::federation::oidc::OidcError) -> crate::console::ConsoleError {
+    use crate::console::ConsoleError as E;
+    use crate::federation::oidc::OidcError;
+    match e {
+        OidcError::Expired { .. } => E::Expired("The ID token has expired".into()),
+        OidcError::StoreUnavailable => E::Unavailable,
+        other => {
+            let api = ApiError::from(other);
+            E::Identity(api.message)
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod ops;
 pub mod verify;

@@ -227,15 +227,23 @@ pub struct ProviderKeys {
     pub entity_id: String,
     /// `Base64(SHA1(issuer + account + "/" + name))`, AWS's NameQualifier.
     pub name_qualifier: String,
+    /// Where SP-initiated sign-in sends the browser (HTTP-Redirect SingleSignOnService).
+    pub sso_redirect_url: Option<String>,
     pub(super) certs: Vec<SigningCert>,
 }
 
 impl ProviderKeys {
-    fn new(entity_id: String, certs: Vec<SigningCert>, account: &str, name: &str) -> Self {
+    fn new(md: IdpMetadata, account: &str, name: &str) -> Self {
+        let IdpMetadata {
+            entity_id,
+            certs,
+            sso_redirect_url,
+        } = md;
         let digest = openssl::sha::sha1(format!("{entity_id}{account}/{name}").as_bytes());
         ProviderKeys {
             name_qualifier: data_encoding::BASE64.encode(&digest),
             entity_id,
+            sso_redirect_url,
             certs,
         }
     }
@@ -295,8 +303,8 @@ impl SamlProvider {
     /// signing certificates, key sizes) and, only if it passes, replace the keys.
     #[tracing::instrument(skip_all, fields(provider = %self.name))]
     pub fn apply_metadata(&self, text: &str) -> Result<bool, String> {
-        let (entity_id, certs) = parse_metadata(text, self.min_rsa_bits)?;
-        let new = ProviderKeys::new(entity_id, certs, &self.account, &self.name);
+        let md = parse_metadata(text, self.min_rsa_bits)?;
+        let new = ProviderKeys::new(md, &self.account, &self.name);
         let mut guard = match self.keys.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -592,10 +600,10 @@ fn build_provider(
         MetadataSource::File(p) => (format!("{key}.metadata_file"), p.display().to_string()),
         MetadataSource::Url { url, .. } => (format!("{key}.metadata_url"), url.clone()),
     };
-    let (entity_id, certs) = parse_metadata(&text, raw.min_rsa_key_bits)
+    let md = parse_metadata(&text, raw.min_rsa_key_bits)
         .map_err(|p| err(mkey, format!("{shown}: {p}")))?;
     let now_s = super::unix_now(now);
-    for c in &certs {
+    for c in &md.certs {
         if c.not_after <= now_s || c.not_before > now_s {
             warnings.push(format!(
                 "{key}: signing certificate {:?} is outside its validity period{}",
@@ -636,9 +644,7 @@ fn build_provider(
         name: raw.name.clone(),
         doc: format!("{account}/{}", raw.name),
         account: account.to_owned(),
-        keys: RwLock::new(Arc::new(ProviderKeys::new(
-            entity_id, certs, account, &raw.name,
-        ))),
+        keys: RwLock::new(Arc::new(ProviderKeys::new(md, account, &raw.name))),
         source,
         next_refresh: AtomicI64::new(now_s.saturating_add(refresh_every)),
         min_rsa_bits: raw.min_rsa_key_bits,
@@ -677,7 +683,7 @@ fn fetch_blocking(url: &str) -> Result<String, String> {
 /// The IdP's entity id and signing certificates from its metadata. Refuses DTDs, metadata
 /// without an IDPSSODescriptor, and metadata without a signing certificate: samael would skip
 /// signature checks for such a provider and accept anything.
-pub fn parse_metadata(text: &str, min_rsa_bits: u32) -> Result<(String, Vec<SigningCert>), String> {
+pub fn parse_metadata(text: &str, min_rsa_bits: u32) -> Result<IdpMetadata, String> {
     let doc = xml::parse(text).map_err(|e| format!("not valid metadata XML: {e}"))?;
     let entities: Vec<roxmltree::Node<'_, '_>> = doc
         .descendants()
@@ -696,10 +702,20 @@ pub fn parse_metadata(text: &str, min_rsa_bits: u32) -> Result<(String, Vec<Sign
         .ok_or("EntityDescriptor has no entityID")?
         .to_owned();
     let mut certs = Vec::new();
+    let mut sso_redirect_url = None;
     for idp in entity
         .children()
         .filter(|c| xml::is(c, NS_MD, "IDPSSODescriptor"))
     {
+        if sso_redirect_url.is_none() {
+            sso_redirect_url = idp
+                .children()
+                .filter(|c| xml::is(c, NS_MD, "SingleSignOnService"))
+                .find(|c| c.attribute("Binding") == Some(HTTP_REDIRECT_BINDING))
+                .and_then(|c| c.attribute("Location"))
+                .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+                .map(str::to_owned);
+        }
         for kd in idp
             .children()
             .filter(|c| xml::is(c, NS_MD, "KeyDescriptor"))
@@ -725,7 +741,25 @@ pub fn parse_metadata(text: &str, min_rsa_bits: u32) -> Result<(String, Vec<Sign
             certs.len()
         ));
     }
-    Ok((entity_id, certs))
+    Ok(IdpMetadata {
+        entity_id,
+        certs,
+        sso_redirect_url,
+    })
+}
+
+/// The HTTP-Redirect binding (SP-initiated sign-in sends its AuthnRequest over it).
+pub const HTTP_REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+
+/// What idbroker reads from an IdP's metadata.
+#[derive(Debug)]
+pub struct IdpMetadata {
+    /// The entityID.
+    pub entity_id: String,
+    /// Signing certificates.
+    pub certs: Vec<SigningCert>,
+    /// The SingleSignOnService location for the HTTP-Redirect binding, if published.
+    pub sso_redirect_url: Option<String>,
 }
 
 fn parse_cert(b64: &str, min_rsa_bits: u32) -> Result<SigningCert, String> {

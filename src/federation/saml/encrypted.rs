@@ -41,6 +41,16 @@ impl SpKeys {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Sign `data` with the current SP key, RSA PKCS#1 v1.5 with SHA-256 (a signed
+    /// AuthnRequest over the HTTP-Redirect binding). `None` without a key.
+    pub fn sign_rsa_sha256(&self, data: &[u8]) -> Option<Vec<u8>> {
+        let key = self.0.first()?;
+        let mut signer =
+            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key).ok()?;
+        signer.update(data).ok()?;
+        signer.sign_to_vec().ok()
+    }
 }
 
 fn undecryptable() -> SamlError {
