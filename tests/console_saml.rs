@@ -1,0 +1,276 @@
+//! The console's SAML ACS with responses minted by a real third-party signer
+//! (tests/saml/mint.py: signxml + lxml, fresh keys per run): the genuine response goes through
+//! the role picker to a console session; every hostile response of the AssumeRoleWithSAML suite
+//! (XSW 1-8, signature on the wrong element, duplicate IDs, attacker certificate, wrong
+//! audience/recipient/destination/issuer, unsolicited InResponseTo, unsigned, DOCTYPE,
+//! tampered or foreign encryption, expired, replay, ...) ends on an error page without a
+//! session or a picker cookie: the console runs the same validator and replay guard.
+//!
+//! Needs python3 with signxml, lxml and cryptography; skipped without them except in CI.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{mint_saml, raw_http, start, Minted};
+use idbroker::clock::ManualClock;
+use idbroker::config::Config;
+
+const ACCOUNT: &str = "123456789012";
+const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
+const ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlUser";
+const MAPPED: &str = "arn:aws:iam::123456789012:role/demo/Mapped";
+const LOCKED: &str = "arn:aws:iam::123456789012:role/demo/Locked";
+const ISSUER: &str = "https://idp.test/metadata";
+const ACS: &str = "https://signin.aws.amazon.com/saml";
+
+fn config(m: &Minted) -> Config {
+    let trust = |extra: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],"Condition":{{"StringEquals":{{"SAML:aud":"{ACS}"{extra}}}}}}}]}}"#
+        )
+    };
+    let toml = format!(
+        r#"
+account_id = "{ACCOUNT}"
+[saml]
+acs_url = "{ACS}"
+sp_private_key_file = ["{sp_key}"]
+sp_certificate_file = "{sp_cert}"
+
+[[saml_providers]]
+name = "TestIdP"
+metadata_file = "{metadata}"
+role_mappings = [{{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*@example.com", role = "{MAPPED}" }},
+                 {{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*", role = "{LOCKED}" }}]
+
+[console]
+public_url = "https://idb.example.com"
+allowed_destinations = ["https://app.example.com"]
+
+[[roles]]
+name = "SamlUser"
+path = "/demo/"
+description = "Runs the reports"
+max_session_duration = 7200
+trust_policy = '{trust}'
+
+[[roles]]
+name = "Mapped"
+path = "/demo/"
+trust_policy = '{mapped}'
+
+[[roles]]
+name = "Locked"
+path = "/demo/"
+trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}}}'
+"#,
+        metadata = m.dir.join("metadata.xml").display(),
+        sp_key = m.dir.join("sp_key.pem").display(),
+        sp_cert = m.dir.join("sp_cert.pem").display(),
+        trust = trust(""),
+        mapped = trust(&format!(r#","saml:iss":"{ISSUER}""#)),
+    );
+    Config::from_toml(&toml, &m.dir.join("idbroker.toml"), &|_| None).unwrap()
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn request(url: &str, method: &str, path: &str, cookie: &str, body: &str) -> String {
+    raw_http(
+        url,
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await
+}
+
+async fn acs(url: &str, response: &str, relay: &str) -> String {
+    request(
+        url,
+        "POST",
+        "/saml/acs",
+        "",
+        &format!("SAMLResponse={}&RelayState={}", enc(response), enc(relay)),
+    )
+    .await
+}
+
+fn header(answer: &str, name: &str) -> Option<String> {
+    let head = answer.split("\r\n\r\n").next()?;
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+fn cookie(answer: &str, name: &str) -> Option<String> {
+    let head = answer.split("\r\n\r\n").next()?;
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        let pair = v.trim().split(';').next()?;
+        (k.eq_ignore_ascii_case("set-cookie") && pair.starts_with(&format!("{name}=")))
+            .then(|| pair.to_owned())
+    })
+}
+
+fn code(answer: &str) -> Option<&str> {
+    let at = answer.find("data-code=\"")? + "data-code=\"".len();
+    answer.get(at..at + answer.get(at..)?.find('"')?)
+}
+
+fn hidden<'a>(answer: &'a str, name: &str) -> &'a str {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = answer.find(&marker).unwrap() + marker.len();
+    &answer[at..at + answer[at..].find('"').unwrap()]
+}
+
+#[actix_web::test]
+async fn idp_initiated_sign_in_picker_and_hostile_responses() {
+    let Some(m) = mint_saml(
+        "console",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(m.now));
+    let state = idbroker::build_state(config(&m), clock.clone())
+        .await
+        .unwrap();
+    let url = start(state).await;
+    let case = |name: &str| m.cases.get(name).unwrap().clone();
+
+    // Genuine, with a RelayState on an allowed origin: the Role attribute's role and the
+    // mapped one are offered (the Locked one's trust policy refuses), so the picker.
+    let a = acs(&url, &case("valid"), "https://app.example.com/reports").await;
+    assert!(a.starts_with("HTTP/1.1 303"), "{a}");
+    assert_eq!(header(&a, "location").as_deref(), Some("/console/roles"));
+    let pick = cookie(&a, "idb_pick").unwrap();
+    assert!(cookie(&a, "idb_console").is_none());
+    let page = request(&url, "GET", "/console/roles", &pick, "").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains(&format!("value=\"{ROLE}\"")), "{page}");
+    assert!(page.contains(&format!("value=\"{MAPPED}\"")));
+    assert!(!page.contains(LOCKED));
+    assert!(page.contains("Runs the reports"));
+    assert!(page.contains("Account 123456789012"));
+    let csrf = hidden(&page, "csrf").to_owned();
+
+    // A role that was not offered, and a wrong CSRF token, are refused.
+    let r = request(
+        &url,
+        "POST",
+        "/console/roles",
+        &pick,
+        &format!("role={}&csrf={csrf}", enc(LOCKED)),
+    )
+    .await;
+    assert_eq!(code(&r), Some("no_role"), "{r}");
+    let r = request(
+        &url,
+        "POST",
+        "/console/roles",
+        &pick,
+        &format!("role={}&csrf=0000", enc(ROLE)),
+    )
+    .await;
+    assert_eq!(code(&r), Some("csrf"), "{r}");
+
+    // The pick: a session, the cookie, and the RelayState destination.
+    let body = format!("role={}&csrf={csrf}", enc(ROLE));
+    let r = request(&url, "POST", "/console/roles", &pick, &body).await;
+    assert!(r.starts_with("HTTP/1.1 303"), "{r}");
+    assert_eq!(
+        header(&r, "location").as_deref(),
+        Some("https://app.example.com/reports")
+    );
+    let session = cookie(&r, "idb_console").unwrap();
+    let set = header(&r, "set-cookie").unwrap();
+    assert!(
+        set.contains("Secure"),
+        "an https public URL makes Secure cookies: {set}"
+    );
+    let landing = request(&url, "GET", "/console", &session, "").await;
+    assert!(
+        landing.contains("arn:aws:sts::123456789012:assumed-role/SamlUser/alice@example.com"),
+        "{landing}"
+    );
+    // The pick is single use.
+    let r = request(&url, "POST", "/console/roles", &pick, &body).await;
+    assert_eq!(code(&r), Some("csrf"), "{r}");
+
+    // Replayed, expired, a RelayState that is not allowed.
+    assert_eq!(
+        code(&acs(&url, &case("valid"), "").await),
+        Some("invalid_identity")
+    );
+    assert_eq!(
+        code(&acs(&url, &case("expired"), "").await),
+        Some("expired_assertion")
+    );
+    assert_eq!(
+        code(&acs(&url, &case("spare1"), "https://evil.example/").await),
+        Some("destination")
+    );
+
+    // Everything AssumeRoleWithSAML refuses, the console refuses.
+    for name in [
+        "xsw1",
+        "xsw2",
+        "xsw3",
+        "xsw4",
+        "xsw5",
+        "xsw6",
+        "xsw7",
+        "xsw8",
+        "signature_on_wrong_element",
+        "duplicate_ids",
+        "attacker_cert_same_subject",
+        "expired_cert",
+        "not_yet_valid",
+        "issued_in_future",
+        "wrong_audience",
+        "wrong_recipient",
+        "wrong_destination",
+        "wrong_issuer",
+        "status_not_success",
+        "in_response_to_unsolicited",
+        "no_conditions",
+        "unsigned",
+        "doctype_billion_laughs",
+        "enc_other_sp_key",
+        "enc_tampered_gcm",
+        "enc_tampered_cbc",
+        "enc_unsigned",
+        "enc_attacker_signed",
+        "enc_beside_plain_assertion",
+        "enc_doctype_inside",
+        "enc_twice",
+        "session_not_on_or_after_passed",
+    ] {
+        let a = acs(&url, &case(name), "").await;
+        assert!(
+            matches!(code(&a), Some("invalid_identity" | "expired_assertion")),
+            "{name}: {a}"
+        );
+        assert!(cookie(&a, "idb_console").is_none(), "{name}");
+        assert!(cookie(&a, "idb_pick").is_none(), "{name}");
+        assert!(a.contains("id=\"request-id\""), "{name}");
+    }
+
+    // A genuine response with a single allowed role signs in at once (no picker): the spare
+    // responses name other users, whose mail matches the mapping too, so two roles again;
+    // with_tags carries a SourceIdentity.
+    let a = acs(&url, &case("with_tags"), "").await;
+    assert!(a.starts_with("HTTP/1.1 303"), "{a}");
+}
