@@ -274,3 +274,115 @@ async fn idp_initiated_sign_in_picker_and_hostile_responses() {
     let a = acs(&url, &case("with_tags"), "").await;
     assert!(a.starts_with("HTTP/1.1 303"), "{a}");
 }
+
+#[actix_web::test]
+async fn sp_initiated_authn_request_is_signed_and_well_formed() {
+    use std::io::Read;
+    let Some(m) = mint_saml(
+        "console_sp",
+        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
+    ) else {
+        return;
+    };
+    // An SP with its own entity id and ACS on idbroker, signing its AuthnRequests.
+    let toml_path = m.dir.join("signed.toml");
+    let original = format!(
+        r#"
+account_id = "{ACCOUNT}"
+[saml]
+sp_entity_id = "urn:idbroker:console"
+acs_url = "https://idb.example.com/saml/acs"
+sp_private_key_file = ["{}"]
+sp_certificate_file = "{}"
+[[saml_providers]]
+name = "TestIdP"
+metadata_file = "{}"
+[console]
+public_url = "https://idb.example.com"
+sign_authn_requests = true
+"#,
+        m.dir.join("sp_key.pem").display(),
+        m.dir.join("sp_cert.pem").display(),
+        m.dir.join("metadata.xml").display(),
+    );
+    std::fs::write(&toml_path, &original).unwrap();
+    let cfg = Config::from_toml(&original, &toml_path, &|_| None).unwrap();
+    let clock = Arc::new(ManualClock::new(m.now));
+    let state = idbroker::build_state(cfg, clock.clone()).await.unwrap();
+    let url = start(state).await;
+
+    let page = request(&url, "GET", "/console/signin", "", "").await;
+    assert!(
+        page.contains(r#"id="signin-saml-TestIdP" href="/console/saml/login?provider=TestIdP""#),
+        "{page}"
+    );
+    let r = request(
+        &url,
+        "GET",
+        "/console/saml/login?provider=TestIdP&to=%2Fconsole",
+        "",
+        "",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 302"), "{r}");
+    let location = header(&r, "location").unwrap();
+    let (sso, query) = location.split_once('?').unwrap();
+    assert_eq!(sso, "https://idp.test/sso");
+    // The signature covers the query as sent, up to SigAlg.
+    let (signed, signature) = query.split_once("&Signature=").unwrap();
+    let params: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(params["RelayState"], "/console");
+    assert_eq!(
+        params["SigAlg"],
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+    );
+    let sig: String = form_urlencoded::parse(format!("s={signature}").as_bytes())
+        .next()
+        .unwrap()
+        .1
+        .into_owned();
+    let sig = data_encoding::BASE64.decode(sig.as_bytes()).unwrap();
+    let cert =
+        openssl::x509::X509::from_pem(&std::fs::read(m.dir.join("sp_cert.pem")).unwrap()).unwrap();
+    let key = cert.public_key().unwrap();
+    let mut v = openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+    v.update(signed.as_bytes()).unwrap();
+    assert!(
+        v.verify(&sig).unwrap(),
+        "the AuthnRequest signature verifies with the SP cert"
+    );
+    // The request itself.
+    let deflated = data_encoding::BASE64
+        .decode(params["SAMLRequest"].as_bytes())
+        .unwrap();
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(&deflated[..])
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(
+        xml.contains(r#"AssertionConsumerServiceURL="https://idb.example.com/saml/acs""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"Destination="https://idp.test/sso""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<saml:Issuer>urn:idbroker:console</saml:Issuer>"),
+        "{xml}"
+    );
+    assert!(xml.contains(r#" ID="_"#), "{xml}");
+    // Unknown provider, or a destination that is not allowed: error pages.
+    let r = request(
+        &url,
+        "GET",
+        "/console/saml/login?provider=TestIdP&to=https%3A%2F%2Fevil.example%2F",
+        "",
+        "",
+    )
+    .await;
+    assert_eq!(code(&r), Some("destination"));
+}
