@@ -1,7 +1,12 @@
 //! The console without a browser: AWS's federation endpoint (getSigninToken, login), the
 //! landing page and sign-out, over raw HTTP against the server in-process, credentials from
 //! aws-sdk-sts, the clock moved instead of slept.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
