@@ -1,0 +1,41 @@
+//! What the browser sends back to the console, from untrusted input: sealed state (cookies,
+//! sign-in tokens, SAML request ids) through `Sealer::open` for every purpose, the SAML
+//! response's issuer lookup of the ACS (`provider_for_response`), and the destination check.
+//! Whatever the bytes: no panic, nothing opens without the key, no destination outside the
+//! allowed origins.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use idbroker::config::Config;
+use idbroker::console::seal::{Purpose, Sealer};
+use libfuzzer_sys::fuzz_target;
+
+fn config() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo/idbroker.toml");
+        match Config::load_with_env(&file, &|_| None) {
+            Ok(c) => c,
+            Err(e) => panic!("demo config: {e}"),
+        }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let sealer = match Sealer::new(&[9u8; 32]) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    for p in [Purpose::Pick, Purpose::Console, Purpose::OidcLogin, Purpose::SigninToken, Purpose::AuthnRequest] {
+        // Forging a value without the key is the only way this opens: never.
+        assert!(sealer.open::<String>(p, text).is_none());
+    }
+    let cfg = config();
+    let _ = idbroker::federation::saml::provider_for_response(&cfg.saml, text);
+    if let Some(d) = cfg.console.destination(text) {
+        let own = cfg.console.public_url.clone();
+        assert!(d.starts_with(&format!("{own}/")) || cfg.console.allowed_origins.iter().any(|o| idbroker::console::origin_of(&d).as_deref() == Some(o.as_str())), "{d}");
+    }
+});
