@@ -243,7 +243,6 @@ async fn idp_initiated_sign_in_picker_and_hostile_responses() {
         "wrong_recipient",
         "wrong_destination",
         "wrong_issuer",
-        "status_not_success",
         "in_response_to_unsolicited",
         "no_conditions",
         "unsigned",
@@ -267,6 +266,12 @@ async fn idp_initiated_sign_in_picker_and_hostile_responses() {
         assert!(cookie(&a, "idb_pick").is_none(), "{name}");
         assert!(a.contains("id=\"request-id\""), "{name}");
     }
+
+    // A response whose status is not Success: the IdP's error, shown as such.
+    let a = acs(&url, &case("status_not_success"), "").await;
+    assert_eq!(code(&a), Some("idp_error"), "{a}");
+    assert!(a.contains("status Responder"), "{a}");
+    assert!(cookie(&a, "idb_console").is_none());
 
     // A genuine response with a single allowed role signs in at once (no picker): the spare
     // responses name other users, whose mail matches the mapping too, so two roles again;

@@ -309,14 +309,20 @@ pub async fn verify(
     }
 }
 
-/// The provider whose entity id is the response's Issuer (the Response's, else the first
-/// Assertion's): how the console's ACS, which has no PrincipalArn, chooses the keys to verify
-/// with. Nothing is trusted from this reading: [`verify`] then checks the signature with that
-/// provider's keys and the Issuer against its entity id.
-pub fn provider_for_response<'s>(
-    sp: &'s SamlSettings,
-    encoded: &str,
-) -> Option<&'s std::sync::Arc<SamlProvider>> {
+/// What the console's ACS reads from a response before verifying it: the Issuer (to choose the
+/// provider whose keys verify it) and the top-level and nested status codes (to tell a person
+/// that their IdP reported an error). Nothing read here grants anything: [`verify`] then
+/// checks the signature with that provider's keys and the Issuer against its entity id.
+#[derive(Debug, Default)]
+pub struct Unverified {
+    /// The Response's Issuer, else the first Assertion's.
+    pub issuer: Option<String>,
+    /// StatusCode values, outermost first.
+    pub status: Vec<String>,
+}
+
+/// Read [`Unverified`] from a base64 response; `None` when it is not XML at all.
+pub fn peek(encoded: &str) -> Option<Unverified> {
     if !(4..=MAX_ASSERTION_CHARS).contains(&encoded.len()) {
         return None;
     }
@@ -338,8 +344,50 @@ pub fn provider_for_response<'s>(
         root.children()
             .find(|c| xml::is(c, NS_ASSERTION, "Assertion"))
             .and_then(issuer_of)
-    })?;
+    });
+    let mut status = Vec::new();
+    let mut code = root
+        .children()
+        .find(|c| xml::is(c, NS_PROTOCOL, "Status"))
+        .and_then(|s| s.children().find(|c| xml::is(c, NS_PROTOCOL, "StatusCode")));
+    while let Some(c) = code {
+        if status.len() == 3 {
+            break;
+        }
+        status.push(c.attribute("Value").unwrap_or_default().to_owned());
+        code = c.children().find(|c| xml::is(c, NS_PROTOCOL, "StatusCode"));
+    }
+    Some(Unverified { issuer, status })
+}
+
+/// The provider whose entity id is the response's Issuer (see [`peek`]).
+pub fn provider_for_response<'s>(
+    sp: &'s SamlSettings,
+    encoded: &str,
+) -> Option<&'s std::sync::Arc<SamlProvider>> {
+    let issuer = peek(encoded)?.issuer?;
     sp.providers().find(|p| p.keys().entity_id == issuer)
+}
+
+/// A status code other than Success, shortened for people (`Responder/AuthnFailed`).
+pub fn failed_status(u: &Unverified) -> Option<String> {
+    match u.status.first() {
+        Some(s) if s != STATUS_SUCCESS => Some(
+            u.status
+                .iter()
+                .map(|v| {
+                    let short = v.rsplit(':').next().unwrap_or_default();
+                    short
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(64)
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join("/"),
+        ),
+        _ => None,
+    }
 }
 
 /// Everything [`verify`] checks except single use (benchmarks and fuzzing call this).

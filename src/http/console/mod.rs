@@ -343,6 +343,16 @@ async fn acs(
         .ok_or_else(|| ConsoleError::BadRequest("The request has no SAMLResponse".into()))?;
     let to = destination(state, form(body, "RelayState").as_deref())?;
     let saml = &state.config.saml;
+    // A response whose status is not Success is the IdP telling the person something went
+    // wrong there (often unsigned, without an assertion): say so, and grant nothing.
+    if let Some(failed) = crate::federation::saml::peek(&encoded)
+        .as_ref()
+        .and_then(crate::federation::saml::failed_status)
+    {
+        return Err(ConsoleError::Idp(format!(
+            "Your identity provider could not sign you in (status {failed})"
+        )));
+    }
     let provider =
         crate::federation::saml::provider_for_response(saml, &encoded).ok_or_else(|| {
             ConsoleError::Identity(
