@@ -72,11 +72,22 @@ fi
 echo "test: npm ci in tests/oidc/op (oidc-provider)"
 npm ci --prefix tests/oidc/op --no-audit --no-fund --loglevel=error
 # The SAML tests mint responses with signxml (tests/saml/mint.py); in CI a missing module fails them.
-# The AWS CLI drives the workload-credentials endpoint in tests/oidc_provider.rs.
-if ! python3 -c 'import signxml, lxml, cryptography, awscli' >/dev/null 2>&1; then
-  echo "test: installing signxml, lxml (pip)"
-  python3 -m pip install -q signxml lxml pysaml2 awscli || python3 -m pip install -q --break-system-packages signxml lxml pysaml2 awscli
+# The AWS CLI drives the workload-credentials endpoint in tests/oidc_provider.rs. The console's
+# browser tests (tests/console_e2e.rs) use a pysaml2 IdP (freezegun makes its expired responses).
+if ! python3 -c 'import signxml, lxml, cryptography, awscli, saml2, freezegun' >/dev/null 2>&1; then
+  echo "test: installing signxml, lxml, pysaml2, freezegun, awscli (pip)"
+  python3 -m pip install -q signxml lxml pysaml2 freezegun awscli || python3 -m pip install -q --break-system-packages signxml lxml pysaml2 freezegun awscli
 fi
+# The browser tests: Debian's Chromium (driven by playwright-core from tests/browser) and xmlsec1
+# (pysaml2 signs with it).
+if [ ! -x /usr/bin/chromium ] || ! command -v xmlsec1 >/dev/null 2>&1; then
+  echo "test: installing chromium, xmlsec1"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium xmlsec1 fonts-dejavu-core
+fi
+echo "test: npm ci in tests/browser (playwright-core)"
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 echo "test: cargo fmt --check"
 cargo fmt --all -- --check

@@ -34,7 +34,15 @@ function makeProvider() {
       grant_types: ['authorization_code', 'client_credentials'],
       response_types: ['code'],
       redirect_uris: [REDIRECT],
-    }],
+    },
+    // idbroker's console login (tests/console_e2e.rs), when its redirect URI is given.
+    ...(process.env.CONSOLE_REDIRECT_URI ? [{
+      client_id: 'idbroker-console',
+      client_secret: 'console-secret-not-for-production',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: [process.env.CONSOLE_REDIRECT_URI],
+    }] : [])],
     jwks: { keys },
     cookies: { keys: ['idbroker-test-cookie-key'] },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], groups: ['groups'] },

@@ -1,0 +1,204 @@
+// Drives idbroker's web console in headless Chromium (Debian's /usr/bin/chromium, through
+// playwright-core) for tests/console_e2e.rs. One scenario per run:
+//   node tests/browser/run.mjs SCENARIO
+// Env: IDB_URL (idbroker), IDP_URL (tests/browser/idp.py), OP_URL (tests/oidc/op/op.mjs),
+// SHOT_DIR (a screenshot of the page when a step fails), DOC_SHOTS (optional: where the
+// picker and landing screenshots of docs/img are written). Every wait is bounded. Exit 0 when
+// every check passed; otherwise the failed check, the URL and the page's text, and exit 1.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+
+const { IDB_URL, IDP_URL, OP_URL } = process.env;
+const SHOT_DIR = process.env.SHOT_DIR || os.tmpdir();
+const DOC_SHOTS = process.env.DOC_SHOTS || '';
+const scenario = process.argv[2];
+const ACS = `${IDB_URL}/saml/acs`;
+const ACCOUNT = '111122223333';
+const arnOf = (role, name) => `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${name}`;
+
+class Check extends Error {}
+function check(cond, what) {
+  if (!cond) throw new Check(what);
+  console.log(`ok: ${what}`);
+}
+
+const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'idbroker-chromium-'));
+const context = await chromium.launchPersistentContext(userData, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+  viewport: { width: 1000, height: 760 },
+});
+const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(15000);
+page.setDefaultNavigationTimeout(15000);
+
+async function text(sel) {
+  return ((await page.textContent(sel)) || '').trim();
+}
+
+async function landing(expectArn) {
+  await page.waitForSelector('#arn');
+  check((await text('#arn')) === expectArn, `landing page shows ${expectArn}`);
+  check((await text('#cli-env')).includes('export AWS_ACCESS_KEY_ID=ASIA'), 'CLI export lines');
+  check((await text('#cli-file')).includes('aws_session_token = '), 'credentials-file snippet');
+  const r = await page.reload();
+  check((r.headers()['cache-control'] || '').includes('no-store'), 'landing page is no-store');
+  check((r.headers()['content-security-policy'] || '').includes("frame-ancestors 'none'"), 'CSP frame-ancestors none');
+  const c = (await context.cookies()).find((x) => x.name === 'idb_console');
+  check(c && c.httpOnly && c.sameSite === 'Lax', 'idb_console cookie is HttpOnly, SameSite=Lax');
+}
+
+async function idpInitiated(user, extra = '') {
+  await page.goto(`${IDP_URL}/idp-initiated?user=${user}&acs=${encodeURIComponent(ACS)}${extra}`);
+}
+
+async function shot(name, width, height) {
+  if (!DOC_SHOTS) return;
+  await page.setViewportSize({ width, height });
+  await page.screenshot({ path: path.join(DOC_SHOTS, name), fullPage: true });
+  await page.setViewportSize({ width: 1000, height: 760 });
+}
+
+async function errorPage(code) {
+  await page.waitForSelector('main#error');
+  const got = await page.getAttribute('main#error', 'data-code');
+  check(got === code, `error page ${code} (got ${got})`);
+  check((await text('#request-id')).length > 20, 'error page shows a request id');
+}
+
+// Credentials from the SAML path without a browser: the IdP's form, then AssumeRoleWithSAML.
+async function samlCredentials(user, role) {
+  const html = await (await fetch(`${IDP_URL}/idp-initiated?user=${user}&acs=${encodeURIComponent(ACS)}`)).text();
+  const m = html.match(/name="SAMLResponse" value="([^"]*)"/);
+  const assertion = m[1].replace(/&#x27;|&quot;|&amp;|&lt;|&gt;/g, (e) => ({ '&#x27;': "'", '&quot;': '"', '&amp;': '&', '&lt;': '<', '&gt;': '>' }[e]));
+  const body = new URLSearchParams({
+    Action: 'AssumeRoleWithSAML', Version: '2011-06-15',
+    RoleArn: `arn:aws:iam::${ACCOUNT}:role/console/${role}`,
+    PrincipalArn: `arn:aws:iam::${ACCOUNT}:saml-provider/TestIdP`, SAMLAssertion: assertion,
+  });
+  const xml = await (await fetch(`${IDB_URL}/`, { method: 'POST', body })).text();
+  const get = (tag) => (xml.match(new RegExp(`<${tag}>([^<]*)</${tag}>`)) || [])[1];
+  if (!get('AccessKeyId')) throw new Check(`AssumeRoleWithSAML failed: ${xml}`);
+  return { sessionId: get('AccessKeyId'), sessionKey: get('SecretAccessKey'), sessionToken: get('SessionToken') };
+}
+
+async function signinToken(creds) {
+  const r = await fetch(`${IDB_URL}/federation?Action=getSigninToken&Session=${encodeURIComponent(JSON.stringify(creds))}`);
+  const j = await r.json();
+  if (!j.SigninToken) throw new Check(`getSigninToken: ${JSON.stringify(j)}`);
+  return j.SigninToken;
+}
+
+const loginUrl = (token, dest) => `${IDB_URL}/federation?Action=login&Issuer=${encodeURIComponent('https://portal.example.com/')}`
+  + `&Destination=${encodeURIComponent(dest)}&SigninToken=${encodeURIComponent(token)}`;
+
+const scenarios = {
+  // (a) IdP-initiated SAML, two roles -> picker -> landing page.
+  async 'saml-idp-picker'() {
+    await idpInitiated('alice');
+    await page.waitForURL(/\/console\/roles$/);
+    check(await page.isVisible('#role-Admin') && await page.isVisible('#role-ReadOnly'), 'picker lists Admin and ReadOnly');
+    check((await page.textContent('main')).includes('Reads the quarterly reports'), 'picker shows role descriptions');
+    check((await page.textContent('legend')).includes(ACCOUNT), 'roles grouped by account');
+    await shot('console-picker.png', 820, 640);
+    // Keyboard: the labelled radio can be chosen and the form sent without a mouse.
+    await page.focus('#role-ReadOnly');
+    await page.keyboard.press('Space');
+    check(await page.isChecked('#role-ReadOnly'), 'role chosen with the keyboard');
+    await page.click('#continue');
+    await landing(arnOf('ReadOnly', 'alice@example.com'));
+    check((await text('#source-identity')) === 'alice', 'source identity shown');
+    await shot('console-landing.png', 820, 900);
+    if (DOC_SHOTS) {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: path.join(DOC_SHOTS, 'console-landing-phone.png'), fullPage: false });
+    }
+  },
+  // (b) SP-initiated SAML: idbroker's sign-in page -> IdP login -> straight in (one role).
+  async 'saml-sp'() {
+    await page.goto(`${IDB_URL}/console/signin`);
+    await page.click('#signin-saml-TestIdP');
+    await page.waitForSelector('#login-bob');
+    check(page.url().startsWith(`${IDP_URL}/sso/redirect?SAMLRequest=`), 'redirected to the IdP with an AuthnRequest');
+    await page.click('#login-bob');
+    await landing(arnOf('ReadOnly', 'bob@example.com'));
+  },
+  // (c) OIDC login against oidc-provider's dev interactions.
+  async oidc() {
+    await page.goto(`${IDB_URL}/console/signin`);
+    await page.click('#signin-oidc-TestOP');
+    for (let i = 0; i < 6 && !page.url().startsWith(IDB_URL); i += 1) {
+      await page.waitForSelector('button[type=submit], #arn, main#error');
+      if (page.url().startsWith(IDB_URL)) break;
+      if (await page.$('input[name=login]')) {
+        check(page.url().startsWith(OP_URL), 'at the OpenID Provider login page');
+        await page.fill('input[name=login]', 'dave');
+        await page.fill('input[name=password]', 'any');
+      }
+      await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    }
+    await landing(arnOf('ReadOnly', 'dave@example.com'));
+  },
+  // (d) Federation endpoint round trip, single use, destination restricted.
+  async federation() {
+    const creds = await samlCredentials('bob', 'ReadOnly');
+    const token = await signinToken(creds);
+    await page.goto(loginUrl(token, `${IDB_URL}/console`));
+    await landing(arnOf('ReadOnly', 'bob@example.com'));
+    await page.goto(loginUrl(token, `${IDB_URL}/console`));
+    await errorPage('signin_token');
+    const fresh = await signinToken(creds);
+    await page.goto(loginUrl(fresh, 'https://evil.example/'));
+    await errorPage('destination');
+    check(page.url().startsWith(IDB_URL), 'no redirect to a destination that is not allowed');
+  },
+  // (e) Sign-out, then the back button shows the signed-out page, not the credentials.
+  async 'signout-back'() {
+    await idpInitiated('bob');
+    await landing(arnOf('ReadOnly', 'bob@example.com'));
+    await page.click('#signout');
+    await page.waitForSelector('#signed-out');
+    await page.goBack();
+    await page.waitForSelector('#signed-out');
+    check(!(await page.textContent('body')).includes('AWS_SECRET_ACCESS_KEY'), 'back button shows no credentials');
+    await page.goto(`${IDB_URL}/console`);
+    await page.waitForSelector('#signed-out');
+    check(true, 'reloading the console shows signed-out');
+  },
+  // (f) Error pages: an expired assertion, no allowed role.
+  async errors() {
+    await idpInitiated('alice', '&expired=1');
+    await errorPage('expired_assertion');
+    await idpInitiated('carol');
+    await errorPage('no_role');
+    check((await page.textContent('main#error')).includes('Ask your administrator'), 'the page says what to do');
+  },
+};
+
+let code = 0;
+try {
+  const run = scenarios[scenario];
+  if (!run) throw new Check(`unknown scenario ${scenario}`);
+  await run();
+  console.log(`PASS ${scenario}`);
+} catch (e) {
+  code = 1;
+  console.log(`FAIL ${scenario}: ${e instanceof Check ? e.message : (e && e.stack) || e}`);
+  console.log(`url: ${page.url()}`);
+  try {
+    console.log(`page: ${((await page.textContent('body')) || '').replace(/\s+/g, ' ').slice(0, 1500)}`);
+    fs.mkdirSync(SHOT_DIR, { recursive: true });
+    const file = path.join(SHOT_DIR, `${scenario}-failure.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`screenshot: ${file}`);
+  } catch (e2) {
+    console.log(`(no screenshot: ${e2})`);
+  }
+}
+await context.close();
+fs.rmSync(userData, { recursive: true, force: true });
+process.exit(code);

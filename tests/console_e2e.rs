@@ -1,0 +1,275 @@
+//! The web console end to end in a real browser: headless Chromium (Debian's, driven by
+//! playwright-core: tests/browser/run.mjs) against the idbroker binary, with a pysaml2 IdP
+//! (tests/browser/idp.py) and panva's oidc-provider (tests/oidc/op/op.mjs) as the identity
+//! providers, all on loopback. One test per scenario: (a) IdP-initiated SAML with two roles ->
+//! picker -> landing page; (b) SP-initiated SAML; (c) OIDC login; (d) the federation endpoint;
+//! (e) sign-out and the back button; (f) error pages. A failing scenario leaves a screenshot in
+//! target/console-screenshots/. `UPDATE_DOC_SHOTS=1` rewrites docs/img/console-*.png.
+//!
+//! Needs chromium, node with tests/browser and tests/oidc/op installed (npm ci), python3 with
+//! pysaml2 and freezegun, and xmlsec1: scripts/test.sh installs them. Without them the tests
+//! are skipped, except in CI (`CI=true`), where they fail.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Why this machine cannot run the browser tests, if it cannot.
+fn missing() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!("{chromium} not found"));
+    }
+    for dir in ["tests/browser/node_modules", "tests/oidc/op/node_modules"] {
+        if !root().join(dir).exists() {
+            return Some(format!("{dir} missing (npm ci)"));
+        }
+    }
+    let py = Command::new("python3")
+        .args(["-c", "import saml2, freezegun"])
+        .output();
+    if !py.is_ok_and(|o| o.status.success()) {
+        return Some("python3 with pysaml2 and freezegun not found".into());
+    }
+    if !Path::new("/usr/bin/xmlsec1").exists() {
+        return Some("xmlsec1 not found".into());
+    }
+    None
+}
+
+/// A child process killed when dropped.
+struct Proc(Child, &'static str);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `cmd` and wait (bounded) for its `READY <port>` line.
+fn start_peer(mut cmd: Command, name: &'static str) -> (Proc, u16) {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{name}: {e}"));
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(p) = line.strip_prefix("READY ") {
+                let _ = tx.send(p.trim().parse::<u16>().ok());
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(30))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("{name} did not become ready"));
+    (Proc(child, name), port)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut out = String::new();
+            let _ = std::io::Read::read_to_string(&mut s, &mut out);
+            if out.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("idbroker did not answer /healthz on port {port}");
+}
+
+fn config(port: u16, op_port: u16, idp_metadata: &Path) -> String {
+    let acs = format!("http://127.0.0.1:{port}/saml/acs");
+    let saml_trust = format!(
+        r#"{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::111122223333:saml-provider/TestIdP"}},"Action":["sts:AssumeRoleWithSAML","sts:SetSourceIdentity","sts:TagSession"],"Condition":{{"StringEquals":{{"saml:aud":"{acs}"}}}}}}"#
+    );
+    let oidc_trust = format!(
+        r#"{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::111122223333:oidc-provider/127.0.0.1:{op_port}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"127.0.0.1:{op_port}:aud":"idbroker-console"}}}}}}"#
+    );
+    let mut key = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut key).unwrap();
+    format!(
+        r#"
+account_id = "111122223333"
+[server]
+listen = "127.0.0.1:{port}"
+[store]
+kind = "memory"
+[saml]
+sp_entity_id = "urn:idbroker:console-test"
+acs_url = "{acs}"
+[[saml_providers]]
+name = "TestIdP"
+metadata_file = "{metadata}"
+[[oidc_providers]]
+issuer = "http://127.0.0.1:{op_port}"
+client_ids = ["idbroker-console"]
+allow_http_loopback = true
+[oidc_providers.login]
+name = "TestOP"
+display_name = "Test OpenID Provider"
+client_id = "idbroker-console"
+client_secret = {{ value = "console-secret-not-for-production" }}
+[console]
+public_url = "http://127.0.0.1:{port}"
+cookie_key = {{ value = "{key}" }}
+[[roles]]
+name = "Admin"
+path = "/console/"
+description = "Administers the reports platform"
+trust_policy = '{{"Version":"2012-10-17","Statement":[{saml_trust}]}}'
+[[roles]]
+name = "ReadOnly"
+path = "/console/"
+description = "Reads the quarterly reports"
+trust_policy = '{{"Version":"2012-10-17","Statement":[{saml_trust},{oidc_trust}]}}'
+[[roles]]
+name = "Denied"
+path = "/console/"
+description = "Nobody federated gets this one"
+trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"sts:AssumeRole"}}}}'
+"#,
+        metadata = idp_metadata.display(),
+        key = data_encoding::BASE64.encode(&key),
+    )
+}
+
+fn scenario(name: &str) {
+    if let Some(why) = missing() {
+        assert!(!ci(), "browser tests cannot run in CI: {why}");
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("idbroker-console-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+
+    let mut idp = Command::new("python3");
+    idp.arg(root().join("tests/browser/idp.py"))
+        .arg(&dir)
+        .arg(format!("http://127.0.0.1:{port}/saml/metadata"));
+    let (_idp, idp_port) = start_peer(idp, "idp.py");
+    let mut op = Command::new("node");
+    op.arg(root().join("tests/oidc/op/op.mjs")).env(
+        "CONSOLE_REDIRECT_URI",
+        format!("http://127.0.0.1:{port}/console/oidc/callback"),
+    );
+    let (_op, op_port) = start_peer(op, "op.mjs");
+
+    let file = dir.join("idbroker.toml");
+    std::fs::write(&file, config(port, op_port, &dir.join("idp-metadata.xml"))).unwrap();
+    let log = std::fs::File::create(dir.join("idbroker.log")).unwrap();
+    let server = Command::new(env!("CARGO_BIN_EXE_idbroker"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env("IDBROKER_LOG", "warn")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _server = Proc(server, "idbroker");
+    wait_healthy(port);
+
+    let shots = root().join("target/console-screenshots");
+    let mut browser = Command::new("node");
+    browser
+        .arg(root().join("tests/browser/run.mjs"))
+        .arg(name)
+        .env("IDB_URL", format!("http://127.0.0.1:{port}"))
+        .env("IDP_URL", format!("http://127.0.0.1:{idp_port}"))
+        .env("OP_URL", format!("http://127.0.0.1:{op_port}"))
+        .env("SHOT_DIR", &shots)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if std::env::var("UPDATE_DOC_SHOTS").is_ok_and(|v| v == "1") {
+        browser.env("DOC_SHOTS", root().join("docs/img"));
+    }
+    let mut child = browser.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    let server_log = std::fs::read_to_string(dir.join("idbroker.log")).unwrap_or_default();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "scenario {name} failed (status {status:?}):\n{text}\nidbroker log:\n{server_log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn console_saml_idp_initiated_picker() {
+    scenario("saml-idp-picker");
+}
+
+#[test]
+fn console_saml_sp_initiated() {
+    scenario("saml-sp");
+}
+
+#[test]
+fn console_oidc_login() {
+    scenario("oidc");
+}
+
+#[test]
+fn console_federation_endpoint() {
+    scenario("federation");
+}
+
+#[test]
+fn console_signout_back_button() {
+    scenario("signout-back");
+}
+
+#[test]
+fn console_error_pages() {
+    scenario("errors");
+}
