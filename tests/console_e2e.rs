@@ -54,7 +54,7 @@ fn missing() -> Option<String> {
 }
 
 /// A child process killed when dropped.
-struct Proc(Child, &'static str);
+struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -83,7 +83,7 @@ fn start_peer(mut cmd: Command, name: &'static str) -> (Proc, u16) {
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("{name} did not become ready"));
-    (Proc(child, name), port)
+    (Proc(child), port)
 }
 
 fn free_port() -> u16 {
@@ -200,7 +200,7 @@ fn scenario(name: &str) {
         .stderr(log)
         .spawn()
         .unwrap();
-    let _server = Proc(server, "idbroker");
+    let _server = Proc(server);
     wait_healthy(port);
 
     let shots = root().join("target/console-screenshots");
