@@ -9,16 +9,25 @@
 # Mount the configuration (and certificates) read-only; pass secrets as environment variables.
 # SIGTERM (docker stop) lets in-flight requests finish (server.shutdown_timeout_seconds).
 FROM rust:1-bookworm AS build
+# samael's xmlsec bindings: bindgen needs libclang, and the C libraries' headers.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libxmlsec1-dev libxml2-dev libclang-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock clippy.toml ./
 COPY crates ./crates
+# samael with idbroker's patches ([patch.crates-io] in Cargo.toml).
+COPY vendor ./vendor
 COPY src ./src
+# The console's pages (askama compiles them into the binary).
+COPY templates ./templates
 COPY examples ./examples
+COPY benches ./benches
 RUN cargo build --release --locked --bin idbroker
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libxmlsec1 libxmlsec1-openssl libxml2 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin idbroker
 COPY --from=build /src/target/release/idbroker /usr/local/bin/idbroker
