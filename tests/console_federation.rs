@@ -19,6 +19,7 @@ use idbroker::clock::{Clock, ManualClock};
 struct Broker {
     url: String,
     clock: Arc<ManualClock>,
+    sealer: Arc<idbroker::console::seal::Sealer>,
 }
 
 impl Broker {
@@ -27,9 +28,11 @@ impl Broker {
         let state = idbroker::build_state(common::demo(), clock.clone())
             .await
             .unwrap();
+        let sealer = state.config.console.sealer.clone();
         Broker {
             url: common::start(state).await,
             clock,
+            sealer,
         }
     }
 
@@ -367,4 +370,65 @@ async fn console_pages_without_state() {
     assert!(r.body.contains("id=\"signin\""));
     let css = b.get("/console/static/console.css", None).await;
     assert_eq!(css.status, 200);
+}
+
+#[actix_web::test]
+async fn oidc_callback_errors() {
+    use idbroker::console::oidc_login::LoginState;
+    use idbroker::console::seal::Purpose;
+    let b = Broker::start().await;
+    let now = idbroker::state::epoch(b.now());
+    let login = |exp: u64| LoginState {
+        provider: "corp".into(),
+        state: "st4te".into(),
+        nonce: "n".into(),
+        verifier: "v".into(),
+        exp,
+        to: None,
+    };
+    let cookie = format!(
+        "idb_oidc={}",
+        b.sealer
+            .seal(Purpose::OidcLogin, &login(now + 600))
+            .unwrap()
+    );
+    // The IdP says no: its error is shown (escaped), as the IdP's.
+    let r = b
+        .get(
+            "/console/oidc/callback?state=st4te&error=access_denied&error_description=%3Cb%3Ecancelled%3C%2Fb%3E",
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(r.status, 502);
+    assert_eq!(r.data_code().as_deref(), Some("idp_error"));
+    assert!(
+        r.body
+            .contains("access_denied: &#60;b&#62;cancelled&#60;/b&#62;"),
+        "{}",
+        r.body
+    );
+    // Another state (CSRF, or another tab's login), an expired login, a cookie for another purpose.
+    let r = b
+        .get("/console/oidc/callback?state=other&code=c", Some(&cookie))
+        .await;
+    assert_eq!(r.data_code().as_deref(), Some("csrf"));
+    let old = format!(
+        "idb_oidc={}",
+        b.sealer.seal(Purpose::OidcLogin, &login(now)).unwrap()
+    );
+    let r = b
+        .get("/console/oidc/callback?state=st4te&code=c", Some(&old))
+        .await;
+    assert_eq!(r.data_code().as_deref(), Some("csrf"));
+    let wrong = format!(
+        "idb_oidc={}",
+        b.sealer.seal(Purpose::Pick, &login(now + 600)).unwrap()
+    );
+    let r = b
+        .get("/console/oidc/callback?state=st4te&code=c", Some(&wrong))
+        .await;
+    assert_eq!(r.data_code().as_deref(), Some("csrf"));
+    // Unknown provider for login.
+    let r = b.get("/console/oidc/login?provider=nope", None).await;
+    assert_eq!(r.data_code().as_deref(), Some("bad_request"));
 }
