@@ -208,7 +208,7 @@ mod tests {
         };
         let html = error(&p, "rid\"><x>");
         assert!(!html.contains("<script>alert"));
-        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("&#60;script&#62;"));
         assert!(!html.contains("rid\"><x>"));
         assert!(html.contains(r#"data-code="bad_request""#));
     }
