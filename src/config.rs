@@ -680,12 +680,6 @@ fn build_console(
         logins,
     )
     .map_err(|(k, p)| ConfigError::new(file, k, p))?;
-    if settings.ephemeral_key {
-        warnings.push(format!(
-            "{}: console.cookie_key is not set: a random key is used, so console sessions end at restart and replicas do not share them",
-            file.display()
-        ));
-    }
     if settings.sign_authn_requests && raw.saml.sp_private_key_file.is_none() {
         return Err(ConfigError::new(
             file,

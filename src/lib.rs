@@ -163,6 +163,9 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         Arc::clone(&store),
         verify_options,
     ));
+    if config.console.ephemeral_key {
+        tracing::warn!("console.cookie_key is not set: using a random key; console sessions end at restart and replicas do not share them");
+    }
     let console_logins =
         Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
     Ok(AppState {
