@@ -1,29 +1,33 @@
 //! STS request parameters as AWS constrains them. Each check answers with the message AWS
 //! gives, so that clients and people see the same text as from AWS.
 
-use std::collections::BTreeMap;
-
 use crate::sts::StsError;
 
 /// The parameters of one Query-protocol request (form body or query string), names as sent.
 #[derive(Debug, Default, Clone)]
 pub struct Params {
-    values: BTreeMap<String, String>,
+    /// Sorted by name, one entry per name (a flat vector: one allocation instead of a tree
+    /// node per parameter on every request).
+    values: Vec<(String, String)>,
 }
 
 impl Params {
     /// From decoded name/value pairs; a repeated name keeps its first value.
     pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
-        let mut values = BTreeMap::new();
-        for (k, v) in pairs {
-            values.entry(k).or_insert(v);
-        }
+        let mut values: Vec<(String, String)> = pairs.into_iter().collect();
+        // Stable: among equal names the first sent stays first, and dedup keeps it.
+        values.sort_by(|a, b| a.0.cmp(&b.0));
+        values.dedup_by(|later, first| later.0 == first.0);
         Params { values }
     }
 
     /// A parameter, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.values.get(i))
+            .map(|(_, v)| v.as_str())
     }
 
     /// A required parameter.
@@ -209,6 +213,23 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         )
+    }
+
+    #[test]
+    fn a_repeated_name_keeps_its_first_value_and_lookups_are_exact() {
+        let p = params(&[
+            ("RoleArn", "first"),
+            ("Action", "AssumeRole"),
+            ("RoleArn", "second"),
+            ("Role", "x"),
+            ("RoleArn", "third"),
+        ]);
+        assert_eq!(p.get("RoleArn"), Some("first"));
+        assert_eq!(p.get("Role"), Some("x"));
+        assert_eq!(p.get("Action"), Some("AssumeRole"));
+        assert_eq!(p.get("RoleAr"), None);
+        assert_eq!(p.get(""), None);
+        assert_eq!(params(&[]).get("Action"), None);
     }
 
     #[test]

@@ -129,7 +129,7 @@ fn source_ip(req: &HttpRequest) -> String {
 fn finish(
     state: &AppState,
     req: &HttpRequest,
-    action: &str,
+    action: &'static str,
     request_id: &str,
     audit: &Audit,
     result: Result<HttpResponse, ConsoleError>,
