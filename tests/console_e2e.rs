@@ -110,7 +110,25 @@ fn wait_healthy(port: u16) {
     panic!("idbroker did not answer /healthz on port {port}");
 }
 
-fn config(port: u16, op_port: u16, idp_metadata: &Path) -> String {
+/// A fresh SP key pair (it signs the AuthnRequests; the IdP reads the certificate from
+/// idbroker's SP metadata).
+fn sp_keys(dir: &Path) -> (PathBuf, PathBuf) {
+    let (key, cert) = (dir.join("sp.key"), dir.join("sp.crt"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=idbroker test SP", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl: {out:?}");
+    (key, cert)
+}
+
+fn config(port: u16, op_port: u16, idp_metadata: &Path, sp: &(PathBuf, PathBuf)) -> String {
     let acs = format!("http://127.0.0.1:{port}/saml/acs");
     let saml_trust = format!(
         r#"{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::111122223333:saml-provider/TestIdP"}},"Action":["sts:AssumeRoleWithSAML","sts:SetSourceIdentity","sts:TagSession"],"Condition":{{"StringEquals":{{"saml:aud":"{acs}"}}}}}}"#
@@ -130,6 +148,8 @@ kind = "memory"
 [saml]
 sp_entity_id = "urn:idbroker:console-test"
 acs_url = "{acs}"
+sp_private_key_file = "{sp_key}"
+sp_certificate_file = "{sp_cert}"
 [[saml_providers]]
 name = "TestIdP"
 metadata_file = "{metadata}"
@@ -144,6 +164,7 @@ client_id = "idbroker-console"
 client_secret = {{ value = "console-secret-not-for-production" }}
 [console]
 public_url = "http://127.0.0.1:{port}"
+sign_authn_requests = true
 cookie_key = {{ value = "{key}" }}
 [[roles]]
 name = "Admin"
@@ -162,6 +183,8 @@ description = "Nobody federated gets this one"
 trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"sts:AssumeRole"}}}}'
 "#,
         metadata = idp_metadata.display(),
+        sp_key = sp.0.display(),
+        sp_cert = sp.1.display(),
         key = data_encoding::BASE64.encode(&key),
     )
 }
@@ -190,7 +213,12 @@ fn scenario(name: &str) {
     let (_op, op_port) = start_peer(op, "op.mjs");
 
     let file = dir.join("idbroker.toml");
-    std::fs::write(&file, config(port, op_port, &dir.join("idp-metadata.xml"))).unwrap();
+    let sp = sp_keys(&dir);
+    std::fs::write(
+        &file,
+        config(port, op_port, &dir.join("idp-metadata.xml"), &sp),
+    )
+    .unwrap();
     let log = std::fs::File::create(dir.join("idbroker.log")).unwrap();
     let server = Command::new(env!("CARGO_BIN_EXE_idbroker"))
         .args(["serve", "--config"])

@@ -316,6 +316,10 @@ sign_authn_requests = true
     let state = idbroker::build_state(cfg, clock.clone()).await.unwrap();
     let url = start(state).await;
 
+    // The SP metadata publishes the signing certificate, so the IdP can check the requests.
+    let md = request(&url, "GET", "/saml/metadata", "", "").await;
+    assert!(md.contains(r#"AuthnRequestsSigned="true""#), "{md}");
+    assert!(md.contains(r#"<md:KeyDescriptor use="signing">"#), "{md}");
     let page = request(&url, "GET", "/console/signin", "", "").await;
     assert!(
         page.contains(r#"id="signin-saml-TestIdP" href="/console/saml/login?provider=TestIdP""#),

@@ -552,7 +552,8 @@ fn encrypted_assertions_fail_for_the_right_reason() {
     );
     assert!(matches!(r, Err(SamlError::Malformed(m)) if m.contains("no SP private key")));
     assert!(
-        !idbroker::federation::saml::sp_metadata::sp_metadata(&plain.saml).contains("encryption")
+        !idbroker::federation::saml::sp_metadata::sp_metadata(&plain.saml, false)
+            .contains("encryption")
     );
 
     // A certificate that does not match the key is a configuration error.

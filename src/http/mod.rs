@@ -71,6 +71,7 @@ pub async fn saml_metadata(state: web::Data<AppState>) -> HttpResponse {
         .content_type("application/samlmetadata+xml")
         .body(federation::saml::sp_metadata::sp_metadata(
             &state.config.saml,
+            state.config.console.sign_authn_requests,
         ))
 }
 

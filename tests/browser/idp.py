@@ -12,7 +12,8 @@ prints "READY <port>". idbroker's SP metadata is read from SP_METADATA_URL on fi
   GET  /idp-initiated?user=U&acs=URL[&relay=R][&expired=1]
        an auto-posting form (and a visible button, id "post") carrying an unsolicited,
        signed response for U to URL; expired=1 makes one issued two hours ago.
-  GET  /sso/redirect?SAMLRequest=..[&RelayState=..]   (HTTP-Redirect AuthnRequest)
+  GET  /sso/redirect?SAMLRequest=..[&RelayState=..]&SigAlg=..&Signature=..
+       (a signed HTTP-Redirect AuthnRequest, checked with the SP metadata's signing key)
        the login page: buttons login-alice, login-bob, login-carol
   POST /sso/login   the chosen user: an auto-posting form answering the AuthnRequest
 Users: alice (roles Admin and ReadOnly, SourceIdentity alice), bob (ReadOnly), carol (Denied).
@@ -83,6 +84,9 @@ def config(with_sp: bool) -> IdPConfig:
             "name_id_format": [NAMEID_FORMAT_PERSISTENT],
             "sign_response": True,
             "sign_assertion": True,
+            # idbroker signs its AuthnRequests in these tests: unsigned or badly signed ones
+            # are refused, with the key from idbroker's SP metadata.
+            "want_authn_requests_signed": True,
         }},
         "key_file": key_file,
         "cert_file": cert_file,
@@ -170,7 +174,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(200, post_form(q["acs"], r, q.get("relay", "")))
             if u.path == "/sso/redirect":
                 srv = idp()
-                req = srv.parse_authn_request(q["SAMLRequest"], BINDING_HTTP_REDIRECT)
+                req = srv.parse_authn_request(
+                    q["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=q.get("RelayState"),
+                    sigalg=q.get("SigAlg"), signature=q.get("Signature"))
                 msg = req.message
                 acs = msg.assertion_consumer_service_url
                 buttons = "".join(

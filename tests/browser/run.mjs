@@ -124,6 +124,18 @@ const scenarios = {
     await page.click('#signin-saml-TestIdP');
     await page.waitForSelector('#login-bob');
     check(page.url().startsWith(`${IDP_URL}/sso/redirect?SAMLRequest=`), 'redirected to the IdP with an AuthnRequest');
+    // The IdP (pysaml2, want_authn_requests_signed) checked the signature with the key of
+    // idbroker's SP metadata: the same request with the signature changed, or without it, fails.
+    const signed = new URL(page.url());
+    check(signed.searchParams.get('SigAlg') === 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', 'AuthnRequest signed with RSA-SHA256');
+    const sig = signed.searchParams.get('Signature');
+    const tampered = new URL(signed);
+    tampered.searchParams.set('Signature', (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1));
+    check((await (await fetch(tampered)).text()).includes('IncorrectlySigned'), 'the IdP refuses a changed signature');
+    const unsigned = new URL(signed);
+    unsigned.searchParams.delete('Signature');
+    unsigned.searchParams.delete('SigAlg');
+    check((await (await fetch(unsigned)).text()).includes('IncorrectlySigned'), 'the IdP refuses the request unsigned');
     await page.click('#login-bob');
     await landing(arnOf('ReadOnly', 'bob@example.com'));
   },

@@ -11,8 +11,22 @@ fn escape_attr(s: &str) -> String {
 }
 
 /// The `md:EntityDescriptor` of idbroker as an SP: entity id, the ACS URL (HTTP-POST), signed
-/// assertions wanted, and the encryption certificate when SP keys are configured.
-pub fn sp_metadata(settings: &SamlSettings) -> String {
+/// assertions wanted, the encryption certificate when SP keys are configured, and, when the
+/// console signs its AuthnRequests (`signs_requests`), the same certificate for signing with
+/// `AuthnRequestsSigned="true"`, so the IdP can check them.
+pub fn sp_metadata(settings: &SamlSettings, signs_requests: bool) -> String {
+    let signing = match (&settings.sp_certificate, signs_requests) {
+        (Some(der), true) => format!(
+            concat!(
+                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+                r#"<ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#,
+                r#"</md:KeyDescriptor>"#
+            ),
+            data_encoding::BASE64.encode(der)
+        ),
+        _ => String::new(),
+    };
+    let signed = if signing.is_empty() { "false" } else { "true" };
     let encryption = settings
         .sp_certificate
         .as_ref()
@@ -36,9 +50,9 @@ pub fn sp_metadata(settings: &SamlSettings) -> String {
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
             r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
-            r#"<md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" "#,
+            r#"<md:SPSSODescriptor AuthnRequestsSigned="{signed}" WantAssertionsSigned="true" "#,
             r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">"#,
-            "{encryption}",
+            "{signing}{encryption}",
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>"#,
             r#"<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>"#,
             r#"<md:AssertionConsumerService index="1" isDefault="true" "#,
@@ -46,6 +60,8 @@ pub fn sp_metadata(settings: &SamlSettings) -> String {
             r#"</md:SPSSODescriptor></md:EntityDescriptor>"#
         ),
         entity = escape_attr(&settings.sp_entity_id),
+        signed = signed,
+        signing = signing,
         encryption = encryption,
         acs = escape_attr(&settings.acs_url),
     )
@@ -57,7 +73,8 @@ mod tests {
 
     #[test]
     fn parses_and_names_the_sp() {
-        let md = sp_metadata(&SamlSettings::default());
+        let md = sp_metadata(&SamlSettings::default(), false);
+        assert!(md.contains(r#"AuthnRequestsSigned="false""#));
         let doc = super::super::xml::parse(&md).ok();
         let root = doc.as_ref().map(|d| d.root_element());
         assert_eq!(
