@@ -24,10 +24,12 @@ struct Broker {
 
 impl Broker {
     async fn start() -> Broker {
+        Broker::with(common::demo()).await
+    }
+
+    async fn with(config: idbroker::config::Config) -> Broker {
         let clock = Arc::new(ManualClock::new(SystemTime::now()));
-        let state = idbroker::build_state(common::demo(), clock.clone())
-            .await
-            .unwrap();
+        let state = idbroker::build_state(config, clock.clone()).await.unwrap();
         let sealer = state.config.console.sealer.clone();
         Broker {
             url: common::start(state).await,
@@ -53,20 +55,13 @@ impl Broker {
         (c.access_key_id, c.secret_access_key, c.session_token)
     }
 
-    async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
-        let cookie = cookie
-            .map(|c| format!("Cookie: {c}\r\n"))
-            .unwrap_or_default();
-        Response::parse(
-            common::raw_http(
-                &self.url,
-                format!("GET {path} HTTP/1.1\r\nHost: x\r\n{cookie}Connection: close\r\n\r\n"),
-            )
-            .await,
-        )
-    }
-
-    async fn post(&self, path: &str, cookie: Option<&str>, body: &str) -> Response {
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        body: &str,
+    ) -> Response {
         let cookie = cookie
             .map(|c| format!("Cookie: {c}\r\n"))
             .unwrap_or_default();
@@ -74,12 +69,20 @@ impl Broker {
             common::raw_http(
                 &self.url,
                 format!(
-                    "POST {path} HTTP/1.1\r\nHost: x\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    "{method} {path} HTTP/1.1\r\nHost: x\r\n{cookie}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 ),
             )
             .await,
         )
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        self.request("GET", path, cookie, "").await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, body: &str) -> Response {
+        self.request("POST", path, cookie, body).await
     }
 
     async fn signin_token(&self, creds: &(String, String, String), extra: &str) -> Response {
@@ -401,6 +404,8 @@ async fn oidc_callback_errors() {
         .await;
     assert_eq!(r.status, 502);
     assert_eq!(r.data_code().as_deref(), Some("idp_error"));
+    // The login state is spent, whatever the outcome.
+    assert!(r.cookie("idb_oidc").unwrap().1.contains("Max-Age=0"));
     assert!(
         r.body
             .contains("access_denied: &#60;b&#62;cancelled&#60;/b&#62;"),
@@ -431,4 +436,94 @@ async fn oidc_callback_errors() {
     // Unknown provider for login.
     let r = b.get("/console/oidc/login?provider=nope", None).await;
     assert_eq!(r.data_code().as_deref(), Some("bad_request"));
+}
+
+#[actix_web::test]
+async fn the_console_fails_closed_while_the_store_is_down() {
+    let port = common::free_port();
+    let mut redis = common::redis_server(port);
+    let mut cfg = common::demo();
+    cfg.store = idbroker::config::StoreConfig::Redis {
+        url: format!("redis://127.0.0.1:{port}"),
+        prefix: "console-outage:".into(),
+    };
+    let b = Broker::with(cfg).await;
+    let creds = b.role_creds().await;
+    let token = token_of(&b.signin_token(&creds, "").await);
+    let (cookie, _) = b
+        .login(&token, LANDING)
+        .await
+        .cookie("idb_console")
+        .unwrap();
+    let page = b.get("/console", Some(&cookie)).await;
+    assert!(page.body.contains("id=\"landing\""));
+    let csrf = page.hidden("csrf").unwrap();
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    // No credentials shown, no "signed out" pretended, the cookie kept.
+    let down = b.get("/console", Some(&cookie)).await;
+    assert_eq!(down.status, 503, "{down:?}");
+    assert_eq!(down.data_code().as_deref(), Some("unavailable"));
+    assert!(!down.body.contains(&creds.1) && down.cookie("idb_console").is_none());
+    let r = b.signin_token(&creds, "").await;
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("unavailable") && !r.body.contains("SigninToken"));
+    let fresh = b.login(&token_of_unused(&b), LANDING).await;
+    assert_eq!(
+        fresh.status, 503,
+        "a token cannot be spent without the store"
+    );
+    // Sign-out cannot revoke: it says so instead of clearing the cookie of a live session.
+    let out = b
+        .post("/console/signout", Some(&cookie), &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(out.status, 503);
+    assert!(out.cookie("idb_console").is_none());
+
+    let mut redis = common::redis_server(port);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        // The new redis-server starts empty: the old session is gone, so the page (served
+        // again) says signed out; then a whole new sign-in works.
+        let page = b.get("/console", Some(&cookie)).await;
+        if page.status == 200 {
+            assert!(page.body.contains("id=\"signed-out\""), "{page:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no recovery: {page:?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let creds = b.role_creds().await;
+    let token = token_of(&b.signin_token(&creds, "").await);
+    let (cookie, _) = b
+        .login(&token, LANDING)
+        .await
+        .cookie("idb_console")
+        .unwrap();
+    assert!(b
+        .get("/console", Some(&cookie))
+        .await
+        .body
+        .contains(&creds.0));
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+}
+
+/// A well-formed sign-in token that was never issued (sealed with the server's key), so that
+/// only the store decides.
+fn token_of_unused(b: &Broker) -> String {
+    let t = idbroker::console::SigninToken {
+        id: "0123456789abcdef0123456789abcdef".into(),
+        iat: idbroker::state::epoch(b.now()),
+        akid: "ASIAAAAAAAAAAAAAAAAA".into(),
+        token: "t".into(),
+        exp: idbroker::state::epoch(b.now()) + 900,
+    };
+    b.sealer
+        .seal(idbroker::console::seal::Purpose::SigninToken, &t)
+        .unwrap()
 }

@@ -18,67 +18,18 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{mint_saml, raw_http, start, Minted};
+use common::{raw_http, saml_setup, start};
 use idbroker::clock::ManualClock;
 use idbroker::config::Config;
 
-const ACCOUNT: &str = "123456789012";
-const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
-const ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlUser";
-const MAPPED: &str = "arn:aws:iam::123456789012:role/demo/Mapped";
-const LOCKED: &str = "arn:aws:iam::123456789012:role/demo/Locked";
-const ISSUER: &str = "https://idp.test/metadata";
-const ACS: &str = "https://signin.aws.amazon.com/saml";
+use common::saml_setup::{config, ACCOUNT, LOCKED, MAPPED, ROLE};
 
-fn config(m: &Minted) -> Config {
-    let trust = |extra: &str| {
-        format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],"Condition":{{"StringEquals":{{"SAML:aud":"{ACS}"{extra}}}}}}}]}}"#
-        )
-    };
-    let toml = format!(
-        r#"
-account_id = "{ACCOUNT}"
-[saml]
-acs_url = "{ACS}"
-sp_private_key_file = ["{sp_key}"]
-sp_certificate_file = "{sp_cert}"
-
-[[saml_providers]]
-name = "TestIdP"
-metadata_file = "{metadata}"
-role_mappings = [{{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*@example.com", role = "{MAPPED}" }},
-                 {{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*", role = "{LOCKED}" }}]
-
+/// The console section: an https public URL (Secure cookies) and one other allowed origin.
+const CONSOLE: &str = r#"
 [console]
 public_url = "https://idb.example.com"
 allowed_destinations = ["https://app.example.com"]
-
-[[roles]]
-name = "SamlUser"
-path = "/demo/"
-description = "Runs the reports"
-max_session_duration = 7200
-trust_policy = '{trust}'
-
-[[roles]]
-name = "Mapped"
-path = "/demo/"
-trust_policy = '{mapped}'
-
-[[roles]]
-name = "Locked"
-path = "/demo/"
-trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}}}'
-"#,
-        metadata = m.dir.join("metadata.xml").display(),
-        sp_key = m.dir.join("sp_key.pem").display(),
-        sp_cert = m.dir.join("sp_cert.pem").display(),
-        trust = trust(""),
-        mapped = trust(&format!(r#","saml:iss":"{ISSUER}""#)),
-    );
-    Config::from_toml(&toml, &m.dir.join("idbroker.toml"), &|_| None).unwrap()
-}
+"#;
 
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -137,14 +88,11 @@ fn hidden<'a>(answer: &'a str, name: &str) -> &'a str {
 
 #[actix_web::test]
 async fn idp_initiated_sign_in_picker_and_hostile_responses() {
-    let Some(m) = mint_saml(
-        "console",
-        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
-    ) else {
+    let Some(m) = saml_setup::mint("console") else {
         return;
     };
     let clock = Arc::new(ManualClock::new(m.now));
-    let state = idbroker::build_state(config(&m), clock.clone())
+    let state = idbroker::build_state(config(&m, CONSOLE), clock.clone())
         .await
         .unwrap();
     let url = start(state).await;
@@ -273,20 +221,31 @@ async fn idp_initiated_sign_in_picker_and_hostile_responses() {
     assert!(a.contains("status Responder"), "{a}");
     assert!(cookie(&a, "idb_console").is_none());
 
-    // A genuine response with a single allowed role signs in at once (no picker): the spare
-    // responses name other users, whose mail matches the mapping too, so two roles again;
-    // with_tags carries a SourceIdentity.
+    // The IdP's SessionDuration (with_tags says 1800 s) is each option's session length.
     let a = acs(&url, &case("with_tags"), "").await;
-    assert!(a.starts_with("HTTP/1.1 303"), "{a}");
+    assert_eq!(
+        header(&a, "location").as_deref(),
+        Some("/console/roles"),
+        "{a}"
+    );
+    let page = request(
+        &url,
+        "GET",
+        "/console/roles",
+        &cookie(&a, "idb_pick").unwrap(),
+        "",
+    )
+    .await;
+    assert!(
+        page.contains("Session 30 min as dave@example.com"),
+        "{page}"
+    );
 }
 
 #[actix_web::test]
 async fn sp_initiated_authn_request_is_signed_and_well_formed() {
     use std::io::Read;
-    let Some(m) = mint_saml(
-        "console_sp",
-        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
-    ) else {
+    let Some(m) = saml_setup::mint("console_sp") else {
         return;
     };
     // An SP with its own entity id and ACS on idbroker, signing its AuthnRequests.

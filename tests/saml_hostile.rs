@@ -23,63 +23,10 @@ use idbroker::clock::ManualClock;
 use idbroker::config::Config;
 
 mod common;
-use common::{mint_saml, raw_http, sdk_with_keys as sdk, start, Minted};
+use common::{raw_http, saml_setup, sdk_with_keys as sdk, start};
 use std::path::Path;
 
-const ACCOUNT: &str = "123456789012";
-const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
-const ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlUser";
-const MAPPED: &str = "arn:aws:iam::123456789012:role/demo/Mapped";
-const LOCKED: &str = "arn:aws:iam::123456789012:role/demo/Locked";
-const ISSUER: &str = "https://idp.test/metadata";
-const ACS: &str = "https://signin.aws.amazon.com/saml";
-
-fn config(m: &Minted, store: &str) -> Config {
-    let metadata = m.dir.join("metadata.xml");
-    let trust = |extra: &str| {
-        format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{PROVIDER}"}},"Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],"Condition":{{"StringEquals":{{"SAML:aud":"{ACS}"{extra}}}}}}}]}}"#
-        )
-    };
-    let toml = format!(
-        r#"
-account_id = "{ACCOUNT}"
-{store}
-[saml]
-acs_url = "{ACS}"
-sp_private_key_file = ["{sp_key}"]
-sp_certificate_file = "{sp_cert}"
-
-[[saml_providers]]
-name = "TestIdP"
-metadata_file = "{metadata}"
-role_mappings = [{{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*@example.com", role = "{MAPPED}" }},
-                 {{ attribute = "urn:oid:0.9.2342.19200300.100.1.3", value = "*", role = "{LOCKED}" }}]
-
-[[roles]]
-name = "SamlUser"
-path = "/demo/"
-max_session_duration = 7200
-trust_policy = '{trust}'
-
-[[roles]]
-name = "Mapped"
-path = "/demo/"
-trust_policy = '{mapped}'
-
-[[roles]]
-name = "Locked"
-path = "/demo/"
-trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}}}'
-"#,
-        metadata = metadata.display(),
-        sp_key = m.dir.join("sp_key.pem").display(),
-        sp_cert = m.dir.join("sp_cert.pem").display(),
-        trust = trust(""),
-        mapped = trust(&format!(r#","saml:iss":"{ISSUER}""#)),
-    );
-    Config::from_toml(&toml, &m.dir.join("idbroker.toml"), &|_| None).unwrap()
-}
+use common::saml_setup::{config, ACCOUNT, ACS, ISSUER, LOCKED, MAPPED, PROVIDER, ROLE};
 
 fn form(role: &str, principal: &str, assertion: &str, extra: &str) -> String {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -130,10 +77,7 @@ fn status(answer: &str) -> u16 {
 
 #[actix_web::test]
 async fn genuine_and_hostile_responses() {
-    let Some(m) = mint_saml(
-        "hostile",
-        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
-    ) else {
+    let Some(m) = saml_setup::mint("hostile") else {
         return;
     };
     let clock = Arc::new(ManualClock::new(m.now));
@@ -363,10 +307,7 @@ fn openssl_sha1(data: &[u8]) -> [u8; 20] {
 /// replica sharing the store refuses the replay too.
 #[actix_web::test]
 async fn aws_sdk_end_to_end() {
-    let Some(m) = mint_saml(
-        "sdk",
-        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
-    ) else {
+    let Some(m) = saml_setup::mint("sdk") else {
         return;
     };
     let store = match std::env::var("REDIS_URL") {
@@ -452,10 +393,7 @@ async fn aws_sdk_end_to_end() {
 #[test]
 fn encrypted_assertions_fail_for_the_right_reason() {
     use idbroker::federation::saml::{check, InResponseTo, SamlError};
-    let Some(m) = mint_saml(
-        "enc",
-        [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER],
-    ) else {
+    let Some(m) = saml_setup::mint("enc") else {
         return;
     };
     let cfg = config(&m, "");

@@ -23,14 +23,9 @@ use async_trait::async_trait;
 use idbroker::config::Config;
 
 mod common;
-use common::mint_saml;
+use common::saml_setup::{self, ACS, PROVIDER};
 use idbroker::federation::oidc::{Fetched, Fetcher, HttpFetcher};
 use idbroker::federation::saml::{check, InResponseTo, RefreshOutcome, SamlError};
-
-const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/TestIdP";
-const ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlUser";
-const ISSUER: &str = "https://idp.test/metadata";
-const ACS: &str = "https://signin.aws.amazon.com/saml";
 
 struct Idp {
     metadata: String,
@@ -39,7 +34,7 @@ struct Idp {
 }
 
 fn mint(tag: &str) -> Option<Idp> {
-    let m = mint_saml(tag, [ISSUER, "urn:amazon:webservices", ACS, ROLE, PROVIDER])?;
+    let m = saml_setup::mint(tag)?;
     Some(Idp {
         metadata: std::fs::read_to_string(m.dir.join("metadata.xml")).unwrap(),
         now: m.now,

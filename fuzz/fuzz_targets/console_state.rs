@@ -1,6 +1,6 @@
 //! What the browser sends back to the console, from untrusted input: sealed state (cookies,
 //! sign-in tokens, SAML request ids) through `Sealer::open` for every purpose, the SAML
-//! response's issuer lookup of the ACS (`provider_for_response`), and the destination check.
+//! response's Issuer and status as the ACS reads them before verifying (`peek`), and the destination check.
 //! Whatever the bytes: no panic, nothing opens without the key, no destination outside the
 //! allowed origins.
 #![no_main]
@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         assert!(sealer.open::<String>(p, text).is_none());
     }
     let cfg = config();
-    let _ = idbroker::federation::saml::provider_for_response(&cfg.saml, text);
+    if let Some(u) = idbroker::federation::saml::peek(text) {
+        let _ = u.provider(&cfg.saml);
+        let _ = u.failed_status();
+    }
     if let Some(d) = cfg.console.destination(text) {
         let own = cfg.console.public_url.clone();
         assert!(d.starts_with(&format!("{own}/")) || cfg.console.allowed_origins.iter().any(|o| idbroker::console::origin_of(&d).as_deref() == Some(o.as_str())), "{d}");

@@ -108,6 +108,8 @@ pub struct ConsoleSettings {
     pub secure_cookies: bool,
     /// Origins (`scheme://host[:port]`) the browser may be sent to, idbroker's own first.
     pub allowed_origins: Vec<String>,
+    /// The pages' Content-Security-Policy (forms may post to the allowed origins).
+    pub csp: String,
     /// Seals browser state.
     pub sealer: Arc<Sealer>,
     /// The key was generated at start (warned about).
@@ -181,7 +183,15 @@ impl ConsoleSettings {
                 "must be 900..43200".into(),
             ));
         }
+        let mut form_action = String::from("'self'");
+        for o in allowed_origins.iter().skip(1) {
+            form_action.push(' ');
+            form_action.push_str(o);
+        }
         Ok(ConsoleSettings {
+            csp: format!(
+                "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            ),
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             allowed_origins,
@@ -419,32 +429,7 @@ pub fn saml_options(
     now: SystemTime,
     duration: u32,
 ) -> (Vec<RoleOption>, Vec<String>) {
-    let mut candidates: Vec<String> = Vec::new();
-    for v in assertion.attribute("https://aws.amazon.com/SAML/Attributes/Role") {
-        let parts: Vec<&str> = v.split(',').map(str::trim).collect();
-        if let [a, b] = parts.as_slice() {
-            let role = if *b == provider.arn {
-                a
-            } else if *a == provider.arn {
-                b
-            } else {
-                continue;
-            };
-            if !candidates.iter().any(|c| c == role) {
-                candidates.push((*role).to_owned());
-            }
-        }
-    }
-    for m in &provider.role_mappings {
-        if assertion
-            .attribute(&m.attribute)
-            .iter()
-            .any(|v| m.matches(v))
-            && !candidates.contains(&m.role)
-        {
-            candidates.push(m.role.clone());
-        }
-    }
+    let candidates = crate::sts::saml::granted_roles(assertion, provider);
     let has_duration = !assertion
         .attribute("https://aws.amazon.com/SAML/Attributes/SessionDuration")
         .is_empty();
@@ -525,7 +510,7 @@ pub fn pending(
     to: Option<String>,
     options: Vec<RoleOption>,
     now: u64,
-) -> Result<(PendingSignin, String), ConsoleError> {
+) -> Result<String, ConsoleError> {
     let p = PendingSignin {
         id: seal::random_hex(16)?,
         exp: now + PICK_TTL,
@@ -533,8 +518,7 @@ pub fn pending(
         to,
         options,
     };
-    let sealed = sealer.seal(Purpose::Pick, &p)?;
-    Ok((p, sealed))
+    Ok(sealer.seal(Purpose::Pick, &p)?)
 }
 
 /// Check a federation `Session` parameter's credentials against the store: the session
@@ -558,7 +542,7 @@ pub async fn check_credentials(
         Ok(None) => return Err(bad()),
         Err(_) => return Err(ConsoleError::Unavailable),
     };
-    if session.expires_at <= now || !session.token_hash.matches(token) {
+    if session.is_expired(now) || !session.token_matches(token) {
         return Err(bad());
     }
     match store.is_revoked(&session).await {

@@ -360,33 +360,32 @@ pub fn peek(encoded: &str) -> Option<Unverified> {
     Some(Unverified { issuer, status })
 }
 
-/// The provider whose entity id is the response's Issuer (see [`peek`]).
-pub fn provider_for_response<'s>(
-    sp: &'s SamlSettings,
-    encoded: &str,
-) -> Option<&'s std::sync::Arc<SamlProvider>> {
-    let issuer = peek(encoded)?.issuer?;
-    sp.providers().find(|p| p.keys().entity_id == issuer)
-}
+impl Unverified {
+    /// The provider whose entity id is the Issuer: the keys to verify with.
+    pub fn provider<'s>(&self, sp: &'s SamlSettings) -> Option<&'s std::sync::Arc<SamlProvider>> {
+        let issuer = self.issuer.as_deref()?;
+        sp.providers().find(|p| p.keys().entity_id == issuer)
+    }
 
-/// A status code other than Success, shortened for people (`Responder/AuthnFailed`).
-pub fn failed_status(u: &Unverified) -> Option<String> {
-    match u.status.first() {
-        Some(s) if s != STATUS_SUCCESS => Some(
-            u.status
-                .iter()
-                .map(|v| {
-                    let short = v.rsplit(':').next().unwrap_or_default();
-                    short
-                        .chars()
-                        .filter(char::is_ascii_alphanumeric)
-                        .take(64)
-                        .collect::<String>()
-                })
-                .collect::<Vec<_>>()
-                .join("/"),
-        ),
-        _ => None,
+    /// A status other than Success, shortened for people (`Responder/AuthnFailed`).
+    pub fn failed_status(&self) -> Option<String> {
+        match self.status.first() {
+            Some(s) if s != STATUS_SUCCESS => Some(
+                self.status
+                    .iter()
+                    .map(|v| {
+                        let short = v.rsplit(':').next().unwrap_or_default();
+                        short
+                            .chars()
+                            .filter(char::is_ascii_alphanumeric)
+                            .take(64)
+                            .collect::<String>()
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            ),
+            _ => None,
+        }
     }
 }
 

@@ -192,17 +192,33 @@ fn bad_claim(msg: impl Into<String>) -> StsError {
     StsError::InvalidIdentityToken(msg.into())
 }
 
-/// Does the Role attribute hold the (role, provider) pair, in either order?
-fn role_pair_present(assertion: &VerifiedAssertion, role_arn: &str, provider_arn: &str) -> bool {
-    assertion.attribute(&format!("{ATTR}Role")).iter().any(|v| {
+/// The roles a verified assertion grants with `provider`: each pair of its Role attribute that
+/// names the provider (`roleArn,providerArn`, either order), then each role a provider role
+/// mapping grants for the assertion's attributes; no duplicates. The trust policy still decides.
+pub fn granted_roles(assertion: &VerifiedAssertion, provider: &SamlProvider) -> Vec<String> {
+    let mut roles: Vec<String> = Vec::new();
+    for v in assertion.attribute(&format!("{ATTR}Role")) {
         let mut parts = v.split(',').map(str::trim);
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(a), Some(b), None) => {
-                (a == role_arn && b == provider_arn) || (a == provider_arn && b == role_arn)
-            }
-            _ => false,
+        let role = match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), None) if b == provider.arn => a,
+            (Some(a), Some(b), None) if a == provider.arn => b,
+            _ => continue,
+        };
+        if !roles.iter().any(|r| r == role) {
+            roles.push(role.to_owned());
         }
-    })
+    }
+    for m in &provider.role_mappings {
+        if !roles.contains(&m.role)
+            && assertion
+                .attribute(&m.attribute)
+                .iter()
+                .any(|v| m.matches(v))
+        {
+            roles.push(m.role.clone());
+        }
+    }
+    roles
 }
 
 fn single<'a>(assertion: &'a VerifiedAssertion, name: &str) -> Result<Option<&'a str>, StsError> {
@@ -230,15 +246,10 @@ pub fn assume_role_with_saml(
     {
         return Err(StsError::Internal);
     }
-    let allowed = role_pair_present(assertion, role_arn, &provider.arn)
-        || provider.role_mappings.iter().any(|m| {
-            m.role == role_arn
-                && assertion
-                    .attribute(&m.attribute)
-                    .iter()
-                    .any(|v| m.matches(v))
-        });
-    if !allowed {
+    if !granted_roles(assertion, provider)
+        .iter()
+        .any(|r| r == role_arn)
+    {
         return Err(StsError::IdpRejectedClaim(format!(
             "The SAML assertion does not allow the role {role_arn} with the provider {}",
             provider.arn

@@ -2,6 +2,8 @@
 //! loopback port, and raw HTTP for the endpoints the AWS SDK does not call.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod saml_setup;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

@@ -49,16 +49,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// What every console response carries.
 fn secured(mut b: HttpResponseBuilder, state: &AppState) -> HttpResponseBuilder {
-    let mut form_action = String::from("'self'");
-    for o in state.config.console.allowed_origins.iter().skip(1) {
-        form_action.push(' ');
-        form_action.push_str(o);
-    }
     b.insert_header((
         header::CONTENT_SECURITY_POLICY,
-        format!(
-            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
-        ),
+        state.config.console.csp.as_str(),
     ))
     .insert_header((header::X_FRAME_OPTIONS, "DENY"))
     .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -253,7 +246,7 @@ async fn signed_in(
             start_console(state, &only, to, None, audit, now).await
         }
         _ => {
-            let (_, sealed) =
+            let sealed =
                 console::pending(&state.config.console.sealer, via, to, options, epoch(now))?;
             if sealed.len() > 3800 {
                 return Err(ConsoleError::BadRequest(
@@ -343,22 +336,20 @@ async fn acs(
         .ok_or_else(|| ConsoleError::BadRequest("The request has no SAMLResponse".into()))?;
     let to = destination(state, form(body, "RelayState").as_deref())?;
     let saml = &state.config.saml;
-    // A response whose status is not Success is the IdP telling the person something went
-    // wrong there (often unsigned, without an assertion): say so, and grant nothing.
-    if let Some(failed) = crate::federation::saml::peek(&encoded)
-        .as_ref()
-        .and_then(crate::federation::saml::failed_status)
-    {
+    // Read once before verification, trusting nothing: the Issuer chooses the keys, and a
+    // status that is not Success is the IdP telling the person something went wrong there
+    // (often unsigned, without an assertion): say so, and grant nothing.
+    let untrusted = crate::federation::saml::peek(&encoded).unwrap_or_default();
+    if let Some(failed) = untrusted.failed_status() {
         return Err(ConsoleError::Idp(format!(
             "Your identity provider could not sign you in (status {failed})"
         )));
     }
-    let provider =
-        crate::federation::saml::provider_for_response(saml, &encoded).ok_or_else(|| {
-            ConsoleError::Identity(
-                "The SAML response does not come from an identity provider idbroker trusts".into(),
-            )
-        })?;
+    let provider = untrusted.provider(saml).ok_or_else(|| {
+        ConsoleError::Identity(
+            "The SAML response does not come from an identity provider idbroker trusts".into(),
+        )
+    })?;
     let sealer = &state.config.console.sealer;
     let now_s = epoch(now);
     let issued = |id: &str| console::saml_sp::issued(sealer, &provider.arn, id, now_s);
@@ -464,11 +455,8 @@ async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     let started = std::time::Instant::now();
     let rid = request_id();
     let mut audit = Audit::default();
-    let result = callback(&req, &state, &mut audit).await.map(|mut r| {
-        let _ = r.add_cookie(&removal(&state, OIDC_COOKIE, "/console/oidc"));
-        r
-    });
-    finish(
+    let result = callback(&req, &state, &mut audit).await;
+    let mut resp = finish(
         &state,
         &req,
         "ConsoleSignInOIDC",
@@ -476,7 +464,10 @@ async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         &audit,
         result,
         started,
-    )
+    );
+    // The login state is used once, whatever the outcome.
+    let _ = resp.add_cookie(&removal(&state, OIDC_COOKIE, "/console/oidc"));
+    resp
 }
 
 async fn callback(
