@@ -100,6 +100,13 @@ impl Broker {
         .await
     }
 
+    /// A signed-in browser's console cookie for `creds` (getSigninToken, then login).
+    async fn console_cookie(&self, creds: &(String, String, String), extra: &str) -> String {
+        let token = token_of(&self.signin_token(creds, extra).await);
+        let r = self.login(&token, LANDING).await;
+        r.cookie("idb_console").expect("console cookie").0
+    }
+
     async fn login(&self, token: &str, destination: &str) -> Response {
         self.get(
             &format!(
@@ -252,12 +259,7 @@ async fn federation_round_trip_landing_and_signout() {
 async fn console_session_ends_with_session_duration() {
     let b = Broker::start().await;
     let creds = b.role_creds().await;
-    let token = token_of(&b.signin_token(&creds, "&SessionDuration=900").await);
-    let (cookie, _) = b
-        .login(&token, LANDING)
-        .await
-        .cookie("idb_console")
-        .unwrap();
+    let cookie = b.console_cookie(&creds, "&SessionDuration=900").await;
     assert!(b
         .get("/console", Some(&cookie))
         .await
@@ -449,12 +451,7 @@ async fn the_console_fails_closed_while_the_store_is_down() {
     };
     let b = Broker::with(cfg).await;
     let creds = b.role_creds().await;
-    let token = token_of(&b.signin_token(&creds, "").await);
-    let (cookie, _) = b
-        .login(&token, LANDING)
-        .await
-        .cookie("idb_console")
-        .unwrap();
+    let cookie = b.console_cookie(&creds, "").await;
     let page = b.get("/console", Some(&cookie)).await;
     assert!(page.body.contains("id=\"landing\""));
     let csrf = page.hidden("csrf").unwrap();
@@ -498,12 +495,7 @@ async fn the_console_fails_closed_while_the_store_is_down() {
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     let creds = b.role_creds().await;
-    let token = token_of(&b.signin_token(&creds, "").await);
-    let (cookie, _) = b
-        .login(&token, LANDING)
-        .await
-        .cookie("idb_console")
-        .unwrap();
+    let cookie = b.console_cookie(&creds, "").await;
     assert!(b
         .get("/console", Some(&cookie))
         .await
