@@ -456,21 +456,15 @@ pub fn saml_options(
     (options, refusals)
 }
 
-/// A session name from an ID token: the email when it makes a valid one, else the subject,
-/// else `console-` and a digest of the subject.
+/// A session name from an ID token: the email when the IdP verified it (`email_verified`; an
+/// unverified one is whatever the user typed at the IdP, and would let them name their
+/// session, in every log and audit record, after someone else's address), else the subject,
+/// made a valid RoleSessionName
+/// ([`crate::federation::oidc::session_name_from`]: kept as it is when it is one, else its
+/// characters outside `[\w+=,.@-]` replaced and a digest of it appended).
 pub fn oidc_session_name(token: &VerifiedIdToken) -> String {
-    let ok = |s: &str| crate::sts::params::check_session_name("roleSessionName", s).is_ok();
-    if let Some(e) = token.email().filter(|e| ok(e)) {
-        return e.to_owned();
-    }
-    if ok(token.subject()) {
-        return token.subject().to_owned();
-    }
-    let digest = openssl::sha::sha256(token.subject().as_bytes());
-    format!(
-        "console-{}",
-        data_encoding::HEXLOWER.encode(digest.get(..12).unwrap_or_default())
-    )
+    let claim = token.verified_email().unwrap_or(token.subject());
+    crate::federation::oidc::session_name_from(claim)
 }
 
 /// The roles a verified ID token may take through console login: every role whose trust

@@ -48,6 +48,13 @@ const MAX_KIDLESS_CANDIDATES: usize = 4;
 
 const NOT_A_JWT: &str =
     "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)";
+/// The one answer for every refusal, before the signature has verified, that depends on the
+/// configuration: an issuer with no provider, an algorithm the provider does not allow, a key
+/// id it does not have, a signature its keys do not verify. An unauthenticated caller learns
+/// from it neither which issuers are trusted nor anything of their keys (AWS itself names the
+/// unknown issuer: "No OpenIDConnect provider found in your account for ..."; idbroker does
+/// not). The cause is logged at debug level.
+pub const NOT_VERIFIED: &str = "The web identity token could not be verified";
 const KEY_UNAVAILABLE: &str = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
 
 /// Why a web identity token was refused. Only `http::error` turns these into STS errors.
@@ -403,6 +410,43 @@ impl KeySet {
         }
         Err(SigFailure::Invalid("signature"))
     }
+}
+
+/// The answer to a signature failure: [`NOT_VERIFIED`] for every failure that depends on the
+/// provider's keys and algorithms (which would otherwise tell a caller without a valid token
+/// what they are), AWS's "not a valid JWT" for the token's own form.
+fn signature_refusal(f: &SigFailure) -> OidcError {
+    match f {
+        SigFailure::UnknownKey
+        | SigFailure::Invalid(
+            "signature"
+            | "algorithm not allowed"
+            | "the key of this kid does not allow this alg"
+            | "more than one key has this kid",
+        ) => invalid(NOT_VERIFIED),
+        SigFailure::Invalid(_) => invalid(NOT_A_JWT),
+    }
+}
+
+/// A RoleSessionName (2..=64 characters of `[\w+=,.@-]`) naming the session of `claim` (a
+/// token's `sub`, or a verified `email`): the claim itself when it is one; otherwise its
+/// characters with every other one replaced by `-`, cut to 51, then `-` and 12 hex digits of
+/// the claim's SHA-256, so that claims that read alike after the replacement, or share their
+/// first 51 characters, still name different sessions.
+pub fn session_name_from(claim: &str) -> String {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if (2..=64).contains(&claim.len()) && claim.chars().all(allowed) {
+        return claim.to_owned();
+    }
+    let mut name: String = claim
+        .chars()
+        .map(|c| if allowed(c) { c } else { '-' })
+        .take(51)
+        .collect();
+    let digest = Sha256::digest(claim.as_bytes());
+    name.push('-');
+    name.push_str(&data_encoding::HEXLOWER.encode(digest.get(..6).unwrap_or_default()));
+    name
 }
 
 /// A JWK as a verification key, or `None` when it may not verify any allowed algorithm.
@@ -1106,15 +1150,13 @@ impl OidcProvider {
             }
             other => other,
         };
-        result.map_err(|f| match f {
-            SigFailure::UnknownKey => {
-                invalid("No key in the provider's key set matches the token's kid and alg")
-            }
-            SigFailure::Invalid("signature") => invalid("Signature validation failed"),
-            SigFailure::Invalid("algorithm not allowed") => {
-                invalid("The token's signing algorithm is not allowed")
-            }
-            SigFailure::Invalid(_) => invalid(NOT_A_JWT),
+        result.map_err(|f| {
+            let why = match f {
+                SigFailure::UnknownKey => "no key of the provider has the token's kid and alg",
+                SigFailure::Invalid(why) => why,
+            };
+            tracing::debug!(provider = %self.config.host_path, reason = why, "web identity token refused");
+            signature_refusal(&f)
         })
     }
 }
@@ -1153,6 +1195,8 @@ struct Claims {
     jti: Option<String>,
     #[serde(default)]
     email: Option<Value>,
+    #[serde(default)]
+    email_verified: Option<Value>,
     #[serde(default)]
     amr: Option<Value>,
     #[serde(default, rename = "https://aws.amazon.com/tags")]
@@ -1225,6 +1269,7 @@ pub struct VerifiedIdToken {
     azp_present: bool,
     amr: Vec<String>,
     email: Option<String>,
+    email_verified: bool,
     expires_at: u64,
     tags: TokenTags,
     source_identity: Option<String>,
@@ -1278,6 +1323,11 @@ impl VerifiedIdToken {
     /// `email`, when a string.
     pub fn email(&self) -> Option<&str> {
         self.email.as_deref()
+    }
+    /// `email`, only when the IdP says it verified it (`email_verified`: `true`, or the string
+    /// `"true"` that some IdPs send, as openidconnect-rs's `accept-string-booleans` reads it).
+    pub fn verified_email(&self) -> Option<&str> {
+        self.email.as_deref().filter(|_| self.email_verified)
     }
     /// `exp`.
     pub fn expires_at(&self) -> u64 {
@@ -1464,9 +1514,8 @@ impl OidcFederation {
             .and_then(|i| self.providers.get(*i))
             .ok_or_else(|| {
                 let shown: String = iss.chars().take(200).collect();
-                invalid(format!(
-                    "No OpenIDConnect provider found in your account for {shown}"
-                ))
+                tracing::debug!(issuer = %shown, "web identity token refused: no provider has its issuer");
+                invalid(NOT_VERIFIED)
             })?;
         let verified_payload = provider.verify_signature(token, now).await?;
         debug_assert_eq!(verified_payload, payload);
@@ -1580,6 +1629,8 @@ fn check_claims(
         azp_present: c.azp.is_some(),
         amr: strings(c.amr.as_ref()),
         email: c.email.as_ref().and_then(Value::as_str).map(str::to_owned),
+        email_verified: matches!(&c.email_verified, Some(Value::Bool(true)))
+            || matches!(&c.email_verified, Some(Value::String(v)) if v == "true"),
         expires_at: exp,
         tags,
         source_identity: c.source_identity,
@@ -1689,6 +1740,56 @@ mod tests {
         assert!(check_url("http://localhost:9000", true).is_ok());
         assert!(check_url("https://u:p@idp.example.com", false).is_err());
         assert!(check_url("file:///etc/passwd", true).is_err());
+    }
+
+    #[test]
+    fn session_names_from_claims() {
+        let ok = |s: &str| {
+            (2..=64).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+        };
+        assert_eq!(session_name_from("alice@example.com"), "alice@example.com");
+        assert_eq!(session_name_from("a_b+c=d,e.f@g-h"), "a_b+c=d,e.f@g-h");
+        let k8s = session_name_from("system:serviceaccount:ns:builder");
+        assert!(
+            k8s.starts_with("system-serviceaccount-ns-builder-"),
+            "{k8s}"
+        );
+        let mut seen = std::collections::HashSet::new();
+        for claim in [
+            "x",
+            "",
+            "a:b",
+            "a-b-",
+            "a|b",
+            "ünïcode",
+            &"y".repeat(64),
+            &"y".repeat(65),
+            &"y".repeat(300),
+            &format!("{}z", "y".repeat(300)),
+        ] {
+            let n = session_name_from(claim);
+            assert!(ok(&n), "{claim:?} -> {n:?}");
+            assert!(seen.insert(n.clone()), "{claim:?} -> {n:?} twice");
+        }
+    }
+
+    #[test]
+    fn only_key_independent_signature_failures_say_what_they_are() {
+        for f in [
+            SigFailure::UnknownKey,
+            SigFailure::Invalid("signature"),
+            SigFailure::Invalid("algorithm not allowed"),
+            SigFailure::Invalid("the key of this kid does not allow this alg"),
+            SigFailure::Invalid("more than one key has this kid"),
+        ] {
+            assert_eq!(signature_refusal(&f), invalid(NOT_VERIFIED), "{f:?}");
+        }
+        assert_eq!(
+            signature_refusal(&SigFailure::Invalid("header encoding")),
+            invalid(NOT_A_JWT)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::instrument;
 
+use crate::federation::oidc::session_name_from;
 use crate::http::error::ApiError;
 use crate::http::xml::Body;
 use crate::http::Audit;
@@ -23,11 +24,28 @@ pub async fn exchange(
     facts: &RequestFacts,
     now: SystemTime,
 ) -> Result<(WebIdentityPlan, Credentials), ApiError> {
-    let req = web_identity::parse_request(params)?;
+    exchange_named(state, params, facts, now, false).await
+}
+
+/// [`exchange`]; with `name_from_subject`, the session is named after the verified token's
+/// `sub` (made a valid RoleSessionName: [`session_name_from`]) instead of the request's
+/// RoleSessionName, which is then only a placeholder for the parameter checks.
+async fn exchange_named(
+    state: &AppState,
+    params: &Params,
+    facts: &RequestFacts,
+    now: SystemTime,
+    name_from_subject: bool,
+) -> Result<(WebIdentityPlan, Credentials), ApiError> {
+    let mut req = web_identity::parse_request(params)?;
     let token = state
         .oidc
         .verify(req.token, state.store.as_ref(), now)
         .await?;
+    let named = name_from_subject.then(|| session_name_from(token.subject()));
+    if let Some(name) = &named {
+        req.session_name = name;
+    }
     let plan = web_identity::plan(&state.config.directory, &token, &req, facts, now)?;
     let creds = state.mint(&plan.session, now).await?;
     Ok((plan, creds))
@@ -57,7 +75,10 @@ pub fn render(plan: &WebIdentityPlan, creds: &Credentials) -> Body {
 /// workload's web identity token in `Authorization` (as the SDKs send the content of
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`; a `Bearer ` prefix is accepted). Answers the
 /// container-credentials JSON (`AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`,
-/// `RoleArn`); the SDK calls again before `Expiration`, so a pod refreshes by itself.
+/// `RoleArn`); the SDK calls again before `Expiration`, so a pod refreshes by itself. Without
+/// a RoleSessionName the session is named after the token's `sub` (a Kubernetes service
+/// account's `system:serviceaccount:NS:NAME` becomes `system-serviceaccount-NS-NAME-` and a
+/// digest), so that each workload's sessions can be told apart, audited and revoked.
 #[instrument(level = "debug", skip_all)]
 pub async fn workload_credentials(
     req: HttpRequest,
@@ -91,7 +112,9 @@ pub async fn workload_credentials(
                         )
                     })
                     .collect();
-            if !pairs.iter().any(|(k, _)| k == "RoleSessionName") {
+            let name_from_subject = !pairs.iter().any(|(k, _)| k == "RoleSessionName");
+            if name_from_subject {
+                // A placeholder for the parameter checks; the verified `sub` names the session.
                 pairs.push(("RoleSessionName".into(), "workload".into()));
             }
             pairs.push(("WebIdentityToken".into(), token));
@@ -100,7 +123,7 @@ pub async fn workload_credentials(
                 source_ip: req.peer_addr().map(|a| a.ip().to_string()),
                 secure_transport: state.tls,
             };
-            exchange(&state, &params, &facts, now)
+            exchange_named(&state, &params, &facts, now, name_from_subject)
                 .await
                 .map(|(plan, creds)| {
                     audit.caller = Some(plan.provider.clone());
