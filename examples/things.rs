@@ -16,7 +16,9 @@
 //!
 //! It reads sessions from the server's Redis (same `IDBROKER_STORE_PREFIX`, default
 //! `idbroker:`) and opens their secrets with the server's sealing key (`IDBROKER_SEALING_KEY`,
-//! id `IDBROKER_SEALING_KEY_ID`, default `k1`). The role policies below stand in for the
+//! id `IDBROKER_SEALING_KEY_ID`, default `k1`). `HOST` (e.g. `things.example.com`), when set, is
+//! the host clients must have signed for: a request signed for another host is refused. The role
+//! policies below stand in for the
 //! server's directory (the demo roles): ReportsReader may list and read things, Admin anything.
 //! The tests (tests/verify_e2e.rs) run [`app`] with the test server's own policies.
 
@@ -145,8 +147,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             SessionStoreConfig::Memory
         }
     };
-    let options =
-        VerifierOptions::new(Arc::new(keys), Arc::new(demo_policies()?)).with_service(SERVICE);
+    let mut options = VerifierOptions::new(SERVICE, Arc::new(keys), Arc::new(demo_policies()?));
+    // Requests signed for another host (another service that trusts the same sessions) are
+    // refused when HOST says which host clients reach this service at.
+    if let Some(host) = env("HOST") {
+        options = options.with_host(host);
+    }
     let verifier = web::Data::new(Verifier::connect(&config, options).await?);
     let addr = env("LISTEN").unwrap_or_else(|| "127.0.0.1:8088".into());
     println!("example service listening on http://{addr}");

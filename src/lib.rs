@@ -154,7 +154,9 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         }
     }
     let keys = Arc::new(keys);
-    let mut verify_options = idbroker_verify::VerifierOptions::new(
+    // POST /verify serves several services: each call names the one the forwarded request must
+    // be signed for (and the calling service must be allowed to verify for it).
+    let mut verify_options = idbroker_verify::VerifierOptions::service_per_call(
         Arc::clone(&keys),
         Arc::new(config.directory.policy_directory()),
     );

@@ -40,8 +40,10 @@ pub struct VerifyInput {
     pub query: String,
     /// Its headers, `[name, value]` pairs in the order received; names may repeat.
     pub headers: Vec<(String, String)>,
-    /// SHA-256 of its body, hex. Absent: the body is not shown, and only a signature that does
-    /// not cover it (`UNSIGNED-PAYLOAD`, presigned) verifies.
+    /// SHA-256 of its body, hex. Absent: the body is not shown, and only an `UNSIGNED-PAYLOAD`
+    /// signature (declared so, or a presigned URL signed so) verifies; any other is refused as
+    /// the call's fault (`MissingParameter`, naming `body_sha256`), never verified for a body
+    /// idbroker did not see.
     pub body_sha256: Option<String>,
     /// The action to decide (with `resource`).
     pub action: Option<String>,
@@ -199,19 +201,12 @@ pub async fn verify_request(
         headers: &headers,
         payload,
     };
+    // Signed for another service: not a request to this one. A signature that covers the body
+    // with no `body_sha256` given: `VerifyError::BodyHashRequired` (the call's fault).
     let caller = verifier
-        .verify(&parts, now)
+        .verify_for_service(&parts, &input.service, now)
         .await
         .map_err(VerificationError::Request)?;
-    // Signed for another service: not a request to this one.
-    if caller.service() != input.service {
-        return Err(VerificationError::Request(
-            VerifyError::IncompleteSignature(format!(
-                "Credential should be scoped to correct service: '{}'.",
-                input.service
-            )),
-        ));
-    }
     let decision = asked.as_ref().map(|(action, resource)| {
         let extra: Vec<(&str, &str)> = input
             .context

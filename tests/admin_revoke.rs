@@ -375,7 +375,11 @@ async fn revoke_older_sessions_spares_sessions_issued_after_the_mark() {
 /// Verifier options with the server's sealing keys and a cache TTL of an hour: only the
 /// revocation feed can explain a revocation seen sooner.
 fn long_ttl(b: &Broker) -> VerifierOptions {
-    let mut o = VerifierOptions::new(b.state.keys.clone(), Arc::new(PolicyDirectory::new()));
+    let mut o = VerifierOptions::new(
+        "orders",
+        b.state.keys.clone(),
+        Arc::new(PolicyDirectory::new()),
+    );
     o.cache_ttl = Duration::from_secs(3600);
     o
 }

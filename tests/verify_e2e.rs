@@ -95,7 +95,7 @@ async fn world(redis_url: &str) -> World {
             ..RedisOptions::default()
         },
     };
-    let options = VerifierOptions::new(keys, Arc::new(dir)).with_service(things::SERVICE);
+    let options = VerifierOptions::new(things::SERVICE, keys, Arc::new(dir));
     let verifier = web::Data::new(Verifier::connect(&store_config, options).await.unwrap());
     let v = verifier.clone();
     let server = HttpServer::new(move || App::new().app_data(v.clone()).configure(things::app))

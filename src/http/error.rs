@@ -185,7 +185,7 @@ impl From<SamlError> for ApiError {
                 "1 validation error detected: Value at 'SAMLAssertion' failed to satisfy constraint: Member must have length less than or equal to 100000",
             ),
             SamlError::Expired(_) => ApiError::new("ExpiredTokenException", 400, msg),
-            SamlError::StoreUnavailable => StsError::Unavailable.into(),
+            SamlError::StoreUnavailable | SamlError::Overloaded => StsError::Unavailable.into(),
             SamlError::Malformed(_)
             | SamlError::Signature(_)
             | SamlError::Rejected(_)
@@ -226,6 +226,16 @@ impl From<crate::verification::VerificationError> for (ApiError, VerifyBlame) {
         use crate::verification::VerificationError;
         match e {
             VerificationError::Call(e) => (e.into(), VerifyBlame::Call),
+            // The calling service left out the hash of a body the signature covers: its fault,
+            // and the answer says what to send.
+            VerificationError::Request(idbroker_verify::VerifyError::BodyHashRequired) => (
+                ApiError::new(
+                    "MissingParameter",
+                    400,
+                    "body_sha256 is required: the forwarded request's signature is not an UNSIGNED-PAYLOAD signature (it covers the body, or does not match at all); give the SHA-256 of the body as received",
+                ),
+                VerifyBlame::Call,
+            ),
             VerificationError::Request(e) => (e.into(), VerifyBlame::Request),
         }
     }
@@ -441,7 +451,7 @@ pub fn console_saml_error(e: SamlError) -> crate::console::ConsoleError {
     use crate::console::ConsoleError as E;
     match e {
         SamlError::Expired(m) => E::Expired(m.to_string()),
-        SamlError::StoreUnavailable => E::Unavailable,
+        SamlError::StoreUnavailable | SamlError::Overloaded => E::Unavailable,
         other => {
             let api = ApiError::from(other);
             E::Identity(api.message)

@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         .expect("a Redis on 127.0.0.1:6379 (or REDIS_URL)");
     let creds = rt.block_on(mint(&*store, &keys(), &plan(READER)));
     let verifier = |ttl: Duration| {
-        let mut opts = VerifierOptions::new(keys(), directory()).with_service("orders");
+        let mut opts = VerifierOptions::new("orders", keys(), directory());
         opts.cache_ttl = ttl;
         Verifier::new(store.clone(), opts)
     };

@@ -37,6 +37,14 @@ pub enum VerifyError {
         /// The resource asked for.
         resource: String,
     },
+    /// The request's signature covers its body (it is not an `UNSIGNED-PAYLOAD` signature) and
+    /// the verifier was shown neither the body nor its hash ([`crate::Payload::Unsigned`]): it
+    /// cannot tell the body the client signed from any other, so it verifies nothing.
+    /// `IncompleteSignature` (400). A service that sees this should pass the body
+    /// ([`crate::Payload::Bytes`]) or its SHA-256 ([`crate::Payload::Sha256Hex`]); one that never
+    /// reads bodies should require `UNSIGNED-PAYLOAD` signatures of its clients.
+    #[error("The request's signature covers its body, which was not shown to the verifier: only an UNSIGNED-PAYLOAD signature verifies without the body or its SHA-256.")]
+    BodyHashRequired,
     /// The session store could not answer: nothing is accepted (fail closed).
     /// `ServiceUnavailable` (503).
     #[error("Service is unable to handle request.")]
@@ -48,7 +56,7 @@ impl VerifyError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingAuthenticationToken => "MissingAuthenticationToken",
-            Self::IncompleteSignature(_) => "IncompleteSignature",
+            Self::IncompleteSignature(_) | Self::BodyHashRequired => "IncompleteSignature",
             Self::RequestExpired(_) => "RequestExpired",
             Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
             Self::InvalidClientTokenId => "InvalidClientTokenId",
@@ -61,7 +69,7 @@ impl VerifyError {
     /// The HTTP status.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::IncompleteSignature(_) | Self::RequestExpired(_) => 400,
+            Self::IncompleteSignature(_) | Self::BodyHashRequired | Self::RequestExpired(_) => 400,
             Self::ServiceUnavailable => 503,
             _ => 403,
         }

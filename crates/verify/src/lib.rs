@@ -19,6 +19,15 @@
 //! raced with a revocation is not kept (a generation counter), so an eviction is never undone by
 //! a stale read.
 //!
+//! **What a request must be signed for.** The service of its credential scope is required
+//! ([`VerifierOptions::new`] takes it; a verifier shared by several services names it per call,
+//! [`Verifier::verify_for_service`]); the host, when configured ([`VerifierOptions::with_host`]),
+//! is checked against the signed `Host` header. The body: a request whose signature covers it
+//! verifies only when the verifier is shown the body or its SHA-256; with
+//! [`Payload::Unsigned`], only `UNSIGNED-PAYLOAD` signatures verify
+//! ([`VerifyError::BodyHashRequired`] otherwise). Streaming (`STREAMING-*`) payload signatures
+//! are not supported (refused as `IncompleteSignature`).
+//!
 //! Time is passed in (`now`), never read from a clock here.
 //!
 //! Behind the `actix` feature, [`actix`] has an actix-web middleware.
@@ -52,6 +61,19 @@ pub use idbroker_sigv4::{Payload, RequestParts, SignatureForm, Skew};
 use idbroker_sigv4::{SigningKey, Verified};
 pub use k8s::K8sTokenError;
 
+/// Which service a request must be signed for: the service of its credential scope. There is
+/// no "any service": a request signed for one service is never accepted by another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpectedService {
+    /// This service ([`VerifierOptions::new`]): [`Verifier::verify`] refuses requests signed for
+    /// any other.
+    Named(String),
+    /// The service is named by each call ([`Verifier::verify_for_service`]);
+    /// [`Verifier::verify`] refuses every request. For one verifier shared by several services,
+    /// as idbroker's `POST /verify` ([`VerifierOptions::service_per_call`]).
+    PerCall,
+}
+
 /// How a [`Verifier`] works.
 #[derive(Debug, Clone)]
 pub struct VerifierOptions {
@@ -66,8 +88,15 @@ pub struct VerifierOptions {
     pub cache_ttl: Duration,
     /// At most this many cached sessions (default 100,000).
     pub cache_capacity: usize,
-    /// The service name the credential scope must name (e.g. `execute-api`); `None`: any.
-    pub service: Option<String>,
+    /// The service the credential scope must name (e.g. `execute-api`). Required: given to
+    /// [`VerifierOptions::new`].
+    pub service: ExpectedService,
+    /// The host the request must be signed for: its (always signed) `Host` header, compared
+    /// without regard to case, with the port if the client's URL has one
+    /// (`orders.example.com`, `orders.example.com:8443`). A request signed for another host
+    /// (captured at another service that trusts the same sessions) is refused. `None` (the
+    /// default): not checked.
+    pub host: Option<String>,
     /// The regions the credential scope may name; empty: any.
     pub regions: Vec<String>,
     /// The hosts (with the port, if any, as in the URL: `sts.example.com`, `127.0.0.1:8443`) a
@@ -77,15 +106,44 @@ pub struct VerifierOptions {
 }
 
 impl VerifierOptions {
-    /// Defaults: 15-minute skew, 1 s cache TTL, 100,000 cached sessions, any service and region.
-    pub fn new(sealing_keys: Arc<SealingKeys>, policies: Arc<PolicyDirectory>) -> Self {
+    /// Options for a verifier of requests signed for `service` (the credential scope's service,
+    /// e.g. `execute-api`). Defaults: 15-minute skew, 1 s cache TTL, 100,000 cached sessions,
+    /// any region, the host not checked ([`with_host`](Self::with_host)).
+    pub fn new(
+        service: impl Into<String>,
+        sealing_keys: Arc<SealingKeys>,
+        policies: Arc<PolicyDirectory>,
+    ) -> Self {
+        Self::with(
+            ExpectedService::Named(service.into()),
+            sealing_keys,
+            policies,
+        )
+    }
+
+    /// Options for a verifier shared by several services, each call naming the service the
+    /// request must be signed for ([`Verifier::verify_for_service`]; [`Verifier::verify`]
+    /// refuses everything). Otherwise as [`new`](Self::new).
+    pub fn service_per_call(
+        sealing_keys: Arc<SealingKeys>,
+        policies: Arc<PolicyDirectory>,
+    ) -> Self {
+        Self::with(ExpectedService::PerCall, sealing_keys, policies)
+    }
+
+    fn with(
+        service: ExpectedService,
+        sealing_keys: Arc<SealingKeys>,
+        policies: Arc<PolicyDirectory>,
+    ) -> Self {
         VerifierOptions {
             sealing_keys,
             policies,
             skew: Skew::DEFAULT,
             cache_ttl: Duration::from_secs(1),
             cache_capacity: 100_000,
-            service: None,
+            service,
+            host: None,
             regions: Vec::new(),
             sts_hosts: Vec::new(),
         }
@@ -101,9 +159,9 @@ impl VerifierOptions {
         self
     }
 
-    /// Require this service in the credential scope.
-    pub fn with_service(mut self, service: impl Into<String>) -> Self {
-        self.service = Some(service.into());
+    /// Require requests signed for this host (the `Host` header, with the port if any).
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
         self
     }
 
@@ -455,21 +513,60 @@ impl Verifier {
     }
 
     /// Verify a signed request at `now`: signature (header or presigned), session token,
-    /// expiry, revocation. Errors are AWS's ([`VerifyError::code`]).
+    /// expiry, revocation; the request must be signed for the service the options name (and
+    /// their host and regions, when set). Errors are AWS's ([`VerifyError::code`]).
+    ///
+    /// The body: pass it ([`Payload::Bytes`]) or its SHA-256 ([`Payload::Sha256Hex`]).
+    /// [`Payload::Unsigned`] verifies only a request signed with `UNSIGNED-PAYLOAD` (declared
+    /// as `X-Amz-Content-Sha256: UNSIGNED-PAYLOAD`, or the payload line of a presigned URL);
+    /// anything whose signature covers the body is [`VerifyError::BodyHashRequired`], since the
+    /// body that came with the request may not be the one the client signed.
     #[instrument(skip_all)]
     pub async fn verify(
         &self,
         req: &RequestParts<'_>,
         now: SystemTime,
     ) -> Result<VerifiedCaller, VerifyError> {
+        match &self.options.service {
+            ExpectedService::Named(service) => self.verify_scoped(req, service, now).await,
+            ExpectedService::PerCall => Err(VerifyError::IncompleteSignature(
+                "This verifier has no service of its own: the service must be named with each request."
+                    .into(),
+            )),
+        }
+    }
+
+    /// As [`verify`](Self::verify), for a request that must be signed for `service`, named by
+    /// this call: for a verifier shared by several services
+    /// ([`VerifierOptions::service_per_call`]). A verifier made for one service
+    /// ([`VerifierOptions::new`]) refuses every other.
+    #[instrument(skip_all)]
+    pub async fn verify_for_service(
+        &self,
+        req: &RequestParts<'_>,
+        service: &str,
+        now: SystemTime,
+    ) -> Result<VerifiedCaller, VerifyError> {
+        if let ExpectedService::Named(own) = &self.options.service {
+            if own != service {
+                return Err(wrong_service(own));
+            }
+        }
+        self.verify_scoped(req, service, now).await
+    }
+
+    /// The checks of the request's scope (service, region, host) and of what it says of its
+    /// body, then [`verify_parsed`](Self::verify_parsed).
+    async fn verify_scoped(
+        &self,
+        req: &RequestParts<'_>,
+        service: &str,
+        now: SystemTime,
+    ) -> Result<VerifiedCaller, VerifyError> {
         let request = idbroker_sigv4::parse_request(req)?;
         let parsed = request.signature();
-        if let Some(service) = &self.options.service {
-            if parsed.service() != service {
-                return Err(VerifyError::IncompleteSignature(format!(
-                    "Credential should be scoped to correct service: '{service}'."
-                )));
-            }
+        if parsed.service() != service {
+            return Err(wrong_service(service));
         }
         if !self.options.regions.is_empty()
             && !self.options.regions.iter().any(|r| r == parsed.region())
@@ -479,7 +576,39 @@ impl Verifier {
                 parsed.region()
             )));
         }
-        self.verify_parsed(request, now, None).await
+        if let Some(host) = &self.options.host {
+            // `host` is always among the signed headers (the parser requires it), so the value
+            // compared is the one the signature covers.
+            let mut hosts = header_values(req.headers, "host");
+            let signed_for = match (hosts.next(), hosts.next()) {
+                (Some(h), None) => h,
+                _ => "",
+            };
+            if !signed_for.eq_ignore_ascii_case(host) {
+                return Err(VerifyError::IncompleteSignature(format!(
+                    "The request should be signed for the host '{host}'."
+                )));
+            }
+        }
+        // Without the body, only an UNSIGNED-PAYLOAD signature can be checked. A declared body
+        // hash is refused at once; with nothing declared (the SDKs sign the body's hash without
+        // saying so), the signature is tried as UNSIGNED-PAYLOAD and, if it does not match,
+        // the body (or its hash) is asked for.
+        let body_hidden = matches!(req.payload, Payload::Unsigned);
+        let declared = header_values(req.headers, "x-amz-content-sha256").next();
+        if body_hidden && declared.is_some_and(|d| d != idbroker_sigv4::UNSIGNED_PAYLOAD) {
+            return Err(VerifyError::BodyHashRequired);
+        }
+        match self.verify_parsed(request, now, None).await {
+            Err(VerifyError::SignatureDoesNotMatch) if body_hidden && declared.is_none() => {
+                Err(VerifyError::BodyHashRequired)
+            }
+            Ok(caller) if body_hidden && caller.payload_signed => {
+                // Cannot happen (nothing was shown to cover); never let it through.
+                Err(VerifyError::BodyHashRequired)
+            }
+            other => other,
+        }
     }
 
     /// Verify a `k8s-aws-v1.` bearer token (aws-iam-authenticator's format, `aws eks
@@ -487,8 +616,8 @@ impl Verifier {
     /// ([`k8s::parse_k8s_token`], against [`VerifierOptions::sts_hosts`]), then its presigned
     /// GetCallerIdentity request verified like any request, with `x-k8s-aws-id: cluster_id`
     /// (so a token for another cluster does not verify) and a 15-minute validity from its
-    /// `X-Amz-Date`. [`VerifierOptions::service`] and `regions` do not apply (the scope is
-    /// STS's).
+    /// `X-Amz-Date`. [`VerifierOptions::service`], `host` and `regions` do not apply (the
+    /// scope is STS's; the host is checked against [`VerifierOptions::sts_hosts`]).
     #[instrument(skip_all)]
     pub async fn verify_k8s_token(
         &self,
@@ -792,6 +921,23 @@ impl Verifier {
             })
         }
     }
+}
+
+fn wrong_service(service: &str) -> VerifyError {
+    VerifyError::IncompleteSignature(format!(
+        "Credential should be scoped to correct service: '{service}'."
+    ))
+}
+
+/// The values of the header `name` (any case), trimmed.
+fn header_values<'a>(
+    headers: &'a [(&'a str, &'a str)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim_ascii())
 }
 
 /// The global condition keys set on every request, compiled once.

@@ -37,7 +37,7 @@ async fn middleware_admits_signed_and_refuses_the_rest() {
     let c = mint(&*store, &keys(), &p).await;
     let verifier = web::Data::new(Verifier::new(
         store,
-        VerifierOptions::new(keys(), directory()).with_service("orders"),
+        VerifierOptions::new("orders", keys(), directory()),
     ));
     let app = test::init_service(
         App::new()

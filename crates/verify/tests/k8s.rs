@@ -75,9 +75,9 @@ fn decode(token: &str) -> String {
 async fn setup() -> (Arc<dyn SessionStore>, Creds, Verifier) {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     let creds = mint(&*store, &keys(), &plan(READER)).await;
-    // The downstream service's own service and region settings do not apply to tokens.
-    let opts = VerifierOptions::new(keys(), directory())
-        .with_service("orders")
+    // The downstream service's own service, host and region settings do not apply to tokens.
+    let opts = VerifierOptions::new("orders", keys(), directory())
+        .with_host("orders.example.com")
         .with_regions(["eu-west-1"])
         .with_sts_hosts([HOST]);
     (store.clone(), creds, Verifier::new(store, opts))
@@ -307,7 +307,7 @@ async fn encoding_size_scheme_and_path() {
     );
     // Without STS hosts configured, nothing is accepted.
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let closed = Verifier::new(store, VerifierOptions::new(keys(), directory()));
+    let closed = Verifier::new(store, VerifierOptions::new("orders", keys(), directory()));
     assert_eq!(
         check(&closed, &good, now).await.unwrap_err(),
         K8sTokenError::WrongHost
@@ -393,7 +393,7 @@ print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="
     };
     let v = Verifier::new(
         store,
-        VerifierOptions::new(keys(), directory()).with_sts_hosts([HOST]),
+        VerifierOptions::new("orders", keys(), directory()).with_sts_hosts([HOST]),
     );
     let caller = v.verify_k8s_token(&token, CLUSTER, now).await.unwrap();
     assert_eq!(

@@ -31,7 +31,7 @@ fn get(c: &Creds, t: u64) -> Req {
 
 /// Options whose cache TTL cannot explain a revocation being seen: only the feed can.
 fn long_ttl() -> VerifierOptions {
-    let mut o = VerifierOptions::new(keys(), directory());
+    let mut o = VerifierOptions::new("orders", keys(), directory());
     o.cache_ttl = Duration::from_secs(3600);
     o
 }
@@ -294,7 +294,7 @@ async fn propagation_figures() {
     };
     let store = idbroker_session::connect(&config).await.unwrap();
     let keys = keys();
-    let opts = || VerifierOptions::new(keys.clone(), directory());
+    let opts = || VerifierOptions::new("orders", keys.clone(), directory());
     let fed = Verifier::connect(&config, opts()).await.unwrap();
     let ttl_only = Verifier::new(idbroker_session::connect(&config).await.unwrap(), opts());
     wait_until("the feed", || fed.revocation_feed_up()).await;

@@ -16,7 +16,7 @@ use idbroker_verify::{
 const GET_ORDER: &str = "arn:aws:orders:eu-west-1:123456789012:order/42";
 
 fn options() -> VerifierOptions {
-    VerifierOptions::new(keys(), directory())
+    VerifierOptions::new("orders", keys(), directory())
 }
 
 fn memory() -> Arc<dyn SessionStore> {
@@ -36,7 +36,7 @@ fn get(c: &Creds, t: u64) -> Req {
 async fn allowed_header_and_presigned_with_the_callers_identity() {
     let store = memory();
     let creds = mint(&*store, &keys(), &plan(READER)).await;
-    let v = Verifier::new(store, options().with_service("orders"));
+    let v = Verifier::new(store, options());
     let caller = verify(&v, &get(&creds, T0 + 10), T0 + 11).await.unwrap();
     assert_eq!(
         caller.arn(),
@@ -318,6 +318,7 @@ async fn expired_tampered_wrong_token_unknown_key_unsigned() {
     let stranger = Verifier::new(
         store,
         VerifierOptions::new(
+            "orders",
             Arc::new(idbroker_session::SealingKeys::new("k1", &[9u8; 32]).unwrap()),
             directory(),
         ),
@@ -332,10 +333,7 @@ async fn expired_tampered_wrong_token_unknown_key_unsigned() {
 async fn another_service_or_region_is_refused() {
     let store = memory();
     let c = mint(&*store, &keys(), &plan(READER)).await;
-    let v = Verifier::new(
-        store,
-        options().with_service("orders").with_regions(["eu-west-1"]),
-    );
+    let v = Verifier::new(store, options().with_regions(["eu-west-1"]));
     let s3 = Req::new("GET", "/", b"").signed(&c, Some(&c.token), "eu-west-1", "s3", T0, None);
     let err = verify(&v, &s3, T0).await.unwrap_err();
     assert_eq!(err.code(), "IncompleteSignature");
