@@ -99,6 +99,12 @@ pub struct RawServer {
     /// Largest request body accepted, in bytes.
     #[serde(default = "default_body_limit")]
     pub max_body_bytes: usize,
+    /// Where `/metrics` is served on a listener of its own; `""`: no such listener. Unset:
+    /// [`DEFAULT_METRICS_LISTEN`], unless `metrics_token` is set.
+    pub metrics_listen: Option<String>,
+    /// A bearer token `/metrics` asks for wherever it is served; when set, the API listener
+    /// serves `/metrics` too (to requests that present it).
+    pub metrics_token: Option<SecretRef>,
 }
 
 impl Default for RawServer {
@@ -112,9 +118,19 @@ impl Default for RawServer {
             shutdown_timeout_seconds: default_shutdown_timeout(),
             sigv4_skew_seconds: default_sigv4_skew(),
             max_body_bytes: default_body_limit(),
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
+
+/// Where `/metrics` is served when neither `server.metrics_listen` nor `server.metrics_token`
+/// is set: loopback only, a port of its own (not Prometheus's own 9090; the port OpenTelemetry's
+/// Prometheus exporters use).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+
+/// Shortest `server.metrics_token` accepted.
+pub const MIN_METRICS_TOKEN_LEN: usize = 16;
 
 fn default_listen() -> String {
     "127.0.0.1:8080".into()
@@ -322,6 +338,42 @@ pub struct TlsConfig {
     pub reload_every: Option<std::time::Duration>,
 }
 
+/// Where `/metrics` is served, validated.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    /// A listener of its own that serves `/metrics` and nothing else; `None`: none.
+    pub listen: Option<String>,
+    /// The bearer token `/metrics` asks for, wherever it is served. When set, the API listener
+    /// serves `/metrics` too; when not, the API listener answers it 404.
+    pub token: Option<MetricsToken>,
+}
+
+/// The `server.metrics_token`, kept as its SHA-256 only; compared in constant time.
+#[derive(Clone)]
+pub struct MetricsToken([u8; 32]);
+
+impl MetricsToken {
+    /// The token `token`.
+    pub fn new(token: &str) -> Self {
+        use sha2::Digest;
+        MetricsToken(sha2::Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Is `presented` the token? Both are hashed first, so the comparison (constant time) is of
+    /// equal lengths and says nothing about the token's length.
+    pub fn matches(&self, presented: &str) -> bool {
+        use sha2::Digest;
+        let presented = sha2::Sha256::digest(presented.as_bytes());
+        aws_lc_rs::constant_time::verify_slices_are_equal(&presented, &self.0).is_ok()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -339,6 +391,8 @@ pub struct Config {
     pub sigv4_skew: std::time::Duration,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Where `/metrics` is served.
+    pub metrics: MetricsConfig,
     /// Session store.
     pub store: StoreConfig,
     /// Sealing keys, when configured.
@@ -357,7 +411,7 @@ pub struct Config {
 
 /// Environment overrides: `IDBROKER_LISTEN`, `IDBROKER_REGION`, `IDBROKER_STORE_URL` (implies
 /// kind redis), `IDBROKER_STORE_KIND`, `IDBROKER_STORE_PREFIX`, `IDBROKER_ACCOUNT_ID`,
-/// `IDBROKER_TLS_CERT`, `IDBROKER_TLS_KEY`.
+/// `IDBROKER_TLS_CERT`, `IDBROKER_TLS_KEY`, `IDBROKER_METRICS_LISTEN`.
 fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
     // Paths from the environment are relative to the working directory, not to the file.
     let from_cwd = |v: String| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v));
@@ -372,6 +426,9 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
     }
     if let Some(v) = env("IDBROKER_REGION") {
         raw.server.region = v;
+    }
+    if let Some(v) = env("IDBROKER_METRICS_LISTEN") {
+        raw.server.metrics_listen = Some(v);
     }
     if let Some(v) = env("IDBROKER_STORE_URL") {
         // The environment wins over the file, whatever store the file names.
@@ -538,10 +595,12 @@ impl Config {
                 ))
             }
         };
-        raw.server
+        let listen = raw
+            .server
             .listen
             .parse::<std::net::SocketAddr>()
             .map_err(|e| ConfigError::new(file, "server.listen", e.to_string()))?;
+        let metrics = metrics_config(&raw.server, listen, file, base, env, &mut warnings)?;
 
         let account_id = raw
             .account_id
@@ -580,6 +639,7 @@ impl Config {
             sigv4_skew: std::time::Duration::from_secs(raw.server.sigv4_skew_seconds),
             max_body_bytes: raw.server.max_body_bytes,
             store,
+            metrics,
             sealing,
             directory,
             oidc_providers,
@@ -590,6 +650,64 @@ impl Config {
 }
 
 /// `[console]` and the `login` tables of `[[oidc_providers]]`.
+/// `server.metrics_listen` and `server.metrics_token`.
+fn metrics_config(
+    server: &RawServer,
+    api: std::net::SocketAddr,
+    file: &Path,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<MetricsConfig, ConfigError> {
+    let token = match &server.metrics_token {
+        Some(r) => {
+            let key = "server.metrics_token";
+            let text = resolve_secret(r, file, base, key, env, warnings)?;
+            if text.len() < MIN_METRICS_TOKEN_LEN || !text.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::new(
+                    file,
+                    key,
+                    format!("at least {MIN_METRICS_TOKEN_LEN} printable ASCII characters, no spaces (a bearer token)"),
+                ));
+            }
+            Some(MetricsToken::new(&text))
+        }
+        None => None,
+    };
+    let listen = match server.metrics_listen.as_deref() {
+        None if token.is_some() => None,
+        None => Some(DEFAULT_METRICS_LISTEN.to_owned()),
+        Some("") => None,
+        Some(addr) => {
+            let key = "server.metrics_listen";
+            let parsed = addr
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| ConfigError::new(file, key, e.to_string()))?;
+            if parsed == api && parsed.port() != 0 {
+                return Err(ConfigError::new(
+                    file,
+                    key,
+                    "must differ from server.listen: /metrics gets a listener of its own (or set server.metrics_token to serve it on the API listener)",
+                ));
+            }
+            if !parsed.ip().is_loopback() && token.is_none() {
+                warnings.push(format!(
+                    "{}: server.metrics_listen: {addr} is not a loopback address and server.metrics_token is not set: whoever reaches it reads the metrics",
+                    file.display()
+                ));
+            }
+            Some(addr.to_owned())
+        }
+    };
+    if listen.is_none() && token.is_none() {
+        warnings.push(format!(
+            "{}: server.metrics_listen is \"\" and server.metrics_token is not set: /metrics is served nowhere",
+            file.display()
+        ));
+    }
+    Ok(MetricsConfig { listen, token })
+}
+
 fn build_console(
     raw: &RawConfig,
     file: &Path,

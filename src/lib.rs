@@ -35,7 +35,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(http::sts))
         .route("/healthz", web::get().to(http::ops::healthz))
         .route("/readyz", web::get().to(http::ops::readyz))
-        .route("/metrics", web::get().to(http::ops::metrics))
+        // 404 unless server.metrics_token is set: /metrics has a listener of its own.
+        .route("/metrics", web::get().to(http::ops::api_metrics))
         .route(
             "/workload/credentials",
             web::get().to(http::web_identity::workload_credentials),
@@ -44,6 +45,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/revoke", web::post().to(http::admin::revoke))
         .route("/verify", web::post().to(http::verify::verify))
         .configure(http::console::routes);
+}
+
+/// Routes of the metrics listener (`server.metrics_listen`): `/metrics`, nothing else.
+pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(http::ops::metrics));
+}
+
+/// The metrics listener on `addr`: one worker serving [`metrics_routes`], not handling signals
+/// (the caller stops it with its handle once the API listener has stopped). The server (to be
+/// spawned or awaited) and the address it is bound to.
+pub fn metrics_server(
+    state: AppState,
+    addr: &str,
+) -> std::io::Result<(actix_web::dev::Server, std::net::SocketAddr)> {
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(metrics_routes)
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(addr)?;
+    let bound = server.addrs().first().copied().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address bound")
+    })?;
+    Ok((server.run(), bound))
 }
 
 /// Keep one SAML provider's metadata fresh: wake up every few seconds and refresh when the

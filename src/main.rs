@@ -257,6 +257,12 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         )
         .init();
     idbroker::logging::enable();
+    // SIGHUP's default action ends the process: the handler is installed first, whatever the
+    // configuration (with TLS it reloads the certificate; without, there is nothing to reload).
+    let system = actix_web::rt::System::new();
+    let hup = system
+        .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) })
+        .map_err(|e| format!("SIGHUP handler: {e}"))?;
     let mut cfg =
         idbroker::config::Config::load(file).map_err(|e| format!("invalid configuration: {e}"))?;
     for w in &cfg.warnings {
@@ -276,10 +282,24 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         None => None,
     };
     let listen = cfg.listen.clone();
+    let metrics_listen = cfg.metrics.listen.clone();
     let body_limit = cfg.max_body_bytes;
     let grace = cfg.shutdown_timeout;
-    actix_web::rt::System::new().block_on(async move {
+    system.block_on(async move {
+        actix_web::rt::spawn(on_sighup(hup, tls.clone()));
         let state = idbroker::build_state(cfg, Arc::new(idbroker::clock::SystemClock)).await?;
+        // /metrics on a listener of its own (server.metrics_listen), stopped after the API's.
+        let metrics = match &metrics_listen {
+            Some(addr) => {
+                let (server, bound) = idbroker::metrics_server(state.clone(), addr)
+                    .map_err(|e| format!("server.metrics_listen {addr}: {e}"))?;
+                tracing::info!(listen = %bound, "metrics served on their own listener");
+                let handle = server.handle();
+                actix_web::rt::spawn(server);
+                Some(handle)
+            }
+            None => None,
+        };
         // The factory runs once on each worker thread.
         let server = actix_web::HttpServer::new(move || {
             // Runs on the worker's thread: its log lines are batched and flushed on a tick.
@@ -293,12 +313,9 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         // SIGTERM: stop accepting, let in-flight requests finish for up to `grace`.
         .shutdown_timeout(grace.as_secs());
         let server = match &tls {
-            Some((cert, every)) => {
+            Some((cert, _)) => {
                 let config = idbroker::tls::server_config(Arc::clone(cert))
                     .map_err(|e| format!("server.tls_cert: {e}"))?;
-                let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                    .map_err(|e| format!("SIGHUP handler: {e}"))?;
-                actix_web::rt::spawn(watch_certificate(Arc::clone(cert), *every, hup));
                 server.bind_rustls_0_23(&listen, config)
             }
             None => server.bind(&listen),
@@ -306,10 +323,33 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         .map_err(|e| format!("{listen}: {e}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(listen = %listen, scheme, "idbroker serving");
-        server.run().await.map_err(|e| e.to_string())?;
+        let served = server.run().await.map_err(|e| e.to_string());
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
+        served?;
         tracing::info!("idbroker stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// SIGHUP: reload what can be reloaded without a restart, which is the TLS certificate when
+/// HTTPS is on ([`watch_certificate`]); without TLS there is nothing, and that is logged. The
+/// signal never stops the server.
+async fn on_sighup(
+    mut hup: tokio::signal::unix::Signal,
+    tls: Option<(Arc<ReloadableCert>, Option<std::time::Duration>)>,
+) {
+    match tls {
+        Some((cert, every)) => watch_certificate(cert, every, hup).await,
+        None => {
+            while hup.recv().await.is_some() {
+                tracing::info!(
+                    "SIGHUP: nothing to reload (no TLS certificate configured; the configuration file is read at start only)"
+                );
+            }
+        }
+    }
 }
 
 /// Serve a renewed certificate without a restart: on SIGHUP, and when the files change.

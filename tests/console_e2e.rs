@@ -224,6 +224,8 @@ fn scenario(name: &str) {
         .args(["serve", "--config"])
         .arg(&file)
         .env("IDBROKER_LOG", "warn")
+        // Its metrics listener on a port of its own: the scenarios run side by side.
+        .env("IDBROKER_METRICS_LISTEN", "127.0.0.1:0")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()

@@ -174,6 +174,9 @@ trust_policy = '''
     let state = idbroker::build_state(oidc::load(&text), clock.clone())
         .await
         .unwrap();
+    // /metrics is served on a listener of its own (server.metrics_listen).
+    let (metrics, metrics_at) = idbroker::metrics_server(state.clone(), "127.0.0.1:0").unwrap();
+    actix_web::rt::spawn(metrics);
     let url = common::start(state).await;
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::Config::builder()
@@ -227,7 +230,7 @@ trust_policy = '''
         let fresh2 = op_get(&http, &op, "/test/id-token?sub=alice").await;
         assert!(exchange(&sts, ROLE, &fresh2).await.is_ok());
 
-        let metrics = common::get(&url, "/metrics").await;
+        let metrics = common::get(&format!("http://{metrics_at}"), "/metrics").await;
         let line =
             format!("idbroker_oidc_jwks_fetches_total{{provider=\"{hp}\",outcome=\"ok\"}} 3");
         assert!(metrics.contains(&line), "{metrics}");

@@ -53,18 +53,24 @@ fn make_pair(dir: &Path) {
 struct Server {
     child: Child,
     port: u16,
+    /// Where its metrics listener is (`IDBROKER_METRICS_LISTEN`).
+    metrics_port: u16,
     log: PathBuf,
 }
 
 impl Server {
     /// `idbroker serve` on the demo configuration and a free port, with extra environment.
     fn start(dir: &Path, env: &[(&str, &Path)]) -> Server {
-        let port = free_port();
+        let (port, metrics_port) = (free_port(), free_port());
         let log = dir.join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbroker"));
         cmd.args(["serve", "--config"])
             .arg(root().join("config/demo/idbroker.toml"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env(
+                "IDBROKER_METRICS_LISTEN",
+                format!("127.0.0.1:{metrics_port}"),
+            )
             .env_remove("IDBROKER_STORE_URL")
             .env_remove("IDBROKER_STORE_KIND")
             .stdin(Stdio::null())
@@ -74,7 +80,12 @@ impl Server {
             cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap();
-        let server = Server { child, port, log };
+        let server = Server {
+            child,
+            port,
+            metrics_port,
+            log,
+        };
         server.wait_for(
             || TcpStream::connect(("127.0.0.1", port)).is_ok(),
             "listening",
@@ -533,6 +544,77 @@ async fn admin_revoke_cli_against_the_running_server_over_https() {
     for secret in [ADMIN.1, SECRET, victim.1.as_str(), victim.2.as_str()] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `GET path` on `port` over plain HTTP, with extra header lines; the whole response.
+fn http_get(port: u16, path: &str, extra: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Issue 13, item 7: SIGHUP on a server without TLS (nothing to reload) must not stop it.
+#[test]
+fn sighup_without_tls_keeps_serving() {
+    let dir = scratch("sighup-plain");
+    let mut server = Server::start(&dir, &[]);
+    let port = server.port;
+    assert!(http_get(port, "/healthz", "").starts_with("HTTP/1.1 200"));
+    // Twice: the handler stays installed after the first signal.
+    for n in 1..=2 {
+        server.signal("HUP");
+        server.wait_for(
+            || {
+                server.log().matches("nothing to reload").count() >= n
+                    || TcpStream::connect(("127.0.0.1", port)).is_err()
+            },
+            "the SIGHUP to be handled",
+        );
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "SIGHUP stopped the server\n{}",
+        server.log()
+    );
+    let answer = http_get(port, "/healthz", "");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 13, item 7: /metrics is not public on the API listener; it is served on the metrics
+/// listener (`server.metrics_listen`, loopback by default).
+#[test]
+fn metrics_are_on_their_own_listener_only() {
+    let dir = scratch("metrics-listener");
+    let server = Server::start(&dir, &[]);
+    let api = http_get(server.port, "/metrics", "");
+    assert!(api.starts_with("HTTP/1.1 404"), "{api}");
+    assert!(!api.contains("idbroker_"), "{api}");
+    // The API still answers its own routes.
+    assert!(http_get(server.port, "/healthz", "").starts_with("HTTP/1.1 200"));
+    server.wait_for(
+        || TcpStream::connect(("127.0.0.1", server.metrics_port)).is_ok(),
+        "the metrics listener",
+    );
+    let metrics = http_get(server.metrics_port, "/metrics", "");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("idbroker_session_store_errors_total"),
+        "{metrics}"
+    );
+    // Only /metrics there: the STS and the rest are not reachable through it.
+    let other = http_get(server.metrics_port, "/healthz", "");
+    assert!(other.starts_with("HTTP/1.1 404"), "{other}");
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }

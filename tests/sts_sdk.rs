@@ -241,6 +241,9 @@ async fn no_credentials_when_the_store_refuses() {
         .await
         .unwrap();
     state.store = Arc::new(RefusingStore);
+    // /metrics is served on a listener of its own (server.metrics_listen).
+    let (metrics, metrics_at) = idbroker::metrics_server(state.clone(), "127.0.0.1:0").unwrap();
+    actix_web::rt::spawn(metrics);
     let url = start(state).await;
     let demo = client(&url, KEY, SECRET, None, t0);
     let err = demo
@@ -260,7 +263,7 @@ async fn no_credentials_when_the_store_refuses() {
     let status = get(&url, "/readyz").await;
     assert!(status.starts_with("HTTP/1.1 503"), "{status}");
     // /metrics counts the refused issuance and the store error.
-    let metrics = get(&url, "/metrics").await;
+    let metrics = get(&format!("http://{metrics_at}"), "/metrics").await;
     // The SDK retries a 503; every attempt is counted, and each was a store error.
     let count = |prefix: &str| -> u64 {
         metrics

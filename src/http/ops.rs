@@ -1,6 +1,8 @@
-//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the session store answers).
+//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the session store answers),
+//! `/metrics` (on the metrics listener; on the API listener only behind `server.metrics_token`).
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::state::AppState;
 
@@ -21,9 +23,38 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /metrics` on the metrics listener (`server.metrics_listen`): Prometheus text format;
+/// with `server.metrics_token` set, only to requests that present it
+/// (`Authorization: Bearer TOKEN`), 401 otherwise.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = &state.config.metrics.token {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim_ascii());
+        if !presented.is_some_and(|t| token.matches(t)) {
+            return HttpResponse::Unauthorized()
+                .insert_header((
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"idbroker metrics\"",
+                ))
+                .content_type("text/plain")
+                .body("a bearer token (server.metrics_token) is required\n");
+        }
+    }
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())
+}
+
+/// `GET /metrics` on the API listener: 404 (the metrics listener serves it), unless
+/// `server.metrics_token` is set: then as [`metrics`], behind the token.
+pub async fn api_metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if state.config.metrics.token.is_none() {
+        return HttpResponse::NotFound().finish();
+    }
+    metrics(req, state).await
 }
