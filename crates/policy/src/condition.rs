@@ -7,6 +7,10 @@
 //!   ...): NOR (the context value matches none of them);
 //! - a key absent from the request context: false, except negated operators (true), `...IfExists`
 //!   (true), `ForAllValues:` (true: vacuously every value matches) and `Null`;
+//! - a policy value holding a variable with no value (key absent or multi-valued, no default) is
+//!   "effectively null. There is no equal or like value" ("Policy variables with no value"): it
+//!   matches no context value, so a positive operator finds no match in it and a negated one holds
+//!   against it; the other values of the list, `...IfExists` and the set operators apply as usual;
 //! - a multi-valued context key without a set qualifier: a positive operator holds when any
 //!   context value matches, a negated one when no context value matches;
 //! - `ForAnyValue:` holds when at least one context value satisfies the operator, `ForAllValues:`
@@ -22,22 +26,14 @@ use serde_json::Value;
 use crate::arn::ArnPattern;
 use crate::context::{Context, ContextValue, Key};
 use crate::date::{self, Instant};
-use crate::pattern::{ArnMode, Pattern, Syntax, Unresolved};
+use crate::pattern::{matched, ArnMode, Pattern, Syntax};
 
 /// Why a condition could not be decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Undecided {
-    /// A policy variable had no value: the statement does not match.
-    Unresolved,
     /// A value could not be read as the operator's type (a policy value, or a context value such
     /// as an `aws:SourceIp` that is no IP address). Decided fail-closed by the statement's effect.
     Malformed,
-}
-
-impl From<Unresolved> for Undecided {
-    fn from(_: Unresolved) -> Self {
-        Undecided::Unresolved
-    }
 }
 
 /// The operator families that IAM defines.
@@ -399,7 +395,7 @@ impl Clause {
         match &self.values {
             Values::Str(patterns) => {
                 for p in patterns.iter() {
-                    if p.matches_any_case(v, ctx)? {
+                    if matched(p.matches_any_case(v, ctx)) {
                         return Ok(true);
                     }
                 }
@@ -407,7 +403,7 @@ impl Clause {
             }
             Values::Arn(patterns) => {
                 for p in patterns.iter() {
-                    if p.matches(v, ctx)? {
+                    if matched(p.matches(v, ctx)) {
                         return Ok(true);
                     }
                 }
@@ -500,6 +496,64 @@ mod tests {
         );
         assert_eq!(eval(json!({"Null": {"k": "true"}}), &ctx), Ok(true));
         assert_eq!(eval(json!({"Null": {"k": false}}), &ctx), Ok(false));
+    }
+
+    /// IAM User Guide, "Policy variables with no value": the value is effectively null, "There is
+    /// no equal or like value": positive operators do not match, negated ones do; `...IfExists`
+    /// and the set operators follow from that with their usual rules.
+    #[test]
+    fn variables_with_no_value() {
+        let mut ctx = Context::new();
+        ctx.insert("s3:ExistingObjectTag/team", "red");
+        ctx.insert_multi("aws:TagKeys", ["red", "blue"]);
+        ctx.insert("aws:PrincipalArn", "arn:aws:iam::1:user/alice");
+        let v = "${aws:PrincipalTag/team}";
+        let arn = "arn:aws:iam::1:role/${aws:PrincipalTag/team}";
+        let key = "s3:ExistingObjectTag/team";
+        let table = [
+            ("StringEquals", key, v, false),
+            ("StringNotEquals", key, v, true),
+            ("StringEqualsIgnoreCase", key, v, false),
+            ("StringNotEqualsIgnoreCase", key, v, true),
+            ("StringLike", key, "${aws:PrincipalTag/team}*", false),
+            ("StringNotLike", key, "${aws:PrincipalTag/team}*", true),
+            ("ArnEquals", "aws:PrincipalArn", arn, false),
+            ("ArnLike", "aws:PrincipalArn", arn, false),
+            ("ArnNotEquals", "aws:PrincipalArn", arn, true),
+            ("ArnNotLike", "aws:PrincipalArn", arn, true),
+            ("StringEqualsIfExists", key, v, false),
+            ("StringNotEqualsIfExists", key, v, true),
+            ("StringEqualsIfExists", "absent", v, true),
+            ("StringNotEquals", "absent", v, true),
+            ("ForAnyValue:StringEquals", "aws:TagKeys", v, false),
+            ("ForAnyValue:StringNotEquals", "aws:TagKeys", v, true),
+            ("ForAnyValue:StringNotEquals", "absent", v, false),
+            ("ForAllValues:StringEquals", "aws:TagKeys", v, false),
+            ("ForAllValues:StringNotEquals", "aws:TagKeys", v, true),
+            ("ForAllValues:StringEquals", "absent", v, true),
+        ];
+        for (op, k, value, want) in table {
+            let mut inner = serde_json::Map::new();
+            inner.insert(k.to_owned(), json!(value));
+            let mut cond = serde_json::Map::new();
+            cond.insert(op.to_owned(), Value::Object(inner));
+            assert_eq!(
+                eval(Value::Object(cond), &ctx),
+                Ok(want),
+                "{op} {k} {value}"
+            );
+        }
+        // The null value matches nothing; the other values of the list still count.
+        let c = json!({"StringNotEquals": {"s3:ExistingObjectTag/team": [v, "red"]}});
+        assert_eq!(eval(c, &ctx), Ok(false));
+        let c = json!({"StringEquals": {"s3:ExistingObjectTag/team": [v, "red"]}});
+        assert_eq!(eval(c, &ctx), Ok(true));
+        // A multivalued key has no value as a variable.
+        let c = json!({"StringNotEquals": {"s3:ExistingObjectTag/team": "${aws:TagKeys}"}});
+        assert_eq!(eval(c, &ctx), Ok(true));
+        // A default gives the variable a value.
+        let c = json!({"StringNotEquals": {"s3:ExistingObjectTag/team": "${aws:PrincipalTag/team, 'red'}"}});
+        assert_eq!(eval(c, &ctx), Ok(false));
     }
 
     #[test]

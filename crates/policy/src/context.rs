@@ -244,6 +244,9 @@ pub struct Principal {
     /// For a role session: the role's ARN (with its path), which a Principal element may name
     /// instead of the session.
     role_arn: Option<String>,
+    /// A federated user session (`arn:PARTITION:sts::ACCOUNT:federated-user/NAME`, from
+    /// `GetFederationToken`).
+    federated_user: bool,
 }
 
 impl Principal {
@@ -262,11 +265,18 @@ impl Principal {
             (s.service() == "sts")
                 .then(|| format!("arn:{}:iam::{}:role/{}", s.partition(), s.account(), role))
         });
+        let federated_user = split.as_ref().is_some_and(|s| {
+            s.service() == "sts"
+                && s.resource()
+                    .strip_prefix("federated-user/")
+                    .is_some_and(|name| !name.is_empty())
+        });
         Principal {
             kind: PrincipalKind::Aws,
             id: arn.to_owned(),
             account,
             role_arn,
+            federated_user,
         }
     }
 
@@ -286,6 +296,7 @@ impl Principal {
                 .map(|s| s.account().to_owned())
                 .filter(|a| !a.is_empty()),
             role_arn: None,
+            federated_user: false,
         }
     }
 
@@ -296,6 +307,7 @@ impl Principal {
             id: name.to_owned(),
             account: None,
             role_arn: None,
+            federated_user: false,
         }
     }
 
@@ -306,6 +318,7 @@ impl Principal {
             id: id.to_owned(),
             account: None,
             role_arn: None,
+            federated_user: false,
         }
     }
 
@@ -349,6 +362,13 @@ impl Principal {
     /// The role ARN of a role session.
     pub fn role_arn(&self) -> Option<&str> {
         self.role_arn.as_deref()
+    }
+
+    /// A federated user session (`arn:aws:sts::ACCOUNT:federated-user/NAME`, from
+    /// `GetFederationToken`): without a session policy it has no permissions
+    /// ([`PolicySet::evaluate`](crate::PolicySet::evaluate)).
+    pub fn is_federated_user(&self) -> bool {
+        self.federated_user
     }
 }
 
@@ -456,8 +476,17 @@ mod tests {
         assert_eq!(p.kind(), PrincipalKind::Aws);
         assert_eq!(p.account(), Some("123456789012"));
         assert_eq!(p.role_arn(), Some("arn:aws:iam::123456789012:role/Admin"));
+        assert!(!p.is_federated_user());
+        let p = Principal::infer("arn:aws:sts::123456789012:federated-user/bob");
+        assert_eq!(p.kind(), PrincipalKind::Aws);
+        assert!(p.is_federated_user() && p.role_arn().is_none());
+        assert!(
+            !Principal::aws("arn:aws:iam::123456789012:user/federated-user/bob")
+                .is_federated_user()
+        );
         let p = Principal::infer("arn:aws:iam::123456789012:saml-provider/Okta");
         assert_eq!(p.kind(), PrincipalKind::Federated);
+        assert!(!p.is_federated_user());
         assert_eq!(
             Principal::infer("ec2.amazonaws.com").kind(),
             PrincipalKind::Service

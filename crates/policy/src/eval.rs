@@ -7,7 +7,11 @@
 //! 3. otherwise an Allow must come from an identity-based policy or from a resource-based policy
 //!    (for role trust policies, see [`PolicySet::account_principal_delegates`]);
 //! 4. when a permissions boundary is set, it must also allow;
-//! 5. when session policies are set, one of them must also allow;
+//! 5. when session policies are set, one of them must also allow; a federated user session
+//!    (`arn:aws:sts::ACCOUNT:federated-user/NAME`, from `GetFederationToken`) without one has no
+//!    permissions ("Permissions for GetFederationToken": "if you do not pass a policy with the
+//!    GetFederationToken API call, the resulting temporary security credentials have no
+//!    permissions"), except what rule 2 grants: a resource-based policy that names the session;
 //! 6. otherwise: implicit deny.
 //!
 //! A resource in another account than the caller's needs both sides: an identity-based Allow
@@ -106,7 +110,8 @@ pub struct PolicySet<'a> {
     pub identity: Vec<&'a Policy>,
     /// The permissions boundary, if one is set.
     pub permissions_boundary: Option<&'a Policy>,
-    /// Session policies; when non-empty, one of them must allow.
+    /// Session policies; when non-empty, one of them must allow. A federated user session with
+    /// none has no permissions beyond a resource-based policy that names it.
     pub session: Vec<&'a Policy>,
     /// The resource-based policy of the target resource, if it has one.
     pub resource: Option<&'a Policy>,
@@ -216,7 +221,7 @@ impl PolicySet<'_> {
             })
         } else if boundary_allows == Some(false) {
             Some(Layer::PermissionsBoundary)
-        } else if !self.session.is_empty() && !session_allows {
+        } else if self.session_required(req) && !session_allows {
             Some(Layer::Session)
         } else {
             None
@@ -229,6 +234,16 @@ impl PolicySet<'_> {
                 missing: Some(layer),
             },
         }
+    }
+
+    /// Must a session policy allow? When session policies are set; and for a federated user
+    /// session always, as if it had an empty one ("Permissions for GetFederationToken").
+    fn session_required(&self, req: &Request) -> bool {
+        !self.session.is_empty()
+            || req
+                .principal
+                .as_ref()
+                .is_some_and(crate::Principal::is_federated_user)
     }
 
     /// Is the target resource in the caller's account? Unknown (no account in the ARN, as for S3
@@ -270,5 +285,129 @@ pub fn evaluate_single(policy: &Policy, layer: Layer, req: &Request) -> Evaluati
             matched: Vec::new(),
             missing: Some(layer),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Context, PolicyKind, Principal};
+
+    fn policy(doc: &str, kind: PolicyKind) -> Policy {
+        match Policy::parse(doc, kind) {
+            Ok(p) => p,
+            Err(e) => unreachable!("test policy invalid: {e}"),
+        }
+    }
+
+    fn identity(doc: &str) -> Policy {
+        policy(doc, PolicyKind::Identity)
+    }
+
+    const ALICE: &str = "arn:aws:iam::123456789012:user/alice";
+
+    fn req(resource: &str, principal: &str) -> Request {
+        Request::new("s3:GetObject", resource, Context::new())
+            .with_principal(Principal::aws(principal))
+    }
+
+    /// "If a variable that has no value in the authorization context is used as part of the
+    /// `Resource` or `NotResource` element of a policy, the resource that includes a policy
+    /// variable with no value will not match any resource" (IAM User Guide, Policy variables
+    /// with no value): per entry, whatever the entry's place in the list.
+    #[test]
+    fn resource_entries_with_a_variable_with_no_value_match_nothing() {
+        for resources in [
+            r#"["arn:aws:s3:::home/${aws:username}/*", "arn:aws:s3:::shared/*"]"#,
+            r#"["arn:aws:s3:::shared/*", "arn:aws:s3:::home/${aws:username}/*"]"#,
+        ] {
+            let p = identity(&format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"s3:GetObject","Resource":{resources}}}}}"#
+            ));
+            let set = PolicySet {
+                identity: vec![&p],
+                ..Default::default()
+            };
+            let e = set.evaluate(&req("arn:aws:s3:::shared/doc", ALICE));
+            assert_eq!(e.decision, Decision::Allow, "{resources}");
+            let e = set.evaluate(&req("arn:aws:s3:::home/alice/doc", ALICE));
+            assert_eq!(e.decision, Decision::ImplicitDeny, "{resources}");
+        }
+        // NotResource: the entry excludes nothing, so a Deny applies to every resource.
+        let p = identity(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"s3:*","Resource":"*"},
+                {"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::home/${aws:username}/*"}]}"#,
+        );
+        let set = PolicySet {
+            identity: vec![&p],
+            ..Default::default()
+        };
+        let e = set.evaluate(&req("arn:aws:s3:::shared/doc", ALICE));
+        assert_eq!(e.decision, Decision::ExplicitDeny);
+    }
+
+    /// IAM User Guide, Permissions for GetFederationToken: without a session policy a federated
+    /// user session has no permissions, except those a resource-based policy grants to that
+    /// session by name.
+    #[test]
+    fn federated_user_sessions_need_a_session_policy() {
+        let fed = "arn:aws:sts::123456789012:federated-user/bob";
+        let user_policy = identity(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+        );
+        let session = policy(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+            PolicyKind::Session,
+        );
+        let mut set = PolicySet {
+            identity: vec![&user_policy],
+            ..Default::default()
+        };
+        let e = set.evaluate(&req("arn:aws:s3:::shared/doc", fed));
+        assert_eq!(e.decision, Decision::ImplicitDeny);
+        assert_eq!(e.missing, Some(Layer::Session));
+        // The IAM user itself keeps its permissions.
+        assert_eq!(
+            set.evaluate(&req(
+                "arn:aws:s3:::shared/doc",
+                "arn:aws:iam::123456789012:user/bob"
+            ))
+            .decision,
+            Decision::Allow
+        );
+        set.session = vec![&session];
+        assert_eq!(
+            set.evaluate(&req("arn:aws:s3:::shared/doc", fed)).decision,
+            Decision::Allow
+        );
+        // A resource policy that names the session grants on its own.
+        let named = policy(
+            &format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Principal":{{"AWS":"{fed}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}}}}"#
+            ),
+            PolicyKind::Resource,
+        );
+        let account = policy(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/*"}}"#,
+            PolicyKind::Resource,
+        );
+        let set = PolicySet {
+            resource: Some(&named),
+            ..Default::default()
+        };
+        assert_eq!(
+            set.evaluate(&req("arn:aws:s3:::shared/doc", fed)).decision,
+            Decision::Allow
+        );
+        let set = PolicySet {
+            identity: vec![&user_policy],
+            resource: Some(&account),
+            ..Default::default()
+        };
+        assert_eq!(
+            set.evaluate(&req("arn:aws:s3:::shared/doc", fed)).decision,
+            Decision::ImplicitDeny
+        );
     }
 }

@@ -128,6 +128,16 @@ pub fn lint(text: &str, opts: ParseOptions) -> Vec<Finding> {
                 }
             }
         }
+        if st.effect == Effect::Allow
+            && st.not_resource_uses_variables()
+            && policy.version() == Version::V2012_10_17
+        {
+            out.push(warn(
+                "allow-not-resource-variable",
+                idx,
+                "Allow with a policy variable in NotResource: when the variable has no value the entry excludes nothing (AWS's rule), so the Allow covers that resource too",
+            ));
+        }
         if st.uses_variables() && policy.version() != Version::V2012_10_17 {
             out.push(warn(
                 "variables-need-2012",
@@ -244,6 +254,12 @@ mod tests {
                 {"Sid":"b","Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::b/*"}]}"#
             ),
             vec!["redundant-statement"]
+        );
+        assert_eq!(
+            codes(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","NotResource":"arn:aws:s3:::secret/${aws:PrincipalTag/team}/*"}}"#
+            ),
+            vec!["allow-not-resource-variable"]
         );
         assert_eq!(codes("nope"), vec!["malformed"]);
         let trust = lint(

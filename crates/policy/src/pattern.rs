@@ -90,9 +90,18 @@ pub(crate) struct Pattern {
 pub(crate) type VarResult = Result<bool, Unresolved>;
 
 /// A policy variable could not be resolved (the key is absent or multi-valued and the variable
-/// has no default). The statement that holds it does not match.
+/// has no default). The value that holds it matches nothing: see [`matched`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unresolved;
+
+/// Whether a value matched, reading a value whose variable has no value as AWS does: "the value
+/// is effectively null. There is no equal or like value" (IAM User Guide, "Policy variables with
+/// no value"). So such a value matches nothing: a `StringEquals` or `Resource` entry holding it
+/// does not match, and a negated use (`StringNotEquals`, `NotResource`) finds nothing to exclude.
+#[inline]
+pub(crate) fn matched(r: VarResult) -> bool {
+    matches!(r, Ok(true))
+}
 
 pub(crate) fn tokenize(src: &str, syntax: Syntax) -> Vec<Piece> {
     let mut pieces = Vec::new();
@@ -240,9 +249,9 @@ impl Pattern {
                 .is_some_and(|head| bytes_eq(head, p.as_bytes()))),
             Shape::General if !self.has_vars => Ok(self.walk(subject, None)),
             Shape::General => {
-                // Resolve every variable first, whether or not matching reaches it: otherwise a
-                // negated use (NotResource, StringNotLike) would treat "unresolvable" as
-                // "differs".
+                // Resolve every variable first, whether or not matching reaches it, so that an
+                // unresolvable one always says so (the caller reads it as AWS's "effectively
+                // null"), never a plain mismatch that depends on where the walk stopped.
                 let mut resolved: [&str; MAX_SLOTS] = [""; MAX_SLOTS];
                 for piece in self.pieces.iter() {
                     if let Piece::Var { key, default, slot } = piece {

@@ -8,7 +8,7 @@ use crate::arn::ArnPattern;
 use crate::condition::{ConditionBlock, Undecided};
 use crate::context::{Principal, PrincipalKind, Request};
 use crate::error::PolicyError;
-use crate::pattern::{ArnMode, Pattern, Syntax};
+use crate::pattern::{matched, ArnMode, Pattern, Syntax};
 use crate::validate::{self, ParseOptions, PolicyKind, VERSION_2008, VERSION_2012};
 
 /// `Allow` or `Deny`.
@@ -180,14 +180,15 @@ pub(crate) enum StatementMatch {
 
 impl Statement {
     /// Does the statement apply to the request? Fail-closed: when a value cannot be read, a Deny
-    /// statement applies and an Allow statement does not.
+    /// statement applies and an Allow statement does not. A value holding a policy variable with
+    /// no value matches nothing (see [`crate::pattern::matched`]): that is AWS's rule, not a
+    /// failure, so it applies whatever the effect.
     ///
     /// `boundary_attached`: the caller has a permissions boundary (it changes what NotPrincipal
     /// means).
     pub(crate) fn applies(&self, req: &Request, boundary_attached: bool) -> StatementMatch {
         match self.try_applies(req, boundary_attached) {
             Ok(m) => m,
-            Err(Undecided::Unresolved) => StatementMatch::No,
             Err(Undecided::Malformed) => match self.effect {
                 Effect::Deny => StatementMatch::Yes(PrincipalMatch::Indirect),
                 Effect::Allow => StatementMatch::No,
@@ -202,16 +203,19 @@ impl Statement {
     ) -> Result<StatementMatch, Undecided> {
         let ctx = &req.context;
         let action_hit = match &self.action {
-            Polarity::Is(pats) => any_pattern(pats, &req.action, ctx)?,
-            Polarity::Not(pats) => !any_pattern(pats, &req.action, ctx)?,
+            Polarity::Is(pats) => any_pattern(pats, &req.action, ctx),
+            Polarity::Not(pats) => !any_pattern(pats, &req.action, ctx),
             Polarity::Absent => false,
         };
         if !action_hit {
             return Ok(StatementMatch::No);
         }
+        // An entry whose variable has no value "will not match any resource" (IAM User Guide,
+        // "Policy variables with no value"): in `Resource` it grants nothing, in `NotResource` it
+        // excludes nothing. The other entries of the list count as usual.
         let resource_hit = match &self.resource {
-            Polarity::Is(pats) => any_arn(pats, &req.resource, ctx)?,
-            Polarity::Not(pats) => !any_arn(pats, &req.resource, ctx)?,
+            Polarity::Is(pats) => any_arn(pats, &req.resource, ctx),
+            Polarity::Not(pats) => !any_arn(pats, &req.resource, ctx),
             // Trust policies have no Resource element: the role itself is the resource.
             Polarity::Absent => true,
         };
@@ -262,22 +266,12 @@ impl Statement {
     }
 }
 
-fn any_pattern(pats: &[Pattern], subject: &str, ctx: &crate::Context) -> Result<bool, Undecided> {
-    for p in pats {
-        if p.matches(subject, ctx)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+fn any_pattern(pats: &[Pattern], subject: &str, ctx: &crate::Context) -> bool {
+    pats.iter().any(|p| matched(p.matches(subject, ctx)))
 }
 
-fn any_arn(pats: &[ArnPattern], subject: &str, ctx: &crate::Context) -> Result<bool, Undecided> {
-    for p in pats {
-        if p.matches(subject, ctx)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+fn any_arn(pats: &[ArnPattern], subject: &str, ctx: &crate::Context) -> bool {
+    pats.iter().any(|p| matched(p.matches(subject, ctx)))
 }
 
 /// Iterator over the statements that can apply to a request's service.
@@ -552,6 +546,11 @@ impl Statement {
     /// `"Resource": "*"` (or a list holding it).
     pub(crate) fn all_resources(&self) -> bool {
         matches!(&self.resource, Polarity::Is(p) if p.iter().any(ArnPattern::is_any))
+    }
+
+    /// A `NotResource` entry uses a policy variable. (for lint)
+    pub(crate) fn not_resource_uses_variables(&self) -> bool {
+        matches!(&self.resource, Polarity::Not(p) if p.iter().any(ArnPattern::has_vars))
     }
 
     /// Uses `NotAction`.
