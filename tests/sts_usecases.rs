@@ -276,3 +276,336 @@ fn get_session_token_only_for_long_term_keys() {
         Err(StsError::AccessDenied(_))
     ));
 }
+
+// ---- Role chaining: what the calling session passes on (issue 13, item 6) ----------------------
+
+/// A directory for chaining: `Hop` is the calling session's role (its policies allow everything
+/// STS needs), `HopNoTag` and `HopNoSource` lack `sts:TagSession` / `sts:SetSourceIdentity` in
+/// their own policies; the targets' trust policies each allow one thing.
+const CHAINING: &str = r#"
+account_id = "123456789012"
+
+[[managed_policies]]
+name = "Chain"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Resource":"*"}}'
+
+[[managed_policies]]
+name = "ChainNoTag"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["sts:AssumeRole","sts:SetSourceIdentity"],"Resource":"*"}}'
+
+[[managed_policies]]
+name = "ChainNoSource"
+document = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"*"}}'
+
+[[managed_policies]]
+name = "ChainDenyBobby"
+document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Resource":"*"},{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*","Condition":{"StringEquals":{"sts:SourceIdentity":"bobby"}}}]}'
+
+[[users]]
+name = "alice"
+policies = ["arn:aws:iam::123456789012:policy/Chain"]
+
+[[users.access_keys]]
+id = "AKIACHAINTESTALICE01"
+secret = { value = "chainTestSecretKeyDoNotUseAnywhere000000" }
+
+[[roles]]
+name = "Hop"
+policies = ["arn:aws:iam::123456789012:policy/Chain"]
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}}'
+
+[[roles]]
+name = "HopNoTag"
+policies = ["arn:aws:iam::123456789012:policy/ChainNoTag"]
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}}'
+
+[[roles]]
+name = "HopNoSource"
+policies = ["arn:aws:iam::123456789012:policy/ChainNoSource"]
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}}'
+
+[[roles]]
+name = "HopDenyBobby"
+policies = ["arn:aws:iam::123456789012:policy/ChainDenyBobby"]
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}}'
+
+# Trusts the account for everything STS needs.
+[[roles]]
+name = "Open"
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}}'
+
+# Trusts the account for sts:AssumeRole only: no tags, no source identity.
+[[roles]]
+name = "PlainTrust"
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}}'
+
+# sts:SetSourceIdentity only when the source identity is alice.
+[[roles]]
+name = "AliceOnly"
+trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:SetSourceIdentity","Condition":{"StringEquals":{"sts:SourceIdentity":"alice"}}}]}'
+
+# Everything allowed, but no session of bobby may come in.
+[[roles]]
+name = "NoBobby"
+trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]},{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:SourceIdentity":"bobby"}}}]}'
+
+# sts:TagSession only for team=dev.
+[[roles]]
+name = "DevTagsOnly"
+trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:TagSession","Condition":{"StringEquals":{"aws:RequestTag/team":"dev"}}}]}'
+
+# sts:TagSession only for the tag key project, and project alone as transitive.
+[[roles]]
+name = "ProjectTagOnly"
+trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:TagSession","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":"project"}}}]}'
+
+[[roles]]
+name = "ProjectTransitiveOnly"
+trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:TagSession","Condition":{"ForAllValues:StringEquals":{"sts:TransitiveTagKeys":"project"}}}]}'
+"#;
+
+fn chaining() -> Config {
+    Config::from_toml(
+        CHAINING,
+        std::path::Path::new("tests/chaining.toml"),
+        &|_| None,
+    )
+    .unwrap()
+}
+
+fn role(name: &str) -> String {
+    format!("arn:aws:iam::123456789012:role/{name}")
+}
+
+/// A session of role `hop` carrying a source identity and tags (the transitive ones named).
+fn session_of(
+    hop: &str,
+    source_identity: Option<&str>,
+    tags: &[(&str, &str)],
+    transitive: &[&str],
+) -> Caller {
+    Caller {
+        kind: CallerKind::AssumedRole {
+            role_arn: role(hop),
+            session_name: "s1".into(),
+        },
+        arn: format!("arn:aws:sts::123456789012:assumed-role/{hop}/s1"),
+        user_id: "AROAAAAAAAAAAAAAAAAA:s1".into(),
+        account: "123456789012".into(),
+        access_key_id: "ASIAAAAAAAAAAAAAAAAB".into(),
+        session_policy: None,
+        session_policy_arns: vec![],
+        source_identity: source_identity.map(str::to_owned),
+        tags: tags
+            .iter()
+            .map(|(k, v)| sts::params::Tag {
+                key: (*k).to_owned(),
+                value: (*v).to_owned(),
+            })
+            .collect(),
+        transitive_tag_keys: transitive.iter().map(|k| (*k).to_owned()).collect(),
+        issued_at: Some(now()),
+    }
+}
+
+fn denied_for(err: &StsError, action: &str) -> bool {
+    matches!(err, StsError::AccessDenied(m) if m.contains(&format!("not authorized to perform: {action} ")))
+}
+
+/// IAM User Guide, "Permissions required to set source identity": "When you assume a role with
+/// another role, called role chaining, permissions for sts:SetSourceIdentity are required in both
+/// the permissions policy of the principal who is assuming the role and in the role trust policy
+/// of the target role. Otherwise, the assume role operation will fail." The source identity
+/// passes on, so the chained request carries it as `sts:SourceIdentity`.
+#[test]
+fn chaining_checks_the_inherited_source_identity_on_both_sides() {
+    let cfg = chaining();
+    let chain = |caller: &Caller, target: &str| {
+        assume(
+            &cfg,
+            caller,
+            &[("RoleArn", &role(target)), ("RoleSessionName", "s2")],
+        )
+    };
+    let bobby = session_of("Hop", Some("bobby"), &[], &[]);
+    let alice = session_of("Hop", Some("alice"), &[], &[]);
+    // Trust policy side: SetSourceIdentity allowed only for alice.
+    let err = chain(&bobby, "AliceOnly").unwrap_err();
+    assert!(denied_for(&err, "sts:SetSourceIdentity"), "{err}");
+    let plan = chain(&alice, "AliceOnly").unwrap();
+    assert_eq!(plan.source_identity.as_deref(), Some("alice"));
+    // A trust policy that does not allow sts:SetSourceIdentity at all refuses a session with one,
+    // and takes a session without one.
+    let err = chain(&alice, "PlainTrust").unwrap_err();
+    assert!(denied_for(&err, "sts:SetSourceIdentity"), "{err}");
+    assert!(chain(&session_of("Hop", None, &[], &[]), "PlainTrust").is_ok());
+    // A Deny keyed on sts:SourceIdentity applies to the inherited value: in the trust policy ...
+    let err = chain(&bobby, "NoBobby").unwrap_err();
+    assert!(denied_for(&err, "sts:AssumeRole"), "{err}");
+    assert!(chain(&alice, "NoBobby").is_ok());
+    // ... and in the caller's own policies.
+    let err = chain(&session_of("HopDenyBobby", Some("bobby"), &[], &[]), "Open").unwrap_err();
+    assert!(denied_for(&err, "sts:AssumeRole"), "{err}");
+    assert!(chain(&session_of("HopDenyBobby", Some("alice"), &[], &[]), "Open").is_ok());
+    // The caller's own policies must allow sts:SetSourceIdentity too.
+    let err = chain(&session_of("HopNoSource", Some("alice"), &[], &[]), "Open").unwrap_err();
+    assert!(denied_for(&err, "sts:SetSourceIdentity"), "{err}");
+    assert!(chain(&session_of("HopNoSource", None, &[], &[]), "Open").is_ok());
+    // Passing the same source identity again is the same request; another one is refused.
+    assert!(assume(
+        &cfg,
+        &alice,
+        &[
+            ("RoleArn", &role("AliceOnly")),
+            ("RoleSessionName", "s2"),
+            ("SourceIdentity", "alice"),
+        ],
+    )
+    .is_ok());
+    assert!(assume(
+        &cfg,
+        &bobby,
+        &[
+            ("RoleArn", &role("Open")),
+            ("RoleSessionName", "s2"),
+            ("SourceIdentity", "alice"),
+        ],
+    )
+    .is_err());
+}
+
+/// IAM User Guide, "Chaining roles with session tags": transitive session tags pass on to the
+/// next session of the chain; they are session tags of the new session, so setting them needs
+/// `sts:TagSession` (allowed by the caller's policies and the target's trust policy) and they
+/// appear as `aws:RequestTag/*`, `aws:TagKeys` and `sts:TransitiveTagKeys` as if passed.
+#[test]
+fn chaining_checks_inherited_transitive_tags_like_passed_ones() {
+    let cfg = chaining();
+    let chain = |caller: &Caller, target: &str| {
+        assume(
+            &cfg,
+            caller,
+            &[("RoleArn", &role(target)), ("RoleSessionName", "s2")],
+        )
+    };
+    let admins = session_of("Hop", None, &[("team", "admins")], &["team"]);
+    let dev = session_of("Hop", None, &[("team", "dev")], &["team"]);
+    // Passing team=admins directly is refused ...
+    let err = assume(
+        &cfg,
+        &session_of("Hop", None, &[], &[]),
+        &[
+            ("RoleArn", &role("DevTagsOnly")),
+            ("RoleSessionName", "s2"),
+            ("Tags.member.1.Key", "team"),
+            ("Tags.member.1.Value", "admins"),
+        ],
+    )
+    .unwrap_err();
+    assert!(denied_for(&err, "sts:TagSession"), "{err}");
+    // ... and so is inheriting it.
+    let err = chain(&admins, "DevTagsOnly").unwrap_err();
+    assert!(denied_for(&err, "sts:TagSession"), "{err}");
+    let plan = chain(&dev, "DevTagsOnly").unwrap();
+    assert_eq!(plan.tags.len(), 1);
+    assert_eq!(plan.transitive_tag_keys, ["team"]);
+    // A trust policy without sts:TagSession refuses a session with transitive tags; tags that
+    // are not transitive do not pass on and need nothing.
+    let err = chain(&dev, "PlainTrust").unwrap_err();
+    assert!(denied_for(&err, "sts:TagSession"), "{err}");
+    let plan = chain(
+        &session_of("Hop", None, &[("team", "dev")], &[]),
+        "PlainTrust",
+    )
+    .unwrap();
+    assert!(plan.tags.is_empty());
+    // aws:TagKeys and sts:TransitiveTagKeys hold the inherited keys.
+    let err = chain(&dev, "ProjectTagOnly").unwrap_err();
+    assert!(denied_for(&err, "sts:TagSession"), "{err}");
+    assert!(chain(
+        &session_of("Hop", None, &[("project", "x")], &["project"]),
+        "ProjectTagOnly"
+    )
+    .is_ok());
+    let err = chain(&dev, "ProjectTransitiveOnly").unwrap_err();
+    assert!(denied_for(&err, "sts:TagSession"), "{err}");
+    // The caller's own policies must allow sts:TagSession too.
+    let err = chain(
+        &session_of("HopNoTag", None, &[("team", "dev")], &["team"]),
+        "Open",
+    )
+    .unwrap_err();
+    assert!(denied_for(&err, "sts:TagSession"), "{err}");
+    assert!(chain(&session_of("HopNoTag", None, &[], &[]), "Open").is_ok());
+}
+
+/// Session tag keys may not use the `aws:` prefix, reserved for AWS (IAM User Guide, "Rules for
+/// tagging in IAM and AWS STS"); AssumeRole refuses them as the web identity path does.
+#[test]
+fn reserved_tag_keys_are_refused() {
+    let cfg = chaining();
+    let alice = session_of("Hop", None, &[], &[]);
+    for key in ["aws:team", "AWS:team", "Aws:PrincipalTag"] {
+        let err = assume(
+            &cfg,
+            &alice,
+            &[
+                ("RoleArn", &role("Open")),
+                ("RoleSessionName", "s2"),
+                ("Tags.member.1.Key", key),
+                ("Tags.member.1.Value", "x"),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, StsError::InvalidParameterValue(ref m) if m.contains("aws:")),
+            "{key}: {err}"
+        );
+    }
+    assert!(assume(
+        &cfg,
+        &alice,
+        &[
+            ("RoleArn", &role("Open")),
+            ("RoleSessionName", "s2"),
+            ("Tags.member.1.Key", "team:aws"),
+            ("Tags.member.1.Value", "x"),
+        ],
+    )
+    .is_ok());
+}
+
+/// A GetSessionToken session outlives nothing of its user: AWS evaluates the permissions of
+/// temporary credentials on every request ("Once you remove all permissions from the
+/// credentials, AWS requests that use them fail"), and a user no longer in the directory has
+/// none. AccessDenied (403), not a server fault.
+#[test]
+fn a_session_of_a_removed_user_is_denied_not_a_server_fault() {
+    let cfg = config();
+    let mut ghost = demo_user(&cfg);
+    ghost.kind = CallerKind::UserSession {
+        name: "ghost".into(),
+    };
+    ghost.arn = "arn:aws:iam::123456789012:user/ghost".into();
+    ghost.access_key_id = "ASIAAAAAAAAAAAAAAAAC".into();
+    let err = assume(
+        &cfg,
+        &ghost,
+        &[("RoleArn", READER), ("RoleSessionName", "ghost")],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, StsError::AccessDenied(ref m) if m.starts_with("User: arn:aws:iam::123456789012:user/ghost is not authorized to perform: sts:AssumeRole on resource: ")),
+        "{err:?}"
+    );
+    let err = sts::authorize(
+        &cfg.directory,
+        &ghost,
+        "idbroker:VerifyRequest",
+        "arn:aws:idbroker:us-east-1:123456789012:service/reports",
+        &RequestFacts::default(),
+        now(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StsError::AccessDenied(_)), "{err:?}");
+}

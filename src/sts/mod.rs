@@ -255,9 +255,18 @@ fn principal_arn_for_policies(caller: &Caller) -> String {
 type CallerPolicies = (Vec<Arc<Policy>>, Option<Arc<Policy>>, Vec<Arc<Policy>>);
 
 /// The identity-side policies of a caller: user or role policies, boundary, session policies.
+///
+/// `action` and `resource` name the request for the answer to a caller whose IAM user is no
+/// longer in the directory: AWS evaluates the permissions of temporary credentials on every
+/// request ("Once you remove all permissions from the credentials, AWS requests that use them
+/// fail", IAM User Guide, "Disabling permissions for temporary security credentials"), and a
+/// removed user has none, so it is AccessDenied as for any caller no policy allows; not a server
+/// fault, and no resource or trust policy that names the user's ARN lets its old sessions in.
 pub(crate) fn caller_policies(
     dir: &Directory,
     caller: &Caller,
+    action: &str,
+    resource: &str,
 ) -> Result<CallerPolicies, StsError> {
     let mut session = Vec::new();
     if let Some(text) = &caller.session_policy {
@@ -270,7 +279,12 @@ pub(crate) fn caller_policies(
     }
     match &caller.kind {
         CallerKind::User { name } | CallerKind::UserSession { name } => {
-            let user = dir.user(name).ok_or(StsError::Internal)?;
+            let user = dir.user(name).ok_or_else(|| {
+                StsError::AccessDenied(format!(
+                    "User: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the action",
+                    caller.arn
+                ))
+            })?;
             Ok((
                 user.policies.clone(),
                 user.permissions_boundary.clone(),
@@ -331,7 +345,7 @@ pub fn authorize(
     facts: &RequestFacts,
     now: SystemTime,
 ) -> Result<(), StsError> {
-    let (identity, boundary, session) = caller_policies(dir, caller)?;
+    let (identity, boundary, session) = caller_policies(dir, caller, action, resource)?;
     let set = PolicySet {
         identity: identity.iter().map(Arc::as_ref).collect(),
         permissions_boundary: boundary.as_deref(),
@@ -368,7 +382,7 @@ pub fn assume_role(
     let source_identity = params.get("SourceIdentity");
     if let Some(s) = source_identity {
         params::check_session_name("sourceIdentity", s)?;
-        if s.to_ascii_lowercase().starts_with("aws:") {
+        if params::has_reserved_prefix(s) {
             return Err(StsError::Validation(
                 "1 validation error detected: Value at 'sourceIdentity' failed to satisfy constraint: Member must not start with 'aws:'".into(),
             ));
@@ -429,8 +443,16 @@ pub fn assume_role(
         }
     }
 
-    // Tags passed on by chaining: the caller's transitive tags, which the request may not
-    // override.
+    // Role chaining passes on the calling session's source identity ("The value that is set
+    // persists when a role is used to assume another role", IAM User Guide, "Monitor and control
+    // actions taken with assumed roles") and its transitive tags ("Chaining roles with session
+    // tags"), which the request may not override. The new session sets them as if they had been
+    // passed, so they are decided as passed ones are, on both sides: `sts:SetSourceIdentity`
+    // ("permissions for sts:SetSourceIdentity are required in both the permissions policy of the
+    // principal who is assuming the role and in the role trust policy of the target role") and
+    // `sts:TagSession`, with `sts:SourceIdentity`, `aws:RequestTag/*`, `aws:TagKeys` and
+    // `sts:TransitiveTagKeys` in the request context.
+    let source_identity = source_identity.or(caller.source_identity.as_deref());
     let mut all_tags = tags.clone();
     let mut all_transitive = transitive.clone();
     for k in &caller.transitive_tag_keys {
@@ -465,12 +487,12 @@ pub fn assume_role(
     if let Some(ext) = params.get("ExternalId") {
         ctx.insert("sts:ExternalId", ext);
     }
-    session_request_context(&mut ctx, source_identity, &tags, &transitive);
+    session_request_context(&mut ctx, source_identity, &all_tags, &all_transitive);
 
-    let (identity, boundary, session) = caller_policies(dir, caller)?;
+    let (identity, boundary, session) = caller_policies(dir, caller, "sts:AssumeRole", role_arn)?;
     let principal = policy_principal(caller);
     let mut actions = vec!["sts:AssumeRole"];
-    if !tags.is_empty() {
+    if !all_tags.is_empty() {
         actions.push("sts:TagSession");
     }
     if source_identity.is_some() {
@@ -527,9 +549,7 @@ pub fn assume_role(
         all_tags,
     )?;
     Ok(SessionPlan {
-        source_identity: source_identity
-            .map(str::to_owned)
-            .or_else(|| caller.source_identity.clone()),
+        source_identity: source_identity.map(str::to_owned),
         transitive_tag_keys: all_transitive,
         parent_access_key_id: chained.then(|| caller.access_key_id.clone()),
         ..plan

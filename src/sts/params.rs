@@ -110,6 +110,14 @@ pub struct Tag {
     pub value: String,
 }
 
+/// Text that starts with `aws:` in any case: the prefix AWS reserves for itself in session tag
+/// keys ("Rules for tagging in IAM and AWS STS") and source identities ("You cannot use a value
+/// that begins with the text aws:"). Every way in checks tag keys with this: AssumeRole's
+/// parameters and SAML's attributes (through [`check_tags`]) and web identity token claims.
+pub fn has_reserved_prefix(s: &str) -> bool {
+    s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+}
+
 /// Characters AWS allows in a session tag key or value.
 pub fn tag_chars_ok(s: &str) -> bool {
     s.chars()
@@ -131,7 +139,8 @@ pub fn tags(params: &Params) -> Result<Vec<Tag>, StsError> {
 }
 
 /// Session tags `(index, key, value)` from any source (request parameters, SAML attributes,
-/// token claims), checked with AWS's limits: at most 50, keys unique case-insensitively.
+/// token claims), checked with AWS's limits: at most 50, keys unique case-insensitively and not
+/// starting with the reserved `aws:`.
 pub fn check_tags<'a>(
     pairs: impl IntoIterator<Item = (usize, &'a str, &'a str)>,
 ) -> Result<Vec<Tag>, StsError> {
@@ -150,6 +159,11 @@ pub fn check_tags<'a>(
         if value.chars().count() > 256 || !tag_chars_ok(value) {
             return Err(StsError::Validation(format!(
                 "1 validation error detected: Value at 'tags.{i}.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*"
+            )));
+        }
+        if has_reserved_prefix(key) {
+            return Err(StsError::InvalidParameterValue(format!(
+                "The tag key {key} is reserved: session tag keys cannot begin with aws:"
             )));
         }
         if out.iter().any(|t| t.key.eq_ignore_ascii_case(key)) {
@@ -274,6 +288,13 @@ mod tests {
             tags(&dup),
             Err(StsError::InvalidParameterValue(_))
         ));
+        let reserved = params(&[("Tags.member.1.Key", "AWS:team")]);
+        assert!(matches!(
+            tags(&reserved),
+            Err(StsError::InvalidParameterValue(_))
+        ));
+        assert!(has_reserved_prefix("aws:x") && has_reserved_prefix("Aws:"));
+        assert!(!has_reserved_prefix("aws") && !has_reserved_prefix("team:aws:"));
         let long = "x".repeat(2049);
         assert!(session_policy_text(&params(&[("Policy", &long)])).is_err());
     }

@@ -120,7 +120,7 @@ fn token_tags(token: &VerifiedIdToken) -> Result<(Vec<Tag>, Vec<String>), OidcEr
         if !key_ok || !value_ok {
             return Err(bad("a tag key or value breaks the tag constraints"));
         }
-        if k.to_ascii_lowercase().starts_with("aws:") {
+        if params::has_reserved_prefix(k) {
             return Err(bad("tag keys may not start with aws:"));
         }
         if tags.iter().any(|x| x.key.eq_ignore_ascii_case(k)) {
