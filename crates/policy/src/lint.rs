@@ -135,7 +135,7 @@ pub fn lint(text: &str, opts: ParseOptions) -> Vec<Finding> {
             out.push(warn(
                 "allow-not-resource-variable",
                 idx,
-                "Allow with a policy variable in NotResource: when the variable has no value the entry excludes nothing (AWS's rule), so the Allow covers that resource too",
+                "Allow with a policy variable in NotResource: when the variable has no value AWS lets the Allow cover every resource; idbroker fails closed (the Allow grants nothing), so the two differ",
             ));
         }
         if st.uses_variables() && policy.version() != Version::V2012_10_17 {

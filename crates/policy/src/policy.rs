@@ -8,7 +8,7 @@ use crate::arn::ArnPattern;
 use crate::condition::{ConditionBlock, Undecided};
 use crate::context::{Principal, PrincipalKind, Request};
 use crate::error::PolicyError;
-use crate::pattern::{matched, ArnMode, Pattern, Syntax};
+use crate::pattern::{matched, ArnMode, Pattern, Syntax, Unresolved};
 use crate::validate::{self, ParseOptions, PolicyKind, VERSION_2008, VERSION_2012};
 
 /// `Allow` or `Deny`.
@@ -211,11 +211,16 @@ impl Statement {
             return Ok(StatementMatch::No);
         }
         // An entry whose variable has no value "will not match any resource" (IAM User Guide,
-        // "Policy variables with no value"): in `Resource` it grants nothing, in `NotResource` it
-        // excludes nothing. The other entries of the list count as usual.
+        // "Policy variables with no value"): in `Resource` it grants nothing. In `NotResource`
+        // it excludes nothing from a Deny (the Deny applies, as in AWS); from an Allow idbroker
+        // fails closed instead: the entry excludes every resource, so the Allow grants nothing
+        // (an absent key never widens an Allow). The other entries of the list count as usual.
         let resource_hit = match &self.resource {
             Polarity::Is(pats) => any_arn(pats, &req.resource, ctx),
-            Polarity::Not(pats) => !any_arn(pats, &req.resource, ctx),
+            Polarity::Not(pats) => !pats.iter().any(|p| match p.matches(&req.resource, ctx) {
+                Ok(hit) => hit,
+                Err(Unresolved) => self.effect == Effect::Allow,
+            }),
             // Trust policies have no Resource element: the role itself is the resource.
             Polarity::Absent => true,
         };
