@@ -117,6 +117,7 @@ fn run_with(
             expired_certs: expired_certs.into(),
             // And most of them are 1024-bit RSA.
             min_rsa_key_bits: 1024,
+            require_aead_encryption: false,
             role_mappings: vec![],
         }],
         "123456789012",

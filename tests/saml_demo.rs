@@ -52,6 +52,7 @@ fn demo_assertions_verify_and_only_for_the_demo_provider() {
             max_assertion_age_seconds: 300,
             expired_certs: "reject".into(),
             min_rsa_key_bits: 2048,
+            require_aead_encryption: false,
             role_mappings: vec![],
         }],
         "123456789012",

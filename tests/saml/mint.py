@@ -362,5 +362,13 @@ ea.addnext(copy.deepcopy(ea))
 cases["enc_twice"] = b64(r)
 cases["enc_doctype_inside"] = b64(encrypted(prefix=b'<!DOCTYPE x [<!ENTITY e "e">]>'))
 
+# Review item 3 (issue 13): the padding/format oracle of XML Encryption's CBC mode needs an
+# unsigned Response around an EncryptedAssertion (ADFS's default: AES-256-CBC, only the
+# Assertion signed). The tests manipulate this one's ciphertext; decrypted failures must all
+# give one answer, whatever they are (an Assertion signed by another key, or none).
+cases["enc_assertion_signed_cbc"] = b64(encrypted(mode="cbc"))
+cases["enc_attacker_signed_cbc"] = b64(encrypted(mode="cbc", key=evil_key, cert=evil_cert))
+cases["enc_unsigned_cbc"] = b64(encrypted(mode="cbc", sign_assertion=False))
+
 with open(os.path.join(out, "cases.json"), "w") as f:
     json.dump({"now": int(now.timestamp()), "cases": cases}, f)

@@ -80,6 +80,10 @@ pub struct RawSamlProvider {
     /// Smallest RSA signing key accepted from the metadata, bits (1024..=4096, default 2048).
     #[serde(default = "default_min_rsa")]
     pub min_rsa_key_bits: u32,
+    /// Refuse encrypted assertions whose content is AES-CBC (unauthenticated, malleable):
+    /// AES-GCM only. Default false (ADFS encrypts with AES-256-CBC by default).
+    #[serde(default)]
+    pub require_aead_encryption: bool,
     /// Rules for IdPs that cannot send AWS's Role attribute.
     #[serde(default)]
     pub role_mappings: Vec<RawRoleMapping>,
@@ -202,6 +206,8 @@ pub struct SamlProvider {
     pub(super) skew: i64,
     pub(super) max_age: i64,
     pub(super) accept_expired_certs: bool,
+    /// Encrypted assertions must be AES-GCM (`require_aead_encryption`).
+    pub(super) require_aead: bool,
     /// Claim-mapping rules.
     pub role_mappings: Vec<RoleMapping>,
 }
@@ -653,6 +659,7 @@ fn build_provider(
         skew: i64::try_from(raw.clock_skew_seconds).unwrap_or(300),
         max_age: i64::try_from(raw.max_assertion_age_seconds).unwrap_or(300),
         accept_expired_certs: expired,
+        require_aead: raw.require_aead_encryption,
         role_mappings,
     })
 }
