@@ -1,7 +1,9 @@
 //! AssumeRoleWithWebIdentity through the real AWS SDK for Rust against the server in-process,
 //! with a provider whose keys are pinned: the good cases (RS256, PS256, ES256; fields of the
-//! answer; credentials that work), then the attack set, each asserting the exact STS error code
-//! and that no credentials came back.
+//! answer; credentials that work), then the attack set, each asserting the exact STS error code,
+//! that no credentials came back, and the verifier's own reason for the refusal (the same token
+//! verified in-process: the `OidcError` and, behind the deliberately uniform answers, the cause
+//! it logs), so that no case passes for another reason than the one it is about.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_sts::config::Credentials;
 use idbroker::clock::ManualClock;
+use idbroker::federation::oidc::{OidcError, OidcFederation, NOT_VERIFIED};
 use jsonwebtoken::EncodingKey;
 use oidc::*;
 use serde_json::json;
@@ -50,6 +53,8 @@ async fn exchange(
 
 struct World {
     url: String,
+    /// The server's verifier, called in-process to read why a token is refused.
+    oidc: Arc<OidcFederation>,
     t0: SystemTime,
     clock: Arc<ManualClock>,
     rsa: Key,
@@ -69,14 +74,98 @@ async fn world(provider_extra: &str, extra: &str) -> World {
     let state = idbroker::build_state(load(&text), clock.clone())
         .await
         .unwrap();
+    let oidc = state.oidc.clone();
     let url = common::start(state).await;
     World {
         url,
+        oidc,
         t0,
         clock,
         rsa,
         ps,
         ec,
+    }
+}
+
+/// Why the verifier refuses a token, as it keeps it internally (the STS answer alone cannot
+/// tell: most refusals are `InvalidIdentityToken`, and the causes behind [`NOT_VERIFIED`] and
+/// [`NOT_A_JWT`] are only logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Why {
+    /// `OidcError::InvalidToken` with this message, nothing logged: refused before a provider
+    /// was chosen (form, size, issuer claim) or after the signature verified (claims).
+    Invalid(&'static str),
+    /// `OidcError::InvalidToken(NOT_VERIFIED)` (the one answer that says nothing of the
+    /// provider's keys and issuers) with this cause logged.
+    Hidden(&'static str),
+    /// `OidcError::InvalidToken(NOT_A_JWT)` from the signature check, with this cause logged.
+    Malformed(&'static str),
+    /// `OidcError::Expired` for this `exp`.
+    Expired(u64),
+    /// The token verifies: the STS decision refuses it (trust policy, unknown role).
+    Verifies,
+}
+
+const NOT_A_JWT: &str =
+    "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)";
+const ALG: &str = "algorithm not allowed";
+const SIG: &str = "signature";
+const KID_ALG: &str = "the key of this kid does not allow this alg";
+const HEADER: &str = "header is not a JSON object with alg";
+const CRIT: &str = "unknown critical header";
+const AUD: &str = "Incorrect token audience";
+
+/// What `fed` makes of `token` at `now`, as a [`Why`] (`Invalid("<unexpected ...>")` for an
+/// answer that fits none).
+async fn why_refused(fed: &OidcFederation, token: &str, now: SystemTime) -> Why {
+    let store = idbroker_session::MemoryStore::new();
+    let (result, logged) = traced(fed.verify(token, &store, now)).await;
+    let cause = logged
+        .iter()
+        .find(|l| l.message.starts_with("web identity token refused"))
+        .map(|l| l.reason.clone().unwrap_or_else(|| l.message.clone()));
+    let known = |c: &str| -> &'static str {
+        [
+            ALG,
+            SIG,
+            KID_ALG,
+            HEADER,
+            CRIT,
+            NO_KEY,
+            NO_ISSUER,
+            "kid too long",
+            "signature encoding",
+            "unsupported header (b64, enc or zip)",
+        ]
+        .into_iter()
+        .find(|k| *k == c)
+        .unwrap_or("<unexpected cause>")
+    };
+    match (result, cause) {
+        (Ok(_), None) => Why::Verifies,
+        (Err(OidcError::Expired { now: n, exp }), None) if n == epoch(now) => Why::Expired(exp),
+        (Err(OidcError::InvalidToken(m)), Some(c)) if m == NOT_VERIFIED => Why::Hidden(known(&c)),
+        (Err(OidcError::InvalidToken(m)), Some(c)) if m == NOT_A_JWT => Why::Malformed(known(&c)),
+        (Err(OidcError::InvalidToken(m)), None) => Why::Invalid(
+            [
+                NOT_A_JWT,
+                AUD,
+                "The token has no exp claim",
+                "The token is not valid yet (nbf)",
+                "The token was issued in the future (iat)",
+                "The token has no iss claim",
+                "The token has no sub claim",
+                "The token is longer than 20000 characters",
+                "The token's sub claim is longer than 255 characters",
+            ]
+            .into_iter()
+            .find(|k| *k == m)
+            .unwrap_or("<unexpected message>"),
+        ),
+        other => {
+            eprintln!("unexpected: {other:?}");
+            Why::Invalid("<unexpected answer>")
+        }
     }
 }
 
@@ -200,9 +289,10 @@ async fn attack_set_is_refused_with_the_sts_code() {
     };
     let real_sig = sign(&w.rsa, &good).rsplit('.').next().unwrap().to_owned();
 
-    let mut cases: Vec<(String, String, &str)> = Vec::new();
-    let mut add =
-        |name: &str, token: String, code: &'static str| cases.push((name.to_owned(), token, code));
+    let mut cases: Vec<(String, String, &str, Why)> = Vec::new();
+    let mut add = |name: &str, token: String, code: &'static str, why: Why| {
+        cases.push((name.to_owned(), token, code, why))
+    };
 
     for none in ["none", "None", "NONE", "nOnE", "none ", ""] {
         let h = json!({"alg": none, "typ": "JWT", "kid": "rsa-1"});
@@ -210,11 +300,13 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &format!("alg {none:?}, empty signature"),
             unsigned(&h, &good_bytes, ""),
             "InvalidIdentityToken",
+            Why::Invalid(NOT_A_JWT),
         );
         add(
             &format!("alg {none:?}, real signature"),
             unsigned(&h, &good_bytes, &real_sig),
             "InvalidIdentityToken",
+            Why::Hidden(ALG),
         );
     }
     add(
@@ -225,46 +317,55 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &real_sig,
         ),
         "InvalidIdentityToken",
+        Why::Malformed(HEADER),
     );
     add(
         "HS256 with the RSA public key as PEM",
         hs(pem.as_bytes(), Some("rsa-1")),
         "InvalidIdentityToken",
+        Why::Hidden(ALG),
     );
     add(
         "HS256 with the RSA public key as PEM, no kid",
         hs(pem.as_bytes(), None),
         "InvalidIdentityToken",
+        Why::Hidden(ALG),
     );
     add(
         "HS256 with the RSA public key as DER",
         hs(&w.rsa.spki_der, Some("rsa-1")),
         "InvalidIdentityToken",
+        Why::Hidden(ALG),
     );
     add(
         "HS256 with the RSA public key as JWK",
         hs(w.rsa.jwk.to_string().as_bytes(), Some("rsa-1")),
         "InvalidIdentityToken",
+        Why::Hidden(ALG),
     );
     add(
         "HS256 with the RSA modulus",
         hs(w.rsa.jwk["n"].as_str().unwrap().as_bytes(), Some("rsa-1")),
         "InvalidIdentityToken",
+        Why::Hidden(ALG),
     );
     add(
         "embedded jwk (attacker key, real kid)",
         with_header(json!({"kid": "rsa-1", "jwk": attacker.jwk}), &attacker),
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     add(
         "embedded jwk (attacker key, no kid)",
         with_header(json!({"jwk": attacker.jwk}), &attacker),
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     add(
         "embedded jwk (EC attacker key)",
         with_header(json!({"kid": "ec-1", "jwk": attacker_ec.jwk}), &attacker_ec),
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     add(
         "jku to an attacker JWKS",
@@ -273,6 +374,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &attacker,
         ),
         "InvalidIdentityToken",
+        Why::Hidden(NO_KEY),
     );
     add(
         "x5u to an attacker certificate",
@@ -281,6 +383,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &attacker,
         ),
         "InvalidIdentityToken",
+        Why::Hidden(NO_KEY),
     );
     add(
         "x5c with an attacker certificate",
@@ -289,6 +392,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &attacker,
         ),
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     for kid in [
         "../../../../../../dev/null",
@@ -306,6 +410,11 @@ async fn attack_set_is_refused_with_the_sts_code() {
             ),
             with_header(json!({"kid": kid}), &attacker),
             "InvalidIdentityToken",
+            if kid.len() > 256 {
+                Why::Malformed("kid too long")
+            } else {
+                Why::Hidden(NO_KEY)
+            },
         );
     }
     add(
@@ -316,6 +425,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &b64(&[0u8; 64]),
         ),
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     add(
         "ECDSA r=s=n (order)",
@@ -332,6 +442,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             )
         },
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     add(
         "RS256 key used with ES256 header",
@@ -341,6 +452,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &real_sig,
         ),
         "InvalidIdentityToken",
+        Why::Hidden(KID_ALG),
     );
     add(
         "RS256 token relabelled PS256",
@@ -350,16 +462,19 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &real_sig,
         ),
         "InvalidIdentityToken",
+        Why::Hidden(KID_ALG),
     );
     add(
         "signed by another key with the real kid",
         sign(&attacker, &good),
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     add(
         "unknown crit header",
         with_header(json!({"kid": "rsa-1", "crit": ["exp"], "exp": 1}), &w.rsa),
         "InvalidIdentityToken",
+        Why::Malformed(CRIT),
     );
     add(
         "b64=false",
@@ -368,6 +483,19 @@ async fn attack_set_is_refused_with_the_sts_code() {
             &w.rsa,
         ),
         "InvalidIdentityToken",
+        Why::Malformed(CRIT),
+    );
+    add(
+        "b64=false without crit",
+        with_header(json!({"kid": "rsa-1", "b64": false}), &w.rsa),
+        "InvalidIdentityToken",
+        Why::Malformed("unsupported header (b64, enc or zip)"),
+    );
+    add(
+        "zip=DEF",
+        with_header(json!({"kid": "rsa-1", "zip": "DEF"}), &w.rsa),
+        "InvalidIdentityToken",
+        Why::Malformed("unsupported header (b64, enc or zip)"),
     );
     add(
         "duplicate alg in header",
@@ -379,6 +507,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             format!("{input}.{sig}")
         },
         "InvalidIdentityToken",
+        Why::Malformed(HEADER),
     );
     add(
         "modified payload",
@@ -395,11 +524,13 @@ async fn attack_set_is_refused_with_the_sts_code() {
             )
         },
         "InvalidIdentityToken",
+        Why::Hidden(SIG),
     );
     add(
         "expired",
         claim_variant(&|c| c["exp"] = json!(epoch(now) - 61 - 5)),
         "ExpiredTokenException",
+        Why::Expired(epoch(now) - 61 - 5),
     );
     add(
         "exp missing",
@@ -407,36 +538,43 @@ async fn attack_set_is_refused_with_the_sts_code() {
             c.as_object_mut().unwrap().remove("exp");
         }),
         "InvalidIdentityToken",
+        Why::Invalid("The token has no exp claim"),
     );
     add(
         "exp as string",
         claim_variant(&|c| c["exp"] = json!((epoch(now) + 600).to_string())),
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "exp null",
         claim_variant(&|c| c["exp"] = json!(null)),
         "InvalidIdentityToken",
+        Why::Invalid("The token has no exp claim"),
     );
     add(
         "future nbf",
         claim_variant(&|c| c["nbf"] = json!(epoch(now) + 120)),
         "InvalidIdentityToken",
+        Why::Invalid("The token is not valid yet (nbf)"),
     );
     add(
         "future iat",
         claim_variant(&|c| c["iat"] = json!(epoch(now) + 3600)),
         "InvalidIdentityToken",
+        Why::Invalid("The token was issued in the future (iat)"),
     );
     add(
         "wrong iss",
         claim_variant(&|c| c["iss"] = json!("https://evil.example/tenant")),
         "InvalidIdentityToken",
+        Why::Hidden(NO_ISSUER),
     );
     add(
         "iss with trailing slash",
         claim_variant(&|c| c["iss"] = json!(format!("{ISSUER}/"))),
         "InvalidIdentityToken",
+        Why::Hidden(NO_ISSUER),
     );
     add(
         "iss missing",
@@ -444,16 +582,19 @@ async fn attack_set_is_refused_with_the_sts_code() {
             c.as_object_mut().unwrap().remove("iss");
         }),
         "InvalidIdentityToken",
+        Why::Invalid("The token has no iss claim"),
     );
     add(
         "wrong aud",
         claim_variant(&|c| c["aud"] = json!("someone-else")),
         "InvalidIdentityToken",
+        Why::Invalid(AUD),
     );
     add(
         "aud list without a client",
         claim_variant(&|c| c["aud"] = json!(["a", "b"])),
         "InvalidIdentityToken",
+        Why::Invalid(AUD),
     );
     add(
         "aud missing",
@@ -461,11 +602,13 @@ async fn attack_set_is_refused_with_the_sts_code() {
             c.as_object_mut().unwrap().remove("aud");
         }),
         "InvalidIdentityToken",
+        Why::Invalid(AUD),
     );
     add(
         "azp not a client (aud is)",
         claim_variant(&|c| c["azp"] = json!("someone-else")),
         "InvalidIdentityToken",
+        Why::Invalid(AUD),
     );
     add(
         "missing sub",
@@ -473,16 +616,25 @@ async fn attack_set_is_refused_with_the_sts_code() {
             c.as_object_mut().unwrap().remove("sub");
         }),
         "InvalidIdentityToken",
+        Why::Invalid("The token has no sub claim"),
     );
     add(
         "empty sub",
         claim_variant(&|c| c["sub"] = json!("")),
         "InvalidIdentityToken",
+        Why::Invalid("The token has no sub claim"),
+    );
+    add(
+        "sub of 256 characters",
+        claim_variant(&|c| c["sub"] = json!(format!("alice{}", "x".repeat(251)))),
+        "InvalidIdentityToken",
+        Why::Invalid("The token's sub claim is longer than 255 characters"),
     );
     add(
         "sub not a string",
         claim_variant(&|c| c["sub"] = json!(42)),
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "oversized (20,001 chars)",
@@ -494,6 +646,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             t
         },
         "ValidationError",
+        Why::Invalid("The token is longer than 20000 characters"),
     );
     add(
         "non-JSON payload",
@@ -504,6 +657,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             "RS256",
         ),
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "payload a JSON array",
@@ -514,11 +668,13 @@ async fn attack_set_is_refused_with_the_sts_code() {
             "RS256",
         ),
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "non-JSON header",
         format!("{}.{}.{}", b64(b"RS256"), b64(&good_bytes), real_sig),
         "InvalidIdentityToken",
+        Why::Malformed(HEADER),
     );
     add(
         "duplicate sub claim",
@@ -535,6 +691,7 @@ async fn attack_set_is_refused_with_the_sts_code() {
             )
         },
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "padded base64",
@@ -543,11 +700,13 @@ async fn attack_set_is_refused_with_the_sts_code() {
             format!("{t}==")
         },
         "InvalidIdentityToken",
+        Why::Malformed("signature encoding"),
     );
     add(
         "JWE (five parts)",
         format!("{}.a.b.c.d", b64(br#"{"alg":"RSA-OAEP","enc":"A256GCM"}"#)),
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "two parts",
@@ -556,22 +715,30 @@ async fn attack_set_is_refused_with_the_sts_code() {
             t.rsplit_once('.').unwrap().0.to_owned()
         },
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "garbage",
         "this is not a token".into(),
         "InvalidIdentityToken",
+        Why::Invalid(NOT_A_JWT),
     );
     add(
         "subject the trust policy refuses",
         sign(&w.rsa, &claims("mallory", now)),
         "AccessDenied",
+        Why::Verifies,
     );
-    add("unknown role (not revealed)", String::new(), "AccessDenied");
+    add(
+        "unknown role (not revealed)",
+        String::new(),
+        "AccessDenied",
+        Why::Verifies,
+    );
 
-    let mut table = String::from("| case | STS error code |\n|---|---|\n");
+    let mut table = String::from("| case | STS error code | refusal |\n|---|---|---|\n");
     let mut failures = Vec::new();
-    for (name, token, want) in &cases {
+    for (name, token, want, why) in &cases {
         let (role, token) = if name.starts_with("unknown role") {
             (
                 "arn:aws:iam::123456789012:role/web/Nope",
@@ -589,7 +756,12 @@ async fn attack_set_is_refused_with_the_sts_code() {
             Err(code) if code != *want => failures.push(format!("{name}: {code}, wanted {want}")),
             Err(_) => {}
         }
-        table.push_str(&format!("| {name} | {want} |\n"));
+        // The same token to the verifier in-process: refused (or not) for the expected reason.
+        let got = why_refused(&w.oidc, &token, now).await;
+        if got != *why {
+            failures.push(format!("{name}: {got:?}, wanted {why:?}"));
+        }
+        table.push_str(&format!("| {name} | {want} | {why:?} |\n"));
     }
     eprintln!("{table}");
     eprintln!("{} attack cases", cases.len());

@@ -195,3 +195,95 @@ pub fn testdata() -> PathBuf {
 pub fn install_crypto() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
+
+/// What the verifier logged while refusing a token: every event of `idbroker::federation::oidc`,
+/// as its message and its `reason` / `error` / `issuer` fields. Several refusals answer the one
+/// client message `oidc::NOT_VERIFIED` on purpose (an unauthenticated caller learns nothing of
+/// the provider's keys and issuers); the cause is kept only in the debug event the verifier
+/// logs (`reason = ...` for a signature failure, "no provider has its issuer" for an unknown
+/// issuer). Tests read it from there to assert that a case was refused for the right reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Logged {
+    pub message: String,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Logged>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if !event
+            .metadata()
+            .target()
+            .starts_with("idbroker::federation::oidc")
+        {
+            return;
+        }
+        struct V(Logged);
+        impl tracing::field::Visit for V {
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                match f.name() {
+                    "reason" => self.0.reason = Some(v.to_owned()),
+                    "error" => self.0.error = Some(v.to_owned()),
+                    "message" => self.0.message = v.to_owned(),
+                    _ => {}
+                }
+            }
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                match f.name() {
+                    "reason" => self.0.reason = Some(format!("{v:?}")),
+                    "error" => self.0.error = Some(format!("{v:?}")),
+                    "message" => self.0.message = format!("{v:?}"),
+                    _ => {}
+                }
+            }
+        }
+        let mut v = V(Logged::default());
+        event.record(&mut v);
+        self.0.lock().unwrap().push(v.0);
+    }
+}
+
+/// Run `fut` on this thread with a subscriber that captures the OIDC verifier's events (debug
+/// level included); returns its output and what was logged. The future must run on the
+/// calling thread (a current-thread runtime: `#[tokio::test]`, `#[actix_web::test]`).
+pub async fn traced<T>(fut: impl std::future::Future<Output = T>) -> (T, Vec<Logged>) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let out = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        fut.await
+    };
+    let logged = capture.0.lock().unwrap().clone();
+    (out, logged)
+}
+
+/// Why `fed` refuses `token` at `now`: the error, and the `reason` field of the debug event
+/// the verifier logged with it (`None` when it logged none: a refusal made before a provider
+/// was chosen, or after the signature verified). Panics when the token is accepted.
+pub async fn refusal(
+    fed: &idbroker::federation::oidc::OidcFederation,
+    token: &str,
+    now: SystemTime,
+) -> (idbroker::federation::oidc::OidcError, Option<String>) {
+    let store = idbroker_session::MemoryStore::new();
+    let (result, logged) = traced(fed.verify(token, &store, now)).await;
+    match result {
+        Ok(t) => panic!("token accepted (sub {:?})", t.subject()),
+        Err(e) => {
+            let reason = logged
+                .iter()
+                .find(|l| l.message.starts_with("web identity token refused"))
+                .map(|l| l.reason.clone().unwrap_or_else(|| l.message.clone()));
+            (e, reason)
+        }
+    }
+}
+
+/// The reason logged for a signature failure with no key of the token's kid and alg.
+pub const NO_KEY: &str = "no key of the provider has the token's kid and alg";
+/// The message logged for a token whose issuer no provider has.
+pub const NO_ISSUER: &str = "web identity token refused: no provider has its issuer";
