@@ -399,8 +399,7 @@ async fn revoked_role_sessions_are_refused() {
 #[actix_web::test]
 async fn sdk_against_redis_cluster() {
     let Ok(nodes) = std::env::var("REDIS_CLUSTER_NODES") else {
-        println!("REDIS_CLUSTER_NODES is not set: skipping the Redis Cluster flows");
-        return;
+        return common::skip_or_fail("REDIS_CLUSTER_NODES is not set: the Redis Cluster flows");
     };
     let mut cfg = demo();
     cfg.store = StoreConfig::RedisCluster {
@@ -443,4 +442,171 @@ async fn an_inactive_key_authenticates_nothing() {
         .await
         .unwrap_err();
     assert_eq!(code(&err), "InvalidClientTokenId");
+}
+
+mod switch_store;
+use switch_store::{Op, SwitchStore};
+
+/// [`client`] without retries: a 503 is seen as it is, once.
+fn client_no_retry(
+    url: &str,
+    key: &str,
+    secret: &str,
+    token: Option<String>,
+    at: SystemTime,
+) -> aws_sdk_sts::Client {
+    let conf = client(url, key, secret, token, at)
+        .config()
+        .to_builder()
+        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_sts::Client::from_conf(conf)
+}
+
+/// GetCallerIdentity with these keys: the caller's ARN, or (HTTP status, STS code).
+async fn whoami(
+    url: &str,
+    key: &str,
+    secret: &str,
+    token: Option<String>,
+    at: SystemTime,
+) -> Result<String, (u16, String)> {
+    client_no_retry(url, key, secret, token, at)
+        .get_caller_identity()
+        .send()
+        .await
+        .map(|o| o.arn().unwrap_or_default().to_owned())
+        .map_err(|e| {
+            let status = e.raw_response().map_or(0, |r| r.status().as_u16());
+            (status, code(&e))
+        })
+}
+
+/// A long-term key (AKIA) signs with its own secret only: sent with a session token, valid or
+/// not, it is refused as AWS refuses it (InvalidClientTokenId), for every action.
+/// Mutation tried: `|| parsed.security_token().is_some()` removed from authenticate_for.
+#[actix_web::test]
+async fn a_long_term_key_sent_with_a_session_token_is_refused() {
+    let t0 = SystemTime::now();
+    let state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
+        .await
+        .unwrap();
+    let url = start(state).await;
+    // Control: the key alone works.
+    assert_eq!(
+        whoami(&url, KEY, SECRET, None, t0).await.unwrap(),
+        "arn:aws:iam::123456789012:user/demo"
+    );
+    // A real session token (of the demo user's own role session), and a made-up one.
+    let c = client(&url, KEY, SECRET, None, t0)
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("alice")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    for token in [c.session_token, "FwoGZXIvYXdzEBYaDmadeup".to_owned()] {
+        assert_eq!(
+            whoami(&url, KEY, SECRET, Some(token.clone()), t0).await,
+            Err((403, "InvalidClientTokenId".to_owned()))
+        );
+        let err = client_no_retry(&url, KEY, SECRET, Some(token), t0)
+            .assume_role()
+            .role_arn(READER)
+            .role_session_name("alice")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), "InvalidClientTokenId");
+    }
+}
+
+/// A session whose sealed secret this server cannot open (sealed by a replica with another
+/// key, or with the same key id and other key bytes) authenticates nothing: not with its real
+/// secret, not with an empty one; the answer is InvalidClientTokenId (403), not a 500.
+/// Mutation tried: the unseal error replaced by an empty secret in authenticate_for.
+#[actix_web::test]
+async fn a_secret_that_does_not_unseal_authenticates_nothing() {
+    let t0 = SystemTime::now();
+    let a = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
+        .await
+        .unwrap();
+    let url_a = start(a.clone()).await;
+    let c = client(&url_a, KEY, SECRET, None, t0)
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("alice")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let (id, secret, token) = (c.access_key_id, c.secret_access_key, c.session_token);
+    // Control: the replica that sealed it.
+    assert!(whoami(&url_a, &id, &secret, Some(token.clone()), t0)
+        .await
+        .unwrap()
+        .ends_with("assumed-role/ReportsReader/alice"));
+    // Replicas on the same store with other keys.
+    let active = a.keys.active_key_id().to_owned();
+    for keys in [
+        idbroker_session::SealingKeys::new("another-key", &[7u8; 32]).unwrap(),
+        idbroker_session::SealingKeys::new(&active, &[7u8; 32]).unwrap(),
+    ] {
+        let mut b = a.clone();
+        b.keys = Arc::new(keys);
+        let url_b = start(b).await;
+        for s in [secret.as_str(), ""] {
+            assert_eq!(
+                whoami(&url_b, &id, s, Some(token.clone()), t0).await,
+                Err((403, "InvalidClientTokenId".to_owned())),
+                "secret {s:?}"
+            );
+        }
+    }
+}
+
+/// The store cannot be read while temporary credentials are authenticated (the session, or the
+/// revocation marks): 503 ServiceUnavailable, never a 200 nor a 403 that would tell the caller
+/// the credentials are bad. Long-term keys need no store. Mutations tried: the store error of
+/// `get` read as "no session"; the error of `is_revoked` read as "not revoked".
+#[actix_web::test]
+async fn the_store_down_while_authenticating_temporary_credentials_is_503() {
+    let t0 = SystemTime::now();
+    let mut state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
+        .await
+        .unwrap();
+    let store = SwitchStore::new(state.store.clone());
+    state.store = store.clone();
+    let url = start(state).await;
+    let c = client(&url, KEY, SECRET, None, t0)
+        .assume_role()
+        .role_arn(READER)
+        .role_session_name("alice")
+        .send()
+        .await
+        .unwrap()
+        .credentials
+        .unwrap();
+    let (id, secret, token) = (c.access_key_id, c.secret_access_key, c.session_token);
+    let me = || whoami(&url, &id, &secret, Some(token.clone()), t0);
+    assert!(me().await.is_ok());
+    for ops in [
+        &[Op::Get][..],
+        &[Op::RevokedBefore],
+        &[Op::Get, Op::RevokedBefore],
+    ] {
+        store.set(ops, true);
+        assert_eq!(
+            me().await,
+            Err((503, "ServiceUnavailable".to_owned())),
+            "{ops:?} down"
+        );
+        // Long-term keys do not need the store.
+        assert!(whoami(&url, KEY, SECRET, None, t0).await.is_ok());
+        store.heal();
+        assert!(me().await.is_ok(), "{ops:?} back");
+    }
 }
