@@ -460,7 +460,7 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
     let bystander = b.assume(READER, "bystander", None).await;
     let now = b.now();
     for v in [&first, &second] {
-        wait_until("the feed", Duration::from_secs(5), || {
+        wait_until("the feed", Duration::from_secs(10), || {
             v.revocation_feed_up()
         })
         .await;
@@ -481,14 +481,17 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
                 Ok(()) => {}
                 Err(e) => panic!("{name}: {e:?}"),
             }
+            // Polling bound: generous, so that a loaded machine fails only the bound below.
             assert!(
-                revoked_at.elapsed() < Duration::from_secs(5),
+                revoked_at.elapsed() < Duration::from_secs(10),
                 "{name} never saw the revocation"
             );
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let took = revoked_at.elapsed();
         println!("{name} verifier refused the revoked session {took:?} after the API answered");
+        // The point of the test, asserted apart from the polling: the feed delivers within a
+        // second (the cache TTL is an hour, so nothing else could explain it).
         assert!(took < Duration::from_secs(1), "{name}: {took:?}");
         verify(v, &bystander, now).await.unwrap();
     }
@@ -499,9 +502,8 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
 /// after that reaches it within a second again. Uses a redis-server of its own.
 #[actix_web::test]
 async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
-    let port = common::free_port();
-    let mut redis = common::redis_server(port);
-    let url = format!("redis://127.0.0.1:{port}");
+    let mut redis = common::RedisServer::start();
+    let url = redis.url();
     let b = broker(
         StoreConfig::Redis {
             url: url.clone(),
@@ -524,7 +526,7 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
     redis.kill().unwrap();
     redis.wait().unwrap();
     wait_until("the feed to be lost", patience, || !v.revocation_feed_up()).await;
-    let mut redis = common::redis_server(port);
+    redis.restart();
     wait_until("the feed to come back", patience, || v.revocation_feed_up()).await;
 
     // The restarted Redis is empty: issue a session (the server's store reconnects on its own,
@@ -562,18 +564,114 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
     let seen = v.revocations_seen();
     done(&b.revoke(&admin(), json!({ "AccessKeyId": c.key })).await);
     let revoked_at = Instant::now();
-    wait_until("the eviction", Duration::from_secs(1), || {
-        v.revocations_seen() > seen
-    })
-    .await;
+    // Polling bound: generous, so that a loaded machine fails only the bound below.
+    wait_until("the eviction", patience, || v.revocations_seen() > seen).await;
+    let took = revoked_at.elapsed();
     assert_eq!(
         verify(&v, &c, now).await.unwrap_err(),
         VerifyError::InvalidClientTokenId
     );
-    println!(
-        "after the restart, the revocation reached the verifier in {:?}",
-        revoked_at.elapsed()
-    );
+    println!("after the restart, the revocation reached the verifier in {took:?}");
+    // The point, asserted apart from the polling: within a second again after the restart.
+    assert!(took < Duration::from_secs(1), "{took:?}");
     redis.kill().unwrap();
     redis.wait().unwrap();
+}
+
+mod switch_store;
+use switch_store::{Op, SwitchStore};
+
+/// A broker whose store can fail one operation at a time.
+async fn broker_with_switch(at: SystemTime) -> (Broker, Arc<SwitchStore>) {
+    let clock = Arc::new(ManualClock::new(at));
+    let mut state = idbroker::build_state(common::demo(), clock.clone())
+        .await
+        .unwrap();
+    let store = SwitchStore::new(state.store.clone());
+    state.store = store.clone();
+    let url = common::start(state.clone()).await;
+    (Broker { url, clock, state }, store)
+}
+
+/// The store fails while a revocation is being made: 503 ServiceUnavailable, never 200 (the
+/// caller must not believe a session is revoked when it is not), and nothing is revoked; once
+/// the store is back the same request succeeds. Each store call of each action is failed in
+/// turn (the session read and the revoke of RevokeSession, the mark of the others).
+/// Mutations tried: the store error of `store.revoke` ignored (`Err(_) => {}`), and the error of
+/// `set_revoked_before` ignored in `mark`.
+#[actix_web::test]
+async fn a_revoke_while_the_store_is_down_is_503_and_revokes_nothing() {
+    let (b, store) = broker_with_switch(t0()).await;
+    let principal = "arn:aws:sts::123456789012:assumed-role/ReportsReader/victim";
+    let cases = [
+        ("RevokeSession", Op::Get),
+        ("RevokeSession", Op::Revoke),
+        ("RevokeOlderSessions", Op::SetRevokedBefore),
+        ("RevokePrincipalSessions", Op::SetRevokedBefore),
+        ("RevokeSourceIdentitySessions", Op::SetRevokedBefore),
+    ];
+    for (action, op) in cases {
+        b.clock.advance(Duration::from_secs(10));
+        let victim = b
+            .assume(READER, "victim", Some(("SourceIdentity", "victim-si")))
+            .await;
+        let body = match action {
+            "RevokeSession" => json!({ "AccessKeyId": victim.key }),
+            "RevokeOlderSessions" => json!({ "RoleArn": READER }),
+            "RevokePrincipalSessions" => json!({ "PrincipalArn": principal }),
+            _ => json!({ "SourceIdentity": "victim-si" }),
+        };
+        store.set(&[op], true);
+        let a = b.revoke(&admin(), body.clone()).await;
+        let (status, code, _) = refused(&a);
+        assert_eq!(
+            (status, code),
+            (503, "ServiceUnavailable"),
+            "{action} with {op:?} down"
+        );
+        store.heal();
+        assert!(
+            b.whoami(&victim).await.is_ok(),
+            "{action} with {op:?} down revoked it anyway"
+        );
+        // The store back: the same request revokes.
+        assert_eq!(
+            done(&b.revoke(&admin(), body).await)["Action"],
+            format!("idbroker:{action}")
+        );
+        assert_eq!(
+            b.whoami(&victim).await.unwrap_err(),
+            "InvalidClientTokenId",
+            "{action}"
+        );
+    }
+}
+
+/// RoleArn and PrincipalArn are ARNs of at most 2,048 characters: 2,049 is a ValidationError
+/// naming the field, 2,048 goes on to the decision. Mutation tried: `&& v.len() <= 2048`
+/// removed from Revocation::from_json.
+#[actix_web::test]
+async fn arns_over_2048_characters_are_refused() {
+    let b = broker(StoreConfig::Memory, t0()).await;
+    let arn = |len: usize| {
+        let head = "arn:aws:iam::123456789012:role/";
+        format!("{head}{}", "r".repeat(len - head.len()))
+    };
+    for field in ["RoleArn", "PrincipalArn"] {
+        let a = b.revoke(&admin(), json!({ field: arn(2049) })).await;
+        let (status, code, message) = refused(&a);
+        assert_eq!((status, code), (400, "ValidationError"), "{field}");
+        assert_eq!(
+            message,
+            format!("{field} must be an ARN of at most 2048 characters"),
+            "{field}"
+        );
+    }
+    // At the limit: a role that does not exist, and a principal mark that is written.
+    let a = b.revoke(&admin(), json!({ "RoleArn": arn(2048) })).await;
+    assert_eq!(refused(&a).1, "NoSuchEntity");
+    let a = b
+        .revoke(&admin(), json!({ "PrincipalArn": arn(2048) }))
+        .await;
+    assert_eq!(done(&a)["Resource"], arn(2048));
 }
