@@ -71,6 +71,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 echo "test: npm ci in tests/oidc/op (oidc-provider)"
 npm ci --prefix tests/oidc/op --no-audit --no-fund --loglevel=error
+# samlify as an IdP (tests/saml_samlify.rs: its IdP-initiated responses carry InResponseTo="").
+echo "test: npm ci in tests/samlify (samlify)"
+npm ci --prefix tests/samlify --no-audit --no-fund --loglevel=error
 # The SAML tests mint responses with signxml (tests/saml/mint.py); in CI a missing module fails them.
 # The AWS CLI drives the workload-credentials endpoint in tests/oidc_provider.rs. The console's
 # browser tests (tests/console_e2e.rs) use a pysaml2 IdP (freezegun makes its expired responses).

@@ -402,7 +402,7 @@ pub struct Config {
     /// OpenID Connect providers.
     pub oidc_providers: Vec<crate::federation::oidc::ProviderConfig>,
     /// SAML: SP settings and trusted providers.
-    pub saml: crate::federation::saml::SamlSettings,
+    pub saml: std::sync::Arc<crate::federation::saml::SamlSettings>,
     /// Web console sign-in.
     pub console: crate::console::ConsoleSettings,
     /// Things an operator should know (secrets given in clear, ...).
@@ -625,7 +625,8 @@ impl Config {
             std::time::SystemTime::now(),
             &mut warnings,
         )
-        .map_err(|e| ConfigError::new(file, e.key, e.problem))?;
+        .map_err(|e| ConfigError::new(file, e.key, e.problem))
+        .map(std::sync::Arc::new)?;
 
         let console = build_console(&raw, file, base, tls.is_some(), env, &mut warnings)?;
 
@@ -638,8 +639,8 @@ impl Config {
             shutdown_timeout: std::time::Duration::from_secs(raw.server.shutdown_timeout_seconds),
             sigv4_skew: std::time::Duration::from_secs(raw.server.sigv4_skew_seconds),
             max_body_bytes: raw.server.max_body_bytes,
-            store,
             metrics,
+            store,
             sealing,
             directory,
             oidc_providers,
@@ -649,7 +650,6 @@ impl Config {
     }
 }
 
-/// `[console]` and the `login` tables of `[[oidc_providers]]`.
 /// `server.metrics_listen` and `server.metrics_token`.
 fn metrics_config(
     server: &RawServer,
@@ -708,6 +708,7 @@ fn metrics_config(
     Ok(MetricsConfig { listen, token })
 }
 
+/// `[console]` and the `login` tables of `[[oidc_providers]]`.
 fn build_console(
     raw: &RawConfig,
     file: &Path,

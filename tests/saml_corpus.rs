@@ -103,6 +103,7 @@ fn run_with(
             acs_url: Some(acs),
             sp_private_key_file: None,
             sp_certificate_file: None,
+            ..Default::default()
         },
         &[RawSamlProvider {
             name: "corpus".into(),
@@ -131,9 +132,8 @@ fn run_with(
         .provider("arn:aws:iam::123456789012:saml-provider/corpus")
         .unwrap();
     let request_id = attr(&xml, "InResponseTo");
-    let ids = [request_id.as_deref().unwrap_or("")];
-    let irt = if request_id.is_some() {
-        InResponseTo::OneOf(&ids)
+    let irt = if let Some(id) = request_id {
+        InResponseTo::OneOf(vec![id])
     } else {
         InResponseTo::Unsolicited
     };

@@ -35,10 +35,12 @@
 mod config;
 pub mod dev;
 mod encrypted;
+pub mod pool;
 pub mod sp_metadata;
 pub mod xml;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use idbroker_session::{SessionError, SessionStore};
@@ -58,6 +60,11 @@ use xml::{NS_ASSERTION, NS_DS, NS_PROTOCOL, NS_XSI};
 
 /// Largest SAMLAssertion parameter, in characters (AWS's limit).
 pub const MAX_ASSERTION_CHARS: usize = 100_000;
+
+/// The answer to a signature that does not verify with any trusted key (and to an unknown
+/// provider, which has none).
+pub const SIGNATURE_DOES_NOT_VERIFY: &str =
+    "the signature does not verify with the provider's certificates";
 
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
@@ -123,6 +130,10 @@ pub enum SamlError {
     /// The session store did not answer: nothing is issued.
     #[error("the session store is unavailable")]
     StoreUnavailable,
+    /// Every signature-check slot stayed busy, or the check did not finish, within the
+    /// configured time (`saml.max_concurrent_checks`, `saml.check_timeout_ms`).
+    #[error("the service is busy")]
+    Overloaded,
 }
 
 /// A SAML assertion whose signature, issuer, audience, recipient, times and single use were
@@ -197,20 +208,29 @@ impl VerifiedAssertion {
     }
 }
 
+/// Recognises a request id as one this service sent (and that is still current).
+pub type IssuedRequest = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// What the SP expects of InResponseTo.
-#[derive(Clone, Copy)]
-pub enum InResponseTo<'a> {
+///
+/// An empty `InResponseTo=""` (samlify and other IdPs write it on IdP-initiated responses, in
+/// the Response and in the signed SubjectConfirmationData) names no request: it reads as
+/// absent for [`InResponseTo::Unsolicited`] and [`InResponseTo::UnsolicitedOr`], as
+/// python3-saml reads it. An SP-initiated flow ([`InResponseTo::OneOf`]) still needs the exact
+/// request id.
+#[derive(Clone)]
+pub enum InResponseTo {
     /// IdP-initiated (AssumeRoleWithSAML): idbroker sent no request, so a response that answers
     /// one was meant for someone else and is refused.
     Unsolicited,
     /// SP-initiated: it must answer one of these request ids.
-    OneOf(&'a [&'a str]),
+    OneOf(Vec<String>),
     /// The console's ACS: either unsolicited (IdP-initiated sign-in), or answering a request
-    /// that `issued` recognises as one this service sent (SP-initiated sign-in).
-    UnsolicitedOr(&'a dyn Fn(&str) -> bool),
+    /// that the function recognises as one this service sent (SP-initiated sign-in).
+    UnsolicitedOr(IssuedRequest),
 }
 
-impl std::fmt::Debug for InResponseTo<'_> {
+impl std::fmt::Debug for InResponseTo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             InResponseTo::Unsolicited => f.write_str("Unsolicited"),
@@ -220,23 +240,26 @@ impl std::fmt::Debug for InResponseTo<'_> {
     }
 }
 
-impl InResponseTo<'_> {
+impl InResponseTo {
     /// The Response's and the bearer confirmation's InResponseTo: unsolicited means neither
-    /// is present; SP-initiated means at least one is, and each present one is a request id
-    /// idbroker sent.
+    /// is present (or present and empty); SP-initiated means at least one is, and each present
+    /// one is a request id idbroker sent.
     fn check(&self, response: Option<&str>, confirmation: Option<&str>) -> Result<(), SamlError> {
+        fn named(v: Option<&str>) -> Option<&str> {
+            v.filter(|v| !v.is_empty())
+        }
         let ok = match self {
-            InResponseTo::Unsolicited => response.is_none() && confirmation.is_none(),
+            InResponseTo::Unsolicited => named(response).is_none() && named(confirmation).is_none(),
             InResponseTo::OneOf(ids) => {
                 (response.is_some() || confirmation.is_some())
                     && [response, confirmation]
                         .into_iter()
                         .flatten()
-                        .all(|v| ids.contains(&v))
+                        .all(|v| ids.iter().any(|id| id == v))
             }
-            InResponseTo::UnsolicitedOr(issued) => match (response, confirmation) {
+            InResponseTo::UnsolicitedOr(issued) => match (named(response), named(confirmation)) {
                 (None, None) => true,
-                _ => [response, confirmation].into_iter().flatten().all(issued),
+                (r, c) => [r, c].into_iter().flatten().all(|v| issued(v)),
             },
         };
         if ok {
@@ -288,16 +311,24 @@ impl Checked {
 
 /// Check a base64 SAML response for `provider`, at `now`, and record its assertion ID in
 /// `store` until it expires. The only way to a [`VerifiedAssertion`].
+///
+/// The check ([`check`]) runs on `sp.checks`: off the async workers, bounded in number and
+/// time; past the bound the answer is [`SamlError::Overloaded`].
 #[instrument(skip_all, fields(provider = %provider.arn))]
 pub async fn verify(
-    provider: &SamlProvider,
-    sp: &SamlSettings,
+    provider: &Arc<SamlProvider>,
+    sp: &Arc<SamlSettings>,
     encoded: &str,
-    in_response_to: InResponseTo<'_>,
+    in_response_to: InResponseTo,
     store: &dyn SessionStore,
     now: SystemTime,
 ) -> Result<VerifiedAssertion, SamlError> {
-    let Checked(assertion, until) = check(provider, sp, encoded, in_response_to, now)?;
+    let (p, settings, text) = (provider.clone(), sp.clone(), encoded.to_owned());
+    let Checked(assertion, until) = sp
+        .checks
+        .run(move || check(&p, &settings, &text, in_response_to, now))
+        .await
+        .map_err(|_| SamlError::Overloaded)??;
     let replay_id = format!("{}#{}", provider.arn, assertion.id);
     let now_s = u64::try_from(unix_now(now)).unwrap_or(0);
     let until = u64::try_from(until).unwrap_or(0);
@@ -362,7 +393,7 @@ pub fn peek(encoded: &str) -> Option<Unverified> {
 
 impl Unverified {
     /// The provider whose entity id is the Issuer: the keys to verify with.
-    pub fn provider<'s>(&self, sp: &'s SamlSettings) -> Option<&'s std::sync::Arc<SamlProvider>> {
+    pub fn provider<'s>(&self, sp: &'s SamlSettings) -> Option<&'s Arc<SamlProvider>> {
         let issuer = self.issuer.as_deref()?;
         sp.providers().find(|p| p.keys().entity_id == issuer)
     }
@@ -395,7 +426,7 @@ pub fn check(
     provider: &SamlProvider,
     sp: &SamlSettings,
     encoded: &str,
-    in_response_to: InResponseTo<'_>,
+    in_response_to: InResponseTo,
     now: SystemTime,
 ) -> Result<Checked, SamlError> {
     idbroker_xmlsec_quiet::silence_xmlsec();
@@ -442,11 +473,7 @@ pub fn check(
                 ReduceMode::ValidateAndMarkNoAncestors,
                 algorithms,
             )
-            .map_err(|_| {
-                SamlError::Signature(
-                    "the signature does not verify with the provider's certificates",
-                )
-            })?,
+            .map_err(|_| SamlError::Signature(SIGNATURE_DOES_NOT_VERIFY))?,
         )
     } else {
         // Only after decryption, when the Response's signature (over the ciphertext) was
@@ -494,6 +521,9 @@ fn strip(text: &str) -> Result<Cow<'_, str>, SamlError> {
             SamlError::Malformed("DOCTYPE and entity declarations are not allowed")
         }
         xml::LexError::Unterminated => SamlError::Malformed("the response is not well-formed XML"),
+        xml::LexError::Encoding => SamlError::Malformed(
+            "the response must be UTF-8 (its XML declaration names another encoding)",
+        ),
     })
 }
 
@@ -533,9 +563,7 @@ fn open_encrypted(
             ReduceMode::ValidateAndMarkNoAncestors,
             algorithms,
         )
-        .map_err(|_| {
-            SamlError::Signature("the signature does not verify with the provider's certificates")
-        })?
+        .map_err(|_| SamlError::Signature(SIGNATURE_DOES_NOT_VERIFY))?
     } else {
         text.to_owned()
     };
@@ -545,7 +573,14 @@ fn open_encrypted(
         return Err(unsigned());
     }
     let ea = encrypted::find(&bdoc)?.ok_or_else(unsigned)?;
-    let plain = encrypted::decrypt(&ea, &sp.sp_keys)?;
+    let plain = encrypted::open(
+        &ea,
+        &sp.sp_keys,
+        provider,
+        response_signed,
+        trusted,
+        algorithms,
+    )?;
     let mut edits = vec![(ea.range(), plain.as_str())];
     for sig in xml::children(&broot, NS_DS, "Signature") {
         edits.push((sig.range(), ""));
@@ -589,6 +624,18 @@ fn signature_element_ok(
     }
     if seen {
         return Err(SamlError::Signature("an element carries two signatures"));
+    }
+    // SignedInfo, SignatureValue, KeyInfo: nothing else. A ds:Object (with a Manifest that
+    // references any URI) is outside what the signature value covers; it is refused here,
+    // before xmlsec sees it (xmlsec is also set to ignore manifests: vendor/samael patch 3).
+    if sig.children().filter(|n| n.is_element()).any(|n| {
+        !(xml::is(&n, NS_DS, "SignedInfo")
+            || xml::is(&n, NS_DS, "SignatureValue")
+            || xml::is(&n, NS_DS, "KeyInfo"))
+    }) {
+        return Err(SamlError::Signature(
+            "a signature holds an element other than SignedInfo, SignatureValue and KeyInfo",
+        ));
     }
     let parent_id = parent
         .attribute("ID")
@@ -910,7 +957,7 @@ fn validate(
     sp: &SamlSettings,
     outer: &Outer,
     s: &Signed,
-    in_response_to: InResponseTo<'_>,
+    in_response_to: InResponseTo,
     now: i64,
 ) -> Result<i64, SamlError> {
     let skew = provider.skew;
@@ -1112,14 +1159,30 @@ mod tests {
 
     #[test]
     fn in_response_to_policies() {
-        let ids = ["req-1"];
+        let ids = || InResponseTo::OneOf(vec!["req-1".to_owned()]);
         assert!(InResponseTo::Unsolicited.check(None, None).is_ok());
         assert!(InResponseTo::Unsolicited.check(Some("x"), None).is_err());
         assert!(InResponseTo::Unsolicited.check(None, Some("x")).is_err());
-        assert!(InResponseTo::OneOf(&ids).check(Some("req-1"), None).is_ok());
-        assert!(InResponseTo::OneOf(&ids)
-            .check(Some("req-1"), Some("req-2"))
+        assert!(ids().check(Some("req-1"), None).is_ok());
+        assert!(ids().check(Some("req-1"), Some("req-2")).is_err());
+        assert!(ids().check(None, None).is_err());
+    }
+
+    /// samlify writes `InResponseTo=""` on IdP-initiated responses: empty names no request.
+    #[test]
+    fn an_empty_in_response_to_is_unsolicited_but_answers_no_request() {
+        assert!(InResponseTo::Unsolicited.check(Some(""), Some("")).is_ok());
+        assert!(InResponseTo::Unsolicited.check(Some(""), None).is_ok());
+        assert!(InResponseTo::Unsolicited
+            .check(Some(""), Some("x"))
             .is_err());
-        assert!(InResponseTo::OneOf(&ids).check(None, None).is_err());
+        let never: IssuedRequest = Arc::new(|_: &str| false);
+        let console = InResponseTo::UnsolicitedOr(never);
+        assert!(console.check(Some(""), Some("")).is_ok());
+        assert!(console.check(None, Some("req-9")).is_err());
+        // SP-initiated: an empty value is not the request id.
+        let sp = InResponseTo::OneOf(vec!["req-1".to_owned()]);
+        assert!(sp.check(Some(""), Some("")).is_err());
+        assert!(sp.check(Some("req-1"), Some("")).is_err());
     }
 }

@@ -124,6 +124,9 @@ pub(crate) struct Audit {
     pub(crate) access_key_id: Option<String>,
     /// What an admin call acted on (the resource its policy allowed).
     pub(crate) target: Option<String>,
+    /// Why a call was refused, when the client's answer says less than the operator needs
+    /// (e.g. that a PrincipalArn names no configured provider).
+    pub(crate) detail: Option<&'static str>,
 }
 
 impl Audit {
@@ -166,6 +169,8 @@ impl Audit {
             access_key_id: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             target: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            detail: Option<&'a str>,
         }
         let fields = Fields {
             message: "sts call",
@@ -179,6 +184,7 @@ impl Audit {
             session: self.session.as_deref(),
             access_key_id: self.access_key_id.as_deref(),
             target: self.target.as_deref(),
+            detail: self.detail,
         };
         let mut line = String::with_capacity(512);
         line.push_str("{\"timestamp\":\"");
@@ -296,7 +302,9 @@ async fn dispatch(
         "AssumeRoleWithSAML" => {
             let r = sts::saml::request(params)?;
             let saml = &state.config.saml;
-            let provider = sts::saml::provider(saml, r.principal_arn)?;
+            let provider = sts::saml::provider(saml, r.principal_arn).inspect_err(|_| {
+                audit.detail = Some("unknown SAML provider (PrincipalArn)");
+            })?;
             let unsolicited = federation::saml::InResponseTo::Unsolicited;
             let store = state.store.as_ref();
             let verified =

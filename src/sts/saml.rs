@@ -159,16 +159,15 @@ pub fn request(params: &Params) -> Result<SamlRequest<'_>, StsError> {
 }
 
 /// The provider named by PrincipalArn. An unknown provider gets the same answer as an
-/// assertion it would not verify.
+/// assertion whose signature does not verify: an unauthenticated caller learns nothing of
+/// which providers are configured (the handler's audit event keeps the detail).
 pub fn provider<'a>(
     saml: &'a SamlSettings,
     principal_arn: &str,
-) -> Result<&'a SamlProvider, SamlError> {
-    saml.provider(principal_arn)
-        .map(|p| p.as_ref())
-        .ok_or_else(|| {
-            SamlError::Rejected(format!("No SAML provider {principal_arn} is configured"))
-        })
+) -> Result<&'a std::sync::Arc<SamlProvider>, SamlError> {
+    saml.provider(principal_arn).ok_or(SamlError::Signature(
+        crate::federation::saml::SIGNATURE_DOES_NOT_VERIFY,
+    ))
 }
 
 /// What AssumeRoleWithSAML answers besides the credentials.

@@ -3,6 +3,8 @@
 //
 #include <xmlsec/app.h>
 #include <xmlsec/crypto.h>
+// [idbroker patch 3] xmlSecIOCleanupCallbacks
+#include <xmlsec/io.h>
 #include <xmlsec/keys.h>
 #include <xmlsec/templates.h>
 #include <xmlsec/transforms.h>

@@ -34,6 +34,12 @@ pub struct RawSamlSp {
     /// The SP's certificate (PEM) for the current key, published in the SP metadata as the
     /// encryption certificate.
     pub sp_certificate_file: Option<PathBuf>,
+    /// Signature checks running at once, at most (1..=1024; default twice the cores). They run
+    /// off the async workers; a request that finds every slot taken waits (see below).
+    pub max_concurrent_checks: Option<usize>,
+    /// How long a request waits for its signature check, slot included, before it is answered
+    /// `ServiceUnavailable` (100..=60000 ms, default 2000).
+    pub check_timeout_ms: Option<u64>,
 }
 
 /// One path or a list.
@@ -375,6 +381,8 @@ pub struct SamlSettings {
     pub sp_keys: super::SpKeys,
     /// The SP encryption certificate (DER), published in the SP metadata.
     pub sp_certificate: Option<Vec<u8>>,
+    /// Where signature checks run (bounded in number and time).
+    pub checks: super::pool::CheckPool,
     providers: BTreeMap<String, Arc<SamlProvider>>,
 }
 
@@ -385,6 +393,7 @@ impl Default for SamlSettings {
             acs_url: AWS_ACS_URL.into(),
             sp_keys: super::SpKeys::default(),
             sp_certificate: None,
+            checks: super::pool::CheckPool::default(),
             providers: BTreeMap::new(),
         }
     }
@@ -441,11 +450,27 @@ impl SamlSettings {
             out.insert(p.arn.clone(), Arc::new(p));
         }
         let (sp_keys, sp_certificate) = sp_encryption_keys(sp, base)?;
+        let max_in_flight = sp
+            .max_concurrent_checks
+            .unwrap_or_else(super::pool::default_max_in_flight);
+        if !(1..=1024).contains(&max_in_flight) {
+            return Err(err("saml.max_concurrent_checks", "must be 1..=1024"));
+        }
+        let timeout_ms = sp
+            .check_timeout_ms
+            .unwrap_or(super::pool::DEFAULT_TIMEOUT_MS);
+        if !(100..=60_000).contains(&timeout_ms) {
+            return Err(err("saml.check_timeout_ms", "must be 100..=60000"));
+        }
         Ok(SamlSettings {
             sp_entity_id,
             acs_url,
             sp_keys,
             sp_certificate,
+            checks: super::pool::CheckPool::new(
+                max_in_flight,
+                std::time::Duration::from_millis(timeout_ms),
+            ),
             providers: out,
         })
     }

@@ -155,7 +155,6 @@ struct Context<'a> {
 /// [`UNDECRYPTABLE`] error, decided after all the work (module docs). A provider with
 /// `require_aead_encryption` refuses AES-CBC first ([`AEAD_REQUIRED`]).
 // Until saml.rs's `open_encrypted` calls it in place of `decrypt` (a one-line change).
-#[allow(dead_code)]
 #[instrument(skip_all)]
 pub(super) fn open(
     ea: &roxmltree::Node<'_, '_>,
@@ -172,14 +171,6 @@ pub(super) fn open(
         algorithms,
     };
     decrypt_checked(ea, keys, Some(&cx))
-}
-
-/// The decryption alone, without the checks of the decrypted Assertion and without the
-/// provider's `require_aead_encryption`: what `open_encrypted` in saml.rs called before
-/// [`open`]. Kept only until that call is [`open`]; then remove it.
-#[allow(dead_code)]
-pub(super) fn decrypt(ea: &roxmltree::Node<'_, '_>, keys: &SpKeys) -> Result<String, SamlError> {
-    decrypt_checked(ea, keys, None)
 }
 
 fn decrypt_checked(

@@ -61,6 +61,47 @@ pub enum LexError {
     Declaration,
     /// A comment, CDATA section or processing instruction that does not end.
     Unterminated,
+    /// An XML declaration that names an encoding other than UTF-8.
+    Encoding,
+}
+
+/// The text is read as UTF-8 by every reader here (roxmltree, and libxml2, which is told to
+/// ignore the declaration: vendor/samael patch 3). A declaration that names another encoding
+/// (`UTF-7`, `UTF-16` over bytes that are not, `ISO-2022-JP`, ...) would make a reader that
+/// honours it see other markup than this pass sees: such a document is refused. The only
+/// byte-order mark that can reach here is UTF-8's (the text is a Rust `str`), and it is allowed.
+fn declaration_ok(text: &str) -> bool {
+    let t = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some(rest) = t.strip_prefix("<?xml") else {
+        return true;
+    };
+    // `<?xml-stylesheet ...?>` and the like are processing instructions, not the declaration.
+    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return !rest.starts_with("?>");
+    }
+    let Some(end) = rest.find("?>") else {
+        return false;
+    };
+    let decl = rest.get(..end).unwrap_or_default();
+    let mut found = decl.match_indices("encoding");
+    let Some((at, _)) = found.next() else {
+        return true;
+    };
+    if found.next().is_some() {
+        return false;
+    }
+    let value = decl
+        .get(at + "encoding".len()..)
+        .unwrap_or_default()
+        .trim_start()
+        .strip_prefix('=')
+        .map(str::trim_start)
+        .and_then(|v| {
+            let quote = v.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+            let body = v.get(1..)?;
+            body.find(quote).and_then(|i| body.get(..i))
+        });
+    value.is_some_and(|v| v.eq_ignore_ascii_case("UTF-8"))
 }
 
 /// Refuse any markup declaration (`<!DOCTYPE`, `<!ENTITY`, ...) before a parser sees the text,
@@ -76,6 +117,9 @@ pub enum LexError {
 /// `<` starts markup; CDATA sections and processing instructions are skipped whole, so a `<!--`
 /// inside them is left alone.
 pub fn strip_comments(text: &str) -> Result<Cow<'_, str>, LexError> {
+    if !declaration_ok(text) {
+        return Err(LexError::Encoding);
+    }
     if !text.contains("<!") {
         return Ok(Cow::Borrowed(text));
     }
@@ -109,6 +153,31 @@ pub fn strip_comments(text: &str) -> Result<Cow<'_, str>, LexError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_utf8_declarations_pass() {
+        for ok in [
+            "<a/>",
+            "<?xml version=\"1.0\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
+            "<?xml version='1.0' encoding = 'utf-8' standalone='yes'?><a/>",
+            "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
+            "<?xml-stylesheet href=\"x\"?><a/>",
+        ] {
+            assert!(strip_comments(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "<?xml version=\"1.0\" encoding=\"UTF-7\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-16\"?><a/>",
+            "\u{feff}<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" encoding=\"UTF-7\"?><a/>",
+            "<?xml version=\"1.0\" encoding=UTF-8?><a/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8",
+            "<?xml?><a/>",
+        ] {
+            assert_eq!(strip_comments(bad), Err(LexError::Encoding), "{bad}");
+        }
+    }
 
     #[test]
     fn comments_go_declarations_are_refused() {

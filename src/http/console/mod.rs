@@ -350,14 +350,14 @@ async fn acs(
             "The SAML response does not come from an identity provider idbroker trusts".into(),
         )
     })?;
-    let sealer = &state.config.console.sealer;
     let now_s = epoch(now);
-    let issued = |id: &str| console::saml_sp::issued(sealer, &provider.arn, id, now_s);
+    let (config, arn) = (state.config.clone(), provider.arn.clone());
+    let issued = move |id: &str| console::saml_sp::issued(&config.console.sealer, &arn, id, now_s);
     let verified = crate::federation::saml::verify(
         provider,
         saml,
         &encoded,
-        InResponseTo::UnsolicitedOr(&issued),
+        InResponseTo::UnsolicitedOr(std::sync::Arc::new(issued)),
         state.store.as_ref(),
         now,
     )

@@ -210,6 +210,108 @@ fn is_xml_dsig_element(node: &libxml::tree::Node, expected_name: &str) -> bool {
             .unwrap_or(false)
 }
 
+// [idbroker patch 3: one reading of the XML, confined to the document] ---------------------
+
+/// [idbroker patch 3] Parse a document the way every signature check here reads it: as UTF-8
+/// whatever its declaration says (honouring another declared encoding would let libxml2 see
+/// markup that a UTF-8 reader does not), without libxml2's recovery mode (a document that is
+/// not well-formed is refused, not repaired into something else), without network access, and
+/// with xmlsec initialised first so that the external entity loader that refuses everything is
+/// in place (`confine_io`).
+///
+/// UTF-8 without naming it: `XML_PARSE_IGNORE_ENC` makes libxml2 ignore the declaration and
+/// detect the encoding from the first bytes alone. The callers' text is a Rust `str` (valid
+/// UTF-8, so no UTF-16/UCS-4 byte-order mark and no EBCDIC signature can occur), and a NUL
+/// byte, the only way UTF-8 text could look like UTF-16 or UCS-4 to that detection (`<` then
+/// `0x00`), is refused here. Naming the encoding instead (`xmlReadMemory(.., "UTF-8", ..)`) made
+/// concurrent verifications fail at random with libxml2 2.9.14 (idbroker's
+/// `tests/saml_confinement.rs` `concurrent_checks_all_verify`).
+fn parse_strict(xml: &[u8]) -> Result<libxml::tree::Document, CryptoError> {
+    if xml.contains(&0) {
+        return Err(CryptoError::InvalidSignature);
+    }
+    wrapper::guarantee_xmlsec_init()?;
+    // libxml 0.3.3 maps these fields to the HTML option values for XML too: `no_def_dtd`
+    // would be 4, which for XML is XML_PARSE_DTDLOAD (load the external subset), and
+    // `no_implied` 8192, XML_PARSE_NSCLEAN. Both stay off.
+    let options = libxml::parser::ParserOptions {
+        recover: false,
+        no_def_dtd: false,
+        no_error: true,
+        no_warning: true,
+        pedantic: false,
+        no_blanks: false,
+        no_net: true,
+        no_implied: false,
+        compact: false,
+        ignore_enc: true,
+        encoding: None,
+    };
+    Ok(XmlParser::default().parse_string_with_options(xml, options)?)
+}
+
+/// [idbroker patch 3] Signature and digest algorithm URIs xmlsec may use: `allowed`'s, or by
+/// default the RSA, ECDSA and DSA signatures over SHA-1/SHA-2 (never HMAC, MD5 or RIPEMD).
+fn profile_algorithms(
+    allowed: Option<&[super::AllowedSignatureAlgorithm]>,
+) -> (Vec<&'static str>, Vec<&'static str>) {
+    match allowed {
+        Some(list) => {
+            let mut digests: Vec<&'static str> = list.iter().map(|a| a.digest_uri()).collect();
+            digests.sort_unstable();
+            digests.dedup();
+            (list.iter().map(|a| a.signature_uri()).collect(), digests)
+        }
+        None => (
+            vec![
+                "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+                "http://www.w3.org/2001/04/xmldsig-more#rsa-sha224",
+                "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+                "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+                "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+                "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha224",
+                "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+                "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+                "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+                "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+                "http://www.w3.org/2009/xmldsig11#dsa-sha256",
+            ],
+            vec![
+                "http://www.w3.org/2000/09/xmldsig#sha1",
+                "http://www.w3.org/2001/04/xmldsig-more#sha224",
+                "http://www.w3.org/2001/04/xmlenc#sha256",
+                "http://www.w3.org/2001/04/xmldsig-more#sha384",
+                "http://www.w3.org/2001/04/xmlenc#sha512",
+            ],
+        ),
+    }
+}
+
+/// [idbroker patch 3] A `<ds:Signature>` holds SignedInfo, SignatureValue and optionally
+/// KeyInfo, nothing else: a `<ds:Object>` (which may carry a Manifest with references to any
+/// URI, outside what the signature value covers) is refused before xmlsec sees it.
+fn signature_children_in_profile(sig_node: &libxml::tree::Node) -> bool {
+    sig_node.get_child_elements().iter().all(|c| {
+        is_xml_dsig_element(c, "SignedInfo")
+            || is_xml_dsig_element(c, "SignatureValue")
+            || is_xml_dsig_element(c, "KeyInfo")
+    })
+}
+
+/// [idbroker patch 3] A verification context confined to the SAML signature profile.
+fn profile_context(
+    flags: u32,
+    allowed: Option<&[super::AllowedSignatureAlgorithm]>,
+) -> Result<XmlSecSignatureContext, CryptoError> {
+    let mut ctx = XmlSecSignatureContext::new_with_flags(flags)?;
+    let (signature_methods, digest_methods) = profile_algorithms(allowed);
+    ctx.confine_to_saml_profile(&signature_methods, &digest_methods)?;
+    Ok(ctx)
+}
+
+// [end idbroker patch 3] -------------------------------------------------------------------
+
 pub struct XmlSec;
 
 impl super::CryptoProvider for XmlSec {
@@ -219,11 +321,20 @@ impl super::CryptoProvider for XmlSec {
         x509_cert_der: &CertificateDer,
         id_attribute: Option<&str>,
     ) -> Result<(), CryptoError> {
-        let parser = XmlParser::default();
-        let document = parser.parse_string(xml)?;
+        // [idbroker patch 3] strict parse, confined context, no ds:Object
+        let document = parse_strict(xml.as_ref())?;
+        let root = document
+            .get_root_element()
+            .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
+        if !find_signature_nodes(&root)
+            .iter()
+            .all(signature_children_in_profile)
+        {
+            return Err(CryptoError::InvalidSignature);
+        }
 
         let key = XmlSecKey::from_memory(x509_cert_der.der_data(), XmlSecKeyFormat::CertDer)?;
-        let mut context = XmlSecSignatureContext::new()?;
+        let mut context = profile_context(0, None)?;
         context.insert_key(key);
 
         let valid = context.verify_document(&document, id_attribute)?;
@@ -433,7 +544,8 @@ fn reduce_xml_to_signed_impl(
     key: impl Fn(usize) -> Result<XmlSecKey, CryptoError>,
     profile_references: bool,
 ) -> Result<String, CryptoError> {
-    let mut xml = XmlParser::default().parse_string(xml_str)?;
+    // [idbroker patch 3] strict, UTF-8, no network, no entities
+    let mut xml = parse_strict(xml_str.as_bytes())?;
 
     // collect ID attribute values and tell libxml about them
     collect_id_attributes(&mut xml)?;
@@ -455,6 +567,10 @@ fn reduce_xml_to_signed_impl(
     let mut profile_elements = HashSet::new();
 
     for sig_node in &signature_nodes {
+        // [idbroker patch 3]
+        if !signature_children_in_profile(sig_node) {
+            return Err(CryptoError::InvalidSignature);
+        }
         if let Some(allowed) = allowed_algorithms {
             if !signature_uses_allowed_algorithm(sig_node, allowed) {
                 return Err(CryptoError::InvalidSignature);
@@ -465,8 +581,10 @@ fn reduce_xml_to_signed_impl(
         let mut verified_references = Vec::new();
 
         for i in 0..key_count {
-            let mut sig_ctx = XmlSecSignatureContext::new_with_flags(
+            // [idbroker patch 3] confined to the SAML signature profile
+            let mut sig_ctx = profile_context(
                 wrapper::XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES,
+                allowed_algorithms,
             )?;
 
             sig_ctx.insert_key(key(i)?);

@@ -33,3 +33,5 @@ pub use self::keys::XmlSecSharedKey;
 pub use self::subtree::signed_subtree;
 pub use self::xmldsig::VerifiedReference;
 pub use self::xmldsig::XmlSecSignatureContext;
+// [idbroker patch 3] strict parsing initialises xmlsec (and its I/O confinement) first
+pub use self::xmlsec_internal::guarantee_xmlsec_init;

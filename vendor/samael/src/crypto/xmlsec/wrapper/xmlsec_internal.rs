@@ -16,6 +16,7 @@ lazy_static! {
     static ref XMLSEC: Mutex<Option<XmlSecContext>> = Mutex::new(None);
 }
 
+/// Initialise xmlsec (and libxml2) once per process; cheap afterwards.
 pub fn guarantee_xmlsec_init() -> XmlSecResult<()> {
     let mut inner = XMLSEC
         .lock()
@@ -47,9 +48,36 @@ impl XmlSecContext {
         init_xmlsec()?;
         init_crypto_app()?;
         init_crypto()?;
+        confine_io();
 
         Ok(Self {})
     }
+}
+
+/// [idbroker patch 3] Neither xmlsec nor libxml2 may read a file or the network on behalf of
+/// a document: xmlsec's I/O callbacks (file, HTTP, FTP; used to fetch `<ds:Reference>` URIs
+/// that are not same-document) are removed, and libxml2's external entity loader refuses
+/// every entity, DTD and schema it is asked for. Process-wide, set once when xmlsec is
+/// initialised (before any document is verified).
+fn confine_io() {
+    // SAFETY: both functions take no pointers into Rust memory and only replace process-wide
+    // tables of the libraries; they are called once, under the `XMLSEC` mutex, before any
+    // verification runs in this process. `refuse_external_entity` is a valid `extern "C"`
+    // function for the lifetime of the process.
+    unsafe {
+        bindings::xmlSecIOCleanupCallbacks();
+        libxml::bindings::xmlSetExternalEntityLoader(Some(refuse_external_entity));
+    }
+}
+
+/// libxml2's external entity loader: nothing is ever loaded (a NULL input is libxml2's
+/// "could not load", which fails the parse of whatever asked for it).
+unsafe extern "C" fn refuse_external_entity(
+    _url: *const std::os::raw::c_char,
+    _id: *const std::os::raw::c_char,
+    _context: libxml::bindings::xmlParserCtxtPtr,
+) -> libxml::bindings::xmlParserInputPtr {
+    std::ptr::null_mut()
 }
 
 impl Drop for XmlSecContext {
