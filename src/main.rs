@@ -33,7 +33,8 @@ enum Command {
         /// The configuration file.
         #[arg(long, default_value = "config/idbroker.toml")]
         config: PathBuf,
-        /// Listen address (overrides server.listen and IDBROKER_LISTEN).
+        /// Listen address (overrides server.listen and IDBROKER_LISTEN). Port 0 lets the system
+        /// pick a free port: the "idbroker serving" log line (info) names the address bound.
         #[arg(long)]
         listen: Option<String>,
     },
@@ -322,7 +323,15 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         }
         .map_err(|e| format!("{listen}: {e}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        tracing::info!(listen = %listen, scheme, "idbroker serving");
+        // The addresses bound, not the one configured: with port 0 (`127.0.0.1:0`) this line is
+        // where the port the system picked is reported (tests/server_process.rs reads it).
+        let bound = server
+            .addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        tracing::info!(listen = %bound, scheme, "idbroker serving");
         let served = server.run().await.map_err(|e| e.to_string());
         if let Some(metrics) = metrics {
             metrics.stop(true).await;

@@ -8,7 +8,7 @@
 //!
 //! Needs chromium, node with tests/browser and tests/oidc/op installed (npm ci), python3 with
 //! pysaml2 and freezegun, and xmlsec1: scripts/test.sh installs them. Without them the tests
-//! are skipped, except in CI (`CI=true`), where they fail.
+//! are skipped, except in CI (`CI=true`), where they fail (common::skip_or_fail).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,12 +22,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
 /// Why this machine cannot run the browser tests, if it cannot.
@@ -84,14 +82,6 @@ fn start_peer(mut cmd: Command, name: &'static str) -> (Proc, u16) {
         .flatten()
         .unwrap_or_else(|| panic!("{name} did not become ready"));
     (Proc(child), port)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_healthy(port: u16) {
@@ -191,14 +181,15 @@ trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Princip
 
 fn scenario(name: &str) {
     if let Some(why) = missing() {
-        assert!(!ci(), "browser tests cannot run in CI: {why}");
-        eprintln!("SKIPPED: {why}");
-        return;
+        return common::skip_or_fail(format!("browser tests: {why}"));
     }
     let dir = std::env::temp_dir().join(format!("idbroker-console-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
+    // idbroker's port goes into the IdP's, the OP's and its own configuration before it starts:
+    // a leased port (common::PortLease), held until the scenario ends.
+    let lease = common::PortLease::new();
+    let port = lease.port();
 
     let mut idp = Command::new("python3");
     idp.arg(root().join("tests/browser/idp.py"))

@@ -442,11 +442,10 @@ async fn oidc_callback_errors() {
 
 #[actix_web::test]
 async fn the_console_fails_closed_while_the_store_is_down() {
-    let port = common::free_port();
-    let mut redis = common::redis_server(port);
+    let mut redis = common::RedisServer::start();
     let mut cfg = common::demo();
     cfg.store = idbroker::config::StoreConfig::Redis {
-        url: format!("redis://127.0.0.1:{port}"),
+        url: redis.url(),
         prefix: "console-outage:".into(),
     };
     let b = Broker::with(cfg).await;
@@ -478,7 +477,7 @@ async fn the_console_fails_closed_while_the_store_is_down() {
     assert_eq!(out.status, 503);
     assert!(out.cookie("idb_console").is_none());
 
-    let mut redis = common::redis_server(port);
+    redis.restart();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         // The new redis-server starts empty: the old session is gone, so the page (served
@@ -518,4 +517,276 @@ fn token_of_unused(b: &Broker) -> String {
     b.sealer
         .seal(idbroker::console::seal::Purpose::SigninToken, &t)
         .unwrap()
+}
+
+mod switch_store;
+use idbroker_session::SessionStore as _;
+use switch_store::{Op, SwitchStore};
+
+/// The demo broker, its store able to fail (and to hand out expired sessions).
+async fn broker_with_switch() -> (Broker, Arc<SwitchStore>) {
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let mut state = idbroker::build_state(common::demo(), clock.clone())
+        .await
+        .unwrap();
+    let store = SwitchStore::new(state.store.clone());
+    state.store = store.clone();
+    let sealer = state.config.console.sealer.clone();
+    let url = common::start(state).await;
+    (Broker { url, clock, sealer }, store)
+}
+
+/// getSigninToken's JSON error: (status, code, message).
+fn signin_error(r: &Response) -> (u16, String, String) {
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    (
+        r.status,
+        v["Error"]["Code"].as_str().unwrap_or_default().to_owned(),
+        v["Error"]["Message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// Expired or revoked credentials get no sign-in token, whatever the store hands out: a
+/// session past its expiry (also from a store that still returns it), a session revoked by a
+/// mark on its role (the store returns it: only the mark says no), a session revoked alone.
+/// The revocation marks unreadable: 503, no token. Mutations tried: `session.is_expired(now) ||`
+/// removed from console::check_credentials; its `Ok(true) => return Err(bad())` made `{}`.
+#[actix_web::test]
+async fn expired_or_revoked_credentials_get_no_signin_token() {
+    let (b, store) = broker_with_switch().await;
+    let invalid = (
+        400,
+        "signin_token".to_owned(),
+        "The session credentials are not valid".to_owned(),
+    );
+
+    // Expired.
+    let creds = b.role_creds().await;
+    assert_eq!(b.signin_token(&creds, "").await.status, 200, "control");
+    b.clock.advance(Duration::from_secs(3601));
+    assert_eq!(signin_error(&b.signin_token(&creds, "").await), invalid);
+    store.ignore_expiry(true);
+    assert_eq!(
+        signin_error(&b.signin_token(&creds, "").await),
+        invalid,
+        "an expired session the store still returns"
+    );
+    store.ignore_expiry(false);
+
+    // Revoked by a mark on its role.
+    let creds = b.role_creds().await;
+    assert_eq!(b.signin_token(&creds, "").await.status, 200, "control");
+    let now = idbroker::state::epoch(b.now());
+    store
+        .set_revoked_before(
+            &idbroker_session::RevocationScope::Role(READER.into()),
+            now,
+            129_600,
+        )
+        .await
+        .unwrap();
+    assert_eq!(signin_error(&b.signin_token(&creds, "").await), invalid);
+
+    // Revoked alone; and the marks unreadable.
+    b.clock.advance(Duration::from_secs(1));
+    let creds = b.role_creds().await;
+    let other = b.role_creds().await;
+    assert_eq!(b.signin_token(&creds, "").await.status, 200, "control");
+    store
+        .revoke(&idbroker_session::AccessKeyId::parse(&creds.0).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(signin_error(&b.signin_token(&creds, "").await), invalid);
+    store.set(&[Op::RevokedBefore], true);
+    let r = b.signin_token(&other, "").await;
+    assert_eq!(signin_error(&r).0, 503, "{r:?}");
+    assert!(!r.body.contains("SigninToken"));
+    store.heal();
+    assert_eq!(b.signin_token(&other, "").await.status, 200);
+}
+
+/// A stand-in OpenID Provider on loopback for the console's authorization code flow:
+/// discovery, its JWKS, and a token endpoint answering whatever ID token the test set.
+struct FakeOp {
+    issuer: String,
+    id_token: Arc<std::sync::Mutex<String>>,
+}
+
+fn fake_op(jwks: String) -> FakeOp {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let id_token = Arc::new(std::sync::Mutex::new(String::new()));
+    let discovery = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })
+    .to_string();
+    let token = id_token.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            let head_end = loop {
+                if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break i + 4;
+                }
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break req.len(),
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            };
+            let head = String::from_utf8_lossy(&req[..head_end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while req.len() < head_end + length {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let body = match path.as_str() {
+                "/.well-known/openid-configuration" => discovery.clone(),
+                "/jwks" => jwks.clone(),
+                "/token" => serde_json::json!({
+                    "access_token": "at", "token_type": "Bearer", "expires_in": 300,
+                    "id_token": token.lock().unwrap().clone(),
+                })
+                .to_string(),
+                _ => String::new(),
+            };
+            let status = if body.is_empty() {
+                "404 Not Found"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    FakeOp { issuer, id_token }
+}
+
+/// An ID token whose nonce is not the one this sign-in sent (another sign-in's, a made-up one,
+/// none) signs nobody in: invalid_identity, saying why, no console cookie; the token with the
+/// right nonce signs in. Mutation tried: the nonce comparison removed from the OIDC callback.
+#[actix_web::test]
+async fn an_id_token_for_another_sign_in_nonce_signs_nobody_in() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // An RSA key of the OP's, as a JWK, and its private key to sign ID tokens.
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let b64 = |b: &[u8]| data_encoding::BASE64URL_NOPAD.encode(b);
+    let jwks = serde_json::json!({"keys": [{"kty": "RSA", "kid": "op-1", "alg": "RS256",
+        "use": "sig", "n": b64(&rsa.n().to_vec()), "e": b64(&rsa.e().to_vec())}]})
+    .to_string();
+    let signer =
+        jsonwebtoken::EncodingKey::from_rsa_pem(&rsa.private_key_to_pem().unwrap()).unwrap();
+    let op = fake_op(jwks.clone());
+    let iss = op.issuer.clone();
+    let host_path = iss.trim_start_matches("http://").to_owned();
+    let mut key = [0u8; 32];
+    key[0] = 1;
+    let text = format!(
+        r#"account_id = "111122223333"
+[store]
+kind = "memory"
+[[oidc_providers]]
+issuer = "{iss}"
+client_ids = ["idbroker-console"]
+allow_http_loopback = true
+jwks_inline = '{jwks}'
+[oidc_providers.login]
+name = "corp"
+client_id = "idbroker-console"
+[console]
+public_url = "http://127.0.0.1:8080"
+cookie_key = {{ value = "{key}" }}
+[[roles]]
+name = "ReadOnly"
+path = "/console/"
+trust_policy = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"arn:aws:iam::111122223333:oidc-provider/{host_path}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"{host_path}:aud":"idbroker-console"}}}}}}]}}'
+"#,
+        key = data_encoding::BASE64.encode(&key),
+    );
+    let file =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/console-nonce.toml");
+    let config = idbroker::config::Config::from_toml(&text, &file, &|_| None).unwrap();
+    let b = Broker::with(config).await;
+
+    // A sign-in started: its state and nonce are in the authorization URL.
+    let start = || async {
+        let r = b.get("/console/oidc/login?provider=corp", None).await;
+        assert_eq!(r.status, 302, "{r:?}");
+        let url = r.header("location").unwrap();
+        let query: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(url.split_once('?').unwrap().1.as_bytes())
+                .into_owned()
+                .collect();
+        let cookie = r.cookie("idb_oidc").unwrap().0;
+        (query["state"].clone(), query["nonce"].clone(), cookie)
+    };
+    let id_token = |nonce: Option<&str>| {
+        let t = idbroker::state::epoch(b.now());
+        let mut c = serde_json::json!({"iss": iss, "sub": "alice", "aud": "idbroker-console",
+            "iat": t, "exp": t + 300});
+        if let Some(n) = nonce {
+            c["nonce"] = serde_json::json!(n);
+        }
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        h.kid = Some("op-1".into());
+        jsonwebtoken::encode(&h, &c, &signer).unwrap()
+    };
+    let callback = |state: String, cookie: String| async move {
+        b.get(
+            &format!("/console/oidc/callback?code=c0de&state={}", enc(&state)),
+            Some(&cookie),
+        )
+        .await
+    };
+
+    let (state_a, nonce_a, cookie_a) = start().await;
+    let (_, nonce_b, _) = start().await;
+    assert_ne!(nonce_a, nonce_b);
+    for (what, nonce) in [
+        ("another sign-in's nonce", Some(nonce_b.as_str())),
+        ("a made-up nonce", Some("not-the-nonce")),
+        ("no nonce", None),
+        ("the nonce with a suffix", Some(&*format!("{nonce_a}x"))),
+    ] {
+        *op.id_token.lock().unwrap() = id_token(nonce);
+        let r = callback(state_a.clone(), cookie_a.clone()).await;
+        assert_eq!(r.status, 400, "{what}: {r:?}");
+        assert_eq!(r.data_code().as_deref(), Some("invalid_identity"), "{what}");
+        assert!(
+            r.body
+                .contains("The ID token does not answer this sign-in (nonce)"),
+            "{what}: {}",
+            r.body
+        );
+        assert!(r.cookie("idb_console").is_none(), "{what}");
+    }
+    // Control: the nonce of this sign-in.
+    *op.id_token.lock().unwrap() = id_token(Some(&nonce_a));
+    let r = callback(state_a, cookie_a).await;
+    assert_eq!(r.status, 303, "{r:?}");
+    assert!(r.cookie("idb_console").is_some(), "{r:?}");
 }

@@ -4,10 +4,11 @@
 //! rotates its signing key: idbroker picks the new kid up without a restart (discovery, JWKS
 //! refetch on unknown kid), and once the old key is gone upstream, tokens signed with it stop
 //! working. The workload credentials endpoint is driven by an unmodified SDK credentials
-//! provider (botocore's container provider in the AWS CLI) when the CLI is installed.
+//! provider (botocore's container provider in the AWS CLI).
 //!
-//! Needs Node and `npm ci` in tests/oidc/op (scripts/test.sh does it). Without them the test
-//! skips, except under CI (`CI=true`), where it fails.
+//! Needs Node and `npm ci` in tests/oidc/op, and the AWS CLI (scripts/test.sh provides them).
+//! Without them the test (or its AWS CLI part) skips, except under CI (`CI=true`), where it fails
+//! (common::skip_or_fail).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -45,17 +46,14 @@ fn op_dir() -> PathBuf {
 }
 
 fn start_op() -> Option<Op> {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let ready = op_dir()
         .join("node_modules/oidc-provider/package.json")
         .exists();
     let node = Command::new("node").arg("--version").output().is_ok();
     if !(ready && node) {
-        let why = "node or tests/oidc/op/node_modules missing (run: npm ci --prefix tests/oidc/op)";
-        if ci {
-            panic!("CI: {why}");
-        }
-        eprintln!("SKIPPED: {why}");
+        common::skip_or_fail(
+            "node or tests/oidc/op/node_modules missing (run: npm ci --prefix tests/oidc/op)",
+        );
         return None;
     }
     let mut child = Command::new("node")
@@ -271,8 +269,9 @@ async fn workload_with_aws_cli(url: &str, token: &str) {
     assert!(denied.starts_with("HTTP/1.1 400"), "{denied}");
 
     if Command::new("aws").arg("--version").output().is_err() {
-        eprintln!("SKIPPED (AWS CLI not installed): workload credentials through botocore's container provider");
-        return;
+        return common::skip_or_fail(
+            "the AWS CLI is not installed (pip install awscli): workload credentials through botocore's container provider",
+        );
     }
     let dir = std::env::temp_dir().join(format!("idbroker-oidc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -19,7 +19,7 @@ use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 
 mod common;
-use common::{free_port, KEY, READER, SECRET};
+use common::{KEY, READER, SECRET};
 
 /// Upper bound for anything this file waits on (a process starting, a signal being handled).
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -58,19 +58,31 @@ struct Server {
     log: PathBuf,
 }
 
+/// The port of the address a start-up log line (`message`) reports in its `listen` field.
+fn bound_port(log: &str, message: &str) -> Option<u16> {
+    log.lines().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        let fields = v.get("fields")?;
+        if fields.get("message")?.as_str()? != message {
+            return None;
+        }
+        let addr: std::net::SocketAddr = fields.get("listen")?.as_str()?.parse().ok()?;
+        Some(addr.port())
+    })
+}
+
 impl Server {
-    /// `idbroker serve` on the demo configuration and a free port, with extra environment.
+    /// `idbroker serve` on the demo configuration, with extra environment. Both listeners bind
+    /// port 0; their ports are read back from the start-up log lines that name the addresses
+    /// bound ("idbroker serving", "metrics served on their own listener").
     fn start(dir: &Path, env: &[(&str, &Path)]) -> Server {
-        let (port, metrics_port) = (free_port(), free_port());
         let log = dir.join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbroker"));
         cmd.args(["serve", "--config"])
             .arg(root().join("config/demo/idbroker.toml"))
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env(
-                "IDBROKER_METRICS_LISTEN",
-                format!("127.0.0.1:{metrics_port}"),
-            )
+            .args(["--listen", "127.0.0.1:0"])
+            .env("IDBROKER_METRICS_LISTEN", "127.0.0.1:0")
+            .env("IDBROKER_LOG", "info")
             .env_remove("IDBROKER_STORE_URL")
             .env_remove("IDBROKER_STORE_KIND")
             .stdin(Stdio::null())
@@ -79,17 +91,34 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().unwrap();
-        let server = Server {
-            child,
-            port,
-            metrics_port,
+        let mut server = Server {
+            child: cmd.spawn().unwrap(),
+            port: 0,
+            metrics_port: 0,
             log,
         };
-        server.wait_for(
-            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            "listening",
-        );
+        let start = Instant::now();
+        loop {
+            let log = server.log();
+            if let (Some(port), Some(metrics_port)) = (
+                bound_port(&log, "idbroker serving"),
+                bound_port(&log, "metrics served on their own listener"),
+            ) {
+                (server.port, server.metrics_port) = (port, metrics_port);
+                break;
+            }
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!(
+                    "idbroker serve exited ({status}) before listening\n{log}\n{}",
+                    std::fs::read_to_string(dir.join("server.err")).unwrap_or_default()
+                );
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "gave up waiting for the listening addresses\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         server
     }
 

@@ -1,6 +1,6 @@
 //! Redis goes away in the middle: issuance answers 503 ServiceUnavailable and hands out no
 //! credentials; Redis comes back: the same server recovers without a restart. Uses its own
-//! redis-server on a spare loopback port.
+//! redis-server (common::RedisServer).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,15 +16,14 @@ use idbroker::clock::SystemClock;
 use idbroker::config::StoreConfig;
 
 mod common;
-use common::{demo, free_port, redis_server as redis, start};
+use common::{demo, start, RedisServer};
 
 #[actix_web::test]
 async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
-    let port = free_port();
-    let mut server = redis(port);
+    let mut server = RedisServer::start();
     let mut cfg = demo();
     cfg.store = StoreConfig::Redis {
-        url: format!("redis://127.0.0.1:{port}"),
+        url: server.url(),
         prefix: "outage:".into(),
     };
     let state = idbroker::build_state(cfg, Arc::new(SystemClock))
@@ -68,7 +67,7 @@ async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
         "bounded by the store timeout"
     );
 
-    let mut server = redis(port);
+    server.restart();
     // The connection manager reconnects on its own; allow it a bounded moment.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -26,7 +26,7 @@ use actix_web::{web, App, HttpServer};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use common::{free_port, raw_http, redis_server as redis, sdk_with_keys, start};
+use common::{raw_http, sdk_with_keys, start, RedisServer};
 use idbroker::clock::ManualClock;
 use idbroker::config::{Config, StoreConfig};
 use idbroker_session::{AccessKeyId, RedisOptions, SessionStoreConfig};
@@ -370,9 +370,8 @@ async fn allowed_and_denied_through_the_example_service() {
 /// restart.
 #[actix_web::test]
 async fn redis_down_fails_closed_and_recovers() {
-    let port = free_port();
-    let mut server = redis(port);
-    let w = world(&format!("redis://127.0.0.1:{port}")).await;
+    let mut server = RedisServer::start();
+    let w = world(&server.url()).await;
     let a = assume(&w, EDITOR, None, 3600, ago(60)).await.unwrap();
     let b = assume(&w, EDITOR, None, 3600, ago(60)).await.unwrap();
     assert_eq!(outcome(&w, &a, call("GET", "/things")).await, ok());
@@ -393,7 +392,7 @@ async fn redis_down_fails_closed_and_recovers() {
 
     // Back (empty: the sessions died with it). New credentials verify once both the server
     // and the service have reconnected; allow the connection managers a bounded moment.
-    let mut server = redis(port);
+    server.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let result = match assume(&w, EDITOR, None, 3600, ago(60)).await {

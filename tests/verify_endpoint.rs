@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{free_port, raw_http, redis_server as redis, sdk_with_keys, start, KEY, SECRET};
+use common::{raw_http, sdk_with_keys, start, RedisServer, KEY, SECRET};
 
 const SERVICE_KEY: &str = "AKIAORDERSSERVICE001";
 const SERVICE_SECRET: &str = "ordersServiceSecretForTestsOnly000000000";
@@ -648,9 +648,8 @@ async fn only_registered_services_may_call() {
 
 #[actix_web::test]
 async fn redis_down_fails_closed_and_recovers() {
-    let port = free_port();
-    let mut server = redis(port);
-    let f = fixture(redis_store(&format!("redis://127.0.0.1:{port}"))).await;
+    let mut server = RedisServer::start();
+    let f = fixture(redis_store(&server.url())).await;
     let get = f.get();
     let (status, _) = call(&f.url, &get.doc("orders"), f.now()).await;
     assert_eq!(status, 200);
@@ -670,7 +669,7 @@ async fn redis_down_fails_closed_and_recovers() {
 
     // Redis back (empty: the session is gone with it, so the answer is a refusal, but no longer
     // an outage). The connection manager reconnects on its own; a bounded wait.
-    let mut server = redis(port);
+    server.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let answer = call(&f.url, &get.doc("orders"), f.now()).await;

@@ -1,8 +1,21 @@
 //! Helpers shared by the integration tests: the demo configuration, the server on a free
-//! loopback port, and raw HTTP for the endpoints the AWS SDK does not call.
+//! loopback port, and raw HTTP for the endpoints the AWS SDK does not call; what a test does
+//! when a peer is missing (skip.rs), a redis-server of a test's own (redis_server.rs) and a
+//! race-free port for a child that cannot bind port 0 (port.rs).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod port;
+mod redis_server;
 pub mod saml_setup;
+pub mod skip;
+
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use port::PortLease;
+#[allow(unused_imports)]
+pub use redis_server::RedisServer;
+#[allow(unused_imports)]
+pub use skip::skip_or_fail;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -74,8 +87,8 @@ pub struct Minted {
     pub cases: HashMap<String, String>,
 }
 
-/// Run mint.py into a fresh directory. `None` (skip) when its Python dependencies are missing
-/// outside CI.
+/// Run mint.py into a fresh directory. `None` when its Python dependencies are missing (skipped,
+/// or failed under CI: [`skip_or_fail`]).
 pub fn mint_saml(tag: &str, args: [&str; 5]) -> Option<Minted> {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("saml_mint_{tag}_{}", std::process::id()));
@@ -86,15 +99,18 @@ pub fn mint_saml(tag: &str, args: [&str; 5]) -> Option<Minted> {
         .arg(&dir)
         .args(args)
         .output();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let out = match out {
         Ok(o) if o.status.success() => o,
-        Ok(o) if o.status.code() == Some(3) && !ci => {
-            eprintln!("SKIPPED: {}", String::from_utf8_lossy(&o.stderr));
+        // mint.py's exit 3: a Python module it needs is missing.
+        Ok(o) if o.status.code() == Some(3) => {
+            skip_or_fail(format!(
+                "tests/saml/mint.py: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
             return None;
         }
-        Err(e) if !ci => {
-            eprintln!("SKIPPED: python3: {e}");
+        Err(e) => {
+            skip_or_fail(format!("python3 (for tests/saml/mint.py): {e}"));
             return None;
         }
         other => panic!("mint.py failed: {other:?}"),
@@ -148,42 +164,4 @@ pub fn sdk_code<E: aws_sdk_sts::error::ProvideErrorMetadata>(
         .and_then(|s| s.code())
         .unwrap_or("<no service error>")
         .to_owned()
-}
-
-/// A redis-server of the test's own on `port` (loopback, no persistence), once it accepts
-/// connections. Kill it to simulate an outage; start another on the same port to recover.
-pub fn redis_server(port: u16) -> std::process::Child {
-    let child = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("redis-server must be installed (scripts/test.sh installs it)");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "redis-server did not start on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
-
-/// A loopback port nothing listens on (at the time of asking).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -19,6 +19,12 @@ use idbroker_session::{
 };
 use redis::FromRedisValue;
 
+// What a test does when a peer (the Redis Cluster, a Redis without replicas) is missing: the root
+// package's one helper, this very file (this crate's tests cannot import tests/common).
+#[path = "../../../tests/common/skip.rs"]
+mod skip;
+use skip::skip_or_fail;
+
 /// 2026-11-28T08:00:00Z: the suite's clock. It has nothing to do with the real time.
 const NOW: u64 = 1_795_867_200;
 const ROLE: &str = "arn:aws:iam::123456789012:role/team/Deployer";
@@ -559,8 +565,9 @@ async fn revocation_feed(store: &dyn SessionStore, replica: &dyn SessionStore, k
     // cross the cluster bus): wait until a probe revocation comes through, then start.
     let start = std::time::Instant::now();
     'live: loop {
+        // A generous bound for a loaded machine: how soon is not what this checks.
         assert!(
-            start.elapsed() < Duration::from_secs(5),
+            start.elapsed() < Duration::from_secs(10),
             "the feed never came up"
         );
         let probe = mint(keys, NOW, 3600);
@@ -586,7 +593,7 @@ async fn revocation_feed(store: &dyn SessionStore, replica: &dyn SessionStore, k
     // revocations may arrive too: in a cluster, the bus can deliver ones published on another
     // node just before this subscription (earlier steps of this suite); they are skipped, ours
     // must come, in order.
-    let bound = Duration::from_secs(5);
+    let bound = Duration::from_secs(10);
     for want in [
         FeedNews::Revoked(RevocationEvent::Session(id)),
         FeedNews::Revoked(RevocationEvent::Scope(scope)),
@@ -672,8 +679,7 @@ async fn redis_standalone() {
 #[tokio::test]
 async fn redis_cluster() {
     let Some(nodes) = cluster_nodes() else {
-        println!("REDIS_CLUSTER_NODES is not set: skipping the Redis Cluster suite");
-        return;
+        return skip_or_fail("REDIS_CLUSTER_NODES is not set: the Redis Cluster suite");
     };
     let prefix = unique_prefix("cluster");
     let store = RedisStore::cluster(&nodes, options(&prefix)).unwrap();
@@ -713,6 +719,8 @@ async fn connect_opens_each_kind() {
         .unwrap();
         cluster.put(&m.session, NOW).await.unwrap();
         cleanup(&prefix, Some(&nodes)).await;
+    } else {
+        skip_or_fail("REDIS_CLUSTER_NODES is not set: connect() to a Redis Cluster");
     }
     cleanup(&prefix, None).await;
     assert!(matches!(
@@ -810,8 +818,9 @@ async fn put_fails_closed_when_replicas_do_not_acknowledge() {
     let raw = Raw::open(None).await;
     let info: String = raw.query(redis::cmd("INFO").arg("replication")).await;
     if !info.contains("connected_slaves:0") {
-        println!("the standalone Redis has replicas: skipping");
-        return;
+        return skip_or_fail(
+            "the standalone Redis (REDIS_URL) has replicas: this test needs one without",
+        );
     }
     let store = RedisStore::standalone(
         &redis_url(),

@@ -18,7 +18,7 @@ use idbroker_verify::{VerifiedCaller, Verifier, VerifierOptions, VerifyError};
 use tokio::sync::Notify;
 
 /// Bound of every wait for something another task or connection does.
-const PATIENCE: Duration = Duration::from_secs(5);
+const PATIENCE: Duration = Duration::from_secs(10);
 
 async fn verify(v: &Verifier, r: &Req, now: u64) -> Result<VerifiedCaller, VerifyError> {
     let h = r.header_refs();
@@ -221,10 +221,7 @@ async fn a_second_verifier_on_its_own_redis_connection_sees_a_revocation_within_
     };
     let store = match idbroker_session::connect(&config).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("skipping: no Redis ({e})");
-            return;
-        }
+        Err(e) => return skip_or_fail(format!("no Redis ({e}); set REDIS_URL or start one")),
     };
     let keys = keys();
     // Issued "now", so that Redis keeps the records while the test runs.
@@ -273,6 +270,8 @@ async fn a_second_verifier_on_its_own_redis_connection_sees_a_revocation_within_
         }
         let took = revoked_at.elapsed();
         println!("verifier {name}: both revocations seen {took:?} after they were written");
+        // The point of the test, asserted apart from the polling (bounded by PATIENCE, so a
+        // loaded machine fails only this): the feed delivers within a second.
         assert!(took < Duration::from_secs(1), "verifier {name}: {took:?}");
     }
 }

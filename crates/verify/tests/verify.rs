@@ -451,10 +451,7 @@ async fn real_redis() {
     };
     let store = match idbroker_session::connect(&config).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("skipping: no Redis ({e})");
-            return;
-        }
+        Err(e) => return skip_or_fail(format!("no Redis ({e}); set REDIS_URL or start one")),
     };
     let keys = keys();
     // Issued "now" so the store's TTL keeps it while the test runs.
