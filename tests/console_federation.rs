@@ -690,7 +690,7 @@ fn fake_op(jwks: String) -> FakeOp {
 /// none) signs nobody in: invalid_identity, saying why, no console cookie; the token with the
 /// right nonce signs in. Mutation tried: the nonce comparison removed from the OIDC callback.
 #[actix_web::test]
-async fn an_id_token_for_another_sign_in_nonce_signs_nobody_in() {
+async fn an_id_token_with_another_nonce_signs_nobody_in() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // An RSA key of the OP's, as a JWK, and its private key to sign ID tokens.
     let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
@@ -755,6 +755,7 @@ trust_policy = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Princi
         h.kid = Some("op-1".into());
         jsonwebtoken::encode(&h, &c, &signer).unwrap()
     };
+    let b = &b;
     let callback = |state: String, cookie: String| async move {
         b.get(
             &format!("/console/oidc/callback?code=c0de&state={}", enc(&state)),
