@@ -3,6 +3,9 @@
 # doctest, then every test of the workspace (unit, integration, corpus, property, CLI) with
 # cargo-nextest.
 # Test data is read from ../shared/testdata (override with IDBROKER_TESTDATA).
+# Every peer a test needs (Redis, a Redis Cluster, node and the npm packages, the python modules,
+# the AWS CLI, chromium, xmlsec1) is installed or started here: a test missing one is skipped on a
+# developer's machine but FAILS under CI (CI=true; tests/common/skip.rs), so none is left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,12 +23,15 @@ fi
 # start one on loopback when none answers, installing it when missing.
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379 && printf 'PING\r\n' >&3 && head -c 5 <&3 | grep -q PONG) 2>/dev/null; }
-# The outage test also starts and kills its own redis-server, so the binary must be here.
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "test: installing redis-server"
+# The outage tests also start and kill redis-servers of their own (tests/common/redis_server.rs),
+# so the binary must be here; redis-cli starts the cluster below. `kill` (procps) sends the
+# signals of tests/server_process.rs.
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1 \
+    || { [ ! -x /bin/kill ] && [ ! -x /usr/bin/kill ]; }; then
+  echo "test: installing redis-server, redis-tools, procps"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server redis-tools procps
 fi
 if [ "$REDIS_URL" = "redis://127.0.0.1:6379" ] && ! redis_up; then
   echo "test: starting redis-server on 127.0.0.1:6379"
@@ -33,10 +39,16 @@ if [ "$REDIS_URL" = "redis://127.0.0.1:6379" ] && ! redis_up; then
   for _ in $(seq 50); do redis_up && break; sleep 0.1; done
   redis_up || { echo "test: redis-server did not start" >&2; exit 1; }
 fi
+# put_fails_closed_when_replicas_do_not_acknowledge (crates/session/tests/stores.rs) needs a
+# standalone Redis without replicas: the one started above has none; a given one must not either.
+if ! redis-cli -u "$REDIS_URL" info replication 2>/dev/null | grep -q '^connected_slaves:0'; then
+  echo "test: the Redis at $REDIS_URL does not answer or has replicas (the tests need one without)" >&2
+  exit 1
+fi
 
 # A 3-master Redis Cluster on loopback ports 7101-7103 for the cluster tests (started fresh,
 # stopped when the tests end), unless the caller gives REDIS_CLUSTER_NODES.
-if [ -z "${REDIS_CLUSTER_NODES:-}" ] && command -v redis-cli >/dev/null 2>&1; then
+if [ -z "${REDIS_CLUSTER_NODES:-}" ]; then
   cluster_dir="$(mktemp -d)"
   for port in 7101 7102 7103; do
     redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
@@ -77,10 +89,16 @@ npm ci --prefix tests/samlify --no-audit --no-fund --loglevel=error
 # The SAML tests mint responses with signxml (tests/saml/mint.py); in CI a missing module fails them.
 # The AWS CLI drives the workload-credentials endpoint in tests/oidc_provider.rs. The console's
 # browser tests (tests/console_e2e.rs) use a pysaml2 IdP (freezegun makes its expired responses).
-if ! python3 -c 'import signxml, lxml, cryptography, awscli, saml2, freezegun' >/dev/null 2>&1; then
+# botocore (with awscli) presigns k8s-aws-v1 tokens in crates/verify/tests/k8s.rs.
+python_modules='import signxml, lxml, cryptography, awscli, botocore, saml2, freezegun'
+if ! python3 -c "$python_modules" >/dev/null 2>&1; then
   echo "test: installing signxml, lxml, pysaml2, freezegun, awscli (pip)"
   python3 -m pip install -q signxml lxml pysaml2 freezegun awscli || python3 -m pip install -q --break-system-packages signxml lxml pysaml2 freezegun awscli
 fi
+# pip puts the `aws` script in ~/.local/bin when not root.
+command -v aws >/dev/null 2>&1 || export PATH="$HOME/.local/bin:$PATH"
+python3 -c "$python_modules" || { echo "test: python modules still missing" >&2; exit 1; }
+aws --version >/dev/null || { echo "test: the AWS CLI is not on PATH" >&2; exit 1; }
 # The browser tests: Debian's Chromium (driven by playwright-core from tests/browser) and xmlsec1
 # (pysaml2 signs with it).
 if [ ! -x /usr/bin/chromium ] || ! command -v xmlsec1 >/dev/null 2>&1; then
