@@ -37,6 +37,11 @@ impl ResponseError for VerifyError {
     }
 }
 
+/// What the verifier is given for a header value that is not visible ASCII: it contains NUL,
+/// which no header value received over HTTP can, so it never matches what a client signed, and
+/// a signed header carrying such a value (alone or beside signed ones) does not verify.
+const UNREADABLE_VALUE: &str = "\0(not visible ASCII)";
+
 /// Middleware (for `actix_web::middleware::from_fn`): verify the request with the
 /// `web::Data<Verifier>` of the app, or answer the error. A missing `Data<Verifier>` is a
 /// server misconfiguration: every request is refused (`ServiceUnavailable`).
@@ -54,10 +59,13 @@ pub async fn require_sigv4(
     };
     req.set_payload(Payload::from(body.clone()));
     let result = {
+        // A value that is not visible ASCII is kept, as a text no HTTP header value can hold
+        // (NUL): dropping it would hide an unsigned value added to a signed header, reading it
+        // lossily would let it pass for what was signed.
         let headers: Vec<(&str, &str)> = req
             .headers()
             .iter()
-            .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap_or(UNREADABLE_VALUE)))
             .collect();
         let parts = RequestParts {
             method: req.method().as_str(),
