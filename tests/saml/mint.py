@@ -28,7 +28,8 @@ try:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.x509.oid import NameOID
     from lxml import etree
-    from signxml import XMLSigner
+    from signxml import SignatureReference, XMLSigner
+    from signxml.algorithms import CanonicalizationMethod
 except ImportError as e:  # pragma: no cover
     print(f"mint.py: missing Python dependency: {e}", file=sys.stderr)
     sys.exit(3)
@@ -113,10 +114,12 @@ def response(name_id="alice@example.com", audience=sp_entity, recipient=acs, iss
     return etree.fromstring(xml.encode())
 
 
-def sign(el, key=idp_key, cert=idp_cert, alg="rsa-sha256", digest="sha256"):
-    """Enveloped signature of `el` at its placeholder (right after Issuer)."""
-    signer = XMLSigner(signature_algorithm=alg, digest_algorithm=digest, c14n_algorithm=EXC)
-    signed = signer.sign(el, key=key, cert=cert.decode(), reference_uri=el.get("ID"))
+def sign(el, key=idp_key, cert=idp_cert, alg="rsa-sha256", digest="sha256", c14n=EXC, ref_c14n=None):
+    """Enveloped signature of `el` at its placeholder (right after Issuer). `c14n` is SignedInfo's
+    canonicalisation; `ref_c14n` (default: the same) the Reference's c14n transform."""
+    signer = XMLSigner(signature_algorithm=alg, digest_algorithm=digest, c14n_algorithm=c14n)
+    ref = el.get("ID") if ref_c14n is None else [SignatureReference(URI=el.get("ID"), c14n_method=ref_c14n)]
+    signed = signer.sign(el, key=key, cert=cert.decode(), reference_uri=ref)
     return signed
 
 
@@ -274,7 +277,12 @@ cases["wrong_issuer"] = b64(both(response(iss="https://evil-idp.example/")))
 cases["status_not_success"] = b64(both(response(status="urn:oasis:names:tc:SAML:2.0:status:Responder")))
 cases["in_response_to_unsolicited"] = b64(both(response(in_response_to="_req123")))
 cases["no_conditions"] = b64(both(response(conditions=False)))
-cases["unsigned"] = b64(etree.tostring(response()).replace(b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="placeholder"></ds:Signature>', b""))
+# (lxml writes the empty placeholders as `<ds:Signature .../>`: they are removed as elements, or
+# the case would be refused for its empty signatures instead of for having none.)
+r = response()
+drop_placeholder(r)
+drop_placeholder(r.find("saml:Assertion", NS))
+cases["unsigned"] = b64(r)
 # (No fresh SHA-1 case: signxml refuses to make SHA-1 signatures; the shared corpus's RSA-SHA1
 # fixtures cover "SHA-1 refused unless the provider opts in".)
 doctype = b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
@@ -369,6 +377,105 @@ cases["enc_doctype_inside"] = b64(encrypted(prefix=b'<!DOCTYPE x [<!ENTITY e "e"
 cases["enc_assertion_signed_cbc"] = b64(encrypted(mode="cbc"))
 cases["enc_attacker_signed_cbc"] = b64(encrypted(mode="cbc", key=evil_key, cert=evil_cert))
 cases["enc_unsigned_cbc"] = b64(encrypted(mode="cbc", sign_assertion=False))
+
+# Issue 14: each check of AssumeRoleWithSAML refusing on its own. Every case below is the
+# "valid" response (or "valid_response_signed_only", where the Assertion cannot carry its own
+# signature) with exactly one thing changed before signing, so that it carries valid signatures
+# and only the check it names can refuse it (tests/saml_checks.rs asserts the exact reason).
+def one_change(edit, signing=both, **kw):
+    r = response()
+    edit(r.find("saml:Assertion", NS), r)
+    return b64(signing(r, **kw))
+
+
+def q(path):
+    return lambda a: a.find(path, NS)
+
+
+CONF = "saml:Subject/saml:SubjectConfirmation"
+CONF_DATA = CONF + "/saml:SubjectConfirmationData"
+
+
+def remove(el):
+    el.getparent().remove(el)
+
+
+def twice(el):
+    el.addnext(copy.deepcopy(el))
+
+
+def elements(xml):
+    return etree.fromstring(f'<x xmlns:saml="{A}" xmlns:xenc="{XENC}">{xml}</x>')[0]
+
+
+# Times: the assertion's IssueInstant stays `now` (fresh), so the age check never fires first.
+# Conditions NotOnOrAfter passed by exactly the skew (300 s): refused at `now`, accepted 1 s before.
+cases["conditions_not_on_or_after_passed"] = one_change(
+    lambda a, r: q("saml:Conditions")(a).set("NotOnOrAfter", iso(now - dt.timedelta(seconds=300))))
+cases["confirmation_not_on_or_after_passed"] = one_change(
+    lambda a, r: q(CONF_DATA)(a).set("NotOnOrAfter", iso(now - dt.timedelta(seconds=300))))
+# The bearer confirmation's NotBefore one second past the skew: refused at `now`, accepted 1 s later.
+cases["confirmation_not_before_ahead"] = one_change(
+    lambda a, r: q(CONF_DATA)(a).set("NotBefore", iso(now + dt.timedelta(seconds=301))))
+cases["confirmation_without_not_on_or_after"] = one_change(
+    lambda a, r: q(CONF_DATA)(a).attrib.pop("NotOnOrAfter"))
+# Issuers one at a time (wrong_issuer changes both).
+cases["response_issuer_wrong_only"] = one_change(
+    lambda a, r: setattr(r.find("saml:Issuer", NS), "text", "https://evil-idp.example/"))
+cases["assertion_issuer_wrong_only"] = one_change(
+    lambda a, r: setattr(q("saml:Issuer")(a), "text", "https://evil-idp.example/"))
+# Bearer confirmations: none (sender-vouches instead, with a good Recipient and NotOnOrAfter),
+# none at all, two.
+cases["confirmation_not_bearer"] = one_change(
+    lambda a, r: q(CONF)(a).set("Method", "urn:oasis:names:tc:SAML:2.0:cm:sender-vouches"))
+cases["no_subject_confirmation"] = one_change(lambda a, r: remove(q(CONF)(a)))
+cases["two_bearer_confirmations"] = one_change(lambda a, r: twice(q(CONF)(a)))
+# Audience restrictions: Conditions without one, one without an Audience, a second naming
+# someone else.
+cases["conditions_without_audience_restriction"] = one_change(
+    lambda a, r: remove(q("saml:Conditions/saml:AudienceRestriction")(a)))
+cases["audience_restriction_empty"] = one_change(
+    lambda a, r: remove(q("saml:Conditions/saml:AudienceRestriction/saml:Audience")(a)))
+cases["second_audience_restriction_foreign"] = one_change(
+    lambda a, r: q("saml:Conditions")(a).append(elements(
+        "<saml:AudienceRestriction><saml:Audience>https://other-sp.example/</saml:Audience></saml:AudienceRestriction>")))
+cases["two_conditions"] = one_change(lambda a, r: twice(q("saml:Conditions")(a)))
+# Missing parts. An Assertion without Issuer cannot carry its signature (the schema puts it
+# right after Issuer): only the Response is signed there.
+cases["assertion_without_issuer"] = one_change(
+    lambda a, r: remove(q("saml:Issuer")(a)), signing=response_only)
+cases["assertion_without_issue_instant"] = one_change(lambda a, r: a.attrib.pop("IssueInstant"))
+cases["response_without_issue_instant"] = one_change(lambda a, r: r.attrib.pop("IssueInstant"))
+cases["assertion_without_subject"] = one_change(lambda a, r: remove(q("saml:Subject")(a)))
+cases["subject_without_name_id"] = one_change(lambda a, r: remove(q("saml:Subject/saml:NameID")(a)))
+cases["name_id_blank"] = one_change(lambda a, r: setattr(q("saml:Subject/saml:NameID")(a), "text", " \n "))
+cases["name_id_empty"] = one_change(lambda a, r: setattr(q("saml:Subject/saml:NameID")(a), "text", None))
+
+
+def name_id_with_element(a, r):
+    n = q("saml:Subject/saml:NameID")(a)
+    n.text = "alice"
+    b = etree.SubElement(n, f"{{{A}}}Extra")
+    b.tail = "@example.com"
+
+
+cases["name_id_holds_element"] = one_change(name_id_with_element)
+# Encrypted pieces other than one EncryptedAssertion.
+ENCRYPTED_DATA = (f'<xenc:EncryptedData Type="{XENC}Element"><xenc:EncryptionMethod Algorithm="{XENC11}aes128-gcm"/>'
+                  '<xenc:CipherData><xenc:CipherValue>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData>')
+cases["encrypted_id"] = one_change(
+    lambda a, r: q("saml:Subject/saml:NameID")(a).getparent().replace(
+        q("saml:Subject/saml:NameID")(a), elements(f"<saml:EncryptedID>{ENCRYPTED_DATA}</saml:EncryptedID>")))
+cases["encrypted_attribute"] = one_change(
+    lambda a, r: q("saml:AttributeStatement")(a).append(
+        elements(f"<saml:EncryptedAttribute>{ENCRYPTED_DATA}</saml:EncryptedAttribute>")))
+# Algorithms: a SHA-224 digest (signature RSA-SHA256), and the comment-preserving exclusive c14n
+# as SignedInfo's canonicalisation or as the Reference's transform (the other one comment-less).
+cases["digest_sha224"] = one_change(lambda a, r: None, digest="sha224")
+WITH_COMMENTS = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0_WITH_COMMENTS
+cases["signed_info_c14n_with_comments"] = one_change(
+    lambda a, r: None, c14n=WITH_COMMENTS, ref_c14n=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
+cases["transform_c14n_with_comments"] = one_change(lambda a, r: None, ref_c14n=WITH_COMMENTS)
 
 with open(os.path.join(out, "cases.json"), "w") as f:
     json.dump({"now": int(now.timestamp()), "cases": cases}, f)
