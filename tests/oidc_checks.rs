@@ -6,8 +6,8 @@
 //! Each case is paired with a control that differs only in the property checked and is
 //! accepted, and asserts the refusal's internal reason: the `OidcError` and, where the client
 //! answer is deliberately the one `NOT_VERIFIED` message, the cause the verifier logs (read with
-//! `oidc::refusal`). Removing any one of these checks fails its test (see the module docs of
-//! each test for the mutation that was tried).
+//! `oidc::refusal`). Removing any one of these checks fails its test (the comment heading each
+//! test names the mutation that was tried).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -231,9 +231,8 @@ fn aws_c_auth_v4_suite() {
 
 /// SigV4a is not supported, and a SigV4a request never passes for a SigV4 one: each of the 38
 /// v4a cases with signed requests (of 40), in both forms, is refused when parsed, for its
-/// algorithm; relabelled
-/// `AWS4-HMAC-SHA256` (its ECDSA signature kept), it is refused for its credential scope
-/// (SigV4a's has no region: the region set is in `X-Amz-Region-Set`).
+/// algorithm; relabelled `AWS4-HMAC-SHA256` (its ECDSA signature kept), it is refused for its
+/// credential scope (SigV4a's has no region: the region set is in `X-Amz-Region-Set`).
 #[test]
 fn aws_c_auth_v4a_requests_are_refused_as_unsupported() {
     let dirs = case_dirs("v4a");
