@@ -215,7 +215,7 @@ async fn a_discovery_document_naming_another_issuer_is_refused() {
         // Refused at discovery: the JWKS it points to is never fetched.
         assert_eq!(
             *fetcher.asked.lock().unwrap(),
-            [discovery_url.clone()],
+            std::slice::from_ref(&discovery_url),
             "{other}"
         );
         let why = format!("discovery document names issuer {other:?}, not {ISSUER:?}");
