@@ -154,7 +154,6 @@ struct Context<'a> {
 /// is not signed. Every failure after the EncryptedAssertion's structure is read is one
 /// [`UNDECRYPTABLE`] error, decided after all the work (module docs). A provider with
 /// `require_aead_encryption` refuses AES-CBC first ([`AEAD_REQUIRED`]).
-// Until saml.rs's `open_encrypted` calls it in place of `decrypt` (a one-line change).
 #[instrument(skip_all)]
 pub(super) fn open(
     ea: &roxmltree::Node<'_, '_>,
@@ -258,7 +257,7 @@ fn without_declaration(text: &str) -> Option<&str> {
 /// Would the Response rebuilt with `assertion` in place of `ea` pass the lexical and profile
 /// passes, and (when the Response is not signed) the Assertion's signature? The same rebuild
 /// and the same functions as the check that follows (`open_encrypted`, `check`), run here so
-/// that their failures are the one answer of [`decrypt`].
+/// that their failures are the one answer of [`open`].
 fn acceptable(
     ea: &roxmltree::Node<'_, '_>,
     assertion: &str,
