@@ -19,7 +19,7 @@
 //! to Break XML Encryption", CCS 2011), which decrypts the assertion a block at a time.
 //!
 //! So once the EncryptedAssertion's own structure has been read (which algorithm, where the
-//! ciphertext is: public facts of the message), [`decrypt`] takes every step and decides only
+//! ciphertext is: public facts of the message), [`open`] takes every step and decides only
 //! at the end, with one [`SamlError`] value ([`UNDECRYPTABLE`]) for all of these: no SP key
 //! unwraps the content key (a random key is used instead and the work goes on), the
 //! ciphertext's length, the GCM tag, the CBC padding (checked without returning early; the
