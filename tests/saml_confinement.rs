@@ -448,3 +448,56 @@ fn concurrent_checks_all_verify() {
         failures.first()
     );
 }
+
+/// Each hostile document above refused in-process by `check`, for its own reason (issue 14:
+/// over HTTP they all read `InvalidIdentityToken`).
+#[test]
+fn each_hostile_document_is_refused_for_its_own_reason() {
+    use idbroker::federation::saml::{check, InResponseTo, SamlError, SIGNATURE_DOES_NOT_VERIFY};
+    let wire = Tripwire::new();
+    let cfg = common::demo();
+    let p = cfg.saml.provider(PROVIDER).unwrap();
+    let object = SamlError::Signature(
+        "a signature holds an element other than SignedInfo, SignatureValue and KeyInfo",
+    );
+    let transform = SamlError::Signature("the signature is outside the SAML signature profile");
+    let encoding = SamlError::Malformed(
+        "the response must be UTF-8 (its XML declaration names another encoding)",
+    );
+    let expected = [
+        ("manifest http", object.clone()),
+        ("manifest /dev/zero", object.clone()),
+        ("manifest /etc/passwd", object),
+        ("xslt transform", transform.clone()),
+        ("xpath transform", transform),
+        (
+            "external entity",
+            SamlError::Malformed("DOCTYPE and entity declarations are not allowed"),
+        ),
+        // No XInclude processing: the NameID holds an element the IdP did not sign.
+        ("xinclude", SamlError::Signature(SIGNATURE_DOES_NOT_VERIFY)),
+        ("utf-7 with a hidden DOCTYPE", encoding.clone()),
+        ("utf-16 declared over utf-8", encoding),
+    ];
+    let cases = hostile(&wire);
+    assert_eq!(
+        cases.iter().map(|c| c.0).collect::<Vec<_>>(),
+        expected.iter().map(|e| e.0).collect::<Vec<_>>()
+    );
+    let got: Vec<_> = cases
+        .iter()
+        .map(|(name, xml)| {
+            let r = check(
+                p,
+                &cfg.saml,
+                &data_encoding::BASE64.encode(xml.as_bytes()),
+                InResponseTo::Unsolicited,
+                SystemTime::now(),
+            );
+            (*name, r.map(|c| c.subject().to_owned()))
+        })
+        .collect();
+    let want: Vec<_> = expected.into_iter().map(|(n, e)| (n, Err(e))).collect();
+    assert_eq!(got, want);
+    assert_eq!(wire.hits(), 0, "a hostile URI was fetched");
+}
