@@ -34,8 +34,8 @@ pub struct RawSamlSp {
     /// The SP's certificate (PEM) for the current key, published in the SP metadata as the
     /// encryption certificate.
     pub sp_certificate_file: Option<PathBuf>,
-    /// Signature checks running at once, at most (1..=1024; default twice the cores). They run
-    /// off the async workers; a request that finds every slot taken waits (see below).
+    /// Threads that run signature checks, off the async workers (1..=1024; default the cores,
+    /// at least 2); a request that finds them all busy waits in their queue (see below).
     pub max_concurrent_checks: Option<usize>,
     /// How long a request waits for its signature check, slot included, before it is answered
     /// `ServiceUnavailable` (100..=60000 ms, default 2000).

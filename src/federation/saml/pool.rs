@@ -3,23 +3,30 @@
 //!
 //! A check is CPU work in libxml2 and xmlsec (~0.2 ms for a typical response). Run on an async
 //! worker, one check that does not end (a libxml2 or xmlsec defect, or a document crafted to be
-//! slow) would stop that worker and everything queued on it, `/healthz` included. Here each check
-//! runs on the runtime's blocking threads; at most `max_in_flight` run at once (a check that
-//! never ends keeps its slot, so such checks cannot take more than that many threads), and a
-//! caller waits at most `timeout` from arrival (for a slot, then for the result) before it gets
-//! [`PoolError`], which the STS and console map to a prompt "service unavailable" answer.
+//! slow) would stop that worker and everything queued on it, `/healthz` included. Here checks
+//! run on `max_in_flight` threads of their own, started on first use and ended when the pool is
+//! dropped. A caller waits at most `timeout` from arrival (in the queue, then for the result)
+//! before it gets [`PoolError`], which the STS and console map to a prompt "service
+//! unavailable" answer; a queued check whose caller stopped waiting is skipped. A check that
+//! never ended would keep its thread, so such checks can never hold more than `max_in_flight`
+//! threads.
+//!
+//! Why dedicated threads and not `spawn_blocking`: tokio's blocking pool hands each check to
+//! whichever of its (many, per runtime) threads is idle, and under load it grew to dozens of
+//! threads, each with its own allocator arenas and cold caches: AssumeRoleWithSAML cost ~20%
+//! more CPU per call than on the async worker. A fixed, small set of threads costs about what
+//! the hand-off itself costs (docs/PERFORMANCE.md).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-
-/// Default bound on checks in flight: twice the cores (at least 2).
+/// Default bound on checks in flight: the cores (at least 2).
 pub fn default_max_in_flight() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .saturating_mul(2)
         .max(2)
 }
 
@@ -29,20 +36,89 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 /// Why a check did not give an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolError {
-    /// No slot became free within the timeout.
+    /// The check did not start within the timeout (every thread busy); it never will.
     Busy,
-    /// The check did not finish within the timeout (it keeps its slot until it does).
+    /// The check did not finish within the timeout (it keeps its thread until it does).
     TimedOut,
-    /// The check panicked (it is not retried).
+    /// The check panicked (it is not retried), or the pool is gone.
     Failed,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// Bounded, timed execution of blocking checks. Cheap to clone (one `Arc`).
 #[derive(Debug, Clone)]
 pub struct CheckPool {
-    slots: Arc<Semaphore>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The jobs waiting for a thread, shared with the threads (started on first use).
+    queue: OnceLock<Arc<Queue>>,
     max_in_flight: usize,
     timeout: Duration,
+}
+
+/// A plain multi-consumer queue: one wake-up per job (a thread waiting on the condition
+/// variable), where a shared `mpsc::Receiver` behind a mutex costs two.
+struct Queue {
+    jobs: Mutex<QueueState>,
+    ready: Condvar,
+}
+
+struct QueueState {
+    jobs: VecDeque<Job>,
+    /// Set when the pool is dropped: the threads finish what is queued and end.
+    closed: bool,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Queue")
+    }
+}
+
+impl Queue {
+    fn push(&self, job: Job) -> bool {
+        match self.jobs.lock() {
+            Ok(mut state) if !state.closed => {
+                state.jobs.push_back(job);
+                self.ready.notify_one();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The next job; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<Job> {
+        let mut state = self.jobs.lock().ok()?;
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.ready.wait(state).ok()?;
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut state) = self.jobs.lock() {
+            state.closed = true;
+        }
+        self.ready.notify_all();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(queue) = self.queue.get() {
+            queue.close();
+        }
+    }
 }
 
 impl Default for CheckPool {
@@ -57,26 +133,57 @@ impl Default for CheckPool {
 impl CheckPool {
     /// At most `max_in_flight` (at least 1) checks at once; callers wait at most `timeout`.
     pub fn new(max_in_flight: usize, timeout: Duration) -> Self {
-        let max_in_flight = max_in_flight.max(1);
         CheckPool {
-            slots: Arc::new(Semaphore::new(max_in_flight)),
-            max_in_flight,
-            timeout,
+            inner: Arc::new(Inner {
+                queue: OnceLock::new(),
+                max_in_flight: max_in_flight.max(1),
+                timeout,
+            }),
         }
     }
 
     /// The bound on checks in flight.
     pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight
+        self.inner.max_in_flight
     }
 
     /// The time a caller waits at most.
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        self.inner.timeout
     }
 
-    /// Run `check` on a blocking thread once a slot is free; the answer, or [`PoolError`] when
-    /// `timeout` (counted from this call) passes first.
+    /// The queue, starting the threads the first time. Each thread takes the next job until the
+    /// pool is dropped, and survives a job that panics.
+    fn queue(&self) -> &Queue {
+        self.inner.queue.get_or_init(|| {
+            let queue = Arc::new(Queue {
+                jobs: Mutex::new(QueueState {
+                    jobs: VecDeque::new(),
+                    closed: false,
+                }),
+                ready: Condvar::new(),
+            });
+            for i in 0..self.inner.max_in_flight {
+                let q = queue.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("saml-check-{i}"))
+                    .spawn(move || {
+                        while let Some(job) = q.pop() {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                    });
+                if let Err(e) = spawned {
+                    // Fewer threads than asked (the system refused one): checks still run on
+                    // the others; with none at all every caller times out (503).
+                    tracing::error!(error = %e, "could not start a SAML check thread");
+                }
+            }
+            queue
+        })
+    }
+
+    /// Run `check` on one of the pool's threads; the answer, or [`PoolError`] when `timeout`
+    /// (counted from this call) passes first.
     pub async fn run<T, F>(&self, check: F) -> Result<T, PoolError>
     where
         T: Send + 'static,
@@ -84,20 +191,26 @@ impl CheckPool {
     {
         // Tokio's clock, not the application clock: this bounds real waiting, it decides
         // nothing about validity.
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let slot = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| PoolError::Busy)?
-            .map_err(|_| PoolError::Busy)?;
-        let task = tokio::task::spawn_blocking(move || {
-            // The slot is released when the check ends, not when the caller stops waiting.
-            let _slot = slot;
-            check()
+        let deadline = tokio::time::Instant::now() + self.inner.timeout;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let started = Arc::new(AtomicBool::new(false));
+        let flag = started.clone();
+        let job: Job = Box::new(move || {
+            // The caller stopped waiting: skip the work.
+            if tx.is_closed() {
+                return;
+            }
+            flag.store(true, Ordering::Release);
+            let _ = tx.send(check());
         });
-        match tokio::time::timeout_at(deadline, task).await {
+        if !self.queue().push(job) {
+            return Err(PoolError::Failed);
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(PoolError::Failed),
-            Err(_) => Err(PoolError::TimedOut),
+            Err(_) if started.load(Ordering::Acquire) => Err(PoolError::TimedOut),
+            Err(_) => Err(PoolError::Busy),
         }
     }
 }

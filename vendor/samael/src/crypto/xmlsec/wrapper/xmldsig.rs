@@ -352,9 +352,53 @@ impl Drop for XmlSecSignatureContext {
     }
 }
 
+/// [idbroker patch 3] Algorithm URIs whose transform ids are looked up once per process (every
+/// verification enables about a dozen; the registry lookup compares strings one by one).
+const KNOWN_HREFS: [&str; 20] = [
+    "http://www.w3.org/2001/10/xml-exc-c14n#",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha224",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha224",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+    "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+    "http://www.w3.org/2009/xmldsig11#dsa-sha256",
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+    "http://www.w3.org/2001/04/xmldsig-more#sha224",
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+];
+
 /// [idbroker patch 3] The registered transform whose algorithm URI is `href`, if this xmlsec
-/// build has one.
+/// build has one; the ids of [`KNOWN_HREFS`] are remembered (as addresses: they point at
+/// xmlsec's static transform classes, valid for the life of the process).
 fn transform_by_href(href: &str) -> XmlSecResult<Option<bindings::xmlSecTransformId>> {
+    static KNOWN: std::sync::OnceLock<Vec<(&'static str, usize)>> = std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        KNOWN_HREFS
+            .iter()
+            .filter_map(|h| match lookup_transform(h) {
+                Ok(Some(id)) => Some((*h, id as usize)),
+                _ => None,
+            })
+            .collect()
+    });
+    if let Some((_, id)) = known.iter().find(|(h, _)| *h == href) {
+        return Ok(Some(*id as bindings::xmlSecTransformId));
+    }
+    lookup_transform(href)
+}
+
+/// [idbroker patch 3] `xmlSecTransformIdListFindByHref` over xmlsec's registry.
+fn lookup_transform(href: &str) -> XmlSecResult<Option<bindings::xmlSecTransformId>> {
     let c = std::ffi::CString::new(href).map_err(|_| XmlSecError::InvalidInputString)?;
     // SAFETY: `xmlSecTransformIdsGet` returns xmlsec's global registry (initialised by
     // `guarantee_xmlsec_init`, which every context creation runs first); the lookup only
