@@ -643,14 +643,17 @@ fn reduce_xml_to_signed_impl(
     drop(selections);
     drop(signature_nodes);
 
-    move_output_root_to_document_root(&mut xml, output_root_ptr)?;
-
-    let mut root_elem = xml
-        .get_root_element()
-        .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
-    prune_unverified_nodes(&mut root_elem, &nodes_to_keep, &allowed_attributes)?;
-
-    Ok(xml.to_string())
+    // [idbroker patch 4] the old root is freed after serialisation, whatever the outcome
+    let detached = move_output_root_to_document_root(&mut xml, output_root_ptr)?;
+    let reduced = (|| {
+        let mut root_elem = xml
+            .get_root_element()
+            .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
+        prune_unverified_nodes(&mut root_elem, &nodes_to_keep, &allowed_attributes)?;
+        Ok(xml.to_string())
+    })();
+    free_detached_root(detached);
+    reduced
 }
 
 // [idbroker patch 2: SAML-profile references mapped without re-parsing] -------------------------
@@ -1256,12 +1259,12 @@ fn collect_top_level_kept_elements(
 fn move_output_root_to_document_root(
     doc: &mut libxml::tree::Document,
     output_root_ptr: usize,
-) -> Result<(), CryptoError> {
+) -> Result<Option<DetachedRoot>, CryptoError> {
     let current_root = doc
         .get_root_element()
         .ok_or(XmlSecProviderError::XmlMissingRootElement)?;
     if current_root.node_ptr() as usize == output_root_ptr {
-        return Ok(());
+        return Ok(None);
     }
 
     let mut new_root = find_node_by_ptr_in_tree(&current_root, output_root_ptr as *const _)
@@ -1269,22 +1272,75 @@ fn move_output_root_to_document_root(
     let namespaces = in_scope_namespace_declarations(doc, &new_root);
     new_root.unlink();
     preserve_namespace_declarations(&mut new_root, namespaces)?;
+    let old_root = current_root.node_ptr();
     doc.set_root_element(&new_root);
-    Ok(())
+    // [idbroker patch 4] xmlDocSetRootElement returns the old root, detached from the document
+    // (xmlReplaceNode), and nobody freed it: every response whose output root moved (only the
+    // Assertion signed, the common case) leaked the rest of the Response (~8 KB). It cannot be
+    // freed yet: nodes of the new root still point at namespace declarations it owns (until
+    // the document is serialised). The caller frees it with [`free_detached_root`].
+    Ok(Some(DetachedRoot(old_root)))
 }
 
+/// [idbroker patch 4] The old root that [`move_output_root_to_document_root`] detached.
+struct DetachedRoot(*mut libxml::bindings::xmlNode);
+
+/// [idbroker patch 4] Free a detached old root once the document has been serialised and
+/// before the document itself is freed (xmlFreeNode reads the document's dictionary). Freeing
+/// nodes never follows their `ns` pointers, so the new root's nodes that still point at
+/// declarations of the old root are freed safely afterwards with the document; nothing else
+/// uses the old root (the Rust wrappers of its nodes are marked linked: their drop frees
+/// nothing, and nodes unlinked before the move are not in it).
+fn free_detached_root(root: Option<DetachedRoot>) {
+    if let Some(DetachedRoot(node)) = root {
+        // SAFETY: `node` is the element the document held as root before the move: a detached
+        // subtree owned by no one, freed here once and never dereferenced again; its document
+        // is still alive.
+        unsafe { libxml::bindings::xmlFreeNode(node) };
+    }
+}
+
+/// [idbroker patch 4] The namespaces in scope at `node`, read with `xmlGetNsList` directly:
+/// libxml 0.3.3's `Node::get_namespaces` never frees the array libxml2 returns (a leak on
+/// every response whose output root moves). The array is freed with libxml2's `xmlFree`; the
+/// namespaces it points to belong to the tree and are only read.
 fn in_scope_namespace_declarations(
     doc: &libxml::tree::Document,
     node: &libxml::tree::Node,
 ) -> Vec<NamespaceDeclaration> {
-    node.get_namespaces(doc)
-        .into_iter()
-        .map(|namespace| NamespaceDeclaration {
-            prefix: namespace.get_prefix(),
-            href: namespace.get_href(),
-        })
-        .filter(namespace_declaration_should_be_preserved)
-        .collect()
+    let text = |p: *const u8| {
+        if p.is_null() {
+            String::new()
+        } else {
+            // SAFETY: a NUL-terminated string of a namespace of the live tree.
+            unsafe { CStr::from_ptr(p as *const std::os::raw::c_char) }
+                .to_string_lossy()
+                .into_owned()
+        }
+    };
+    let mut out = Vec::new();
+    // SAFETY: `doc` and `node` are live (borrowed for this call); xmlGetNsList returns a
+    // NULL-terminated array of pointers to namespaces owned by the tree, or NULL.
+    unsafe {
+        let list = libxml::bindings::xmlGetNsList(doc.doc_ptr(), node.node_ptr());
+        if list.is_null() {
+            return out;
+        }
+        let mut at = list;
+        while !(*at).is_null() {
+            let ns = *at;
+            out.push(NamespaceDeclaration {
+                prefix: text((*ns).prefix),
+                href: text((*ns).href),
+            });
+            at = at.add(1);
+        }
+        if let Some(free) = libxml::bindings::xmlFree {
+            free(list as *mut std::os::raw::c_void);
+        }
+    }
+    out.retain(namespace_declaration_should_be_preserved);
+    out
 }
 
 fn preserve_namespace_declarations(
