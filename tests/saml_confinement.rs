@@ -22,13 +22,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use idbroker::federation::saml::dev;
 use samael::crypto::{CertificateDer, Crypto, ReduceMode, VerificationKey};
 
 mod common;
 
-const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/DemoIdP";
-const ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlDeveloper";
+const PROVIDER: &str = common::DEMO_SAML_PROVIDER;
+const ROLE: &str = common::DEMO_SAML_ROLE;
 
 fn file(p: &str) -> Vec<u8> {
     std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
@@ -36,19 +35,7 @@ fn file(p: &str) -> Vec<u8> {
 
 /// A genuine demo response (Response and Assertion signed), as XML text.
 fn genuine(user: &str) -> String {
-    let cfg = common::demo();
-    let p = cfg.saml.provider(PROVIDER).unwrap();
-    let b64 = dev::demo_response(
-        &cfg.saml,
-        p,
-        &file("certs/demo/saml-idp.key"),
-        &file("certs/demo/saml-idp.crt"),
-        ROLE,
-        user,
-        SystemTime::now(),
-    )
-    .unwrap();
-    String::from_utf8(data_encoding::BASE64.decode(b64.as_bytes()).unwrap()).unwrap()
+    common::demo_saml_xml(user, SystemTime::now())
 }
 
 /// A loopback listener that counts the connections made to it (none is ever expected).

@@ -11,19 +11,11 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
 use std::time::SystemTime;
 
-use idbroker::federation::saml::{check, dev, InResponseTo};
+use idbroker::federation::saml::{check, InResponseTo};
 
 mod common;
-
-const PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/DemoIdP";
-const ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlDeveloper";
-
-fn file(p: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
-}
 
 /// Resident set size of this process, bytes.
 fn rss() -> u64 {
@@ -35,19 +27,9 @@ fn rss() -> u64 {
 #[test]
 fn checking_an_assertion_signed_response_does_not_leak() {
     let cfg = common::demo();
-    let p = cfg.saml.provider(PROVIDER).unwrap();
+    let p = cfg.saml.provider(common::DEMO_SAML_PROVIDER).unwrap();
     let now = SystemTime::now();
-    let b64 = dev::demo_response(
-        &cfg.saml,
-        p,
-        &file("certs/demo/saml-idp.key"),
-        &file("certs/demo/saml-idp.crt"),
-        ROLE,
-        "alice@example.com",
-        now,
-    )
-    .unwrap();
-    let xml = String::from_utf8(data_encoding::BASE64.decode(b64.as_bytes()).unwrap()).unwrap();
+    let xml = common::demo_saml_xml("alice@example.com", now);
     // The first signature in document order is the Response's: without it only the Assertion
     // is signed, and samael's output root moves from the Response to the Assertion.
     let start = xml.find("<ds:Signature").unwrap();

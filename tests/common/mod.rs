@@ -32,6 +32,29 @@ pub const SECRET: &str = "idbrokerDemoSecretKeyDoNotUseAnywhere000";
 /// The demo role any principal of the account may assume.
 pub const READER: &str = "arn:aws:iam::123456789012:role/demo/ReportsReader";
 
+/// The demo SAML provider and the role its responses name (config/demo/idbroker.toml).
+pub const DEMO_SAML_PROVIDER: &str = "arn:aws:iam::123456789012:saml-provider/DemoIdP";
+pub const DEMO_SAML_ROLE: &str = "arn:aws:iam::123456789012:role/demo/SamlDeveloper";
+
+/// A genuine response of the demo IdP for `user` at `now` (Response and Assertion signed with
+/// the development key in certs/demo), as XML text.
+pub fn demo_saml_xml(user: &str, now: SystemTime) -> String {
+    let read = |p: &str| std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap();
+    let cfg = demo();
+    let p = cfg.saml.provider(DEMO_SAML_PROVIDER).unwrap();
+    let b64 = idbroker::federation::saml::dev::demo_response(
+        &cfg.saml,
+        p,
+        &read("certs/demo/saml-idp.key"),
+        &read("certs/demo/saml-idp.crt"),
+        DEMO_SAML_ROLE,
+        user,
+        now,
+    )
+    .unwrap();
+    String::from_utf8(data_encoding::BASE64.decode(b64.as_bytes()).unwrap()).unwrap()
+}
+
 /// `config/demo/idbroker.toml`, loaded with an empty environment.
 pub fn demo() -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
