@@ -280,9 +280,7 @@ fn acceptable(
             ReduceMode::ValidateAndMarkNoAncestors,
             cx.algorithms,
         )
-        .map_err(|_| {
-            SamlError::Signature("the signature does not verify with the provider's certificates")
-        })?;
+        .map_err(|_| SamlError::Signature(super::SIGNATURE_DOES_NOT_VERIFY))?;
     }
     Ok(())
 }
