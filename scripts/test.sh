@@ -2,7 +2,7 @@
 # Runs the whole test suite: installs what is missing, then formatting and lint checks, then every
 # doctest, then every test of the workspace (unit, integration, corpus, property, CLI) with
 # cargo-nextest.
-# Test data is read from ../shared/testdata (override with IDBROKER_TESTDATA).
+# The test corpora are in the repository: tests/data (its README says where each comes from).
 # Every peer a test needs (Redis, a Redis Cluster, node and the npm packages, the python modules,
 # the AWS CLI, chromium, xmlsec1) is installed or started here: a test missing one is skipped on a
 # developer's machine but FAILS under CI (CI=true; tests/common/skip.rs), so none is left out.
@@ -12,12 +12,6 @@ cd "$(dirname "$0")/.."
 scripts/setup-debian.sh
 # shellcheck disable=SC1091
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-
-export IDBROKER_TESTDATA="${IDBROKER_TESTDATA:-$(cd .. && pwd)/shared/testdata}"
-if [ ! -d "$IDBROKER_TESTDATA" ]; then
-  echo "test: test data not found at $IDBROKER_TESTDATA (set IDBROKER_TESTDATA)" >&2
-  exit 1
-fi
 
 # The session-store tests talk to a real Redis (REDIS_URL, default redis://127.0.0.1:6379):
 # start one on loopback when none answers, installing it when missing.

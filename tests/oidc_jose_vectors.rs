@@ -1,4 +1,4 @@
-//! The JOSE corpora in ../shared/testdata/jose against idbroker's JWS verification
+//! The JOSE corpora in tests/data/jose against idbroker's JWS verification
 //! (`KeySet::verify_signature`, the step before claims): every Wycheproof JWS vector, the JWK-set
 //! vectors, the JWS part of the crypto vectors, and the RFC 7515 / RFC 7520 examples.
 //!
@@ -236,8 +236,7 @@ fn wycheproof_and_rfc_vectors() {
     ] {
         let path = dir.join("wycheproof/testvectors_v1").join(file);
         let doc: Value = serde_json::from_slice(
-            &std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("{}: {e} (set IDBROKER_TESTDATA)", path.display())),
+            &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         )
         .unwrap();
         for g in doc["testGroups"].as_array().unwrap() {

@@ -1,4 +1,4 @@
-//! Every fixture of ../shared/testdata/saml (INDEX.md) through the SAML verifier, with the
+//! Every fixture of tests/data/saml (INDEX.md) through the SAML verifier, with the
 //! certificates INDEX.md names, the clock pinned to the fixture's IssueInstant, and a provider
 //! and SP set up as the fixture's own addressing says (issuer, audience, recipient), so that
 //! each case fails (or passes) for the reason it was written for.
@@ -11,11 +11,9 @@ use idbroker::federation::saml::{
     self, InResponseTo, RawSamlProvider, RawSamlSp, SamlError, SamlSettings,
 };
 
+/// The SAML corpus in the repository (tests/data/saml).
 fn testdata() -> PathBuf {
-    std::env::var_os("IDBROKER_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"))
-        .join("saml")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/saml")
 }
 
 /// The first `name="value"` attribute in the text.

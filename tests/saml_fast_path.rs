@@ -2,7 +2,7 @@
 //! taken from the document's ID table must give exactly what samael's generic path gives
 //! (certificates loaded per signature, pre-digest text matched back to the document): the same
 //! reduced document when it verifies, an error when it does not. Checked over the whole
-//! ../shared/testdata/saml corpus and over responses built here to hit each rule of the fast
+//! tests/data/saml corpus and over responses built here to hit each rule of the fast
 //! path (a reference outside the profile, text merged by canonicalisation, a signature that
 //! envelops its own target, several references, key rollover).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -15,11 +15,9 @@ use idbroker::federation::saml::{
 };
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider, ReduceMode, VerificationKey};
 
+/// The SAML corpus in the repository (tests/data/saml).
 fn testdata() -> PathBuf {
-    std::env::var_os("IDBROKER_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"))
-        .join("saml")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/saml")
 }
 
 fn root() -> PathBuf {

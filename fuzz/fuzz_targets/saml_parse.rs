@@ -4,8 +4,8 @@
 //! bytes: no panic, no crash in libxml2/xmlsec, and messages stay on one line.
 //!
 //! The first byte chooses the form: even, the rest is the XML (base64-encoded here); odd, the
-//! rest is the SAMLAssertion parameter as sent. Seeds: `fuzz/seeds/saml_parse` (the shared SAML
-//! fixtures and a demo response).
+//! rest is the SAMLAssertion parameter as sent. Seeds: `fuzz/seeds/saml_parse` (the SAML
+//! fixtures of tests/data/saml and a demo response).
 #![no_main]
 
 use std::sync::OnceLock;

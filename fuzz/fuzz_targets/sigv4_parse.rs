@@ -6,7 +6,7 @@
 //! Input layout (text, lossily decoded): `METHOD TARGET` on the first line, then `Name: value`
 //! header lines, then an empty line and the body. The first byte of the body chooses the
 //! payload kind. Seeds: the aws-c-auth `*-signed-request.txt` files and the classic `.sreq`
-//! files of ../shared/testdata/sigv4 are in exactly this layout.
+//! files of tests/data/sigv4 are in exactly this layout.
 //!
 //! Cargo.toml of the fuzz crate needs `idbroker-sigv4 = { path = "../crates/sigv4" }` and a
 //! `[[bin]] name = "sigv4_parse"` entry for this file.

@@ -184,11 +184,9 @@ pub fn load(text: &str) -> idbroker::config::Config {
     idbroker::config::Config::from_toml(text, &file, &|_| None).unwrap()
 }
 
-/// `$IDBROKER_TESTDATA`, else `../shared/testdata` beside the repository.
+/// The test corpora in the repository (tests/data).
 pub fn testdata() -> PathBuf {
-    std::env::var_os("IDBROKER_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 /// rustls (reqwest, the AWS SDK) needs one process-wide crypto provider: aws-lc-rs.

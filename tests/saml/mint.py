@@ -283,8 +283,8 @@ r = response()
 drop_placeholder(r)
 drop_placeholder(r.find("saml:Assertion", NS))
 cases["unsigned"] = b64(r)
-# (No fresh SHA-1 case: signxml refuses to make SHA-1 signatures; the shared corpus's RSA-SHA1
-# fixtures cover "SHA-1 refused unless the provider opts in".)
+# (No fresh SHA-1 case: signxml refuses to make SHA-1 signatures; the RSA-SHA1 fixtures of
+# tests/data/saml cover "SHA-1 refused unless the provider opts in".)
 doctype = b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
 cases["doctype_billion_laughs"] = b64(doctype + etree.tostring(both(response(name_id="LOLS"))).replace(b">LOLS<", b">&lol3;<"))
 # Tags, session duration and source identity from attributes.

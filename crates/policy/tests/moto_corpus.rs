@@ -4,7 +4,7 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-//! moto's IAM policy validation cases (../shared/testdata/iam-policy): 78 documents IAM refuses,
+//! moto's IAM policy validation cases (tests/data/iam-policy): 78 documents IAM refuses,
 //! with the exact `MalformedPolicyDocument` message AWS returns, and 54 it accepts.
 
 use std::path::PathBuf;
@@ -12,18 +12,14 @@ use std::path::PathBuf;
 use idbroker_policy::{Policy, PolicyKind};
 use serde_json::Value;
 
+/// The repository's test corpora (tests/data), two levels above this crate.
 fn testdata() -> PathBuf {
-    std::env::var_os("IDBROKER_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata")
-        })
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
 }
 
 fn corpus() -> Value {
     let path = testdata().join("iam-policy/moto_policy_validation_cases.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (set IDBROKER_TESTDATA)", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("corpus is JSON")
 }
 

@@ -1,4 +1,4 @@
-//! The AWS CRT SigV4 suite (../shared/testdata/sigv4/aws-c-auth/v4, 38 cases), both forms
+//! The AWS CRT SigV4 suite (tests/data/sigv4/aws-c-auth/v4, 38 cases), both forms
 //! (header-* and query-*): our signer's canonical request, string to sign, signature and signed
 //! request equal AWS's; the suite's signed request verifies with the suite's secret at the suite's
 //! time; a wrong secret, a changed request and a time outside the window are refused.

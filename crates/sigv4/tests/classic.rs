@@ -1,11 +1,11 @@
-//! AWS's 2015 SigV4 suite (../shared/testdata/sigv4/classic, 31 vectors). For each vector our
+//! AWS's 2015 SigV4 suite (tests/data/sigv4/classic, 31 vectors). For each vector our
 //! signer's canonical request, string to sign and Authorization equal AWS's (.creq, .sts,
 //! .authz), and the signed request (.sreq) verifies with the suite's secret at the suite's time,
 //! and is refused with a wrong secret and 15 min + 1 s either side.
 //!
 //! post-x-www-form-urlencoded{,-parameters} are broken as published (their .creq signs
 //! content-length, their .sts/.authz do not): for those the aws-c-auth copies are checked instead
-//! (as the testdata README says). The published post-x-www-form-urlencoded.sreq still verifies
+//! (as tests/data/sigv4/README.md says). The published post-x-www-form-urlencoded.sreq still verifies
 //! (its signature is over content-type;host;x-amz-date); post-x-www-form-urlencoded-parameters.sreq
 //! does not, for any reading of it (its .authz and .sreq disagree on SignedHeaders with the same
 //! signature), and the test asserts that it is refused.

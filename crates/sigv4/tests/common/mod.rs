@@ -10,16 +10,9 @@ pub const AKID: &str = "AKIDEXAMPLE";
 pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 pub const SUITE_TIME: u64 = 1_440_938_160;
 
-/// `$IDBROKER_TESTDATA`, else `../../../shared/testdata` from this crate.
+/// The repository's test corpora (tests/data), two levels above this crate.
 pub fn testdata() -> PathBuf {
-    std::env::var_os("IDBROKER_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/testdata"
-            ))
-        })
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
 }
 
 pub fn read(path: &std::path::Path) -> String {
