@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load benchmark of the STS server on loopback, side by side in the same run with
-# ../shared/bench/ceiling (the least a credential exchange can cost here). Bounded: ROUNDS
+# benches/ceiling (the least a credential exchange can cost here). Bounded: ROUNDS
 # interleaved rounds of DURATION per (target, connections); about 15 minutes with the defaults.
 #
 #   scripts/bench-server.sh              # DURATION=10s ROUNDS=3 CONNS="16 64" ACTIONS="WebIdentity AssumeRole GetCallerIdentity Verify"
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; ROUNDS=${ROUNDS:-3}; CONNS=${CONNS:-"16 64"}
 ACTIONS=${ACTIONS:-"WebIdentity AssumeRole GetCallerIdentity Verify"}
-SHARED=${SHARED:-../shared}
+CEILING=benches/ceiling
 IDB_PORT=${IDB_PORT:-18081}; CEIL_PORT=${CEIL_PORT:-18080}; IDB_DB=${IDB_DB:-9}; CEIL_DB=${CEIL_DB:-10}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -32,7 +32,7 @@ if [[ -z ${IDBROKER_BIN:-} ]]; then
   IDBROKER_BIN=${CARGO_TARGET_DIR:-target}/release/idbroker
 fi
 if [[ -z ${CEILING_BIN:-} ]]; then
-  cargo build --release --locked -q --manifest-path "$SHARED/bench/ceiling/Cargo.toml" --target-dir target/ceiling
+  cargo build --release --locked -q --manifest-path "$CEILING/Cargo.toml" --target-dir target/ceiling
   CEILING_BIN=target/ceiling/release/ceiling
 fi
 
@@ -72,16 +72,16 @@ for round in $(seq "$ROUNDS"); do
     for a in $ACTIONS; do
       case $a in
         WebIdentity)
-          run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
-          run idbroker-WebIdentity "$c" "http://127.0.0.1:$IDB_PORT/" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/web-token.txt" ROLE_ARN=$WEB_ROLE ;;
+          run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$CEILING/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+          run idbroker-WebIdentity "$c" "http://127.0.0.1:$IDB_PORT/" "$CEILING/post.lua" TOKEN_FILE="$out/web-token.txt" ROLE_ARN=$WEB_ROLE ;;
         AssumeRole)
-          run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+          run ceiling-mint "$c" "http://127.0.0.1:$CEIL_PORT/mint" "$CEILING/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
           run idbroker-AssumeRole "$c" "http://127.0.0.1:$IDB_PORT/" "$out/assume.lua" ;;
         GetCallerIdentity)
-          run ceiling-hello "$c" "http://127.0.0.1:$CEIL_PORT/hello" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+          run ceiling-hello "$c" "http://127.0.0.1:$CEIL_PORT/hello" "$CEILING/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
           run idbroker-GetCallerIdentity "$c" "http://127.0.0.1:$IDB_PORT/" "$out/gci.lua" ;;
         Verify)
-          run ceiling-hello "$c" "http://127.0.0.1:$CEIL_PORT/hello" "$SHARED/bench/ceiling/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
+          run ceiling-hello "$c" "http://127.0.0.1:$CEIL_PORT/hello" "$CEILING/post.lua" TOKEN_FILE="$out/ceiling-token.txt"
           run idbroker-Verify "$c" "http://127.0.0.1:$IDB_PORT/verify" "$out/verify.lua" ;;
       esac
     done
