@@ -23,8 +23,8 @@ use base64::Engine as _;
 use ipnet::IpNet;
 use serde_json::Value;
 
-use crate::arn::ArnPattern;
-use crate::context::{Context, ContextValue, Key};
+use crate::arn_pattern::ArnPattern;
+use crate::context::{parse_number, Context, ContextValue, Key};
 use crate::date::{self, Instant};
 use crate::pattern::{matched, ArnMode, Pattern, Syntax};
 
@@ -298,10 +298,6 @@ fn compile_values(family: Family, texts: &[String], variables: bool) -> Values {
         Family::Binary => Values::Binary(texts.iter().map(|t| parse_binary(t)).collect()),
         Family::Ip => Values::Ip(texts.iter().map(|t| parse_net(t)).collect()),
     }
-}
-
-pub(crate) fn parse_number(t: &str) -> Option<f64> {
-    t.trim().parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 fn parse_bool(t: &str) -> Option<bool> {

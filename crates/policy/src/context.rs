@@ -93,10 +93,14 @@ impl ContextValue {
     }
 
     pub(crate) fn number(&self) -> Option<f64> {
-        *self
-            .number
-            .get_or_init(|| crate::condition::parse_number(&self.text))
+        *self.number.get_or_init(|| parse_number(&self.text))
     }
+}
+
+/// A number as the `Numeric*` condition operators read it, in a context value or a policy value:
+/// surrounding whitespace ignored, finite values only.
+pub(crate) fn parse_number(t: &str) -> Option<f64> {
+    t.trim().parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 impl Context {

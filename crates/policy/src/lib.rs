@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 mod arn;
+mod arn_pattern;
 mod condition;
 mod context;
 mod date;

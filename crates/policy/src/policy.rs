@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::arn::ArnPattern;
+use crate::arn_pattern::ArnPattern;
 use crate::condition::{ConditionBlock, Undecided};
 use crate::context::{Principal, PrincipalKind, Request};
 use crate::error::PolicyError;
