@@ -105,6 +105,30 @@ pub struct RawServer {
     /// A bearer token `/metrics` asks for wherever it is served; when set, the API listener
     /// serves `/metrics` too (to requests that present it).
     pub metrics_token: Option<SecretRef>,
+    /// The scheduling policy of the server's threads.
+    #[serde(default)]
+    pub cpu_scheduling: CpuScheduling,
+}
+
+/// `server.cpu_scheduling`: the Linux scheduling policy the server's threads run under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuScheduling {
+    /// `SCHED_BATCH`: a woken thread does not preempt the running one (see idbroker-sched).
+    #[default]
+    Batch,
+    /// `SCHED_OTHER`, the kernel's default.
+    Normal,
+}
+
+impl CpuScheduling {
+    /// The policy to set.
+    pub fn policy(self) -> idbroker_sched::Policy {
+        match self {
+            CpuScheduling::Batch => idbroker_sched::Policy::Batch,
+            CpuScheduling::Normal => idbroker_sched::Policy::Normal,
+        }
+    }
 }
 
 impl Default for RawServer {
@@ -120,6 +144,7 @@ impl Default for RawServer {
             max_body_bytes: default_body_limit(),
             metrics_listen: None,
             metrics_token: None,
+            cpu_scheduling: CpuScheduling::default(),
         }
     }
 }
@@ -393,6 +418,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Where `/metrics` is served.
     pub metrics: MetricsConfig,
+    /// The scheduling policy of the server's threads.
+    pub cpu_scheduling: CpuScheduling,
     /// Session store.
     pub store: StoreConfig,
     /// Sealing keys, when configured.
@@ -411,7 +438,8 @@ pub struct Config {
 
 /// Environment overrides: `IDBROKER_LISTEN`, `IDBROKER_REGION`, `IDBROKER_STORE_URL` (implies
 /// kind redis), `IDBROKER_STORE_KIND`, `IDBROKER_STORE_PREFIX`, `IDBROKER_ACCOUNT_ID`,
-/// `IDBROKER_TLS_CERT`, `IDBROKER_TLS_KEY`, `IDBROKER_METRICS_LISTEN`.
+/// `IDBROKER_TLS_CERT`, `IDBROKER_TLS_KEY`, `IDBROKER_METRICS_LISTEN`. (`IDBROKER_CPU_SCHEDULING`
+/// is read where it can be refused: [`Config::from_toml`].)
 fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
     // Paths from the environment are relative to the working directory, not to the file.
     let from_cwd = |v: String| std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v));
@@ -479,6 +507,19 @@ impl Config {
             ConfigError::new(file, key, problem)
         })?;
         apply_env(&mut raw, env);
+        if let Some(v) = env("IDBROKER_CPU_SCHEDULING") {
+            raw.server.cpu_scheduling = match v.as_str() {
+                "batch" => CpuScheduling::Batch,
+                "normal" => CpuScheduling::Normal,
+                _ => {
+                    return Err(ConfigError::new(
+                        file,
+                        "server.cpu_scheduling",
+                        format!("IDBROKER_CPU_SCHEDULING={v:?}: \"batch\" or \"normal\""),
+                    ))
+                }
+            };
+        }
         let base = file.parent().unwrap_or(Path::new("."));
         let mut warnings = Vec::new();
 
@@ -640,6 +681,7 @@ impl Config {
             sigv4_skew: std::time::Duration::from_secs(raw.server.sigv4_skew_seconds),
             max_body_bytes: raw.server.max_body_bytes,
             metrics,
+            cpu_scheduling: raw.server.cpu_scheduling,
             store,
             sealing,
             directory,

@@ -272,6 +272,12 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     if let Some(l) = listen {
         cfg.listen = l;
     }
+    // Before the workers start (they inherit it from this thread): without wake-up preemption,
+    // the hand-offs to and from the SAML check threads stop costing a preemption each.
+    let policy = cfg.cpu_scheduling.policy();
+    if let Err(e) = idbroker_sched::set_current_thread(policy) {
+        tracing::warn!(error = %e, ?policy, "server.cpu_scheduling: could not set the policy; the kernel's default stays");
+    }
     let tls = match &cfg.tls {
         Some(t) => Some((
             Arc::new(

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use idbroker::config::{Config, StoreConfig};
+use idbroker::config::{Config, CpuScheduling, StoreConfig};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -177,6 +177,33 @@ fn environment_overrides() {
         }
     );
     assert_eq!(cfg.listen, "0.0.0.0:9999");
+}
+
+/// `server.cpu_scheduling`: batch by default; the file and `IDBROKER_CPU_SCHEDULING` set it; a
+/// value that is neither `batch` nor `normal` is refused, from either place.
+#[test]
+fn cpu_scheduling_from_file_and_environment() {
+    let path = Path::new("t.toml");
+    let cfg = Config::from_toml(BASE, path, &env_with_secret).unwrap();
+    assert_eq!(cfg.cpu_scheduling, CpuScheduling::Batch);
+    let normal = format!("{BASE}\n[server]\ncpu_scheduling = \"normal\"\n");
+    let cfg = Config::from_toml(&normal, path, &env_with_secret).unwrap();
+    assert_eq!(cfg.cpu_scheduling, CpuScheduling::Normal);
+    let env = |k: &str| match k {
+        "IDBROKER_CPU_SCHEDULING" => Some("batch".to_owned()),
+        other => env_with_secret(other),
+    };
+    let cfg = Config::from_toml(&normal, path, &env).unwrap();
+    assert_eq!(cfg.cpu_scheduling, CpuScheduling::Batch);
+    let bad = format!("{BASE}\n[server]\ncpu_scheduling = \"fifo\"\n");
+    assert!(Config::from_toml(&bad, path, &env_with_secret).is_err());
+    let env = |k: &str| match k {
+        "IDBROKER_CPU_SCHEDULING" => Some("realtime".to_owned()),
+        other => env_with_secret(other),
+    };
+    let err = Config::from_toml(BASE, path, &env).unwrap_err().to_string();
+    assert!(err.contains("server.cpu_scheduling"), "{err}");
+    assert!(err.contains("realtime"), "{err}");
 }
 
 #[test]

@@ -647,3 +647,68 @@ fn metrics_are_on_their_own_listener_only() {
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The scheduling policy of every thread of `pid` (/proc/PID/task/TID/stat, field 41).
+#[cfg(target_os = "linux")]
+fn thread_policies(pid: u32) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap().path();
+        let Ok(stat) = std::fs::read_to_string(task.join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        // "TID (COMM) STATE ...": fields from 3 on follow the last ')'.
+        let (head, rest) = stat.rsplit_once(')').unwrap();
+        let comm = head.split_once('(').unwrap().1.to_owned();
+        let policy = rest
+            .split_whitespace()
+            .nth(41 - 3)
+            .unwrap()
+            .parse()
+            .unwrap();
+        out.push((comm, policy));
+    }
+    out
+}
+
+/// `server.cpu_scheduling`: by default every thread of the server (async workers, acceptor,
+/// SAML check threads) runs under SCHED_BATCH (3); `normal` leaves the kernel's SCHED_OTHER (0).
+#[cfg(target_os = "linux")]
+#[test]
+fn server_threads_run_under_the_configured_scheduling_policy() {
+    for (setting, expected) in [(None, 3), (Some("normal"), 0), (Some("batch"), 3)] {
+        let dir = scratch(&format!("sched-{}", setting.unwrap_or("default")));
+        let env: Vec<(&str, &Path)> = setting
+            .map(|s| ("IDBROKER_CPU_SCHEDULING", Path::new(s)))
+            .into_iter()
+            .collect();
+        let server = Server::start(&dir, &env);
+        // One SAML request starts the check threads (they start on first use).
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        let body = "Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fdemo%2FSamlDeveloper&PrincipalArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2FDemoIdP&SAMLAssertion=PHg%2BPC94Pg%3D%3D";
+        write!(
+            s,
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let answer = read_response(&mut s);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        let threads = thread_policies(server.child.id());
+        assert!(
+            threads
+                .iter()
+                .any(|(comm, _)| comm.starts_with("saml-check")),
+            "{threads:?}"
+        );
+        assert!(threads.len() >= 4, "{threads:?}");
+        for (comm, policy) in &threads {
+            assert_eq!(
+                *policy, expected,
+                "thread {comm} with cpu_scheduling {setting:?}: {threads:?}"
+            );
+        }
+        drop(server);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,8 +1,8 @@
 //! libxmlsec1 prints every verification failure to stderr through its default error callback
 //! (`func=xmlSecOpenSSLEvpDigestVerify:...`). For a server that sees hostile SAML all day that
 //! is noise at best and, at worst, attacker-chosen text in the logs. This crate makes the one
-//! call that switches that output off. It is idbroker's only `unsafe` code; every other crate
-//! forbids it.
+//! call that switches that output off. It and idbroker-sched (the threads' scheduling policy)
+//! hold idbroker's only `unsafe` code; every other crate forbids it.
 //!
 //! The errors themselves still reach the caller (samael turns them into `Err` values); only the
 //! printing stops.
