@@ -51,6 +51,14 @@ impl Clock for ManualClock {
     }
 }
 
+/// Seconds since the Unix epoch (0 for a time before it): the one conversion the store, the
+/// sealed cookies and the token checks use.
+pub fn epoch(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// `2026-11-28T12:00:00Z`, as STS writes times.
 pub fn iso8601(t: SystemTime) -> String {
     let mut out = String::with_capacity(20);

@@ -2,16 +2,15 @@
 //! and the clock.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use idbroker_session::{
     AccessKeyId, PolicyRefs, Principal, PrincipalKind, SealingKeys, SecretAccessKey, Session,
     SessionStore, SessionTag, SessionToken,
 };
 
-use crate::clock::Clock;
+use crate::clock::{epoch, Clock};
 use crate::config::Config;
-use crate::http::xml::Body;
 use crate::sts::{SessionPlan, StsError};
 
 /// Shared state of the server.
@@ -36,13 +35,6 @@ pub struct AppState {
     pub verifier: Arc<idbroker_verify::Verifier>,
     /// The console's OIDC logins (discovery cache, code exchange).
     pub console_logins: Arc<crate::console::oidc_login::OidcLogins>,
-}
-
-/// Seconds since the epoch.
-pub fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// Freshly minted credentials, returned to the client once the store accepted the session.
@@ -78,14 +70,9 @@ impl Credentials {
         self.expiration
     }
 
-    /// Write the `<Credentials>` element.
-    pub fn render(&self, b: &mut Body) {
-        b.open("Credentials")
-            .field("AccessKeyId", self.access_key_id.as_str())
-            .field("SecretAccessKey", self.secret_access_key.expose_secret())
-            .field("SessionToken", self.session_token.expose_secret())
-            .field("Expiration", &crate::clock::iso8601(self.expiration))
-            .close("Credentials");
+    /// The secret access key (a secret: only for the client).
+    pub fn secret_access_key(&self) -> &str {
+        self.secret_access_key.expose_secret()
     }
 
     /// The container-credentials JSON the AWS SDKs read (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).

@@ -382,7 +382,7 @@ async fn oidc_callback_errors() {
     use idbroker::console::oidc_login::LoginState;
     use idbroker::console::seal::Purpose;
     let b = Broker::start().await;
-    let now = idbroker::state::epoch(b.now());
+    let now = idbroker::clock::epoch(b.now());
     let login = |exp: u64| LoginState {
         provider: "corp".into(),
         state: "st4te".into(),
@@ -509,10 +509,10 @@ async fn the_console_fails_closed_while_the_store_is_down() {
 fn token_of_unused(b: &Broker) -> String {
     let t = idbroker::console::SigninToken {
         id: "0123456789abcdef0123456789abcdef".into(),
-        iat: idbroker::state::epoch(b.now()),
+        iat: idbroker::clock::epoch(b.now()),
         akid: "ASIAAAAAAAAAAAAAAAAA".into(),
         token: "t".into(),
-        exp: idbroker::state::epoch(b.now()) + 900,
+        exp: idbroker::clock::epoch(b.now()) + 900,
     };
     b.sealer
         .seal(idbroker::console::seal::Purpose::SigninToken, &t)
@@ -579,7 +579,7 @@ async fn expired_or_revoked_credentials_get_no_signin_token() {
     // Revoked by a mark on its role.
     let creds = b.role_creds().await;
     assert_eq!(b.signin_token(&creds, "").await.status, 200, "control");
-    let now = idbroker::state::epoch(b.now());
+    let now = idbroker::clock::epoch(b.now());
     store
         .set_revoked_before(
             &idbroker_session::RevocationScope::Role(READER.into()),
@@ -745,7 +745,7 @@ trust_policy = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Princi
         (query["state"].clone(), query["nonce"].clone(), cookie)
     };
     let id_token = |nonce: Option<&str>| {
-        let t = idbroker::state::epoch(b.now());
+        let t = idbroker::clock::epoch(b.now());
         let mut c = serde_json::json!({"iss": iss, "sub": "alice", "aud": "idbroker-console",
             "iat": t, "exp": t + 300});
         if let Some(n) = nonce {

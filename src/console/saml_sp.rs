@@ -62,7 +62,7 @@ pub fn authn_request_url(
             provider.name
         ))
     })?;
-    let now_s = crate::state::epoch(now);
+    let now_s = crate::clock::epoch(now);
     let id = format!(
         "_{}",
         sealer.seal(

@@ -33,6 +33,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tracing::{instrument, warn};
 
+use crate::clock::epoch;
+
 /// Longest token accepted, in characters (AWS's limit for `WebIdentityToken`).
 pub const MAX_TOKEN_CHARS: usize = 20_000;
 /// Largest discovery document or JWKS read from a provider.
@@ -1443,12 +1445,6 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 pub struct OidcFederation {
     providers: Vec<Arc<OidcProvider>>,
     by_issuer: HashMap<String, usize>,
-}
-
-fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl OidcFederation {

@@ -8,8 +8,9 @@ use idbroker_session::{AccessKeyId, AccessKeyKind, PrincipalKind};
 use idbroker_sigv4::{Payload, RequestParts, SigV4Error};
 use tracing::instrument;
 
+use crate::clock::epoch;
 use crate::http::error::{ApiError, AuthError};
-use crate::state::{epoch, AppState};
+use crate::state::AppState;
 use crate::sts::params::Tag;
 use crate::sts::{Caller, CallerKind, StsError};
 

@@ -52,7 +52,7 @@ fn xml_ok(body: String, request_id: &str) -> HttpResponse {
 
 /// Credentials, AssumedRoleUser, PackedPolicySize and SourceIdentity of a role session.
 fn role_session(b: &mut Body, creds: &crate::state::Credentials, plan: &sts::SessionPlan) {
-    creds.render(b);
+    xml::credentials(b, creds);
     b.open("AssumedRoleUser")
         .field("AssumedRoleId", &plan.user_id)
         .field("Arn", &plan.arn)
@@ -265,7 +265,7 @@ async fn dispatch(
             let creds = state.mint(&plan, now).await?;
             audit.issued(&plan.arn, &creds);
             let mut b = Body::new();
-            creds.render(&mut b);
+            xml::credentials(&mut b, &creds);
             Ok(xml_ok(
                 b.response("GetSessionToken", request_id),
                 request_id,

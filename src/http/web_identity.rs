@@ -54,7 +54,7 @@ async fn exchange_named(
 /// The `AssumeRoleWithWebIdentityResult` body.
 pub fn render(plan: &WebIdentityPlan, creds: &Credentials) -> Body {
     let mut b = Body::new();
-    creds.render(&mut b);
+    crate::http::xml::credentials(&mut b, creds);
     b.field("SubjectFromWebIdentityToken", &plan.subject)
         .open("AssumedRoleUser")
         .field("AssumedRoleId", &plan.session.user_id)

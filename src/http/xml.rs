@@ -78,6 +78,16 @@ impl Body {
     }
 }
 
+/// Write the `<Credentials>` element of `creds` into `b`.
+pub fn credentials(b: &mut Body, creds: &crate::state::Credentials) {
+    b.open("Credentials")
+        .field("AccessKeyId", creds.access_key_id())
+        .field("SecretAccessKey", creds.secret_access_key())
+        .field("SessionToken", creds.session_token())
+        .field("Expiration", &crate::clock::iso8601(creds.expiration()))
+        .close("Credentials");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

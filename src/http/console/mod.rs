@@ -16,6 +16,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use tracing::instrument;
 
+use crate::clock::epoch;
 use crate::console::oidc_login::LoginState;
 use crate::console::seal::{random_hex, Purpose};
 use crate::console::{
@@ -24,7 +25,7 @@ use crate::console::{
 use crate::federation::saml::InResponseTo;
 use crate::http::error::{console_error, console_oidc_error, console_saml_error};
 use crate::http::Audit;
-use crate::state::{epoch, AppState};
+use crate::state::AppState;
 
 const PICK_COOKIE: &str = "idb_pick";
 const CONSOLE_COOKIE: &str = "idb_console";
