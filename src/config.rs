@@ -8,29 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::directory::{Directory, DirectoryError};
-
-/// A configuration that failed to load or validate.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}: {key}: {problem}")]
-pub struct ConfigError {
-    /// The file (or environment variable) the problem is in.
-    pub file: String,
-    /// The key, as a dotted path (`roles[1].trust_policy`).
-    pub key: String,
-    /// What is wrong.
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(file: &Path, key: impl Into<String>, problem: impl Into<String>) -> Self {
-        ConfigError {
-            file: file.display().to_string(),
-            key: key.into(),
-            problem: problem.into(),
-        }
-    }
-}
+use crate::directory::{Directory, DirectoryError, DirectorySection};
+use crate::settings::resolve_secret;
+pub use crate::settings::{ConfigError, SecretRef};
 
 /// The raw file, as written.
 #[derive(Debug, Deserialize, Default)]
@@ -49,16 +29,16 @@ pub struct RawConfig {
     pub account_id: Option<String>,
     /// `[[users]]`
     #[serde(default)]
-    pub users: Vec<RawUser>,
+    pub users: Vec<crate::directory::RawUser>,
     /// `[[groups]]`
     #[serde(default)]
-    pub groups: Vec<RawGroup>,
+    pub groups: Vec<crate::directory::RawGroup>,
     /// `[[roles]]`
     #[serde(default)]
-    pub roles: Vec<RawRole>,
+    pub roles: Vec<crate::directory::RawRole>,
     /// `[[managed_policies]]`
     #[serde(default)]
-    pub managed_policies: Vec<RawManagedPolicy>,
+    pub managed_policies: Vec<crate::directory::RawManagedPolicy>,
     /// `[[oidc_providers]]`
     #[serde(default)]
     pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
@@ -201,125 +181,6 @@ pub struct RawSealing {
     /// Key id -> 32 bytes, base64, from a secret reference.
     #[serde(default)]
     pub keys: BTreeMap<String, SecretRef>,
-}
-
-/// Where a secret comes from. Never the config file itself, except `value` for demos (idbroker
-/// warns at start).
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct SecretRef {
-    /// An environment variable that holds the secret.
-    pub env: Option<String>,
-    /// A file that holds the secret (trailing newline ignored).
-    pub file: Option<PathBuf>,
-    /// The secret in clear: development only.
-    pub value: Option<String>,
-}
-
-/// `[[users]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawUser {
-    /// User name.
-    pub name: String,
-    /// IAM path (default `/`).
-    #[serde(default = "default_path")]
-    pub path: String,
-    /// Group names.
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// Attached managed policy ARNs.
-    #[serde(default)]
-    pub policies: Vec<String>,
-    /// Inline policies: name -> JSON document.
-    #[serde(default)]
-    pub inline_policies: BTreeMap<String, String>,
-    /// Permissions boundary (managed policy ARN).
-    pub permissions_boundary: Option<String>,
-    /// Long-term access keys (at most 2).
-    #[serde(default)]
-    pub access_keys: Vec<RawAccessKey>,
-}
-
-/// `[[users.access_keys]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAccessKey {
-    /// `AKIA...`
-    pub id: String,
-    /// The secret access key.
-    pub secret: SecretRef,
-    /// `Active` (default) or `Inactive`.
-    #[serde(default = "default_active")]
-    pub status: String,
-}
-
-fn default_active() -> String {
-    "Active".into()
-}
-fn default_path() -> String {
-    "/".into()
-}
-
-/// `[[groups]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawGroup {
-    /// Group name.
-    pub name: String,
-    /// IAM path.
-    #[serde(default = "default_path")]
-    pub path: String,
-    /// Attached managed policy ARNs.
-    #[serde(default)]
-    pub policies: Vec<String>,
-    /// Inline policies.
-    #[serde(default)]
-    pub inline_policies: BTreeMap<String, String>,
-}
-
-/// `[[roles]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRole {
-    /// Role name.
-    pub name: String,
-    /// IAM path.
-    #[serde(default = "default_path")]
-    pub path: String,
-    /// What the role is for (shown in the role picker).
-    #[serde(default)]
-    pub description: String,
-    /// The trust policy (JSON document).
-    pub trust_policy: String,
-    /// Attached managed policy ARNs.
-    #[serde(default)]
-    pub policies: Vec<String>,
-    /// Inline policies.
-    #[serde(default)]
-    pub inline_policies: BTreeMap<String, String>,
-    /// Permissions boundary (managed policy ARN).
-    pub permissions_boundary: Option<String>,
-    /// Longest session, seconds (3600..43200, default 3600).
-    #[serde(default = "default_max_session")]
-    pub max_session_duration: u32,
-}
-
-fn default_max_session() -> u32 {
-    3600
-}
-
-/// `[[managed_policies]]`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawManagedPolicy {
-    /// Policy name.
-    pub name: String,
-    /// IAM path.
-    #[serde(default = "default_path")]
-    pub path: String,
-    /// The JSON document.
-    pub document: String,
 }
 
 /// Where sessions are kept.
@@ -647,7 +508,13 @@ impl Config {
             .account_id
             .clone()
             .ok_or_else(|| ConfigError::new(file, "account_id", "missing (twelve digits)"))?;
-        let directory = Directory::build(&raw, &account_id, &mut |r, key| {
+        let section = DirectorySection {
+            managed_policies: &raw.managed_policies,
+            groups: &raw.groups,
+            users: &raw.users,
+            roles: &raw.roles,
+        };
+        let directory = Directory::build(&section, &account_id, &mut |r, key| {
             resolve_secret(r, file, base, key, env, &mut warnings)
         })
         .map_err(|e| match e {
@@ -849,44 +716,4 @@ fn build_console(
         ));
     }
     Ok(settings)
-}
-
-/// Read a secret from where it is referenced.
-fn resolve_secret(
-    r: &SecretRef,
-    file: &Path,
-    base: &Path,
-    key: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-    warnings: &mut Vec<String>,
-) -> Result<zeroize::Zeroizing<String>, ConfigError> {
-    let given = [r.env.is_some(), r.file.is_some(), r.value.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
-    if given != 1 {
-        return Err(ConfigError::new(
-            file,
-            key,
-            "give exactly one of env, file or value",
-        ));
-    }
-    if let Some(name) = &r.env {
-        return env(name).map(zeroize::Zeroizing::new).ok_or_else(|| {
-            ConfigError::new(file, key, format!("environment variable {name} is not set"))
-        });
-    }
-    if let Some(path) = &r.file {
-        let path = base.join(path);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError::new(file, key, format!("{}: {e}", path.display())))?;
-        return Ok(zeroize::Zeroizing::new(
-            text.trim_end_matches(['\r', '\n']).to_owned(),
-        ));
-    }
-    warnings.push(format!(
-        "{}: {key}: secret given in clear in the config file (development only)",
-        file.display()
-    ));
-    Ok(zeroize::Zeroizing::new(r.value.clone().unwrap_or_default()))
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod policy_tool;
+pub mod settings;
 pub mod state;
 pub mod sts;
 pub mod tls;

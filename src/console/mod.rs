@@ -19,10 +19,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SecretRef;
 use crate::directory::Directory;
 use crate::federation::oidc::VerifiedIdToken;
 use crate::federation::saml::{SamlProvider, VerifiedAssertion};
+use crate::settings::SecretRef;
 use crate::sts::params::{Params, Tag};
 use crate::sts::{RequestFacts, SessionPlan, StsError};
 use seal::{Purpose, SealError, Sealer};
@@ -52,21 +52,7 @@ pub struct RawConsole {
     pub sign_authn_requests: bool,
 }
 
-/// `[oidc_providers.login]`, as written: console sign-in with this provider.
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct RawOidcLogin {
-    /// Short name (links, `?provider=`).
-    pub name: String,
-    /// What the sign-in page shows.
-    pub display_name: Option<String>,
-    /// The client registered at the provider for idbroker's console.
-    pub client_id: String,
-    /// Its secret (none: a public client, PKCE alone).
-    pub client_secret: Option<SecretRef>,
-    /// Scopes besides `openid`.
-    pub scopes: Option<Vec<String>>,
-}
+pub use crate::federation::oidc::RawOidcLogin;
 
 /// A provider the console signs people in with (OIDC authorization code flow with PKCE).
 #[derive(Clone)]

@@ -10,7 +10,10 @@ use idbroker_policy::{Policy, PolicyKind};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::config::{ConfigError, RawConfig, SecretRef};
+use crate::settings::{ConfigError, SecretRef};
+
+mod raw;
+pub use raw::{DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole, RawUser};
 
 /// A directory that cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +133,7 @@ fn valid_path(path: &str) -> bool {
 impl Directory {
     /// Build and validate from the raw configuration. `secret` reads a secret reference.
     pub fn build(
-        raw: &RawConfig,
+        raw: &DirectorySection<'_>,
         account_id: &str,
         secret: &mut SecretReader<'_>,
     ) -> Result<Directory, DirectoryError> {

@@ -611,7 +611,23 @@ pub struct RawOidcProvider {
     pub claim_rules: Vec<RawClaimRule>,
     /// Console sign-in with this provider (`[oidc_providers.login]`).
     #[serde(default)]
-    pub login: Option<crate::console::RawOidcLogin>,
+    pub login: Option<RawOidcLogin>,
+}
+
+/// `[oidc_providers.login]`, as written: console sign-in with this provider.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawOidcLogin {
+    /// Short name (links, `?provider=`).
+    pub name: String,
+    /// What the sign-in page shows.
+    pub display_name: Option<String>,
+    /// The client registered at the provider for idbroker's console.
+    pub client_id: String,
+    /// Its secret (none: a public client, PKCE alone).
+    pub client_secret: Option<crate::settings::SecretRef>,
+    /// Scopes besides `openid`.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// `[[oidc_providers.claim_rules]]`
