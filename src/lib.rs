@@ -79,7 +79,7 @@ pub fn metrics_server(
 /// counted.
 async fn refresh_saml_metadata(
     provider: Arc<federation::saml::SamlProvider>,
-    fetcher: federation::oidc::HttpFetcher,
+    fetcher: federation::fetch::HttpFetcher,
     clock: Arc<dyn clock::Clock>,
     metrics: Arc<metrics::Metrics>,
 ) {
@@ -161,13 +161,13 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         }
     };
     let metrics = Arc::new(metrics::Metrics::new());
-    let observer: federation::oidc::FetchObserver = {
+    let observer: federation::fetch::FetchObserver = {
         let m = metrics.clone();
         Arc::new(move |provider: &str, outcome: &str| m.jwks_fetch(provider, outcome))
     };
     let oidc = federation::oidc::OidcFederation::new(&config.oidc_providers, Some(observer))
         .map_err(|e| format!("oidc_providers: {e}"))?;
-    let fetcher = federation::oidc::HttpFetcher::new().map_err(|e| format!("saml: {e}"))?;
+    let fetcher = federation::fetch::HttpFetcher::new().map_err(|e| format!("saml: {e}"))?;
     for provider in config.saml.providers() {
         if matches!(
             provider.source,

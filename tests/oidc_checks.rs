@@ -22,9 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use idbroker::federation::oidc::{
-    AlgSet, Fetched, Fetcher, HttpFetcher, KeySet, OidcError, OidcFederation, NOT_VERIFIED,
-};
+use idbroker::federation::fetch::{Fetched, Fetcher, HttpFetcher};
+use idbroker::federation::oidc::{AlgSet, KeySet, OidcError, OidcFederation, NOT_VERIFIED};
 use idbroker_session::MemoryStore;
 use jsonwebtoken::EncodingKey;
 use oidc::*;

@@ -85,7 +85,7 @@ async fn jwks_down_slow_garbage_rotation_and_refetch_limits() {
     let srv = jwks_server().await;
     let outcomes: Arc<Mutex<Vec<String>>> = Arc::default();
     let o = outcomes.clone();
-    let observer: idbroker::federation::oidc::FetchObserver =
+    let observer: idbroker::federation::fetch::FetchObserver =
         Arc::new(move |p: &str, outcome: &str| o.lock().unwrap().push(format!("{p} {outcome}")));
     let extra = format!(
         "jwks_uri = \"http://127.0.0.1:{}/jwks\"\nallow_http_loopback = true\nfetch_timeout_ms = 500\njwks_max_stale_seconds = 3600",

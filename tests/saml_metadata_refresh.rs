@@ -24,7 +24,7 @@ use idbroker::config::Config;
 
 mod common;
 use common::saml_setup::{self, ACS, PROVIDER};
-use idbroker::federation::oidc::{Fetched, Fetcher, HttpFetcher};
+use idbroker::federation::fetch::{Fetched, Fetcher, HttpFetcher};
 use idbroker::federation::saml::{check, InResponseTo, RefreshOutcome, SamlError};
 
 struct Idp {

@@ -2,5 +2,6 @@
 //! value that only the checker can build: `saml` -> [`saml::VerifiedAssertion`], `oidc` ->
 //! [`oidc::VerifiedIdToken`].
 
+pub mod fetch;
 pub mod oidc;
 pub mod saml;

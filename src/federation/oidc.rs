@@ -23,7 +23,6 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
 use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
 use idbroker_session::{SessionError, SessionStore};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations};
@@ -34,11 +33,10 @@ use sha2::{Digest, Sha256};
 use tracing::{instrument, warn};
 
 use crate::clock::epoch;
+use crate::federation::fetch::{FetchObserver, Fetcher, HttpFetcher};
 
 /// Longest token accepted, in characters (AWS's limit for `WebIdentityToken`).
 pub const MAX_TOKEN_CHARS: usize = 20_000;
-/// Largest discovery document or JWKS read from a provider.
-const MAX_FETCH_BYTES: usize = 512 * 1024;
 /// Most keys taken from one JWKS.
 const MAX_KEYS: usize = 100;
 /// Longest `sub` (AWS's `SubjectFromWebIdentityToken` limit).
@@ -873,105 +871,6 @@ pub fn providers_from_raw(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fetching
-// ---------------------------------------------------------------------------------------------
-
-/// A fetched document.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    /// The body (at most 512 KiB).
-    pub body: Vec<u8>,
-    /// Freshness from `Cache-Control` (`max-age`; 0 for `no-store` / `no-cache`).
-    pub max_age: Option<u64>,
-}
-
-/// Fetches discovery documents and JWKS. Implementations bound every request in time and size.
-#[async_trait]
-pub trait Fetcher: Send + Sync + fmt::Debug {
-    /// GET `url`: the body of a 200 answer, or why not.
-    async fn get(&self, url: &str, timeout: Duration) -> Result<Fetched, String>;
-}
-
-/// `max-age` from a `Cache-Control` value.
-pub fn cache_max_age(value: &str) -> Option<u64> {
-    let mut out = None;
-    for d in value.split(',') {
-        let d = d.trim().to_ascii_lowercase();
-        if d == "no-store" || d == "no-cache" {
-            return Some(0);
-        }
-        if let Some(v) = d.strip_prefix("max-age=") {
-            out = v.trim_matches('"').parse::<u64>().ok();
-        }
-    }
-    out
-}
-
-/// The HTTP fetcher: reqwest over rustls (aws-lc-rs), no redirects, bounded time and size.
-#[derive(Debug, Clone)]
-pub struct HttpFetcher {
-    client: reqwest::Client,
-}
-
-impl HttpFetcher {
-    /// A fetcher.
-    pub fn new() -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("idbroker/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(3))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
-        Ok(HttpFetcher { client })
-    }
-}
-
-#[async_trait]
-impl Fetcher for HttpFetcher {
-    async fn get(&self, url: &str, timeout: Duration) -> Result<Fetched, String> {
-        let work = async {
-            let mut resp = self
-                .client
-                .get(url)
-                .header("accept", "application/json")
-                .timeout(timeout)
-                .send()
-                .await
-                .map_err(|e| format!("request failed: {e}"))?;
-            if resp.status() != reqwest::StatusCode::OK {
-                return Err(format!("HTTP status {}", resp.status().as_u16()));
-            }
-            let max_age = resp
-                .headers()
-                .get(reqwest::header::CACHE_CONTROL)
-                .and_then(|v| v.to_str().ok())
-                .and_then(cache_max_age);
-            let mut body = Vec::new();
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| format!("reading the body: {e}"))?
-            {
-                if body.len() + chunk.len() > MAX_FETCH_BYTES {
-                    return Err(format!("body larger than {MAX_FETCH_BYTES} bytes"));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Fetched { body, max_age })
-        };
-        // The request timeout covers the body too; this bounds everything once more.
-        tokio::time::timeout(timeout + Duration::from_millis(100), work)
-            .await
-            .map_err(|_| format!("timed out after {} ms", timeout.as_millis()))?
-    }
-}
-
-/// Told of every fetch of a provider's keys: `(provider HOST/PATH, outcome)` with outcome `ok`,
-/// `error` or `stale` (a failure answered with the last good keys).
-pub type FetchObserver = Arc<dyn Fn(&str, &str) + Send + Sync>;
-
-// ---------------------------------------------------------------------------------------------
 // Providers at run time
 // ---------------------------------------------------------------------------------------------
 
@@ -1733,13 +1632,6 @@ mod tests {
         assert!(glob("a*b*c", "axxbyyc"));
         assert!(!glob("a*b*c", "axxbyy"));
         assert!(glob("admins", "admins"));
-    }
-
-    #[test]
-    fn cache_headers() {
-        assert_eq!(cache_max_age("public, max-age=3600"), Some(3600));
-        assert_eq!(cache_max_age("no-store"), Some(0));
-        assert_eq!(cache_max_age("private"), None);
     }
 
     #[test]

@@ -337,7 +337,7 @@ impl SamlProvider {
     #[tracing::instrument(skip_all, fields(provider = %self.name))]
     pub async fn refresh(
         &self,
-        fetcher: &dyn crate::federation::oidc::Fetcher,
+        fetcher: &dyn crate::federation::fetch::Fetcher,
         now: SystemTime,
     ) -> RefreshOutcome {
         let MetadataSource::Url { url, refresh } = &self.source else {
@@ -702,8 +702,8 @@ fn fetch_blocking(url: &str) -> Result<String, String> {
             .build()
             .map_err(|e| format!("runtime: {e}"))?;
         rt.block_on(async {
-            let fetcher = crate::federation::oidc::HttpFetcher::new()?;
-            let got = crate::federation::oidc::Fetcher::get(&fetcher, &url, FETCH_TIMEOUT).await?;
+            let fetcher = crate::federation::fetch::HttpFetcher::new()?;
+            let got = crate::federation::fetch::Fetcher::get(&fetcher, &url, FETCH_TIMEOUT).await?;
             String::from_utf8(got.body).map_err(|_| "the metadata is not UTF-8".to_owned())
         })
     });
