@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
-pub mod admin_client;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -15,7 +15,6 @@ pub mod federation;
 pub mod http;
 pub mod logging;
 pub mod metrics;
-pub mod policy_tool;
 pub mod settings;
 pub mod state;
 pub mod sts;

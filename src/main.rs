@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use idbroker::policy_tool::{self, Case};
+use idbroker::cli::policy_tool::{self, Case};
 use idbroker::tls::{Reload, ReloadableCert};
 use idbroker_policy::{Decision, PolicyKind, Severity};
 use serde_json::{json, Value};
@@ -459,7 +459,7 @@ fn dev_saml_assertion(
 }
 
 fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
-    use idbroker::admin_client::{self, Answer, ClientError, Endpoint, EnvCredentials};
+    use idbroker::cli::admin_client::{self, Answer, ClientError, Endpoint, EnvCredentials};
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if args.before.is_some() && args.role.is_none() {
         return Err("--before goes with --role".into());

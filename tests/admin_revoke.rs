@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
-use idbroker::admin_client::{self, Answer, Endpoint, EnvCredentials};
+use idbroker::cli::admin_client::{self, Answer, Endpoint, EnvCredentials};
 use idbroker::clock::ManualClock;
 use idbroker::config::StoreConfig;
 use idbroker_sigv4::{Payload, RequestParts, SigningParams};

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use idbroker::policy_tool::simulate_line;
+use idbroker::cli::policy_tool::simulate_line;
 use serde_json::Value;
 
 fn cases() -> Vec<(String, Value)> {
