@@ -8,9 +8,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::instrument;
 
 use crate::federation::oidc::session_name_from;
+use crate::http::audit::Audit;
 use crate::http::error::ApiError;
 use crate::http::xml::Body;
-use crate::http::Audit;
 use crate::state::{AppState, Credentials};
 use crate::sts::params::Params;
 use crate::sts::web_identity::{self, WebIdentityPlan};

@@ -1,6 +1,7 @@
 //! The STS use cases. Each takes a verified caller, typed parameters and `now`, and answers with
 //! what to mint (or an error); nothing here knows about HTTP.
 
+mod error;
 pub mod params;
 pub mod saml;
 pub mod web_identity;
@@ -13,45 +14,8 @@ use idbroker_policy::{
 };
 
 use crate::directory::{Directory, Role};
+pub use error::StsError;
 use params::{Params, Tag};
-
-/// What can go wrong in a use case. Only `http::error` turns these into STS error responses.
-#[derive(Debug, thiserror::Error)]
-pub enum StsError {
-    /// A required parameter is absent.
-    #[error("The request must contain the parameter {0}")]
-    MissingParameter(String),
-    /// A parameter breaks its constraint (AWS's wording).
-    #[error("{0}")]
-    Validation(String),
-    /// A parameter value is malformed.
-    #[error("{0}")]
-    InvalidParameterValue(String),
-    /// Policies deny.
-    #[error("{0}")]
-    AccessDenied(String),
-    /// A session policy is invalid.
-    #[error("{0}")]
-    MalformedPolicy(String),
-    /// Session policies and tags are too large.
-    #[error("{0}")]
-    PackedPolicyTooLarge(String),
-    /// The action (or version) is unknown; the message names them.
-    #[error("{0}")]
-    InvalidAction(String),
-    /// A federated identity's claims are unusable (a SAML attribute out of its constraints).
-    #[error("{0}")]
-    InvalidIdentityToken(String),
-    /// The identity provider's claims do not allow the requested role.
-    #[error("{0}")]
-    IdpRejectedClaim(String),
-    /// The session store did not accept or answer.
-    #[error("the service is unavailable")]
-    Unavailable,
-    /// Something that should not happen.
-    #[error("internal failure")]
-    Internal,
-}
 
 /// What kind of identity signed the request.
 #[derive(Debug, Clone, PartialEq, Eq)]

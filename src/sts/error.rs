@@ -1,0 +1,39 @@
+//! The use cases' error: what can go wrong, in AWS's terms; `http::error` renders it.
+
+/// What can go wrong in a use case. Only `http::error` turns these into STS error responses.
+#[derive(Debug, thiserror::Error)]
+pub enum StsError {
+    /// A required parameter is absent.
+    #[error("The request must contain the parameter {0}")]
+    MissingParameter(String),
+    /// A parameter breaks its constraint (AWS's wording).
+    #[error("{0}")]
+    Validation(String),
+    /// A parameter value is malformed.
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    /// Policies deny.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// A session policy is invalid.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    /// Session policies and tags are too large.
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    /// The action (or version) is unknown; the message names them.
+    #[error("{0}")]
+    InvalidAction(String),
+    /// A federated identity's claims are unusable (a SAML attribute out of its constraints).
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    /// The identity provider's claims do not allow the requested role.
+    #[error("{0}")]
+    IdpRejectedClaim(String),
+    /// The session store did not accept or answer.
+    #[error("the service is unavailable")]
+    Unavailable,
+    /// Something that should not happen.
+    #[error("internal failure")]
+    Internal,
+}
