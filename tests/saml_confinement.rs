@@ -488,3 +488,55 @@ fn each_hostile_document_is_refused_for_its_own_reason() {
     assert_eq!(got, want);
     assert_eq!(wire.hits(), 0, "a hostile URI was fetched");
 }
+
+/// Issue 13: past the bound on checks in flight the call gets a prompt AWS-shaped error, and
+/// the other routes keep answering. The only check thread is held; AssumeRoleWithSAML waits at
+/// most `check_timeout_ms` and is answered 503 ServiceUnavailable; once the thread is free the
+/// next call is issued credentials.
+#[actix_web::test]
+async fn busy_check_threads_answer_service_unavailable_promptly() {
+    use idbroker::federation::saml::pool::CheckPool;
+    let mut cfg = common::demo();
+    Arc::get_mut(&mut cfg.saml).unwrap().checks = CheckPool::new(1, Duration::from_millis(300));
+    let pool = cfg.saml.checks.clone();
+    let state = idbroker::build_state(cfg, Arc::new(idbroker::clock::SystemClock))
+        .await
+        .unwrap();
+    let addr = common::start(state)
+        .await
+        .trim_start_matches("http://")
+        .to_owned();
+    let (release, stuck) = std::sync::mpsc::channel::<()>();
+    let (started_tx, started) = std::sync::mpsc::channel::<()>();
+    let holder = actix_web::rt::spawn(async move {
+        pool.run(move || {
+            let _ = started_tx.send(());
+            let _ = stuck.recv();
+        })
+        .await
+    });
+    actix_web::rt::task::spawn_blocking(move || started.recv_timeout(Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    let call = |user: &str| {
+        let (a, body) = (addr.clone(), form(&genuine(user)));
+        actix_web::rt::task::spawn_blocking(move || {
+            let t = Instant::now();
+            (post(&a, &body, Duration::from_secs(10)), t.elapsed())
+        })
+    };
+    let (busy, took) = call("carol@example.com").await.unwrap();
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    assert!(busy.contains("<Code>ServiceUnavailable</Code>"), "{busy}");
+    assert!(took < Duration::from_secs(3), "answered after {took:?}");
+    let a = addr.clone();
+    let h = actix_web::rt::task::spawn_blocking(move || healthz(&a, Duration::from_secs(2)))
+        .await
+        .unwrap();
+    assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+    release.send(()).unwrap();
+    let _ = holder.await;
+    let (ok, _) = call("dave@example.com").await.unwrap();
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+}

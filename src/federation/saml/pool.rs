@@ -33,10 +33,18 @@ pub fn default_max_in_flight() -> usize {
 /// Default time a caller waits for its check, milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 
+/// Checks that may wait in the queue, per thread. Each holds its request's response text (at
+/// most `MAX_ASSERTION_CHARS`), and one whose caller gave up stays queued until a thread skips
+/// it: without a bound, threads held by checks that never end would let the queue, and the
+/// memory behind it, grow with every request. Past it a caller is told at once ([`PoolError::Busy`]).
+/// 256 is ~50 ms of checks per thread, far more than the connections a worker serves at once.
+pub const QUEUED_PER_THREAD: usize = 256;
+
 /// Why a check did not give an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolError {
-    /// The check did not start within the timeout (every thread busy); it never will.
+    /// The check did not start within the timeout (every thread busy), or the queue was
+    /// full; it never will.
     Busy,
     /// The check did not finish within the timeout (it keeps its thread until it does).
     TimedOut,
@@ -57,6 +65,8 @@ struct Inner {
     /// The jobs waiting for a thread, shared with the threads (started on first use).
     queue: OnceLock<Arc<Queue>>,
     max_in_flight: usize,
+    /// Most checks waiting in the queue.
+    max_queued: usize,
     timeout: Duration,
 }
 
@@ -79,15 +89,26 @@ impl std::fmt::Debug for Queue {
     }
 }
 
+/// What became of a job handed to the queue.
+enum Pushed {
+    Queued,
+    /// `max_queued` jobs are waiting already.
+    Full,
+    /// The pool is gone.
+    Closed,
+}
+
 impl Queue {
-    fn push(&self, job: Job) -> bool {
+    fn push(&self, job: Job, max_queued: usize) -> Pushed {
         match self.jobs.lock() {
-            Ok(mut state) if !state.closed => {
+            Ok(state) if state.closed => Pushed::Closed,
+            Ok(state) if state.jobs.len() >= max_queued => Pushed::Full,
+            Ok(mut state) => {
                 state.jobs.push_back(job);
                 self.ready.notify_one();
-                true
+                Pushed::Queued
             }
-            _ => false,
+            Err(_) => Pushed::Closed,
         }
     }
 
@@ -131,12 +152,24 @@ impl Default for CheckPool {
 }
 
 impl CheckPool {
-    /// At most `max_in_flight` (at least 1) checks at once; callers wait at most `timeout`.
+    /// At most `max_in_flight` (at least 1) checks at once and [`QUEUED_PER_THREAD`] waiting
+    /// per thread; callers wait at most `timeout`.
     pub fn new(max_in_flight: usize, timeout: Duration) -> Self {
+        let max_in_flight = max_in_flight.max(1);
+        Self::with_queue_limit(
+            max_in_flight,
+            timeout,
+            max_in_flight.saturating_mul(QUEUED_PER_THREAD),
+        )
+    }
+
+    /// As [`CheckPool::new`], with at most `max_queued` (at least 1) checks waiting.
+    fn with_queue_limit(max_in_flight: usize, timeout: Duration, max_queued: usize) -> Self {
         CheckPool {
             inner: Arc::new(Inner {
                 queue: OnceLock::new(),
                 max_in_flight: max_in_flight.max(1),
+                max_queued: max_queued.max(1),
                 timeout,
             }),
         }
@@ -203,8 +236,10 @@ impl CheckPool {
             flag.store(true, Ordering::Release);
             let _ = tx.send(check());
         });
-        if !self.queue().push(job) {
-            return Err(PoolError::Failed);
+        match self.queue().push(job, self.inner.max_queued) {
+            Pushed::Queued => {}
+            Pushed::Full => return Err(PoolError::Busy),
+            Pushed::Closed => return Err(PoolError::Failed),
         }
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(answer)) => Ok(answer),
@@ -247,6 +282,35 @@ mod tests {
             }
         }
         assert_eq!(answer, Ok(7));
+    }
+
+    /// The queue is bounded: with the thread held and the queue full, the next caller is
+    /// refused at once (not after the timeout), and nothing more is queued.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_refuses_at_once() {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let pool = CheckPool::with_queue_limit(1, Duration::from_secs(60), 2);
+        let mut cx = Context::from_waker(Waker::noop());
+        let (release, stuck) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let mut held = Box::pin(pool.run(move || {
+            let _ = started_tx.send(());
+            stuck.recv().is_ok()
+        }));
+        assert!(held.as_mut().poll(&mut cx).is_pending());
+        started.recv_timeout(Duration::from_secs(10)).unwrap();
+        let mut waiting: Vec<_> = (0..2).map(|_| Box::pin(pool.run(|| true))).collect();
+        for w in &mut waiting {
+            assert!(w.as_mut().poll(&mut cx).is_pending());
+        }
+        let mut over = Box::pin(pool.run(|| true));
+        assert_eq!(
+            over.as_mut().poll(&mut cx),
+            Poll::Ready(Err(PoolError::Busy))
+        );
+        assert_eq!(pool.queue().jobs.lock().unwrap().jobs.len(), 2);
+        release.send(()).unwrap();
     }
 
     #[tokio::test(flavor = "current_thread")]
