@@ -239,7 +239,7 @@ pub async fn revoke(
             })
         }
         Revocation::SourceIdentity(value) => {
-            sts::params::check_session_name("SourceIdentity", value)?;
+            sts::constraints::check_session_name("SourceIdentity", value)?;
             let resource = format!(
                 "arn:aws:idbroker::{}:source-identity/{value}",
                 dir.account_id

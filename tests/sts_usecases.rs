@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use idbroker::config::Config;
-use idbroker::sts::params::Params;
+use idbroker::http::query::{self, Params};
 use idbroker::sts::{self, Caller, CallerKind, RequestFacts, StsError};
 
 const READER: &str = "arn:aws:iam::123456789012:role/demo/ReportsReader";
@@ -58,10 +58,13 @@ fn assume(
     caller: &Caller,
     pairs: &[(&str, &str)],
 ) -> Result<sts::SessionPlan, StsError> {
-    sts::assume_role(
+    // The request as the Query codec reads it, then the decision (no store).
+    let params = p(pairs);
+    let req = query::assume_role_request(&params)?;
+    sts::assume_role::decide(
         &cfg.directory,
         caller,
-        &p(pairs),
+        &req,
         &RequestFacts::default(),
         now(),
     )
@@ -263,18 +266,19 @@ fn session_policies_are_validated_and_sized() {
 fn get_session_token_only_for_long_term_keys() {
     let cfg = config();
     let me = demo_user(&cfg);
-    let plan = sts::get_session_token(&me, &p(&[])).unwrap();
+    let gst = |caller: &Caller, pairs: &[(&str, &str)]| {
+        let req = query::get_session_token_request(&p(pairs))?;
+        sts::get_session_token::decide(caller, &req)
+    };
+    let plan = gst(&me, &[]).unwrap();
     assert_eq!(plan.duration, Duration::from_secs(43200));
     assert_eq!(plan.arn, "arn:aws:iam::123456789012:user/demo");
-    assert!(sts::get_session_token(&me, &p(&[("DurationSeconds", "129601")])).is_err());
+    assert!(gst(&me, &[("DurationSeconds", "129601")]).is_err());
     let mut session = me.clone();
     session.kind = CallerKind::UserSession {
         name: "demo".into(),
     };
-    assert!(matches!(
-        sts::get_session_token(&session, &p(&[])),
-        Err(StsError::AccessDenied(_))
-    ));
+    assert!(matches!(gst(&session, &[]), Err(StsError::AccessDenied(_))));
 }
 
 // ---- Role chaining: what the calling session passes on (issue 13, item 6) ----------------------
@@ -398,7 +402,7 @@ fn session_of(
         source_identity: source_identity.map(str::to_owned),
         tags: tags
             .iter()
-            .map(|(k, v)| sts::params::Tag {
+            .map(|(k, v)| sts::Tag {
                 key: (*k).to_owned(),
                 value: (*v).to_owned(),
             })

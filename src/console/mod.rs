@@ -23,8 +23,7 @@ use crate::directory::Directory;
 use crate::federation::oidc::VerifiedIdToken;
 use crate::federation::saml::{SamlProvider, VerifiedAssertion};
 use crate::settings::SecretRef;
-use crate::sts::params::{Params, Tag};
-use crate::sts::{RequestFacts, SessionPlan, StsError};
+use crate::sts::{RequestFacts, RoleRequest, SessionPlan, StsError, Tag};
 use seal::{Purpose, SealError, Sealer};
 
 /// How long the role picker waits for a choice.
@@ -263,7 +262,7 @@ impl RoleOption {
                 value: v.clone(),
             })
             .collect();
-        let mut plan = crate::sts::role_session_plan(
+        let mut plan = crate::sts::plan::role_session_plan(
             dir,
             role,
             &self.name,
@@ -398,6 +397,10 @@ impl From<StsError> for ConsoleError {
         match e {
             StsError::Unavailable => ConsoleError::Unavailable,
             StsError::Internal => ConsoleError::Internal,
+            StsError::Saml(crate::federation::saml::SamlError::StoreUnavailable)
+            | StsError::WebIdentity(crate::federation::oidc::OidcError::StoreUnavailable) => {
+                ConsoleError::Unavailable
+            }
             other => ConsoleError::NoRole(other.to_string()),
         }
     }
@@ -415,25 +418,27 @@ pub fn saml_options(
     now: SystemTime,
     duration: u32,
 ) -> (Vec<RoleOption>, Vec<String>) {
-    let candidates = crate::sts::saml::granted_roles(assertion, provider);
+    let candidates = crate::sts::assume_role_with_saml::granted_roles(assertion, provider);
     let has_duration = !assertion
         .attribute("https://aws.amazon.com/SAML/Attributes/SessionDuration")
         .is_empty();
     let mut options = Vec::new();
     let mut refusals = Vec::new();
     for role_arn in candidates {
-        let mut pairs = vec![
-            ("RoleArn".to_owned(), role_arn.clone()),
-            ("PrincipalArn".to_owned(), provider.arn.clone()),
-        ];
-        if !has_duration {
-            let max = dir
-                .role(&role_arn)
-                .map_or(duration, |r| r.max_session_duration);
-            pairs.push(("DurationSeconds".to_owned(), duration.min(max).to_string()));
-        }
-        let params = Params::from_pairs(pairs);
-        match crate::sts::saml::assume_role_with_saml(dir, provider, assertion, &params, facts, now)
+        // The console's default duration (within the role's maximum) unless the assertion
+        // says how long (SessionDuration).
+        let duration = (!has_duration).then(|| {
+            dir.role(&role_arn)
+                .map_or(duration, |r| r.max_session_duration)
+                .min(duration)
+        });
+        let req = RoleRequest {
+            role_arn: &role_arn,
+            duration,
+            policy: None,
+            policy_arns: Vec::new(),
+        };
+        match crate::sts::assume_role_with_saml::decide(dir, provider, assertion, &req, facts, now)
         {
             Ok(out) => options.extend(RoleOption::from_plan(&out.plan)),
             Err(e) => refusals.push(format!("{role_arn}: {e}")),
@@ -467,15 +472,21 @@ pub fn oidc_options(
     let mut options = Vec::new();
     let mut refusals = Vec::new();
     for role in dir.roles() {
-        let req = crate::sts::web_identity::WebIdentityRequest {
+        let req = RoleRequest {
             role_arn: &role.arn,
-            session_name: &session_name,
-            token: "",
+            duration: Some(duration.min(role.max_session_duration)),
             policy: None,
             policy_arns: Vec::new(),
-            duration: duration.min(role.max_session_duration),
         };
-        match crate::sts::web_identity::plan(dir, token, &req, facts, now) {
+        let decision = crate::sts::assume_role_with_web_identity::decide(
+            dir,
+            token,
+            &session_name,
+            &req,
+            facts,
+            now,
+        );
+        match decision {
             Ok(p) => options.extend(RoleOption::from_plan(&p.session)),
             Err(e) => refusals.push(format!("{}: {e}", role.arn)),
         }

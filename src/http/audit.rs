@@ -21,9 +21,10 @@ pub(crate) struct Audit {
 }
 
 impl Audit {
-    pub(crate) fn issued(&mut self, arn: &str, creds: &crate::state::Credentials) {
-        self.session = Some(arn.to_owned());
-        self.access_key_id = Some(creds.access_key_id().to_owned());
+    /// The call issued `session`.
+    pub(crate) fn issued(&mut self, session: &crate::sts::IssuedSession) {
+        self.session = Some(session.plan.arn.clone());
+        self.access_key_id = Some(session.credentials.access_key_id().to_owned());
     }
 
     /// The one audit event of a call. Identifiers only: an AccessKeyId names a credential

@@ -11,7 +11,7 @@ use tracing::instrument;
 use crate::clock::epoch;
 use crate::http::error::{ApiError, AuthError};
 use crate::state::AppState;
-use crate::sts::params::Tag;
+use crate::sts::Tag;
 use crate::sts::{Caller, CallerKind, StsError};
 
 impl From<SigV4Error> for AuthError {

@@ -137,6 +137,11 @@ impl From<StsError> for ApiError {
             StsError::InvalidAction(_) => ApiError::new("InvalidAction", 400, msg),
             StsError::InvalidIdentityToken(_) => ApiError::new("InvalidIdentityToken", 400, msg),
             StsError::IdpRejectedClaim(_) => ApiError::new("IDPRejectedClaim", 403, msg),
+            StsError::UnknownSamlProvider => {
+                SamlError::Signature(crate::federation::saml::SIGNATURE_DOES_NOT_VERIFY).into()
+            }
+            StsError::Saml(e) => e.into(),
+            StsError::WebIdentity(e) => e.into(),
             StsError::Unavailable => ApiError::new(
                 "ServiceUnavailable",
                 503,
@@ -161,16 +166,6 @@ impl From<crate::federation::oidc::OidcError> for ApiError {
             OidcError::RejectedClaim(_) => ApiError::new("IDPRejectedClaim", 403, msg),
             OidcError::Communication(_) => ApiError::new("IDPCommunicationError", 400, msg),
             OidcError::StoreUnavailable => StsError::Unavailable.into(),
-        }
-    }
-}
-
-impl From<crate::sts::web_identity::WebIdentityError> for ApiError {
-    fn from(e: crate::sts::web_identity::WebIdentityError) -> Self {
-        use crate::sts::web_identity::WebIdentityError;
-        match e {
-            WebIdentityError::Sts(e) => e.into(),
-            WebIdentityError::Oidc(e) => e.into(),
         }
     }
 }

@@ -1,11 +1,15 @@
-//! actix handlers: parse, authenticate, call one use case, render. Nothing else.
+//! actix handlers: read the request, authenticate (signed actions), call one use case, render
+//! the answer, audit. Nothing else: deciding and storing are the use cases' (`crate::sts`,
+//! `crate::admin`, `crate::verification`, `crate::console`).
 
 pub mod admin;
 mod audit;
 pub mod auth;
+mod call;
 pub mod console;
 pub mod error;
 pub mod ops;
+pub mod query;
 pub mod verify;
 pub mod web_identity;
 pub mod xml;
@@ -16,27 +20,12 @@ use tracing::instrument;
 
 use crate::federation;
 use crate::http::error::ApiError;
+use crate::http::query::Params;
 use crate::http::xml::Body;
 use crate::state::AppState;
-use crate::sts::params::Params;
-use crate::sts::{self, RequestFacts, StsError};
+use crate::sts::{self, IssuedSession, RequestFacts, StsError};
 pub(crate) use audit::Audit;
-
-/// The Query-protocol parameters of a request: the query string, and for a form POST its body.
-fn params(req: &HttpRequest, body: &[u8]) -> Params {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect();
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if req.method() == actix_web::http::Method::POST && is_form {
-        pairs.extend(form_urlencoded::parse(body).into_owned());
-    }
-    Params::from_pairs(pairs)
-}
+pub(crate) use call::Call;
 
 pub(crate) fn facts(req: &HttpRequest, state: &AppState) -> RequestFacts {
     RequestFacts {
@@ -53,8 +42,9 @@ fn xml_ok(body: String, request_id: &str) -> HttpResponse {
 }
 
 /// Credentials, AssumedRoleUser, PackedPolicySize and SourceIdentity of a role session.
-fn role_session(b: &mut Body, creds: &crate::state::Credentials, plan: &sts::SessionPlan) {
-    xml::credentials(b, creds);
+fn role_session(b: &mut Body, issued: &IssuedSession) {
+    let plan = &issued.plan;
+    xml::credentials(b, &issued.credentials);
     b.open("AssumedRoleUser")
         .field("AssumedRoleId", &plan.user_id)
         .field("Arn", &plan.arn)
@@ -86,30 +76,25 @@ pub async fn sts(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = std::time::Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    tracing::Span::current().record("request_id", request_id.as_str());
-    let params = params(&req, &body);
-    let mut audit = Audit::default();
-    let result = dispatch(&req, &body, &params, &state, &request_id, &mut audit).await;
+    let mut call = Call::start();
+    let params = query::params(&req, &body);
+    let result = dispatch(&req, &body, &params, &state, &mut call).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.code,
     };
     let action = crate::metrics::action_label(params.get("Action"));
-    state.metrics.observe(action, outcome, started.elapsed());
-    let source_ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    audit.emit(
-        &request_id,
-        action,
-        outcome,
-        &source_ip,
-        params.get("RoleArn"),
-    );
-    result.map_err(|e| e.with_request_id(&request_id))
+    call.end(&state, &req, action, outcome, params.get("RoleArn"));
+    result.map_err(|e| e.with_request_id(&call.request_id))
+}
+
+/// Notes a use case's failure in the audit event where the answer says less than an operator
+/// needs, and makes it the client's answer.
+fn failed(call: &mut Call, e: StsError) -> ApiError {
+    if let Some(detail) = e.audit_detail() {
+        call.audit.detail = Some(detail);
+    }
+    e.into()
 }
 
 async fn dispatch(
@@ -117,14 +102,12 @@ async fn dispatch(
     body: &[u8],
     params: &Params,
     state: &AppState,
-    request_id: &str,
-    audit: &mut Audit,
+    call: &mut Call,
 ) -> Result<HttpResponse, ApiError> {
     let action = params
         .get("Action")
-        .ok_or_else(|| ApiError::new("MissingAction", 400, "Missing Action"))?
-        .to_owned();
-    tracing::Span::current().record("action", action.as_str());
+        .ok_or_else(|| ApiError::new("MissingAction", 400, "Missing Action"))?;
+    tracing::Span::current().record("action", action);
     match params.get("Version") {
         Some("2011-06-15") => {}
         Some(v) => {
@@ -142,10 +125,12 @@ async fn dispatch(
         }
     }
     let now = state.clock.now();
-    match action.as_str() {
+    let services = state.sts();
+    let rid = call.request_id.clone();
+    match action {
         "GetCallerIdentity" => {
             let caller = auth::authenticate(req, body, state, now).await?;
-            audit.caller = Some(caller.arn.clone());
+            call.audit.caller = Some(caller.arn.clone());
             let id = sts::get_caller_identity(&caller);
             let wants_json = req
                 .headers()
@@ -155,92 +140,71 @@ async fn dispatch(
             if wants_json {
                 let doc = serde_json::json!({"GetCallerIdentityResponse": {
                     "GetCallerIdentityResult": {"Account": id.account, "Arn": id.arn, "UserId": id.user_id},
-                    "ResponseMetadata": {"RequestId": request_id}}});
+                    "ResponseMetadata": {"RequestId": rid}}});
                 return Ok(HttpResponse::Ok()
                     .content_type("application/json")
-                    .insert_header(("x-amzn-RequestId", request_id.to_owned()))
+                    .insert_header(("x-amzn-RequestId", rid.clone()))
                     .body(doc.to_string()));
             }
             let mut b = Body::new();
             b.field("UserId", &id.user_id)
                 .field("Account", &id.account)
                 .field("Arn", &id.arn);
-            Ok(xml_ok(
-                b.response("GetCallerIdentity", request_id),
-                request_id,
-            ))
+            Ok(xml_ok(b.response("GetCallerIdentity", &rid), &rid))
         }
         "GetSessionToken" => {
             let caller = auth::authenticate(req, body, state, now).await?;
-            audit.caller = Some(caller.arn.clone());
-            let plan = sts::get_session_token(&caller, params)?;
-            let creds = state.mint(&plan, now).await?;
-            audit.issued(&plan.arn, &creds);
+            call.audit.caller = Some(caller.arn.clone());
+            let r = query::get_session_token_request(params)?;
+            let issued = sts::get_session_token(&services, &caller, &r, now)
+                .await
+                .map_err(|e| failed(call, e))?;
+            call.audit.issued(&issued);
             let mut b = Body::new();
-            xml::credentials(&mut b, &creds);
-            Ok(xml_ok(
-                b.response("GetSessionToken", request_id),
-                request_id,
-            ))
+            xml::credentials(&mut b, &issued.credentials);
+            Ok(xml_ok(b.response("GetSessionToken", &rid), &rid))
         }
         "AssumeRole" => {
             let caller = auth::authenticate(req, body, state, now).await?;
-            audit.caller = Some(caller.arn.clone());
-            let plan = sts::assume_role(
-                &state.config.directory,
-                &caller,
-                params,
-                &facts(req, state),
-                now,
-            )?;
-            let creds = state.mint(&plan, now).await?;
-            audit.issued(&plan.arn, &creds);
+            call.audit.caller = Some(caller.arn.clone());
+            let r = query::assume_role_request(params)?;
+            let issued = sts::assume_role(&services, &caller, &r, &facts(req, state), now)
+                .await
+                .map_err(|e| failed(call, e))?;
+            call.audit.issued(&issued);
             let mut b = Body::new();
-            role_session(&mut b, &creds, &plan);
-            Ok(xml_ok(b.response("AssumeRole", request_id), request_id))
+            role_session(&mut b, &issued);
+            Ok(xml_ok(b.response("AssumeRole", &rid), &rid))
         }
         "AssumeRoleWithWebIdentity" => {
-            let (plan, creds) =
-                web_identity::exchange(state, params, &facts(req, state), now).await?;
-            audit.caller = Some(plan.provider.clone());
-            audit.subject = Some(plan.subject.clone());
-            audit.issued(&plan.session.arn, &creds);
+            let r = query::assume_role_with_web_identity_request(params, true)?;
+            let out = sts::assume_role_with_web_identity(&services, &r, &facts(req, state), now)
+                .await
+                .map_err(|e| failed(call, e))?;
+            call.audit.caller = Some(out.provider.clone());
+            call.audit.subject = Some(out.subject.clone());
+            call.audit.issued(&out.session);
             Ok(xml_ok(
-                web_identity::render(&plan, &creds)
-                    .response("AssumeRoleWithWebIdentity", request_id),
-                request_id,
+                web_identity::render(&out).response("AssumeRoleWithWebIdentity", &rid),
+                &rid,
             ))
         }
         "AssumeRoleWithSAML" => {
-            let r = sts::saml::request(params)?;
-            let saml = &state.config.saml;
-            let provider = sts::saml::provider(saml, r.principal_arn).inspect_err(|_| {
-                audit.detail = Some("unknown SAML provider (PrincipalArn)");
-            })?;
-            let unsolicited = federation::saml::InResponseTo::Unsolicited;
-            let store = state.store.as_ref();
-            let verified =
-                federation::saml::verify(provider, saml, r.assertion, unsolicited, store, now)
-                    .await?;
-            let dir = &state.config.directory;
-            let facts = facts(req, state);
-            let out =
-                sts::saml::assume_role_with_saml(dir, provider, &verified, params, &facts, now)?;
-            let creds = state.mint(&out.plan, now).await?;
-            audit.caller = Some(provider.arn.clone());
-            audit.subject = Some(out.subject.clone());
-            audit.issued(&out.plan.arn, &creds);
+            let r = query::assume_role_with_saml_request(params)?;
+            let out = sts::assume_role_with_saml(&services, &r, &facts(req, state), now)
+                .await
+                .map_err(|e| failed(call, e))?;
+            call.audit.caller = Some(out.provider_arn.clone());
+            call.audit.subject = Some(out.subject.clone());
+            call.audit.issued(&out.session);
             let mut b = Body::new();
-            role_session(&mut b, &creds, &out.plan);
+            role_session(&mut b, &out.session);
             b.field("Subject", &out.subject)
                 .field("SubjectType", &out.subject_type)
                 .field("Issuer", &out.issuer)
                 .field("Audience", &out.audience)
                 .field("NameQualifier", &out.name_qualifier);
-            Ok(xml_ok(
-                b.response("AssumeRoleWithSAML", request_id),
-                request_id,
-            ))
+            Ok(xml_ok(b.response("AssumeRoleWithSAML", &rid), &rid))
         }
         other => Err(StsError::InvalidAction(format!(
             "Could not find operation {other} for version 2011-06-15"

@@ -79,7 +79,7 @@ impl Body {
 }
 
 /// Write the `<Credentials>` element of `creds` into `b`.
-pub fn credentials(b: &mut Body, creds: &crate::state::Credentials) {
+pub fn credentials(b: &mut Body, creds: &crate::sts::Credentials) {
     b.open("Credentials")
         .field("AccessKeyId", creds.access_key_id())
         .field("SecretAccessKey", creds.secret_access_key())

@@ -30,10 +30,37 @@ pub enum StsError {
     /// The identity provider's claims do not allow the requested role.
     #[error("{0}")]
     IdpRejectedClaim(String),
+    /// `PrincipalArn` names no configured SAML provider. Answered as an assertion whose
+    /// signature does not verify (an unauthenticated caller learns nothing of which providers
+    /// exist); the audit event says which it was.
+    #[error(
+        "{}",
+        crate::federation::saml::SamlError::Signature(
+            crate::federation::saml::SIGNATURE_DOES_NOT_VERIFY
+        )
+    )]
+    UnknownSamlProvider,
+    /// The SAML assertion was refused (or could not be checked).
+    #[error(transparent)]
+    Saml(#[from] crate::federation::saml::SamlError),
+    /// The web identity token was refused (or its keys could not be fetched).
+    #[error(transparent)]
+    WebIdentity(#[from] crate::federation::oidc::OidcError),
     /// The session store did not accept or answer.
     #[error("the service is unavailable")]
     Unavailable,
     /// Something that should not happen.
     #[error("internal failure")]
     Internal,
+}
+
+impl StsError {
+    /// What the audit event should say beyond the client's answer, when that says less than an
+    /// operator needs.
+    pub fn audit_detail(&self) -> Option<&'static str> {
+        match self {
+            StsError::UnknownSamlProvider => Some("unknown SAML provider (PrincipalArn)"),
+            _ => None,
+        }
+    }
 }

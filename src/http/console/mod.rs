@@ -278,8 +278,9 @@ async fn start_console(
     now: SystemTime,
 ) -> Result<HttpResponse, ConsoleError> {
     let plan = option.plan(&state.config.directory)?;
-    let creds = state.mint(&plan, now).await?;
-    audit.issued(&plan.arn, &creds);
+    let issued = crate::sts::mint::mint(&state.sts(), plan, now).await?;
+    audit.issued(&issued);
+    let creds = &issued.credentials;
     let exp = epoch(creds.expiration());
     let session = ConsoleSession {
         akid: creds.access_key_id().to_owned(),

@@ -1,17 +1,20 @@
-//! AssumeRoleWithSAML: a [`VerifiedAssertion`] and the request parameters become a role
-//! session plan, if the assertion names the role (or a provider's role mapping grants it) and
-//! the role's trust policy lets the provider in.
+//! AssumeRoleWithSAML, end to end: the provider named by `PrincipalArn`, the assertion verified
+//! by [`crate::federation::saml::verify`] into a [`VerifiedAssertion`], the decision (the
+//! assertion names the role or a provider's role mapping grants it, and the role's trust policy
+//! lets the provider in, with AWS's `saml:*` keys), then the session minted and stored.
 
 use std::time::{Duration, SystemTime};
 
-use idbroker_policy::{Context, Decision, Policy, PolicyKind, Principal, TrustAction};
+use idbroker_policy::{Context, TrustAction};
+
+use tracing::instrument;
 
 use crate::directory::Directory;
-use crate::federation::saml::{
-    SamlError, SamlProvider, SamlSettings, VerifiedAssertion, MAX_ASSERTION_CHARS,
-};
-use crate::sts::params::{self, Params, Tag};
-use crate::sts::{RequestFacts, SessionPlan, StsError};
+use crate::federation::saml::{InResponseTo, SamlProvider, SamlSettings, VerifiedAssertion};
+use crate::sts::constraints::{self as params, Tag};
+use crate::sts::mint::{mint, IssuedSession};
+use crate::sts::policies::{check_session_policies, trust_federated};
+use crate::sts::{RequestFacts, RoleRequest, Services, SessionPlan, StsError};
 
 const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
 
@@ -122,52 +125,80 @@ const ATTRIBUTE_KEYS: [(&str, &str, &str); 26] = [
     ),
 ];
 
-/// The parameters needed before the assertion is checked.
-#[derive(Debug)]
-pub struct SamlRequest<'a> {
-    /// `RoleArn`
-    pub role_arn: &'a str,
+/// AssumeRoleWithSAML's parameters, each checked against AWS's constraints
+/// ([`crate::sts::constraints`]) by whoever read them.
+#[derive(Debug, Clone)]
+pub struct AssumeRoleWithSamlRequest<'a> {
     /// `PrincipalArn`: the provider.
     pub principal_arn: &'a str,
-    /// `SAMLAssertion`, base64.
+    /// `SAMLAssertion`: the base64 SAML response (4..=100,000 characters).
     pub assertion: &'a str,
-}
-
-/// Read RoleArn, PrincipalArn and SAMLAssertion with AWS's constraints.
-pub fn request(params: &Params) -> Result<SamlRequest<'_>, StsError> {
-    let role_arn = params.required("RoleArn")?;
-    let principal_arn = params.required("PrincipalArn")?;
-    let assertion = params.required("SAMLAssertion")?;
-    for (field, v) in [("roleArn", role_arn), ("principalArn", principal_arn)] {
-        if !(20..=2048).contains(&v.len()) {
-            return Err(StsError::Validation(format!(
-                "1 validation error detected: Value '{v}' at '{field}' failed to satisfy constraint: Member must have length greater than or equal to 20"
-            )));
-        }
-    }
-    if !(4..=MAX_ASSERTION_CHARS).contains(&assertion.len()) {
-        return Err(StsError::Validation(format!(
-            "1 validation error detected: Value at 'SAMLAssertion' failed to satisfy constraint: Member must have length {}",
-            if assertion.len() < 4 { "greater than or equal to 4" } else { "less than or equal to 100000" }
-        )));
-    }
-    Ok(SamlRequest {
-        role_arn,
-        principal_arn,
-        assertion,
-    })
+    /// What is asked of the assertion. Without `duration`, the SessionDuration attribute
+    /// or 3600 seconds.
+    pub role: RoleRequest<'a>,
 }
 
 /// The provider named by PrincipalArn. An unknown provider gets the same answer as an
-/// assertion whose signature does not verify: an unauthenticated caller learns nothing of
-/// which providers are configured (the handler's audit event keeps the detail).
+/// assertion whose signature does not verify ([`StsError::UnknownSamlProvider`]): an
+/// unauthenticated caller learns nothing of which providers are configured (the audit event
+/// keeps the detail).
 pub fn provider<'a>(
     saml: &'a SamlSettings,
     principal_arn: &str,
-) -> Result<&'a std::sync::Arc<SamlProvider>, SamlError> {
-    saml.provider(principal_arn).ok_or(SamlError::Signature(
-        crate::federation::saml::SIGNATURE_DOES_NOT_VERIFY,
-    ))
+) -> Result<&'a std::sync::Arc<SamlProvider>, StsError> {
+    saml.provider(principal_arn)
+        .ok_or(StsError::UnknownSamlProvider)
+}
+
+/// What AssumeRoleWithSAML answers: the session, and what the assertion said.
+#[derive(Debug)]
+pub struct SamlIssued {
+    /// The session and its credentials.
+    pub session: IssuedSession,
+    /// The provider's ARN.
+    pub provider_arn: String,
+    /// `Subject`
+    pub subject: String,
+    /// `SubjectType`
+    pub subject_type: String,
+    /// `Issuer`
+    pub issuer: String,
+    /// `Audience`
+    pub audience: String,
+    /// `NameQualifier`
+    pub name_qualifier: String,
+}
+
+/// AssumeRoleWithSAML: find the provider, verify the assertion (IdP-initiated: it answers no
+/// request of ours), decide, mint, store.
+#[instrument(level = "debug", skip_all)]
+pub async fn assume_role_with_saml(
+    sts: &Services<'_>,
+    req: &AssumeRoleWithSamlRequest<'_>,
+    facts: &RequestFacts,
+    now: SystemTime,
+) -> Result<SamlIssued, StsError> {
+    let provider = provider(sts.saml, req.principal_arn)?;
+    let verified = crate::federation::saml::verify(
+        provider,
+        sts.saml,
+        req.assertion,
+        InResponseTo::Unsolicited,
+        sts.store,
+        now,
+    )
+    .await?;
+    let out = decide(sts.directory, provider, &verified, &req.role, facts, now)?;
+    let session = mint(sts, out.plan, now).await?;
+    Ok(SamlIssued {
+        session,
+        provider_arn: provider.arn.clone(),
+        subject: out.subject,
+        subject_type: out.subject_type,
+        issuer: out.issuer,
+        audience: out.audience,
+        name_qualifier: out.name_qualifier,
+    })
 }
 
 /// What AssumeRoleWithSAML answers besides the credentials.
@@ -230,19 +261,18 @@ fn single<'a>(assertion: &'a VerifiedAssertion, name: &str) -> Result<Option<&'a
     }
 }
 
-/// AssumeRoleWithSAML for a verified assertion from `provider`.
-pub fn assume_role_with_saml(
+/// Decide AssumeRoleWithSAML for an assertion `provider` vouched for: the role session it
+/// grants, or why not.
+pub fn decide(
     dir: &Directory,
     provider: &SamlProvider,
     assertion: &VerifiedAssertion,
-    params: &Params,
+    req: &RoleRequest<'_>,
     facts: &RequestFacts,
     now: SystemTime,
 ) -> Result<SamlOutcome, StsError> {
-    let role_arn = params.required("RoleArn")?;
-    if assertion.provider_arn() != provider.arn
-        || params.get("PrincipalArn") != Some(provider.arn.as_str())
-    {
+    let role_arn = req.role_arn;
+    if assertion.provider_arn() != provider.arn {
         return Err(StsError::Internal);
     }
     if !granted_roles(assertion, provider)
@@ -310,19 +340,8 @@ pub fn assume_role_with_saml(
     }
 
     // Session policies must be valid before anything is decided.
-    let policy_text = params::session_policy_text(params)?;
-    let policy_arns = params::policy_arns(params)?;
-    if let Some(text) = policy_text {
-        Policy::parse(text, PolicyKind::Session)
-            .map_err(|e| StsError::MalformedPolicy(e.message().to_owned()))?;
-    }
-    for arn in &policy_arns {
-        if dir.managed_policy(arn).is_none() {
-            return Err(StsError::InvalidParameterValue(format!(
-                "Policy {arn} does not exist or is not attachable."
-            )));
-        }
-    }
+    let (policy_text, policy_arns) = (req.policy, &req.policy_arns);
+    check_session_policies(dir, policy_text, policy_arns)?;
 
     let not_authorized = || {
         StsError::AccessDenied(format!(
@@ -340,34 +359,25 @@ pub fn assume_role_with_saml(
         &tags,
         &transitive,
     );
-    let principal = Principal::federated(&provider.arn);
-    let mut actions = vec![TrustAction::AssumeRoleWithSaml];
-    if !tags.is_empty() {
-        actions.push(TrustAction::TagSession);
-    }
-    if source_identity.is_some() {
-        actions.push(TrustAction::SetSourceIdentity);
-    }
-    for action in actions {
-        let e = idbroker_policy::evaluate_trust(
-            &role.trust_policy,
-            role_arn,
-            &principal,
-            action,
-            ctx.clone(),
-        );
-        if e.decision != Decision::Allow {
-            return Err(StsError::AccessDenied(format!(
-                "Not authorized to perform {} on resource: {role_arn}",
-                action.as_str()
-            )));
-        }
-    }
+    let asks = (!tags.is_empty(), source_identity.is_some());
+    trust_federated(
+        role,
+        &provider.arn,
+        TrustAction::AssumeRoleWithSaml,
+        asks,
+        &ctx,
+    )
+    .map_err(|action| {
+        StsError::AccessDenied(format!(
+            "Not authorized to perform {} on resource: {role_arn}",
+            action.as_str()
+        ))
+    })?;
 
     // Duration: DurationSeconds, else the SessionDuration attribute, else 3600; never past the
     // role's maximum nor the IdP's SessionNotOnOrAfter.
-    let requested = params.get("DurationSeconds").is_some();
-    let mut duration = params.duration(900, 43_200, attribute_duration.unwrap_or(3600))?;
+    let requested = req.duration.is_some();
+    let mut duration = req.duration.unwrap_or(attribute_duration.unwrap_or(3600));
     if duration > role.max_session_duration {
         if requested {
             return Err(StsError::Validation(
@@ -388,12 +398,12 @@ pub fn assume_role_with_saml(
         ));
     }
 
-    let plan = super::role_session_plan(
+    let plan = crate::sts::plan::role_session_plan(
         dir,
         role,
         session_name,
         Duration::from_secs(lifetime),
-        (policy_text, &policy_arns),
+        (policy_text, policy_arns),
         tags,
     )?;
     Ok(SamlOutcome {
@@ -422,7 +432,7 @@ fn trust_context(
     tags: &[Tag],
     transitive: &[String],
 ) -> Context {
-    let mut ctx = super::request_context(facts, now);
+    let mut ctx = crate::sts::request_context(facts, now);
     ctx.insert("saml:aud", a.audience())
         .insert("saml:iss", a.issuer())
         .insert("saml:sub", a.subject())
@@ -440,6 +450,6 @@ fn trust_context(
             ctx.insert_multi(key, values);
         }
     }
-    crate::sts::session_request_context(&mut ctx, source_identity, tags, transitive);
+    crate::sts::policies::session_request_context(&mut ctx, source_identity, tags, transitive);
     ctx
 }

@@ -1,0 +1,52 @@
+//! What every handler does around its one use case, written once: a request id, a timer, the
+//! audit event, and the call's metric.
+
+use actix_web::HttpRequest;
+
+use crate::http::audit::Audit;
+use crate::state::AppState;
+
+/// One call in progress. [`Call::start`] when the handler begins, fill [`Call::audit`] as the
+/// use case learns who and what, [`Call::end`] with the outcome.
+#[derive(Debug)]
+pub(crate) struct Call {
+    /// The request id (`x-amzn-RequestId`, the audit event's, the error document's).
+    pub(crate) request_id: String,
+    /// What the audit event will name.
+    pub(crate) audit: Audit,
+    started: std::time::Instant,
+}
+
+impl Call {
+    /// A call starts: a fresh request id, the timer running.
+    pub(crate) fn start() -> Call {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        tracing::Span::current().record("request_id", request_id.as_str());
+        Call {
+            request_id,
+            audit: Audit::default(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The call ends with `outcome` (`ok` or the error code): count it under `action` and write
+    /// its audit event (`role`: the RoleArn the request named, if any).
+    pub(crate) fn end(
+        &self,
+        state: &AppState,
+        req: &HttpRequest,
+        action: &'static str,
+        outcome: &'static str,
+        role: Option<&str>,
+    ) {
+        state
+            .metrics
+            .observe(action, outcome, self.started.elapsed());
+        let source_ip = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        self.audit
+            .emit(&self.request_id, action, outcome, &source_ip, role);
+    }
+}
