@@ -50,6 +50,7 @@ use samael::crypto::{AllowedSignatureAlgorithm, Crypto, ReduceMode, Verification
 use tracing::instrument;
 
 use super::profile::{profile, signature_element_ok, strip};
+use super::sp_keys::SpKeys;
 use super::xml::{self, NS_ASSERTION, NS_DS, NS_PROTOCOL};
 use super::{SamlError, SamlProvider, SamlSettings};
 
@@ -60,33 +61,6 @@ const NS_XENC11: &str = "http://www.w3.org/2009/xmlenc11#";
 const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const RSA_OAEP: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
 const MAX_ENCRYPTED_KEYS: usize = 4;
-
-/// The SP's private keys for encrypted assertions (first: current; others: during rotation).
-#[derive(Clone, Default)]
-pub struct SpKeys(pub(super) Vec<PKey<Private>>);
-
-impl std::fmt::Debug for SpKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SpKeys({} keys)", self.0.len())
-    }
-}
-
-impl SpKeys {
-    /// No keys configured: encrypted assertions are refused.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Sign `data` with the current SP key, RSA PKCS#1 v1.5 with SHA-256 (a signed
-    /// AuthnRequest over the HTTP-Redirect binding). `None` without a key.
-    pub fn sign_rsa_sha256(&self, data: &[u8]) -> Option<Vec<u8>> {
-        let key = self.0.first()?;
-        let mut signer =
-            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key).ok()?;
-        signer.update(data).ok()?;
-        signer.sign_to_vec().ok()
-    }
-}
 
 /// The answer to every failure once the EncryptedAssertion is found (see the module docs).
 pub(super) const UNDECRYPTABLE: &str =

@@ -37,8 +37,9 @@
 //! the profile pass (2, 3); `encrypted.rs`, an EncryptedAssertion opened (2); `signed.rs`, the
 //! values read from the signed content (5); `validate.rs`, what those values must be (5, 6),
 //! with [`InResponseTo`]; `datetime.rs`, times; `peek.rs`, what the console reads before
-//! verifying ([`peek`]); `error.rs`, [`SamlError`]. Beside them: `config.rs` (providers,
-//! metadata, settings), `xml.rs`, `pool.rs`, `sp_metadata.rs`, `dev.rs`.
+//! verifying ([`peek`]); `error.rs`, [`SamlError`]; `sp_keys.rs`, the SP's private keys.
+//! Beside them: `config.rs` (providers, metadata, settings), `xml.rs`, `pool.rs`,
+//! `sp_metadata.rs`, `dev.rs`.
 
 mod assertion;
 mod config;
@@ -50,6 +51,7 @@ mod peek;
 pub mod pool;
 mod profile;
 mod signed;
+mod sp_keys;
 pub mod sp_metadata;
 mod validate;
 pub mod xml;
@@ -61,7 +63,7 @@ pub use config::{
     AWS_ACS_URL, AWS_AUDIENCE, MAX_SIGNING_CERTS,
 };
 pub use datetime::unix_now;
-pub use encrypted::SpKeys;
 pub use error::{SamlError, SIGNATURE_DOES_NOT_VERIFY};
 pub use peek::{peek, Unverified};
+pub use sp_keys::SpKeys;
 pub use validate::{InResponseTo, IssuedRequest};
