@@ -37,7 +37,7 @@
 //! the profile pass (2, 3); `encrypted.rs`, an EncryptedAssertion opened (2); `signed.rs`, the
 //! values read from the signed content (5); `validate.rs`, what those values must be (5, 6),
 //! with [`InResponseTo`]; `datetime.rs`, times; `peek.rs`, what the console reads before
-//! verifying ([`peek`]); `error.rs`, [`SamlError`]; `sp_keys.rs`, the SP's private keys.
+//! verifying ([`peek()`]); `error.rs`, [`SamlError`]; `sp_keys.rs`, the SP's private keys.
 //! Beside them: `config.rs` (providers, metadata, settings), `xml.rs`, `pool.rs`,
 //! `sp_metadata.rs`, `dev.rs`.
 
