@@ -386,8 +386,8 @@ fn every_fixture_has_its_expected_outcome() {
                 SamlError::Malformed("the root element is not a SAML 2.0 Response"),
             ),
         ),
-        // Signature valid and the NameID read whole (unit test in src/federation/saml.rs); the
-        // addressing is 04's, so the response is refused here.
+        // Signature valid and the NameID read whole (unit test in
+        // src/federation/saml/signed.rs); the addressing is 04's, so the response is refused here.
         (
             "29_comment_response_node_text_attack2.xml",
             ruby,

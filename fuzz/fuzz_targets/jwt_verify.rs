@@ -1,6 +1,6 @@
-//! JWS parsing and signature checking (src/federation/oidc.rs): arbitrary compact tokens against
-//! the demo JWKS, and arbitrary JWKS documents. Neither may panic; a token that verifies must be
-//! one the demo key really signed, which random input never is.
+//! JWS parsing and signature checking (src/federation/oidc/jwk.rs): arbitrary compact tokens
+//! against the demo JWKS, and arbitrary JWKS documents. Neither may panic; a token that verifies
+//! must be one the demo key really signed, which random input never is.
 #![no_main]
 
 use idbroker::federation::oidc::{AlgSet, KeySet};

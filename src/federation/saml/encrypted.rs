@@ -49,8 +49,10 @@ use openssl::symm::{Cipher, Crypter, Mode};
 use samael::crypto::{AllowedSignatureAlgorithm, Crypto, ReduceMode, VerificationKey};
 use tracing::instrument;
 
+use super::profile::{profile, signature_element_ok, strip};
+use super::sp_keys::SpKeys;
 use super::xml::{self, NS_ASSERTION, NS_DS, NS_PROTOCOL};
-use super::{SamlError, SamlProvider};
+use super::{SamlError, SamlProvider, SamlSettings};
 
 /// The XML Encryption namespace.
 pub const NS_XENC: &str = "http://www.w3.org/2001/04/xmlenc#";
@@ -59,33 +61,6 @@ const NS_XENC11: &str = "http://www.w3.org/2009/xmlenc11#";
 const RSA_OAEP_MGF1P: &str = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
 const RSA_OAEP: &str = "http://www.w3.org/2009/xmlenc11#rsa-oaep";
 const MAX_ENCRYPTED_KEYS: usize = 4;
-
-/// The SP's private keys for encrypted assertions (first: current; others: during rotation).
-#[derive(Clone, Default)]
-pub struct SpKeys(pub(super) Vec<PKey<Private>>);
-
-impl std::fmt::Debug for SpKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SpKeys({} keys)", self.0.len())
-    }
-}
-
-impl SpKeys {
-    /// No keys configured: encrypted assertions are refused.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Sign `data` with the current SP key, RSA PKCS#1 v1.5 with SHA-256 (a signed
-    /// AuthnRequest over the HTTP-Redirect binding). `None` without a key.
-    pub fn sign_rsa_sha256(&self, data: &[u8]) -> Option<Vec<u8>> {
-        let key = self.0.first()?;
-        let mut signer =
-            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key).ok()?;
-        signer.update(data).ok()?;
-        signer.sign_to_vec().ok()
-    }
-}
 
 /// The answer to every failure once the EncryptedAssertion is found (see the module docs).
 pub(super) const UNDECRYPTABLE: &str =
@@ -100,9 +75,70 @@ fn undecryptable() -> SamlError {
     SamlError::Malformed(UNDECRYPTABLE)
 }
 
+/// When the response carries an EncryptedAssertion: the Response with the decrypted Assertion
+/// in its place, and whether the Response's signature was verified before decryption. That
+/// signature covers the ciphertext, not the plaintext: it is checked here (profile and samael),
+/// the text is rebuilt from samael's signed content, and the signature element is dropped from
+/// it. Without a Response signature the decrypted Assertion must carry its own, checked by the
+/// ordinary path afterwards.
+#[instrument(skip_all)]
+pub(super) fn open_encrypted(
+    provider: &SamlProvider,
+    sp: &SamlSettings,
+    text: &str,
+    trusted: &[VerificationKey],
+    algorithms: Option<&[AllowedSignatureAlgorithm]>,
+) -> Result<Option<(String, bool)>, SamlError> {
+    if !text.contains("EncryptedAssertion") {
+        return Ok(None);
+    }
+    let doc = xml::parse(text)
+        .map_err(|_| SamlError::Malformed("the response is not well-formed XML"))?;
+    if find(&doc)?.is_none() {
+        return Ok(None);
+    }
+    let root = doc.root_element();
+    let root_id = root.attribute("ID");
+    let mut response_signed = false;
+    for sig in doc.descendants().filter(|n| xml::is(n, NS_DS, "Signature")) {
+        response_signed |= signature_element_ok(provider, &sig, &root, None, response_signed)?;
+    }
+    let unsigned = || SamlError::Signature("the assertion is not covered by a valid signature");
+    let base = if response_signed {
+        Crypto::reduce_xml_to_signed_with_keys(
+            text,
+            trusted,
+            ReduceMode::ValidateAndMarkNoAncestors,
+            algorithms,
+        )
+        .map_err(|_| SamlError::Signature(super::SIGNATURE_DOES_NOT_VERIFY))?
+    } else {
+        text.to_owned()
+    };
+    let bdoc = xml::parse(&base).map_err(|_| unsigned())?;
+    let broot = bdoc.root_element();
+    if !xml::is(&broot, NS_PROTOCOL, "Response") || broot.attribute("ID") != root_id {
+        return Err(unsigned());
+    }
+    let ea = find(&bdoc)?.ok_or_else(unsigned)?;
+    let plain = open(
+        &ea,
+        &sp.sp_keys,
+        provider,
+        response_signed,
+        trusted,
+        algorithms,
+    )?;
+    let mut edits = vec![(ea.range(), plain.as_str())];
+    for sig in xml::children(&broot, NS_DS, "Signature") {
+        edits.push((sig.range(), ""));
+    }
+    Ok(Some((splice(&base, edits), response_signed)))
+}
+
 /// The one EncryptedAssertion child of the Response, if the document has one. Refuses a
 /// document mixing plain and encrypted assertions, or with several encrypted ones.
-pub(super) fn find<'a, 'i>(
+fn find<'a, 'i>(
     doc: &'a roxmltree::Document<'i>,
 ) -> Result<Option<roxmltree::Node<'a, 'i>>, SamlError> {
     let root = doc.root_element();
@@ -155,7 +191,7 @@ struct Context<'a> {
 /// [`UNDECRYPTABLE`] error, decided after all the work (module docs). A provider with
 /// `require_aead_encryption` refuses AES-CBC first ([`AEAD_REQUIRED`]).
 #[instrument(skip_all)]
-pub(super) fn open(
+fn open(
     ea: &roxmltree::Node<'_, '_>,
     keys: &SpKeys,
     provider: &SamlProvider,
@@ -270,8 +306,8 @@ fn acceptable(
         edits.push((sig.range(), ""));
     }
     let rebuilt = splice(doc.input_text(), edits);
-    let text = super::strip(&rebuilt)?;
-    super::profile(cx.provider, &text, cx.response_signed)?;
+    let text = strip(&rebuilt)?;
+    profile(cx.provider, &text, cx.response_signed)?;
     if !cx.response_signed {
         // The profile pass made sure the Assertion carries a signature, in place.
         Crypto::reduce_xml_to_signed_with_keys(
@@ -451,7 +487,7 @@ fn decrypt_content(
 }
 
 /// Replace byte ranges of `text` (sorted, not overlapping) with strings.
-pub(super) fn splice(text: &str, mut edits: Vec<(std::ops::Range<usize>, &str)>) -> String {
+fn splice(text: &str, mut edits: Vec<(std::ops::Range<usize>, &str)>) -> String {
     edits.sort_by_key(|(r, _)| r.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
