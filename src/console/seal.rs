@@ -109,6 +109,11 @@ impl Sealer {
     }
 }
 
+/// Equal, compared in constant time (CSRF tokens, OIDC `state` and `nonce`).
+pub fn same(a: &str, b: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+}
+
 /// `n` random bytes, hex.
 pub fn random_hex(n: usize) -> Result<String, SealError> {
     let mut b = vec![0u8; n];

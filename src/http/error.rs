@@ -440,30 +440,3 @@ pub fn console_error(e: &crate::console::ConsoleError) -> ConsolePageError {
         advice,
     }
 }
-
-/// A SAML validation failure at the console's ACS.
-pub fn console_saml_error(e: SamlError) -> crate::console::ConsoleError {
-    use crate::console::ConsoleError as E;
-    match e {
-        SamlError::Expired(m) => E::Expired(m.to_string()),
-        SamlError::StoreUnavailable | SamlError::Overloaded => E::Unavailable,
-        other => {
-            let api = ApiError::from(other);
-            E::Identity(api.message)
-        }
-    }
-}
-
-/// An ID token failure at the console's OIDC callback.
-pub fn console_oidc_error(e: crate::federation::oidc::OidcError) -> crate::console::ConsoleError {
-    use crate::console::ConsoleError as E;
-    use crate::federation::oidc::OidcError;
-    match e {
-        OidcError::Expired { .. } => E::Expired("The ID token has expired".into()),
-        OidcError::StoreUnavailable => E::Unavailable,
-        other => {
-            let api = ApiError::from(other);
-            E::Identity(api.message)
-        }
-    }
-}
