@@ -9,6 +9,13 @@ use serde::{Deserialize, Serialize};
 use crate::directory::Directory;
 use crate::sts::{SessionPlan, StsError, Tag};
 
+/// How long the role picker waits for a choice.
+pub const PICK_TTL: u64 = 300;
+/// How long an OIDC login or SP-initiated SAML request may take at the IdP.
+pub const LOGIN_TTL: u64 = 600;
+/// A federation sign-in token's life (AWS: the sign-in URL is valid for 15 minutes).
+pub const SIGNIN_TOKEN_TTL: u64 = 900;
+
 /// One role a person may take, already allowed by its trust policy when the options were made.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RoleOption {

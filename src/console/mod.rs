@@ -11,7 +11,7 @@
 //! holds the secret access key, which stays sealed in the session store.
 
 pub mod browser;
-mod error;
+pub mod error;
 pub mod oidc_login;
 pub mod saml_sp;
 pub mod seal;
@@ -19,17 +19,13 @@ pub mod settings;
 pub mod signin;
 
 pub use crate::federation::oidc::RawOidcLogin;
-pub use browser::{ConsoleSession, PendingSignin, RoleOption, SignedInVia, SigninToken};
+pub use browser::{
+    ConsoleSession, PendingSignin, RoleOption, SignedInVia, SigninToken, LOGIN_TTL, PICK_TTL,
+    SIGNIN_TOKEN_TTL,
+};
 pub use error::ConsoleError;
 pub use settings::{origin_of, ConsoleSettings, OidcLogin, RawConsole};
 pub use signin::{oidc_options, oidc_session_name, pending, saml_options};
-
-/// How long the role picker waits for a choice.
-pub const PICK_TTL: u64 = 300;
-/// How long an OIDC login or SP-initiated SAML request may take at the IdP.
-pub const LOGIN_TTL: u64 = 600;
-/// A federation sign-in token's life (AWS: the sign-in URL is valid for 15 minutes).
-pub const SIGNIN_TOKEN_TTL: u64 = 900;
 
 /// Check a federation `Session` parameter's credentials against the store: the session
 /// exists, is a role session, is neither expired nor revoked, and both its secret and its

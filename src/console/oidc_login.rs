@@ -191,7 +191,7 @@ impl OidcLogins {
                 state: state.secret().clone(),
                 nonce: nonce.secret().clone(),
                 verifier: verifier.secret().clone(),
-                exp: now_s + super::LOGIN_TTL,
+                exp: now_s + super::browser::LOGIN_TTL,
                 to,
             },
         ))

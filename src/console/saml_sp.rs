@@ -4,7 +4,7 @@
 //! The request ID is the proof that idbroker sent the request: it is sealed under the console
 //! key and names the provider and an expiry, so the ACS needs no server-side state (any
 //! replica recognises it) and a response can only answer a request made for its own provider
-//! within [`LOGIN_TTL`](super::LOGIN_TTL). The response itself is single-use through the
+//! within [`LOGIN_TTL`](super::browser::LOGIN_TTL). The response itself is single-use through the
 //! assertion replay guard, as every SAML sign-in.
 
 use std::io::Write;
@@ -69,7 +69,7 @@ pub fn authn_request_url(
             Purpose::AuthnRequest,
             &RequestId {
                 p: provider.arn.clone(),
-                exp: now_s + super::LOGIN_TTL,
+                exp: now_s + super::browser::LOGIN_TTL,
             },
         )?
     );

@@ -9,10 +9,12 @@ use std::time::SystemTime;
 use tracing::instrument;
 
 use crate::clock::epoch;
-use crate::console::browser::{ConsoleSession, PendingSignin, RoleOption, SignedInVia};
+use crate::console::browser::{ConsoleSession, PendingSignin, RoleOption, SignedInVia, PICK_TTL};
+use crate::console::error::ConsoleError;
 use crate::console::oidc_login::{LoginState, OidcLogins};
+use crate::console::saml_sp;
 use crate::console::seal::{self, Purpose, Sealer};
-use crate::console::{saml_sp, ConsoleError, ConsoleSettings, PICK_TTL};
+use crate::console::settings::ConsoleSettings;
 use crate::directory::Directory;
 use crate::federation::oidc::VerifiedIdToken;
 use crate::federation::saml::{InResponseTo, SamlProvider, VerifiedAssertion};

@@ -5,6 +5,7 @@ use actix_web::HttpRequest;
 
 use crate::http::audit::Audit;
 use crate::state::AppState;
+use crate::sts::RequestFacts;
 
 /// One call in progress. [`Call::start`] when the handler begins, fill [`Call::audit`] as the
 /// use case learns who and what, [`Call::end`] with the outcome.
@@ -48,5 +49,13 @@ impl Call {
             .unwrap_or_default();
         self.audit
             .emit(&self.request_id, action, outcome, &source_ip, role);
+    }
+}
+
+/// What the policies may know of the request itself: where it came from, and over what.
+pub(crate) fn facts(req: &HttpRequest, state: &AppState) -> RequestFacts {
+    RequestFacts {
+        source_ip: req.peer_addr().map(|a| a.ip().to_string()),
+        secure_transport: state.tls,
     }
 }

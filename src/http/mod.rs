@@ -1,6 +1,11 @@
 //! actix handlers: read the request, authenticate (signed actions), call one use case, render
 //! the answer, audit. Nothing else: deciding and storing are the use cases' (`crate::sts`,
 //! `crate::admin`, `crate::verification`, `crate::console`).
+//!
+//! `sts_endpoint.rs` is the STS Query API (`POST /`, `GET /`), `query.rs` its request codec and
+//! `xml.rs` its answers; `web_identity.rs` also serves `/workload/credentials`; `auth.rs` says
+//! who signed; `call.rs` is what every handler does around its use case; `error.rs` is the one
+//! error map.
 
 pub mod admin;
 mod audit;
@@ -10,205 +15,13 @@ pub mod console;
 pub mod error;
 pub mod ops;
 pub mod query;
+mod saml_metadata;
+mod sts_endpoint;
 pub mod verify;
 pub mod web_identity;
 pub mod xml;
 
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
-use tracing::instrument;
-
-use crate::federation;
-use crate::http::error::ApiError;
-use crate::http::query::Params;
-use crate::http::xml::Body;
-use crate::state::AppState;
-use crate::sts::{self, IssuedSession, RequestFacts, StsError};
 pub(crate) use audit::Audit;
-pub(crate) use call::Call;
-
-pub(crate) fn facts(req: &HttpRequest, state: &AppState) -> RequestFacts {
-    RequestFacts {
-        source_ip: req.peer_addr().map(|a| a.ip().to_string()),
-        secure_transport: state.tls,
-    }
-}
-
-fn xml_ok(body: String, request_id: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/xml")
-        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
-        .body(body)
-}
-
-/// Credentials, AssumedRoleUser, PackedPolicySize and SourceIdentity of a role session.
-fn role_session(b: &mut Body, issued: &IssuedSession) {
-    let plan = &issued.plan;
-    xml::credentials(b, &issued.credentials);
-    b.open("AssumedRoleUser")
-        .field("AssumedRoleId", &plan.user_id)
-        .field("Arn", &plan.arn)
-        .close("AssumedRoleUser");
-    if let Some(size) = plan.packed_policy_size {
-        b.field("PackedPolicySize", &size.to_string());
-    }
-    if let Some(s) = &plan.source_identity {
-        b.field("SourceIdentity", s);
-    }
-}
-
-/// `GET /saml/metadata`: idbroker's SAML SP metadata.
-pub async fn saml_metadata(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/samlmetadata+xml")
-        .body(federation::saml::sp_metadata::sp_metadata(
-            &state.config.saml,
-            state.config.console.sign_authn_requests,
-        ))
-}
-
-/// `POST /` and `GET /`: every STS action.
-// Debug level: an INFO span per call cost ~2% of a web-identity exchange; the audit event
-// carries the request id and action of every call.
-#[instrument(level = "debug", skip_all, fields(action, request_id))]
-pub async fn sts(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let mut call = Call::start();
-    let params = query::params(&req, &body);
-    let result = dispatch(&req, &body, &params, &state, &mut call).await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) => e.code,
-    };
-    let action = crate::metrics::action_label(params.get("Action"));
-    call.end(&state, &req, action, outcome, params.get("RoleArn"));
-    result.map_err(|e| e.with_request_id(&call.request_id))
-}
-
-/// Notes a use case's failure in the audit event where the answer says less than an operator
-/// needs, and makes it the client's answer.
-fn failed(call: &mut Call, e: StsError) -> ApiError {
-    if let Some(detail) = e.audit_detail() {
-        call.audit.detail = Some(detail);
-    }
-    e.into()
-}
-
-async fn dispatch(
-    req: &HttpRequest,
-    body: &[u8],
-    params: &Params,
-    state: &AppState,
-    call: &mut Call,
-) -> Result<HttpResponse, ApiError> {
-    let action = params
-        .get("Action")
-        .ok_or_else(|| ApiError::new("MissingAction", 400, "Missing Action"))?;
-    tracing::Span::current().record("action", action);
-    match params.get("Version") {
-        Some("2011-06-15") => {}
-        Some(v) => {
-            return Err(StsError::InvalidAction(format!(
-                "Could not find operation {action} for version {v}"
-            ))
-            .into())
-        }
-        None => {
-            return Err(ApiError::new(
-                "MissingParameter",
-                400,
-                "The request must contain the parameter Version",
-            ))
-        }
-    }
-    let now = state.clock.now();
-    let services = state.sts();
-    let rid = call.request_id.clone();
-    match action {
-        "GetCallerIdentity" => {
-            let caller = auth::authenticate(req, body, state, now).await?;
-            call.audit.caller = Some(caller.arn.clone());
-            let id = sts::get_caller_identity(&caller);
-            let wants_json = req
-                .headers()
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|a| a.contains("application/json"));
-            if wants_json {
-                let doc = serde_json::json!({"GetCallerIdentityResponse": {
-                    "GetCallerIdentityResult": {"Account": id.account, "Arn": id.arn, "UserId": id.user_id},
-                    "ResponseMetadata": {"RequestId": rid}}});
-                return Ok(HttpResponse::Ok()
-                    .content_type("application/json")
-                    .insert_header(("x-amzn-RequestId", rid.clone()))
-                    .body(doc.to_string()));
-            }
-            let mut b = Body::new();
-            b.field("UserId", &id.user_id)
-                .field("Account", &id.account)
-                .field("Arn", &id.arn);
-            Ok(xml_ok(b.response("GetCallerIdentity", &rid), &rid))
-        }
-        "GetSessionToken" => {
-            let caller = auth::authenticate(req, body, state, now).await?;
-            call.audit.caller = Some(caller.arn.clone());
-            let r = query::get_session_token_request(params)?;
-            let issued = sts::get_session_token(&services, &caller, &r, now)
-                .await
-                .map_err(|e| failed(call, e))?;
-            call.audit.issued(&issued);
-            let mut b = Body::new();
-            xml::credentials(&mut b, &issued.credentials);
-            Ok(xml_ok(b.response("GetSessionToken", &rid), &rid))
-        }
-        "AssumeRole" => {
-            let caller = auth::authenticate(req, body, state, now).await?;
-            call.audit.caller = Some(caller.arn.clone());
-            let r = query::assume_role_request(params)?;
-            let issued = sts::assume_role(&services, &caller, &r, &facts(req, state), now)
-                .await
-                .map_err(|e| failed(call, e))?;
-            call.audit.issued(&issued);
-            let mut b = Body::new();
-            role_session(&mut b, &issued);
-            Ok(xml_ok(b.response("AssumeRole", &rid), &rid))
-        }
-        "AssumeRoleWithWebIdentity" => {
-            let r = query::assume_role_with_web_identity_request(params, true)?;
-            let out = sts::assume_role_with_web_identity(&services, &r, &facts(req, state), now)
-                .await
-                .map_err(|e| failed(call, e))?;
-            call.audit.caller = Some(out.provider.clone());
-            call.audit.subject = Some(out.subject.clone());
-            call.audit.issued(&out.session);
-            Ok(xml_ok(
-                web_identity::render(&out).response("AssumeRoleWithWebIdentity", &rid),
-                &rid,
-            ))
-        }
-        "AssumeRoleWithSAML" => {
-            let r = query::assume_role_with_saml_request(params)?;
-            let out = sts::assume_role_with_saml(&services, &r, &facts(req, state), now)
-                .await
-                .map_err(|e| failed(call, e))?;
-            call.audit.caller = Some(out.provider_arn.clone());
-            call.audit.subject = Some(out.subject.clone());
-            call.audit.issued(&out.session);
-            let mut b = Body::new();
-            role_session(&mut b, &out.session);
-            b.field("Subject", &out.subject)
-                .field("SubjectType", &out.subject_type)
-                .field("Issuer", &out.issuer)
-                .field("Audience", &out.audience)
-                .field("NameQualifier", &out.name_qualifier);
-            Ok(xml_ok(b.response("AssumeRoleWithSAML", &rid), &rid))
-        }
-        other => Err(StsError::InvalidAction(format!(
-            "Could not find operation {other} for version 2011-06-15"
-        ))
-        .into()),
-    }
-}
+pub(crate) use call::{facts, Call};
+pub use saml_metadata::saml_metadata;
+pub use sts_endpoint::sts;

@@ -38,7 +38,8 @@
 //! values read from the signed content (5); `validate.rs`, what those values must be (5, 6),
 //! with [`InResponseTo`]; `datetime.rs`, times; `peek.rs`, what the console reads before
 //! verifying ([`peek()`]); `error.rs`, [`SamlError`]; `sp_keys.rs`, the SP's private keys.
-//! Beside them: `config.rs` (providers, metadata, settings), `xml.rs`, `pool.rs`,
+//! Beside them: `config.rs` (providers and settings), `metadata.rs` (an IdP's metadata fetched
+//! and parsed), `xml.rs`, `pool.rs`,
 //! `sp_metadata.rs`, `dev.rs`.
 
 mod assertion;
@@ -47,6 +48,7 @@ mod datetime;
 pub mod dev;
 mod encrypted;
 mod error;
+mod metadata;
 mod peek;
 pub mod pool;
 mod profile;
@@ -58,12 +60,14 @@ pub mod xml;
 
 pub use assertion::{check, verify, Checked, VerifiedAssertion, MAX_ASSERTION_CHARS};
 pub use config::{
-    parse_metadata, MetadataSource, ProviderKeys, RawRoleMapping, RawSamlProvider, RawSamlSp,
-    RefreshOutcome, RoleMapping, SamlConfigError, SamlProvider, SamlSettings, SigningCert,
-    AWS_ACS_URL, AWS_AUDIENCE, MAX_SIGNING_CERTS,
+    MetadataSource, ProviderKeys, RawRoleMapping, RawSamlProvider, RawSamlSp, RefreshOutcome,
+    RoleMapping, SamlConfigError, SamlProvider, SamlSettings, AWS_ACS_URL, AWS_AUDIENCE,
 };
 pub use datetime::unix_now;
 pub use error::{SamlError, SIGNATURE_DOES_NOT_VERIFY};
+pub use metadata::{
+    parse_metadata, IdpMetadata, SigningCert, HTTP_REDIRECT_BINDING, MAX_SIGNING_CERTS,
+};
 pub use peek::{peek, Unverified};
 pub use sp_keys::SpKeys;
 pub use validate::{InResponseTo, IssuedRequest};
