@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use idbroker::cli::policy_tool::{self, Case};
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::tls::{Reload, ReloadableCert};
 use idbroker_policy::{Decision, PolicyKind, Severity};
 use serde_json::{json, Value};
@@ -264,8 +265,9 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     let hup = system
         .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) })
         .map_err(|e| format!("SIGHUP handler: {e}"))?;
-    let mut cfg =
-        idbroker::config::Config::load(file).map_err(|e| format!("invalid configuration: {e}"))?;
+    let clock = Arc::new(SystemClock);
+    let mut cfg = idbroker::config::Config::load(file, clock.now())
+        .map_err(|e| format!("invalid configuration: {e}"))?;
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
@@ -294,7 +296,7 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     let grace = cfg.shutdown_timeout;
     system.block_on(async move {
         actix_web::rt::spawn(on_sighup(hup, tls.clone()));
-        let state = idbroker::build_state(cfg, Arc::new(idbroker::clock::SystemClock)).await?;
+        let state = idbroker::build_state(cfg, clock).await?;
         // /metrics on a listener of its own (server.metrics_listen), stopped after the API's.
         let metrics = match &metrics_listen {
             Some(addr) => {
@@ -428,7 +430,7 @@ fn dev_saml_assertion(
 ) -> Result<ExitCode, String> {
     use idbroker::federation::saml::dev;
     use std::io::Write;
-    let cfg = idbroker::config::Config::load(config)
+    let cfg = idbroker::config::Config::load(config, SystemClock.now())
         .map_err(|e| format!("invalid configuration: {e}"))?;
     let arn = format!(
         "arn:aws:iam::{}:saml-provider/{}",
@@ -531,7 +533,7 @@ fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {
-    match idbroker::config::Config::load(file) {
+    match idbroker::config::Config::load(file, SystemClock.now()) {
         Ok(cfg) => {
             for w in &cfg.warnings {
                 eprintln!("warning: {w}");

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
-use idbroker::clock::{Clock, ManualClock};
+use idbroker::clock::{Clock, ManualClock, SystemClock};
 
 struct Broker {
     url: String,
@@ -729,7 +729,8 @@ trust_policy = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Princi
     );
     let file =
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/console-nonce.toml");
-    let config = idbroker::config::Config::from_toml(&text, &file, &|_| None).unwrap();
+    let config =
+        idbroker::config::Config::from_toml(&text, &file, &|_| None, SystemClock.now()).unwrap();
     let b = Broker::with(config).await;
 
     // A sign-in started: its state and nonce are in the authorization URL.

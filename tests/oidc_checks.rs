@@ -482,7 +482,7 @@ async fn keys_marked_for_encryption_verify_nothing() {
     // A provider whose only key is an encryption key has no usable key.
     let text = config_text(&pinned(&[&as_enc]), "");
     let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/test-oidc.toml");
-    let err = idbroker::config::Config::from_toml(&text, &file, &|_| None).unwrap_err();
+    let err = idbroker::config::Config::from_toml(&text, &file, &|_| None, now).unwrap_err();
     assert!(
         format!("{err:?}").contains("no usable signing key"),
         "{err:?}"

@@ -423,8 +423,8 @@ async fn an_inactive_key_authenticates_nothing() {
         "id = \"AKIAIDBROKERDEMO0001\"\nstatus = \"Inactive\"\n",
     );
     assert!(text.contains("status = \"Inactive\""));
-    let config = Config::from_toml(&text, &file, &|_| None).unwrap();
     let t0 = SystemTime::now();
+    let config = Config::from_toml(&text, &file, &|_| None, t0).unwrap();
     let state = idbroker::build_state(config, Arc::new(ManualClock::new(t0)))
         .await
         .unwrap();

@@ -27,7 +27,7 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use common::{raw_http, sdk_with_keys, start, RedisServer};
-use idbroker::clock::ManualClock;
+use idbroker::clock::{Clock, ManualClock};
 use idbroker::config::{Config, StoreConfig};
 use idbroker_session::{AccessKeyId, RedisOptions, SessionStoreConfig};
 use idbroker_verify::{PolicyDirectory, Verifier, VerifierOptions};
@@ -38,9 +38,9 @@ const EDITOR: &str = "arn:aws:iam::123456789012:role/things/ThingsEditor";
 const BOUNDED: &str = "arn:aws:iam::123456789012:role/things/ThingsBounded";
 const REGION: &str = "eu-west-1";
 
-fn config(redis_url: &str, prefix: &str) -> Config {
+fn config(redis_url: &str, prefix: &str, now: SystemTime) -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/verify_e2e/idbroker.toml");
-    let mut cfg = Config::load_with_env(&file, &|_| None).unwrap();
+    let mut cfg = Config::load_with_env(&file, &|_| None, now).unwrap();
     cfg.store = StoreConfig::Redis {
         url: redis_url.into(),
         prefix: prefix.into(),
@@ -81,9 +81,9 @@ async fn world(redis_url: &str) -> World {
             .unwrap()
             .as_nanos()
     );
-    let cfg = config(redis_url, &prefix);
-    let dir = policies(&cfg);
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let cfg = config(redis_url, &prefix, clock.now());
+    let dir = policies(&cfg);
     let state = idbroker::build_state(cfg, clock.clone()).await.unwrap();
     let (keys, store) = (state.keys.clone(), state.store.clone());
     let sts = start(state).await;

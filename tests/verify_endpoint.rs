@@ -55,10 +55,10 @@ inline_policies = { orders = '''{"Version":"2012-10-17","Statement":[
 trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}}'
 "#;
 
-fn config(store: StoreConfig) -> Config {
+fn config(store: StoreConfig, now: SystemTime) -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
     let text = std::fs::read_to_string(&file).unwrap() + EXTRA;
-    let mut cfg = Config::from_toml(&text, &file, &|_| None).unwrap();
+    let mut cfg = Config::from_toml(&text, &file, &|_| None, now).unwrap();
     cfg.store = store;
     cfg
 }
@@ -253,7 +253,7 @@ struct Fixture {
 async fn fixture(store: StoreConfig) -> Fixture {
     let t0 = SystemTime::now();
     let clock = Arc::new(ManualClock::new(t0));
-    let state = idbroker::build_state(config(store), clock.clone())
+    let state = idbroker::build_state(config(store, t0), clock.clone())
         .await
         .unwrap();
     let store = state.store.clone();

@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::KeyPair as _;
 use data_encoding::BASE64URL_NOPAD as B64;
+use idbroker::clock::{Clock, SystemClock};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{json, Value};
 
@@ -181,7 +182,8 @@ trust_policy = '''
 
 pub fn load(text: &str) -> idbroker::config::Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/test-oidc.toml");
-    idbroker::config::Config::from_toml(text, &file, &|_| None).unwrap()
+    // The load time plays no part in an OIDC-only configuration: the real one, as before.
+    idbroker::config::Config::from_toml(text, &file, &|_| None, SystemClock.now()).unwrap()
 }
 
 /// The test corpora in the repository (tests/data).
