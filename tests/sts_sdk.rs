@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use idbroker::clock::ManualClock;
+use idbroker::clock::{epoch, ManualClock};
 use idbroker::config::{Config, StoreConfig};
 
 mod common;
@@ -293,7 +293,7 @@ async fn signatures_for_other_services_are_refused() {
     let url = start(state).await;
     let host = url.trim_start_matches("http://").to_owned();
     let body = "Action=GetCallerIdentity&Version=2011-06-15";
-    let now = t0.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let now = epoch(t0);
     let send = |service: &'static str| {
         let host = host.clone();
         async move {
@@ -357,7 +357,7 @@ async fn revoked_role_sessions_are_refused() {
         t0,
     );
     assert!(session.get_caller_identity().send().await.is_ok());
-    let now = t0.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let now = epoch(t0);
     store
         .set_revoked_before(
             &idbroker_session::RevocationScope::Role(READER.into()),

@@ -14,9 +14,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
-use idbroker::clock::ManualClock;
+use idbroker::clock::{epoch, ManualClock};
 use idbroker::config::{Config, StoreConfig};
 use idbroker_session::{AccessKeyId, SessionStore};
 use idbroker_sigv4::{sign, Payload, RequestParts, SigningForm, SigningParams};
@@ -68,10 +68,6 @@ fn redis_store(url: &str) -> StoreConfig {
         url: url.into(),
         prefix: format!("verify-endpoint-{}:", uuid::Uuid::new_v4()),
     }
-}
-
-fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 #[derive(Clone, Debug)]

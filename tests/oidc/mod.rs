@@ -10,7 +10,7 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::KeyPair as _;
@@ -120,9 +120,8 @@ pub fn unsigned(header: &Value, claims: &[u8], signature: &str) -> String {
     )
 }
 
-pub fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
+/// Seconds since the epoch, as the server counts them.
+pub use idbroker::clock::epoch;
 
 pub const ISSUER: &str = "https://idp.test.example/tenant";
 pub const HOST_PATH: &str = "idp.test.example/tenant";
