@@ -465,7 +465,7 @@ fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
             &endpoint,
             &creds,
             &body,
-            std::time::SystemTime::now(),
+            SystemClock.now(),
         ))
     });
     match sent {

@@ -11,7 +11,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use idbroker::clock::{Clock, ManualClock, SystemClock};
 use idbroker::config::{Config, DEFAULT_METRICS_LISTEN};
@@ -35,7 +34,7 @@ fn config_with(server_keys: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
 
 /// The API listener and the metrics listener of `config`: their URLs.
 async fn serve(config: Config) -> (String, String) {
-    let state = idbroker::build_state(config, Arc::new(ManualClock::new(SystemTime::now())))
+    let state = idbroker::build_state(config, Arc::new(ManualClock::new(SystemClock.now())))
         .await
         .unwrap();
     let (metrics, bound) = idbroker::metrics_server(state.clone(), "127.0.0.1:0").unwrap();

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use idbroker::clock::{Clock, ManualClock};
+use idbroker::clock::{Clock, ManualClock, SystemClock};
 use idbroker::federation::saml::{check, dev, InResponseTo};
 
 mod common;
@@ -26,7 +26,7 @@ fn demo_assertions_verify_and_only_for_the_demo_provider() {
         .saml
         .provider("arn:aws:iam::123456789012:saml-provider/DemoIdP")
         .unwrap();
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let role = "arn:aws:iam::123456789012:role/demo/SamlDeveloper";
     let (key, cert) = (
         file("certs/demo/saml-idp.key"),
