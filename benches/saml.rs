@@ -6,19 +6,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::federation::saml::{self, dev, InResponseTo};
 
 fn bench(c: &mut Criterion) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let cfg =
-        idbroker::config::Config::load_with_env(&root.join("config/demo/idbroker.toml"), &|_| None)
-            .unwrap();
+    let now = SystemClock.now();
+    let cfg = idbroker::config::Config::load_with_env(
+        &root.join("config/demo/idbroker.toml"),
+        &|_| None,
+        now,
+    )
+    .unwrap();
     let arn = "arn:aws:iam::123456789012:saml-provider/DemoIdP";
     let provider = cfg.saml.provider(arn).unwrap();
-    let now = SystemTime::now();
     let b64 = dev::demo_response(
         &cfg.saml,
         provider,

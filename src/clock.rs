@@ -1,8 +1,13 @@
 //! The one clock. Logic takes `now` as an argument; only handlers read the clock, through
-//! `AppState`, so tests move time instead of sleeping.
+//! `AppState`, so tests move time instead of sleeping. The command reads [`SystemClock`] and
+//! passes the time on (to `Config::load`, the `dev` and `admin` commands).
+//!
+//! This module is the only place in `src/` that reads the system's clocks: `clippy.toml`
+//! disallows `SystemTime::now` and `Instant::now` everywhere else. The wall clock is
+//! [`SystemClock`]; the monotonic one, for timing and waiting only, is [`Stopwatch`].
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -15,8 +20,37 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    // The one read of the wall clock (clippy.toml disallows it elsewhere).
+    #[allow(clippy::disallowed_methods)]
     fn now(&self) -> SystemTime {
         SystemTime::now()
+    }
+}
+
+/// Time elapsed on the monotonic clock, for latency metrics, timeouts and waiting: never for
+/// validity (expiry, signatures, replay windows), which is decided by the time from a
+/// [`Clock`]. It is not moved by [`ManualClock`], and it does not jump when the wall clock is
+/// set. A handler times itself with `let started = Stopwatch::start();` and reports
+/// `started.elapsed()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    /// Start timing now.
+    // The one read of the monotonic clock (clippy.toml disallows `Instant::now` elsewhere).
+    #[allow(clippy::disallowed_methods)]
+    pub fn start() -> Self {
+        Stopwatch(Instant::now())
+    }
+
+    /// Time since [`Stopwatch::start`].
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+
+    /// The instant it was started, for APIs that take one (deadlines, `tokio::time`).
+    pub fn started_at(&self) -> Instant {
+        self.0
     }
 }
 
@@ -116,5 +150,14 @@ mod tests {
         assert_eq!(s, "2026-11-28T12:00:00.001234Z");
         let far = SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000);
         assert_eq!(iso8601(far), "9999-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn stopwatch_moves_forward() {
+        let w = Stopwatch::start();
+        let a = w.elapsed();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(w.elapsed() >= a + Duration::from_millis(2));
+        assert!(w.started_at() <= w.started_at() + w.elapsed());
     }
 }

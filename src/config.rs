@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::Deserialize;
 
@@ -337,26 +338,32 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
 }
 
 impl Config {
-    /// Load and validate a file, with overrides from the process environment.
-    pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        Self::load_with_env(file, &|k| std::env::var(k).ok())
+    /// Load and validate a file, with overrides from the process environment. `now` is the time
+    /// of loading, read by the caller from its clock (the command passes the system clock's):
+    /// the only time the configuration depends on (see [`Config::from_toml`]).
+    pub fn load(file: &Path, now: SystemTime) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, &|k| std::env::var(k).ok(), now)
     }
 
     /// Load and validate a file with the given environment (tests pass their own).
     pub fn load_with_env(
         file: &Path,
         env: &dyn Fn(&str) -> Option<String>,
+        now: SystemTime,
     ) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| ConfigError::new(file, "(file)", e.to_string()))?;
-        Self::from_toml(&text, file, env)
+        Self::from_toml(&text, file, env, now)
     }
 
-    /// Validate TOML text; `file` names it in errors and anchors relative paths.
+    /// Validate TOML text; `file` names it in errors and anchors relative paths. `now` (the
+    /// caller's clock; this module reads none) decides the warnings about SAML certificates not
+    /// valid at load and when the first metadata refresh of a URL provider is due.
     pub fn from_toml(
         text: &str,
         file: &Path,
         env: &dyn Fn(&str) -> Option<String>,
+        now: SystemTime,
     ) -> Result<Config, ConfigError> {
         let mut raw: RawConfig = toml::from_str(text).map_err(|e| {
             let problem = e.message().to_owned();
@@ -530,7 +537,7 @@ impl Config {
             &raw.saml_providers,
             &account_id,
             base,
-            std::time::SystemTime::now(),
+            now,
             &mut warnings,
         )
         .map_err(|e| ConfigError::new(file, e.key, e.problem))

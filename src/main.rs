@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use idbroker::cli::dev;
 use idbroker::cli::policy_tool::{self, Case};
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::tls::{Reload, ReloadableCert};
 use idbroker_policy::{Decision, PolicyKind, Severity};
 use serde_json::{json, Value};
@@ -218,7 +220,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Dev(DevCommand::WebIdentityToken { sub, lifetime, key }) => {
-            dev_web_identity_token(&sub, lifetime, &key)
+            dev::web_identity_token(&sub, lifetime, &key, SystemClock.now()).map(|token| {
+                println!("{token}");
+                ExitCode::SUCCESS
+            })
         }
         Command::Serve { config, listen } => serve(&config, listen),
         Command::Dev(DevCommand::SamlAssertion {
@@ -228,7 +233,16 @@ fn main() -> ExitCode {
             key,
             cert,
             count,
-        }) => dev_saml_assertion(&config, &role, &user, (&key, &cert), count),
+        }) => dev::saml_assertions(
+            &config,
+            &role,
+            &user,
+            (&key, &cert),
+            count,
+            &SystemClock,
+            &mut BufWriter::new(std::io::stdout().lock()),
+        )
+        .map(|()| ExitCode::SUCCESS),
         Command::Admin(AdminCommand::Revoke(args)) => admin_revoke(&args),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
@@ -264,8 +278,9 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     let hup = system
         .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) })
         .map_err(|e| format!("SIGHUP handler: {e}"))?;
-    let mut cfg =
-        idbroker::config::Config::load(file).map_err(|e| format!("invalid configuration: {e}"))?;
+    let clock = Arc::new(SystemClock);
+    let mut cfg = idbroker::config::Config::load(file, clock.now())
+        .map_err(|e| format!("invalid configuration: {e}"))?;
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
@@ -294,7 +309,7 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     let grace = cfg.shutdown_timeout;
     system.block_on(async move {
         actix_web::rt::spawn(on_sighup(hup, tls.clone()));
-        let state = idbroker::build_state(cfg, Arc::new(idbroker::clock::SystemClock)).await?;
+        let state = idbroker::build_state(cfg, clock).await?;
         // /metrics on a listener of its own (server.metrics_listen), stopped after the API's.
         let metrics = match &metrics_listen {
             Some(addr) => {
@@ -407,57 +422,6 @@ async fn watch_certificate(
     }
 }
 
-fn dev_web_identity_token(
-    sub: &str,
-    lifetime: u64,
-    key: &std::path::Path,
-) -> Result<ExitCode, String> {
-    let pem = std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?;
-    let token =
-        idbroker::federation::oidc::demo_token(&pem, sub, std::time::SystemTime::now(), lifetime)?;
-    println!("{token}");
-    Ok(ExitCode::SUCCESS)
-}
-
-fn dev_saml_assertion(
-    config: &std::path::Path,
-    role: &str,
-    user: &str,
-    (key, cert): (&std::path::Path, &std::path::Path),
-    count: u32,
-) -> Result<ExitCode, String> {
-    use idbroker::federation::saml::dev;
-    use std::io::Write;
-    let cfg = idbroker::config::Config::load(config)
-        .map_err(|e| format!("invalid configuration: {e}"))?;
-    let arn = format!(
-        "arn:aws:iam::{}:saml-provider/{}",
-        cfg.directory.account_id,
-        dev::DEMO_PROVIDER_NAME
-    );
-    let provider = cfg
-        .saml
-        .provider(&arn)
-        .ok_or_else(|| format!("{}: no demo provider {arn}", config.display()))?;
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let (key, cert) = (read(key)?, read(cert)?);
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for _ in 0..count {
-        let b64 = dev::demo_response(
-            &cfg.saml,
-            provider,
-            &key,
-            &cert,
-            role,
-            user,
-            std::time::SystemTime::now(),
-        )?;
-        writeln!(out, "{b64}").map_err(|e| format!("stdout: {e}"))?;
-    }
-    out.flush().map_err(|e| format!("stdout: {e}"))?;
-    Ok(ExitCode::SUCCESS)
-}
-
 fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
     use idbroker::cli::admin_client::{self, Answer, ClientError, Endpoint, EnvCredentials};
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -501,7 +465,7 @@ fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
             &endpoint,
             &creds,
             &body,
-            std::time::SystemTime::now(),
+            SystemClock.now(),
         ))
     });
     match sent {
@@ -531,7 +495,7 @@ fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {
-    match idbroker::config::Config::load(file) {
+    match idbroker::config::Config::load(file, SystemClock.now()) {
         Ok(cfg) => {
             for w in &cfg.warnings {
                 eprintln!("warning: {w}");

@@ -245,7 +245,9 @@ mod tests {
         // Another valid pair (the dev CA's own certificate and key), with a later mtime.
         std::fs::copy(dev("ca.crt"), &c).unwrap();
         std::fs::copy(dev("ca.key"), &k).unwrap();
-        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        // Later than the copy's own mtime (no clock read: the file system's time is the one).
+        let later =
+            std::fs::metadata(&c).unwrap().modified().unwrap() + std::time::Duration::from_secs(5);
         for f in [&c, &k] {
             std::fs::File::options()
                 .write(true)

@@ -12,11 +12,11 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
 use idbroker::cli::admin_client::{self, Answer, Endpoint, EnvCredentials};
-use idbroker::clock::ManualClock;
+use idbroker::clock::{Clock, ManualClock, Stopwatch, SystemClock};
 use idbroker::config::StoreConfig;
 use idbroker_sigv4::{Payload, RequestParts, SigningParams};
 use idbroker_verify::{PolicyDirectory, Verifier, VerifierOptions, VerifyError};
@@ -386,7 +386,7 @@ fn long_ttl(b: &Broker) -> VerifierOptions {
 
 /// Poll `cond` until it holds, for at most `bound`.
 async fn wait_until(what: &str, bound: Duration, cond: impl Fn() -> bool) {
-    let started = Instant::now();
+    let started = Stopwatch::start();
     while !cond() {
         assert!(started.elapsed() < bound, "gave up waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -442,7 +442,7 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
         prefix: prefix.clone(),
     };
     // The real time: Redis expires records by its own clock.
-    let b = broker(store, SystemTime::now()).await;
+    let b = broker(store, SystemClock.now()).await;
     let store_config = idbroker_session::SessionStoreConfig::Redis {
         url,
         options: idbroker_session::RedisOptions {
@@ -471,7 +471,7 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
     let a = b
         .revoke(&admin(), json!({ "AccessKeyId": victim.key }))
         .await;
-    let revoked_at = Instant::now();
+    let revoked_at = Stopwatch::start();
     done(&a);
     assert_eq!(b.whoami(&victim).await.unwrap_err(), "InvalidClientTokenId");
     for (name, v) in [("first", &first), ("second", &second)] {
@@ -509,7 +509,7 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
             url: url.clone(),
             prefix: "feed:".into(),
         },
-        SystemTime::now(),
+        SystemClock.now(),
     )
     .await;
     let config = idbroker_session::SessionStoreConfig::Redis {
@@ -531,7 +531,7 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
 
     // The restarted Redis is empty: issue a session (the server's store reconnects on its own,
     // allow it a bounded moment), warm the verifier, revoke through the API.
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let c = loop {
         let out = sdk_with_keys(&b.url, KEY, SECRET, None, b.now())
             .assume_role()
@@ -563,7 +563,7 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
     }
     let seen = v.revocations_seen();
     done(&b.revoke(&admin(), json!({ "AccessKeyId": c.key })).await);
-    let revoked_at = Instant::now();
+    let revoked_at = Stopwatch::start();
     // Polling bound: generous, so that a loaded machine fails only the bound below.
     wait_until("the eviction", patience, || v.revocations_seen() > seen).await;
     let took = revoked_at.elapsed();

@@ -8,11 +8,18 @@
 )]
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use idbroker::config::{Config, CpuScheduling, StoreConfig};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// When these configurations are loaded: 2026-11-28T12:00:00Z, inside the validity of the demo
+/// SAML provider's certificate. The time is the caller's: loading reads no clock.
+fn at() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_867_200)
 }
 
 fn no_env(_: &str) -> Option<String> {
@@ -41,12 +48,14 @@ fn env_with_secret(k: &str) -> Option<String> {
 }
 
 fn load(text: &str) -> Result<Config, String> {
-    Config::from_toml(text, Path::new("test.toml"), &env_with_secret).map_err(|e| e.to_string())
+    Config::from_toml(text, Path::new("test.toml"), &env_with_secret, at())
+        .map_err(|e| e.to_string())
 }
 
 #[test]
 fn demo_config_loads_and_warns_about_clear_secrets() {
-    let cfg = Config::load_with_env(&root().join("config/demo/idbroker.toml"), &no_env).unwrap();
+    let cfg =
+        Config::load_with_env(&root().join("config/demo/idbroker.toml"), &no_env, at()).unwrap();
     assert_eq!(cfg.directory.account_id, "123456789012");
     assert_eq!(cfg.store, StoreConfig::Memory);
     assert!(cfg.warnings.iter().any(|w| w.contains("in clear")));
@@ -67,15 +76,28 @@ fn demo_config_loads_and_warns_about_clear_secrets() {
 }
 
 #[test]
+fn the_load_time_is_the_callers() {
+    // The demo provider's certificate is valid from 2026-11-28T10:14:06Z: loaded at `at()` it
+    // is in its validity period, loaded a day earlier it is not (a warning, not an error).
+    let file = root().join("config/demo/idbroker.toml");
+    let outside = |w: &String| w.contains("outside its validity period");
+    let cfg = Config::load_with_env(&file, &no_env, at()).unwrap();
+    assert!(!cfg.warnings.iter().any(outside), "{:?}", cfg.warnings);
+    let day_before = at() - Duration::from_secs(86_400);
+    let cfg = Config::load_with_env(&file, &no_env, day_before).unwrap();
+    assert!(cfg.warnings.iter().any(outside), "{:?}", cfg.warnings);
+}
+
+#[test]
 fn reference_config_loads_with_its_secret_from_the_environment() {
     let file = root().join("config/idbroker.toml");
-    let err = Config::load_with_env(&file, &no_env)
+    let err = Config::load_with_env(&file, &no_env, at())
         .unwrap_err()
         .to_string();
     assert!(err.contains("users[0].access_keys[0].secret"), "{err}");
     assert!(err.contains("IDBROKER_CI_BOT_SECRET"), "{err}");
     let env = |k: &str| (k == "IDBROKER_CI_BOT_SECRET").then(|| "x".repeat(40));
-    let cfg = Config::load_with_env(&file, &env).unwrap();
+    let cfg = Config::load_with_env(&file, &env, at()).unwrap();
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
     let (_, key) = cfg.directory.access_key("AKIAEXAMPLEREFCONF01").unwrap();
     assert!(!key.active);
@@ -168,7 +190,7 @@ fn environment_overrides() {
         "IDBROKER_LISTEN" => Some("0.0.0.0:9999".to_owned()),
         other => env_with_secret(other),
     };
-    let cfg = Config::from_toml(BASE, Path::new("t.toml"), &env).unwrap();
+    let cfg = Config::from_toml(BASE, Path::new("t.toml"), &env, at()).unwrap();
     assert_eq!(
         cfg.store,
         StoreConfig::Redis {
@@ -184,24 +206,26 @@ fn environment_overrides() {
 #[test]
 fn cpu_scheduling_from_file_and_environment() {
     let path = Path::new("t.toml");
-    let cfg = Config::from_toml(BASE, path, &env_with_secret).unwrap();
+    let cfg = Config::from_toml(BASE, path, &env_with_secret, at()).unwrap();
     assert_eq!(cfg.cpu_scheduling, CpuScheduling::Batch);
     let normal = format!("{BASE}\n[server]\ncpu_scheduling = \"normal\"\n");
-    let cfg = Config::from_toml(&normal, path, &env_with_secret).unwrap();
+    let cfg = Config::from_toml(&normal, path, &env_with_secret, at()).unwrap();
     assert_eq!(cfg.cpu_scheduling, CpuScheduling::Normal);
     let env = |k: &str| match k {
         "IDBROKER_CPU_SCHEDULING" => Some("batch".to_owned()),
         other => env_with_secret(other),
     };
-    let cfg = Config::from_toml(&normal, path, &env).unwrap();
+    let cfg = Config::from_toml(&normal, path, &env, at()).unwrap();
     assert_eq!(cfg.cpu_scheduling, CpuScheduling::Batch);
     let bad = format!("{BASE}\n[server]\ncpu_scheduling = \"fifo\"\n");
-    assert!(Config::from_toml(&bad, path, &env_with_secret).is_err());
+    assert!(Config::from_toml(&bad, path, &env_with_secret, at()).is_err());
     let env = |k: &str| match k {
         "IDBROKER_CPU_SCHEDULING" => Some("realtime".to_owned()),
         other => env_with_secret(other),
     };
-    let err = Config::from_toml(BASE, path, &env).unwrap_err().to_string();
+    let err = Config::from_toml(BASE, path, &env, at())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("server.cpu_scheduling"), "{err}");
     assert!(err.contains("realtime"), "{err}");
 }
@@ -215,7 +239,7 @@ fn the_store_url_from_the_environment_wins_over_a_memory_store_in_the_file() {
         "IDBROKER_STORE_URL" => Some("redis://127.0.0.1:6379/4".to_owned()),
         other => env_with_secret(other),
     };
-    let cfg = Config::from_toml(&text, Path::new("t.toml"), &env).unwrap();
+    let cfg = Config::from_toml(&text, Path::new("t.toml"), &env, at()).unwrap();
     assert_eq!(
         cfg.store,
         StoreConfig::Redis {
@@ -225,7 +249,7 @@ fn the_store_url_from_the_environment_wins_over_a_memory_store_in_the_file() {
     );
     // In the file alone, a URL beside kind = "memory" is a mistake, not something to ignore.
     let text = format!("{BASE}\n[store]\nkind = \"memory\"\nurl = \"redis://127.0.0.1:6379\"\n");
-    let err = Config::from_toml(&text, Path::new("t.toml"), &env_with_secret)
+    let err = Config::from_toml(&text, Path::new("t.toml"), &env_with_secret, at())
         .unwrap_err()
         .to_string();
     assert!(err.contains("store.kind"), "{err}");

@@ -20,7 +20,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use idbroker::clock::Stopwatch;
 
 mod common;
 
@@ -85,8 +87,8 @@ fn start_peer(mut cmd: Command, name: &'static str) -> (Proc, u16) {
 }
 
 fn wait_healthy(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
+    let waiting = Stopwatch::start();
+    while waiting.elapsed() < Duration::from_secs(30) {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
             let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             let mut out = String::new();
@@ -239,12 +241,12 @@ fn scenario(name: &str) {
         browser.env("DOC_SHOTS", root().join("docs/img"));
     }
     let mut child = browser.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let waiting = Stopwatch::start();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break Some(s);
         }
-        if Instant::now() > deadline {
+        if waiting.elapsed() > Duration::from_secs(180) {
             let _ = child.kill();
             break None;
         }

@@ -270,7 +270,7 @@ sign_authn_requests = true
         m.dir.join("metadata.xml").display(),
     );
     std::fs::write(&toml_path, &original).unwrap();
-    let cfg = Config::from_toml(&original, &toml_path, &|_| None).unwrap();
+    let cfg = Config::from_toml(&original, &toml_path, &|_| None, m.now).unwrap();
     let clock = Arc::new(ManualClock::new(m.now));
     let state = idbroker::build_state(cfg, clock.clone()).await.unwrap();
     let url = start(state).await;

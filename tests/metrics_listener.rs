@@ -11,9 +11,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use idbroker::clock::ManualClock;
+use idbroker::clock::{Clock, ManualClock, SystemClock};
 use idbroker::config::{Config, DEFAULT_METRICS_LISTEN};
 
 mod common;
@@ -30,12 +29,12 @@ fn config_with(server_keys: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
     let text = std::fs::read_to_string(demo_file()).unwrap();
     assert!(text.contains("[server]\n"));
     let text = text.replacen("[server]\n", &format!("[server]\n{server_keys}\n"), 1);
-    Config::from_toml(&text, &demo_file(), env).map_err(|e| e.to_string())
+    Config::from_toml(&text, &demo_file(), env, SystemClock.now()).map_err(|e| e.to_string())
 }
 
 /// The API listener and the metrics listener of `config`: their URLs.
 async fn serve(config: Config) -> (String, String) {
-    let state = idbroker::build_state(config, Arc::new(ManualClock::new(SystemTime::now())))
+    let state = idbroker::build_state(config, Arc::new(ManualClock::new(SystemClock.now())))
         .await
         .unwrap();
     let (metrics, bound) = idbroker::metrics_server(state.clone(), "127.0.0.1:0").unwrap();

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sts::config::Credentials;
-use idbroker::clock::ManualClock;
+use idbroker::clock::{Clock, ManualClock, SystemClock};
 use idbroker::federation::oidc::{OidcError, OidcFederation, NOT_VERIFIED};
 use jsonwebtoken::EncodingKey;
 use oidc::*;
@@ -69,7 +69,7 @@ async fn world(provider_extra: &str, extra: &str) -> World {
     let ec = ec_key("ec-1");
     let jwks = jwks(&[&rsa, &ps, &ec]);
     let text = config_text(&format!("jwks_inline = '{jwks}'\n{provider_extra}"), extra);
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let clock = Arc::new(ManualClock::new(t0));
     let state = idbroker::build_state(load(&text), clock.clone())
         .await

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::federation::fetch::{Fetched, Fetcher, HttpFetcher};
 use idbroker::federation::oidc::{AlgSet, KeySet, OidcError, OidcFederation, NOT_VERIFIED};
 use idbroker_session::MemoryStore;
@@ -73,7 +74,7 @@ fn sign_with(key: &Key, alg_name: &str, kid: Option<&str>, claims: &Value) -> St
 async fn sub_longer_than_255_characters_is_refused() {
     let rsa = rsa_key("rsa-1", "RS256");
     let fed = federation(&pinned(&[&rsa.jwk]));
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let long = |s: String| sign(&rsa, &claims(&s, now));
     // 255 characters pass, in ASCII and in two-byte characters (the limit counts characters).
     for sub in ["a".repeat(255), "é".repeat(255)] {
@@ -99,7 +100,7 @@ async fn sub_longer_than_255_characters_is_refused() {
 async fn a_kid_shared_by_two_keys_of_the_jwks_verifies_nothing() {
     let a = rsa_key("dup", "RS256");
     let b = rsa_key("dup", "RS256");
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let by_a = sign(&a, &claims("alice", now));
     let by_b = sign(&b, &claims("alice", now));
     // Control: either key alone verifies its token.
@@ -167,7 +168,7 @@ impl Fetcher for TableFetcher {
 async fn a_discovery_document_naming_another_issuer_is_refused() {
     install_crypto();
     let rsa = rsa_key("rsa-1", "RS256");
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let token = sign(&rsa, &claims("alice", now));
     let discovery_url = format!("{ISSUER}/.well-known/openid-configuration");
     let jwks_url = format!("{ISSUER}/keys");
@@ -342,7 +343,7 @@ async fn discovery_and_jwks_bodies_over_512_kib_are_refused() {
         why
     );
 
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let store = MemoryStore::new();
     let refused = |logged: &[Logged]| logged.iter().any(|l| l.error.as_deref() == Some(&why));
 
@@ -392,7 +393,7 @@ async fn discovery_and_jwks_bodies_over_512_kib_are_refused() {
 
 #[tokio::test]
 async fn a_providers_allowed_algorithms_refuse_the_others() {
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let c = claims("alice", now);
     // An RSA key without `alg`: by its type it could verify RS* and PS*.
     let rsa = rsa_key("r", "RS256");
@@ -457,7 +458,7 @@ async fn a_providers_allowed_algorithms_refuse_the_others() {
 
 #[tokio::test]
 async fn keys_marked_for_encryption_verify_nothing() {
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let enc = rsa_key("enc-1", "RS256");
     let other = rsa_key("sig-1", "RS256");
     let token = sign(&enc, &claims("alice", now));
@@ -482,7 +483,7 @@ async fn keys_marked_for_encryption_verify_nothing() {
     // A provider whose only key is an encryption key has no usable key.
     let text = config_text(&pinned(&[&as_enc]), "");
     let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/test-oidc.toml");
-    let err = idbroker::config::Config::from_toml(&text, &file, &|_| None).unwrap_err();
+    let err = idbroker::config::Config::from_toml(&text, &file, &|_| None, now).unwrap_err();
     assert!(
         format!("{err:?}").contains("no usable signing key"),
         "{err:?}"
@@ -595,7 +596,7 @@ fn roca_key(kid: &str) -> Key {
 
 #[tokio::test]
 async fn rsa_keys_with_the_roca_fingerprint_are_refused() {
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let weak = roca_key("roca-1");
     let good = rsa_key("rsa-1", "RS256");
     let modulus = |k: &Key| {

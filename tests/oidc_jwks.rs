@@ -14,8 +14,9 @@ mod oidc;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
+use idbroker::clock::{Clock, Stopwatch, SystemClock};
 use idbroker::federation::oidc::{OidcError, OidcFederation};
 use idbroker_session::MemoryStore;
 use oidc::*;
@@ -97,7 +98,7 @@ async fn jwks_down_slow_garbage_rotation_and_refetch_limits() {
     let store = store.as_ref();
     let k1 = rsa_key("k1", "RS256");
     let k2 = rsa_key("k2", "RS256");
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let at = move |s: u64| t0 + Duration::from_secs(s);
     // Long-lived tokens: the test moves time by hours.
     let long = {
@@ -118,7 +119,7 @@ async fn jwks_down_slow_garbage_rotation_and_refetch_limits() {
     ] {
         *srv.mode.lock().unwrap() = mode;
         now += 11; // past the refetch interval, so each case fetches
-        let started = Instant::now();
+        let started = Stopwatch::start();
         let e = fed.verify(&tok1, store, at(now)).await.unwrap_err();
         assert_eq!(code(&e), "IDPCommunicationError", "{name}: {e}");
         assert!(

@@ -23,10 +23,10 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_sdk_sts::config::{BehaviorVersion, Region};
-use idbroker::clock::ManualClock;
+use idbroker::clock::{Clock, ManualClock, SystemClock};
 
 /// The OP process; killed when dropped.
 struct Op {
@@ -167,7 +167,7 @@ trust_policy = '''
 '''
 "#
     );
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let clock = Arc::new(ManualClock::new(t0));
     let state = idbroker::build_state(oidc::load(&text), clock.clone())
         .await

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_sdk_sts::config::Credentials;
-use idbroker::clock::ManualClock;
+use idbroker::clock::{Clock, ManualClock, SystemClock};
 use idbroker::federation::oidc::OidcFederation;
 use idbroker_session::MemoryStore;
 use oidc::*;
@@ -43,7 +43,7 @@ async fn console_session_name_uses_only_a_verified_email() {
     ));
     let fed = OidcFederation::new(&cfg.oidc_providers, None).unwrap();
     let store = MemoryStore::new();
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let name = |c: serde_json::Value| {
         let token = sign(&key, &c);
         let fed = &fed;
@@ -132,7 +132,7 @@ async fn world() -> World {
         ),
         "",
     );
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let clock = Arc::new(ManualClock::new(t0));
     let state = idbroker::build_state(load(&text), clock).await.unwrap();
     let url = common::start(state).await;

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::federation::saml::{
     self, check, dev, parse_metadata, InResponseTo, SamlError, SIGNATURE_DOES_NOT_VERIFY,
 };
@@ -373,7 +374,7 @@ impl Demo {
     fn new() -> Self {
         Demo {
             cfg: common::demo(),
-            now: SystemTime::now(),
+            now: SystemClock.now(),
         }
     }
 

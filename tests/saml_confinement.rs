@@ -20,8 +20,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
+use idbroker::clock::{Clock, Stopwatch, SystemClock};
 use samael::crypto::{CertificateDer, Crypto, ReduceMode, VerificationKey};
 
 mod common;
@@ -35,7 +36,7 @@ fn file(p: &str) -> Vec<u8> {
 
 /// A genuine demo response (Response and Assertion signed), as XML text.
 fn genuine(user: &str) -> String {
-    common::demo_saml_xml(user, SystemTime::now())
+    common::demo_saml_xml(user, SystemClock.now())
 }
 
 /// A loopback listener that counts the connections made to it (none is ever expected).
@@ -228,7 +229,7 @@ async fn hostile_dsig_and_xml_constructs_are_refused_promptly_and_reach_nothing(
     for (name, xml) in hostile(&wire) {
         let (a, body) = (addr.clone(), form(&xml));
         let (answer, took) = actix_web::rt::task::spawn_blocking(move || {
-            let started = Instant::now();
+            let started = Stopwatch::start();
             let answer = post(&a, &body, Duration::from_secs(10));
             (answer, started.elapsed())
         })
@@ -360,7 +361,7 @@ fn samael_alone_stays_inside_the_document() {
     cases.push(("a second reference to http", second_reference));
     cases.push(("a second reference to a file", passwd_reference));
     for (name, xml) in cases {
-        let started = Instant::now();
+        let started = Stopwatch::start();
         let reduced = Crypto::reduce_xml_to_signed_with_keys(
             &xml,
             std::slice::from_ref(&key),
@@ -415,7 +416,7 @@ fn concurrent_checks_all_verify() {
                         &cfg.saml,
                         &b64,
                         idbroker::federation::saml::InResponseTo::Unsolicited,
-                        SystemTime::now(),
+                        SystemClock.now(),
                     ) {
                         failures.push(e);
                     }
@@ -479,7 +480,7 @@ fn each_hostile_document_is_refused_for_its_own_reason() {
                 &cfg.saml,
                 &data_encoding::BASE64.encode(xml.as_bytes()),
                 InResponseTo::Unsolicited,
-                SystemTime::now(),
+                SystemClock.now(),
             );
             (*name, r.map(|c| c.subject().to_owned()))
         })
@@ -522,7 +523,7 @@ async fn busy_check_threads_answer_service_unavailable_promptly() {
     let call = |user: &str| {
         let (a, body) = (addr.clone(), form(&genuine(user)));
         actix_web::rt::task::spawn_blocking(move || {
-            let t = Instant::now();
+            let t = Stopwatch::start();
             (post(&a, &body, Duration::from_secs(10)), t.elapsed())
         })
     };

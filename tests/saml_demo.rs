@@ -8,8 +8,9 @@
 )]
 
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use idbroker::clock::{Clock, ManualClock, SystemClock};
 use idbroker::federation::saml::{check, dev, InResponseTo};
 
 mod common;
@@ -25,7 +26,7 @@ fn demo_assertions_verify_and_only_for_the_demo_provider() {
         .saml
         .provider("arn:aws:iam::123456789012:saml-provider/DemoIdP")
         .unwrap();
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let role = "arn:aws:iam::123456789012:role/demo/SamlDeveloper";
     let (key, cert) = (
         file("certs/demo/saml-idp.key"),
@@ -75,6 +76,42 @@ fn demo_assertions_verify_and_only_for_the_demo_provider() {
         .unwrap();
     let e = dev::demo_response(&cfg.saml, p, &other_key, &cert, role, "alice", now).unwrap_err();
     assert!(e.starts_with("refusing"), "{e}");
+}
+
+#[test]
+fn the_dev_command_prints_count_responses_stamped_by_its_clock() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // 2026-11-28T12:00:00Z, inside the demo certificate's validity.
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_867_200));
+    let mut out = Vec::new();
+    idbroker::cli::dev::saml_assertions(
+        &root.join("config/demo/idbroker.toml"),
+        "arn:aws:iam::123456789012:role/demo/SamlDeveloper",
+        "alice@example.com",
+        (
+            &root.join("certs/demo/saml-idp.key"),
+            &root.join("certs/demo/saml-idp.crt"),
+        ),
+        2,
+        &clock,
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_ne!(lines[0], lines[1], "each response has its own IDs");
+    let cfg = common::demo();
+    let p = cfg
+        .saml
+        .provider("arn:aws:iam::123456789012:saml-provider/DemoIdP")
+        .unwrap();
+    for b64 in lines {
+        let at = |t| check(p, &cfg.saml, b64, InResponseTo::Unsolicited, t);
+        assert_eq!(at(clock.now()).unwrap().subject(), "alice@example.com");
+        // Valid five minutes from the clock's time, not the system's.
+        assert!(at(clock.now() + Duration::from_secs(3600)).is_err());
+    }
 }
 
 #[actix_web::test]

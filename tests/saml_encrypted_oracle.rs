@@ -238,7 +238,7 @@ trust_policy = '{trust}'
         sp_key = m.dir.join("sp_key.pem").display(),
         sp_cert = m.dir.join("sp_cert.pem").display(),
     );
-    Config::from_toml(&toml, &m.dir.join("aead.toml"), &|_| None).unwrap()
+    Config::from_toml(&toml, &m.dir.join("aead.toml"), &|_| None, m.now).unwrap()
 }
 
 #[actix_web::test]

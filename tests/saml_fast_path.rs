@@ -8,8 +8,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::federation::saml::{
     self, dev, xml, InResponseTo, RawSamlProvider, RawSamlSp, SamlError, SamlSettings,
 };
@@ -310,7 +311,7 @@ fn with_several_keys_the_second_may_verify() {
 /// the unrelated certificate refuses it as a bad signature.
 #[test]
 fn a_provider_with_two_certificates_verifies_with_the_second() {
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let build = |certs: &[Vec<u8>], tag: &str| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("saml_fast_path");
         std::fs::create_dir_all(&dir).unwrap();

@@ -450,6 +450,7 @@ fn encrypted_assertions_fail_for_the_right_reason() {
         ),
         &m.dir.join("rotated.toml"),
         &|_| None,
+        m.now,
     )
     .unwrap();
     let p2 = rotated.saml.provider(PROVIDER).unwrap();
@@ -476,6 +477,7 @@ fn encrypted_assertions_fail_for_the_right_reason() {
         ),
         &m.dir.join("plain.toml"),
         &|_| None,
+        m.now,
     )
     .unwrap();
     let p = plain.saml.provider(PROVIDER).unwrap();
@@ -503,6 +505,7 @@ fn encrypted_assertions_fail_for_the_right_reason() {
         ),
         &m.dir.join("bad.toml"),
         &|_| None,
+        m.now,
     );
     let e = bad.err().unwrap().to_string();
     assert!(e.contains("saml.sp_certificate_file"), "{e}");

@@ -11,8 +11,7 @@
     clippy::indexing_slicing
 )]
 
-use std::time::SystemTime;
-
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::federation::saml::{check, InResponseTo};
 
 mod common;
@@ -28,7 +27,7 @@ fn rss() -> u64 {
 fn checking_an_assertion_signed_response_does_not_leak() {
     let cfg = common::demo();
     let p = cfg.saml.provider(common::DEMO_SAML_PROVIDER).unwrap();
-    let now = SystemTime::now();
+    let now = SystemClock.now();
     let xml = common::demo_saml_xml("alice@example.com", now);
     // The first signature in document order is the Response's: without it only the Assertion
     // is signed, and samael's output root moves from the Response to the Assertion.

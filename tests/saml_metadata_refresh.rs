@@ -75,7 +75,7 @@ fn serve(body: Arc<Mutex<String>>) -> String {
     format!("http://{addr}/metadata.xml")
 }
 
-fn config(url: &str, extra: &str) -> Result<Config, String> {
+fn config(url: &str, extra: &str, now: SystemTime) -> Result<Config, String> {
     let toml = format!(
         r#"
 account_id = "123456789012"
@@ -88,7 +88,7 @@ metadata_url = "{url}"
 {extra}
 "#
     );
-    Config::from_toml(&toml, Path::new("/tmp/idbroker-test.toml"), &|_| None)
+    Config::from_toml(&toml, Path::new("/tmp/idbroker-test.toml"), &|_| None, now)
         .map_err(|e| e.to_string())
 }
 
@@ -117,6 +117,7 @@ async fn key_rollover_and_garbage() {
     let cfg = config(
         &url,
         "allow_http_loopback = true\nmetadata_refresh_seconds = 600",
+        now,
     )
     .unwrap();
     let sp = &cfg.saml;
@@ -125,8 +126,7 @@ async fn key_rollover_and_garbage() {
     assert_eq!(ok(&a), Ok(()));
     assert!(matches!(ok(&b), Err(SamlError::Signature(_))));
 
-    // Due by the clock: not before the interval (counted from the load, at the real time,
-    // a few seconds after minting).
+    // Due by the clock: not before the interval (counted from the load, at `now`).
     assert!(!p.refresh_due(now));
     assert!(p.refresh_due(now + Duration::from_secs(700)));
 
@@ -198,6 +198,8 @@ async fn key_rollover_and_garbage() {
 
 #[test]
 fn load_needs_valid_metadata_from_an_allowed_url() {
+    // The load time plays no part in these refusals.
+    let config = |url: &str, extra: &str| config(url, extra, SystemTime::UNIX_EPOCH);
     // Plain HTTP off loopback, or on loopback without the opt-in: refused before any fetch.
     let e = config("http://idp.example/metadata", "").err().unwrap();
     assert!(e.contains("saml_providers[0].metadata_url"), "{e}");

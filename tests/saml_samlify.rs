@@ -15,8 +15,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::federation::saml::{check, InResponseTo, SamlError};
 use openssl::asn1::Asn1Time;
 use openssl::hash::MessageDigest;
@@ -93,7 +93,7 @@ fn setup() -> (Minted, PathBuf, PathBuf) {
     );
     let m = Minted {
         dir,
-        now: SystemTime::now(),
+        now: SystemClock.now(),
         cases: Default::default(),
     };
     (m, key, cert)
@@ -156,7 +156,7 @@ async fn samlify_idp_initiated_responses_are_accepted() {
         &cfg.saml,
         &b64,
         InResponseTo::OneOf(vec!["_request-1".into()]),
-        SystemTime::now(),
+        SystemClock.now(),
     );
     assert!(
         matches!(&sp_initiated, Err(SamlError::Rejected(m)) if m.contains("InResponseTo")),

@@ -13,10 +13,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use idbroker::clock::Stopwatch;
 
 mod common;
 use common::{KEY, READER, SECRET};
@@ -97,7 +98,7 @@ impl Server {
             metrics_port: 0,
             log,
         };
-        let start = Instant::now();
+        let start = Stopwatch::start();
         loop {
             let log = server.log();
             if let (Some(port), Some(metrics_port)) = (
@@ -141,7 +142,7 @@ impl Server {
 
     /// Poll `cond` until it holds; the bound is generous because CI machines are slow.
     fn wait_for(&self, mut cond: impl FnMut() -> bool, what: &str) {
-        let start = Instant::now();
+        let start = Stopwatch::start();
         while !cond() {
             assert!(
                 start.elapsed() < PATIENCE,
@@ -277,7 +278,7 @@ async fn https_process_with_the_sdk_and_certificate_reload_on_sighup() {
     // Rotate to b and signal: new handshakes present b.
     install(&b, &live);
     server.signal("HUP");
-    let start = Instant::now();
+    let start = Stopwatch::start();
     loop {
         if whoami(port, &b.join("ca.crt")).await.is_ok() {
             break;
@@ -383,7 +384,7 @@ fn sigterm_lets_the_in_flight_request_finish_and_refuses_new_connections() {
     assert!(answer.contains("<ErrorResponse"), "{answer}");
     drop(s);
 
-    let start = Instant::now();
+    let start = Stopwatch::start();
     let status = loop {
         if let Some(st) = server.child.try_wait().unwrap() {
             break st;

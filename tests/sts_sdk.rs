@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use idbroker::clock::ManualClock;
+use idbroker::clock::{epoch, Clock, ManualClock, SystemClock};
 use idbroker::config::{Config, StoreConfig};
 
 mod common;
@@ -23,7 +23,7 @@ use common::{
 use idbroker_session::{AccessKeyId, RevocationScope, Session, SessionError, SessionStore};
 
 async fn flows(config: Config) {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let clock = Arc::new(ManualClock::new(t0));
     let state = idbroker::build_state(config, clock.clone()).await.unwrap();
     let url = start(state).await;
@@ -236,7 +236,7 @@ impl SessionStore for RefusingStore {
 
 #[actix_web::test]
 async fn no_credentials_when_the_store_refuses() {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let mut state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
         .await
         .unwrap();
@@ -286,14 +286,14 @@ async fn no_credentials_when_the_store_refuses() {
 /// A request signed for another service (here `s3`) with valid keys is refused.
 #[actix_web::test]
 async fn signatures_for_other_services_are_refused() {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
         .await
         .unwrap();
     let url = start(state).await;
     let host = url.trim_start_matches("http://").to_owned();
     let body = "Action=GetCallerIdentity&Version=2011-06-15";
-    let now = t0.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let now = epoch(t0);
     let send = |service: &'static str| {
         let host = host.clone();
         async move {
@@ -336,7 +336,7 @@ async fn signatures_for_other_services_are_refused() {
 /// afterwards work (AWS's "revoke active sessions").
 #[actix_web::test]
 async fn revoked_role_sessions_are_refused() {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let clock = Arc::new(ManualClock::new(t0));
     let state = idbroker::build_state(demo(), clock.clone()).await.unwrap();
     let store = state.store.clone();
@@ -357,7 +357,7 @@ async fn revoked_role_sessions_are_refused() {
         t0,
     );
     assert!(session.get_caller_identity().send().await.is_ok());
-    let now = t0.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let now = epoch(t0);
     store
         .set_revoked_before(
             &idbroker_session::RevocationScope::Role(READER.into()),
@@ -423,8 +423,8 @@ async fn an_inactive_key_authenticates_nothing() {
         "id = \"AKIAIDBROKERDEMO0001\"\nstatus = \"Inactive\"\n",
     );
     assert!(text.contains("status = \"Inactive\""));
-    let config = Config::from_toml(&text, &file, &|_| None).unwrap();
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
+    let config = Config::from_toml(&text, &file, &|_| None, t0).unwrap();
     let state = idbroker::build_state(config, Arc::new(ManualClock::new(t0)))
         .await
         .unwrap();
@@ -487,7 +487,7 @@ async fn whoami(
 /// Mutation tried: `|| parsed.security_token().is_some()` removed from authenticate_for.
 #[actix_web::test]
 async fn a_long_term_key_sent_with_a_session_token_is_refused() {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
         .await
         .unwrap();
@@ -529,7 +529,7 @@ async fn a_long_term_key_sent_with_a_session_token_is_refused() {
 /// Mutation tried: the unseal error replaced by an empty secret in authenticate_for.
 #[actix_web::test]
 async fn a_secret_that_does_not_unseal_authenticates_nothing() {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let a = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
         .await
         .unwrap();
@@ -574,7 +574,7 @@ async fn a_secret_that_does_not_unseal_authenticates_nothing() {
 /// `get` read as "no session"; the error of `is_revoked` read as "not revoked".
 #[actix_web::test]
 async fn the_store_down_while_authenticating_temporary_credentials_is_503() {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let mut state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
         .await
         .unwrap();

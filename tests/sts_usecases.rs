@@ -19,7 +19,7 @@ const ADMIN: &str = "arn:aws:iam::123456789012:role/demo/Admin";
 
 fn config() -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
-    Config::load_with_env(&file, &|_| None).unwrap()
+    Config::load_with_env(&file, &|_| None, now()).unwrap()
 }
 
 fn demo_user(cfg: &Config) -> Caller {
@@ -373,6 +373,7 @@ fn chaining() -> Config {
         CHAINING,
         std::path::Path::new("tests/chaining.toml"),
         &|_| None,
+        now(),
     )
     .unwrap()
 }

@@ -14,9 +14,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use idbroker::clock::ManualClock;
+use idbroker::clock::{epoch, Clock, ManualClock, Stopwatch, SystemClock};
 use idbroker::config::{Config, StoreConfig};
 use idbroker_session::{AccessKeyId, SessionStore};
 use idbroker_sigv4::{sign, Payload, RequestParts, SigningForm, SigningParams};
@@ -55,10 +55,10 @@ inline_policies = { orders = '''{"Version":"2012-10-17","Statement":[
 trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}}'
 "#;
 
-fn config(store: StoreConfig) -> Config {
+fn config(store: StoreConfig, now: SystemTime) -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
     let text = std::fs::read_to_string(&file).unwrap() + EXTRA;
-    let mut cfg = Config::from_toml(&text, &file, &|_| None).unwrap();
+    let mut cfg = Config::from_toml(&text, &file, &|_| None, now).unwrap();
     cfg.store = store;
     cfg
 }
@@ -68,10 +68,6 @@ fn redis_store(url: &str) -> StoreConfig {
         url: url.into(),
         prefix: format!("verify-endpoint-{}:", uuid::Uuid::new_v4()),
     }
-}
-
-fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 #[derive(Clone, Debug)]
@@ -251,9 +247,9 @@ struct Fixture {
 }
 
 async fn fixture(store: StoreConfig) -> Fixture {
-    let t0 = SystemTime::now();
+    let t0 = SystemClock.now();
     let clock = Arc::new(ManualClock::new(t0));
-    let state = idbroker::build_state(config(store), clock.clone())
+    let state = idbroker::build_state(config(store, t0), clock.clone())
         .await
         .unwrap();
     let store = state.store.clone();
@@ -658,7 +654,7 @@ async fn redis_down_fails_closed_and_recovers() {
     server.wait().unwrap();
     // The cached entry expires; the store must be asked, and cannot answer.
     f.clock.advance(Duration::from_millis(1001));
-    let started = Instant::now();
+    let started = Stopwatch::start();
     let answer = call(&f.url, &get.doc("orders"), f.now()).await;
     refused(&answer, 503, "ServiceUnavailable", "request");
     assert_eq!(answer.1["authenticated"], false);
@@ -670,14 +666,18 @@ async fn redis_down_fails_closed_and_recovers() {
     // Redis back (empty: the session is gone with it, so the answer is a refusal, but no longer
     // an outage). The connection manager reconnects on its own; a bounded wait.
     server.restart();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let waiting = Stopwatch::start();
     loop {
         let answer = call(&f.url, &get.doc("orders"), f.now()).await;
         if answer.0 != 503 {
             refused(&answer, 403, "InvalidClientTokenId", "request");
             break;
         }
-        assert!(Instant::now() < deadline, "no recovery: {}", answer.1);
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "no recovery: {}",
+            answer.1
+        );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     server.kill().unwrap();

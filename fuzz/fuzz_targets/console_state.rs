@@ -15,7 +15,9 @@ fn config() -> &'static Config {
     static CONFIG: OnceLock<Config> = OnceLock::new();
     CONFIG.get_or_init(|| {
         let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo/idbroker.toml");
-        match Config::load_with_env(&file, &|_| None) {
+        // A fixed load time: runs are reproducible.
+        let at = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_867_200);
+        match Config::load_with_env(&file, &|_| None, at) {
             Ok(c) => c,
             Err(e) => panic!("demo config: {e}"),
         }

@@ -1,6 +1,7 @@
 //! What only the `idbroker` command uses, not the server: the client of `POST /admin/revoke`
-//! (`idbroker admin revoke`) and `idbroker policy lint` / `simulate`. The command itself
-//! (argument parsing, `serve`, `dev`) is `src/main.rs`.
+//! (`idbroker admin revoke`), `idbroker policy lint` / `simulate`, and the `idbroker dev`
+//! helpers. Argument parsing and dispatch (and `serve`) are `src/main.rs`.
 
 pub mod admin_client;
+pub mod dev;
 pub mod policy_tool;

@@ -4,7 +4,7 @@
 //! for AssumeRoleWithWebIdentity (issue #5), plus the nonce of this login.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use super::{ConsoleError, OidcLogin};
+use crate::clock::Stopwatch;
 
 /// How long discovered provider metadata is used before it is fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -58,7 +59,7 @@ struct HttpError(String);
 #[derive(Debug)]
 pub struct OidcLogins {
     client: reqwest::Client,
-    metadata: RwLock<Vec<(String, Instant, CoreProviderMetadata)>>,
+    metadata: RwLock<Vec<(String, Stopwatch, CoreProviderMetadata)>>,
 }
 
 fn idp_error(what: &str, e: impl std::fmt::Display) -> ConsoleError {
@@ -133,7 +134,7 @@ impl OidcLogins {
             .map_err(|e| idp_error("The identity provider's discovery document", e))?;
         let mut cache = self.metadata.write().await;
         cache.retain(|(name, _, _)| *name != login.name);
-        cache.push((login.name.clone(), Instant::now(), md.clone()));
+        cache.push((login.name.clone(), Stopwatch::start(), md.clone()));
         Ok(md)
     }
 

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_async::time::StaticTimeSource;
+use idbroker::clock::{Clock, SystemClock};
 use idbroker::config::Config;
 
 /// The demo user's development-only access key (config/demo/idbroker.toml).
@@ -55,10 +56,10 @@ pub fn demo_saml_xml(user: &str, now: SystemTime) -> String {
     String::from_utf8(data_encoding::BASE64.decode(b64.as_bytes()).unwrap()).unwrap()
 }
 
-/// `config/demo/idbroker.toml`, loaded with an empty environment.
+/// `config/demo/idbroker.toml`, loaded with an empty environment at the real time.
 pub fn demo() -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
-    Config::load_with_env(&file, &|_| None).unwrap()
+    Config::load_with_env(&file, &|_| None, SystemClock.now()).unwrap()
 }
 
 /// Start the server on a free loopback port; returns its URL (`http://127.0.0.1:PORT`).

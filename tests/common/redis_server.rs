@@ -14,7 +14,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use idbroker::clock::Stopwatch;
 
 use super::port::PortLease;
 
@@ -119,7 +121,7 @@ fn spawn(port: u16, log: &std::path::Path) -> Result<Child, String> {
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server must be installed (scripts/test.sh installs it)");
-    let started = Instant::now();
+    let started = Stopwatch::start();
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             // Typically "Could not create server TCP listening socket ...: bind".

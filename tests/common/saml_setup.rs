@@ -65,5 +65,5 @@ trust_policy = '{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Princip
         trust = trust(""),
         mapped = trust(&format!(r#","saml:iss":"{ISSUER}""#)),
     );
-    Config::from_toml(&toml, &m.dir.join("idbroker.toml"), &|_| None).unwrap()
+    Config::from_toml(&toml, &m.dir.join("idbroker.toml"), &|_| None, m.now).unwrap()
 }

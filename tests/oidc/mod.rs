@@ -10,11 +10,12 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::KeyPair as _;
 use data_encoding::BASE64URL_NOPAD as B64;
+use idbroker::clock::{Clock, SystemClock};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{json, Value};
 
@@ -119,9 +120,8 @@ pub fn unsigned(header: &Value, claims: &[u8], signature: &str) -> String {
     )
 }
 
-pub fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
+/// Seconds since the epoch, as the server counts them.
+pub use idbroker::clock::epoch;
 
 pub const ISSUER: &str = "https://idp.test.example/tenant";
 pub const HOST_PATH: &str = "idp.test.example/tenant";
@@ -181,7 +181,8 @@ trust_policy = '''
 
 pub fn load(text: &str) -> idbroker::config::Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/test-oidc.toml");
-    idbroker::config::Config::from_toml(text, &file, &|_| None).unwrap()
+    // The load time plays no part in an OIDC-only configuration: the real one, as before.
+    idbroker::config::Config::from_toml(text, &file, &|_| None, SystemClock.now()).unwrap()
 }
 
 /// The test corpora in the repository (tests/data).

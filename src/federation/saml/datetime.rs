@@ -5,12 +5,9 @@ use std::time::SystemTime;
 
 use super::error::SamlError;
 
-/// Seconds since the epoch.
+/// [`crate::clock::epoch`] as signed seconds, the type of the assertion's times.
 pub fn unix_now(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    }
+    i64::try_from(crate::clock::epoch(t)).unwrap_or(i64::MAX)
 }
 
 /// An `xs:dateTime` in UTC (`2026-11-28T12:00:00Z`, fractions allowed).
