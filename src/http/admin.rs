@@ -7,7 +7,7 @@ use tracing::instrument;
 
 use crate::admin::{self, Revocation, Revoked};
 use crate::http::error::{ApiError, JsonError};
-use crate::http::{auth, facts, Audit};
+use crate::http::{auth, facts, Call};
 use crate::state::AppState;
 
 /// The SigV4 service name of the admin API.
@@ -20,37 +20,29 @@ pub async fn revoke(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JsonError> {
-    let started = std::time::Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    tracing::Span::current().record("request_id", request_id.as_str());
+    let mut call = Call::start();
     let what = Revocation::from_json(&body);
     let action = what.as_ref().map_or("Revoke", Revocation::action);
     tracing::Span::current().record("action", action);
-    let mut audit = Audit::default();
     let result = async {
         let now = state.clock.now();
         let caller = auth::authenticate_for(SERVICE, &req, &body, &state, now).await?;
-        audit.caller = Some(caller.arn.clone());
+        call.audit.caller = Some(caller.arn.clone());
         let what = what?;
         let dir = &state.config.directory;
         let facts = facts(&req, &state);
         let done = admin::revoke(dir, state.store.as_ref(), &caller, &what, &facts, now).await?;
-        audit.target = Some(done.resource.clone());
-        audit.access_key_id.clone_from(&done.access_key_id);
-        Ok::<_, ApiError>(render(&done, &request_id))
+        call.audit.target = Some(done.resource.clone());
+        call.audit.access_key_id.clone_from(&done.access_key_id);
+        Ok::<_, ApiError>(render(&done, &call.request_id))
     }
     .await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.code,
     };
-    state.metrics.observe(action, outcome, started.elapsed());
-    let source_ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    audit.emit(&request_id, action, outcome, &source_ip, None);
-    result.map_err(|e| JsonError(e.with_request_id(&request_id)))
+    call.end(&state, &req, action, outcome, None);
+    result.map_err(|e| JsonError(e.with_request_id(&call.request_id)))
 }
 
 fn render(done: &Revoked, request_id: &str) -> HttpResponse {

@@ -36,6 +36,7 @@ impl Audit {
     /// tracing's JSON layer cost ~6% of a web-identity exchange's CPU.
     pub(crate) fn emit(
         &self,
+        at: std::time::SystemTime,
         request_id: &str,
         action: &str,
         outcome: &str,
@@ -80,7 +81,7 @@ impl Audit {
         };
         let mut line = String::with_capacity(512);
         line.push_str("{\"timestamp\":\"");
-        crate::clock::write_utc(&mut line, std::time::SystemTime::now(), true);
+        crate::clock::write_utc(&mut line, at, true);
         line.push_str("\",\"level\":\"INFO\",\"fields\":");
         match serde_json::to_string(&fields) {
             Ok(f) => line.push_str(&f),

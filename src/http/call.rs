@@ -3,6 +3,7 @@
 
 use actix_web::HttpRequest;
 
+use crate::clock::Stopwatch;
 use crate::http::audit::Audit;
 use crate::state::AppState;
 use crate::sts::RequestFacts;
@@ -15,7 +16,7 @@ pub(crate) struct Call {
     pub(crate) request_id: String,
     /// What the audit event will name.
     pub(crate) audit: Audit,
-    started: std::time::Instant,
+    started: Stopwatch,
 }
 
 impl Call {
@@ -26,7 +27,7 @@ impl Call {
         Call {
             request_id,
             audit: Audit::default(),
-            started: std::time::Instant::now(),
+            started: Stopwatch::start(),
         }
     }
 
@@ -47,8 +48,9 @@ impl Call {
             .peer_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
+        let at = state.clock.now();
         self.audit
-            .emit(&self.request_id, action, outcome, &source_ip, role);
+            .emit(at, &self.request_id, action, outcome, &source_ip, role);
     }
 }
 

@@ -21,7 +21,6 @@ pub mod verify;
 pub mod web_identity;
 pub mod xml;
 
-pub(crate) use audit::Audit;
 pub(crate) use call::{facts, Call};
 pub use saml_metadata::saml_metadata;
 pub use sts_endpoint::sts;

@@ -7,15 +7,13 @@
 //! Every answer is JSON with `authenticated`, `allowed`, and `error` (`code`, `message`,
 //! `source`: `call` or `request`) when not allowed.
 
-use std::time::Instant;
-
 use actix_web::{web, HttpRequest, HttpResponse};
 use idbroker_session::PrincipalKind;
 use idbroker_verify::{Decision, SignatureForm, VerifiedCaller};
 use tracing::instrument;
 
 use crate::http::error::{ApiError, VerifyBlame};
-use crate::http::{auth, facts, Audit};
+use crate::http::{auth, facts, Call};
 use crate::state::AppState;
 use crate::sts::StsError;
 use crate::verification::{self, Verification, VerifyInput};
@@ -87,28 +85,25 @@ pub async fn verify(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    tracing::Span::current().record("request_id", request_id.as_str());
+    let mut call = Call::start();
     let now = state.clock.now();
-    let mut audit = Audit::default();
     let result = async {
         let service = auth::authenticate_for("idbroker", &req, &body, &state, now)
             .await
             .map_err(|e| (e, VerifyBlame::Call))?;
-        audit.caller = Some(service.arn.clone());
+        call.audit.caller = Some(service.arn.clone());
         let input: VerifyInput = serde_json::from_slice(&body).map_err(|e| {
             let e = StsError::Validation(format!("The body is not a verify request: {e}"));
             (ApiError::from(e), VerifyBlame::Call)
         })?;
         let dir = &state.config.directory;
-        let call = facts(&req, &state);
+        let request_facts = facts(&req, &state);
         verification::verify_request(
             &state.verifier,
             dir,
             &state.config.region,
             &service,
-            &call,
+            &request_facts,
             &input,
             now,
         )
@@ -118,23 +113,16 @@ pub async fn verify(
     .await;
     let (outcome, resp) = match result {
         Ok(v) => {
-            audit.session = Some(v.caller.arn().to_owned());
-            audit.access_key_id = Some(v.caller.identity().access_key_id.clone());
+            call.audit.session = Some(v.caller.arn().to_owned());
+            call.audit.access_key_id = Some(v.caller.identity().access_key_id.clone());
             let outcome = if v.allowed() { "ok" } else { "AccessDenied" };
-            (outcome, render(&v, &request_id))
+            (outcome, render(&v, &call.request_id))
         }
         Err((e, blame)) => {
-            let e = e.with_request_id(&request_id);
+            let e = e.with_request_id(&call.request_id);
             (e.code, e.verify_response(blame))
         }
     };
-    state
-        .metrics
-        .observe("VerifyRequest", outcome, started.elapsed());
-    let source_ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    audit.emit(&request_id, "VerifyRequest", outcome, &source_ip, None);
+    call.end(&state, &req, "VerifyRequest", outcome, None);
     resp
 }
