@@ -12,6 +12,7 @@
 
 pub mod browser;
 pub mod error;
+pub mod federation;
 pub mod oidc_login;
 pub mod saml_sp;
 pub mod seal;
