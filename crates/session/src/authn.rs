@@ -199,7 +199,7 @@ pub fn temporary_key_id<E>(access_key_id: &str) -> Result<AccessKeyId, Refusal<E
 /// Check `credential` for the session of `access_key_id` at `now` (seconds since the epoch),
 /// reading the session and its revocation state from `store`. See the module's documentation
 /// for the steps and their order.
-#[instrument(skip_all)]
+#[instrument(level = "debug", skip_all)]
 pub async fn authenticate<C: Credential>(
     store: &dyn SessionStore,
     keys: &SealingKeys,
@@ -226,7 +226,7 @@ pub struct OpenedSession {
 impl OpenedSession {
     /// Read the session of `id` from `store`: the record, its revocation state, its secret
     /// (unsealed with `keys`; a key not held here is [`Refusal::Unsealable`]).
-    #[instrument(skip_all)]
+    #[instrument(level = "debug", skip_all)]
     pub async fn read<E>(
         store: &dyn SessionStore,
         keys: &SealingKeys,
