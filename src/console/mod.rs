@@ -39,35 +39,30 @@ pub async fn check_credentials(
     token: &str,
     now: u64,
 ) -> Result<idbroker_session::Session, ConsoleError> {
-    let bad = || ConsoleError::SigninToken("The session credentials are not valid".into());
-    let id = idbroker_session::AccessKeyId::parse(akid).map_err(|_| bad())?;
-    if id.kind() != idbroker_session::AccessKeyKind::Temporary {
-        return Err(bad());
-    }
-    let session = match store.get(&id, now).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Err(bad()),
-        Err(_) => return Err(ConsoleError::Unavailable),
-    };
-    if session.is_expired(now) || !session.token_matches(token) {
-        return Err(bad());
-    }
-    match store.is_revoked(&session).await {
-        Ok(false) => {}
-        Ok(true) => return Err(bad()),
-        Err(_) => return Err(ConsoleError::Unavailable),
-    }
-    if let Some(secret) = secret {
-        let stored = keys.unseal(&session.secret, &id).map_err(|_| bad())?;
-        let same: bool = aws_lc_rs::constant_time::verify_slices_are_equal(
-            stored.expose_secret().as_bytes(),
-            secret.as_bytes(),
-        )
-        .is_ok();
-        if !same {
-            return Err(bad());
+    // Anything refused is one answer; a store that cannot answer, another.
+    fn refused<E>(r: idbroker_session::Refusal<E>) -> ConsoleError {
+        match r {
+            idbroker_session::Refusal::Unavailable => ConsoleError::Unavailable,
+            _ => ConsoleError::SigninToken("The session credentials are not valid".into()),
         }
     }
+    // idbroker_session's one check: session, token, the secret when given (constant time),
+    // expiry, revocation.
+    let verified = match secret {
+        Some(secret) => {
+            let credential = idbroker_session::TokenAndSecret { token, secret };
+            idbroker_session::authenticate(store, keys, akid, credential, now)
+                .await
+                .map_err(refused)
+        }
+        None => {
+            let credential = idbroker_session::TokenOnly(token);
+            idbroker_session::authenticate(store, keys, akid, credential, now)
+                .await
+                .map_err(refused)
+        }
+    };
+    let (session, ()) = verified?.into_parts();
     if session.principal.kind != idbroker_session::PrincipalKind::AssumedRole {
         return Err(ConsoleError::SigninToken(
             "Only role session credentials can sign in to the console".into(),

@@ -4,8 +4,9 @@
 use std::time::SystemTime;
 
 use actix_web::HttpRequest;
-use idbroker_session::{AccessKeyId, AccessKeyKind, PrincipalKind};
-use idbroker_sigv4::{Payload, RequestParts, SigV4Error};
+use idbroker_session::{Credential, PrincipalKind, Refusal, Secret};
+use idbroker_sigv4::{ParsedSignature, Payload, RequestParts, SigV4Error};
+use idbroker_verify::ReceivedRequest;
 use tracing::instrument;
 
 use crate::clock::epoch;
@@ -46,18 +47,15 @@ pub async fn authenticate_for(
     state: &AppState,
     now: SystemTime,
 ) -> Result<Caller, ApiError> {
-    let headers: Vec<(&str, &str)> = req
-        .headers()
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
-        .collect();
-    let parts = RequestParts {
-        method: req.method().as_str(),
-        path: req.uri().path(),
-        query: req.query_string(),
-        headers: &headers,
-        payload: Payload::Bytes(body),
-    };
+    let received = ReceivedRequest::new(
+        req.method().as_str(),
+        req.uri().path(),
+        req.query_string(),
+        req.headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().ok())),
+    );
+    let parts = received.parts(Payload::Bytes(body));
     let parsed = idbroker_sigv4::parse(&parts).map_err(AuthError::from)?;
     // A signature made for another service must not authenticate this one's calls.
     if parsed.service() != service {
@@ -95,43 +93,19 @@ pub async fn authenticate_for(
             issued_at: None,
         });
     }
-    let key_id = match AccessKeyId::parse(&id) {
-        Ok(k) if k.kind() == AccessKeyKind::Temporary => k,
-        _ => return Err(AuthError::InvalidClientTokenId.into()),
+    // A temporary key: idbroker_session's one check (session, token, signature, expiry,
+    // revocation; a store that cannot answer fails closed).
+    let signature = Signature {
+        parts: &parts,
+        parsed: &parsed,
+        now: now_s,
+        skew,
     };
-    // Read without the expiry filter, so an expired session is told apart from an unknown one.
-    let session = state
-        .store
-        .get(&key_id, 0)
-        .await
-        .map_err(|_| ApiError::from(StsError::Unavailable))?
-        .ok_or(AuthError::InvalidClientTokenId)?;
-    let token_ok = parsed
-        .security_token()
-        .is_some_and(|t| session.token_matches(t));
-    if !token_ok {
-        return Err(AuthError::InvalidClientTokenId.into());
-    }
-    // A secret sealed with a key this server no longer has cannot verify anything.
-    let secret = state
-        .keys
-        .unseal(&session.secret, &session.access_key_id)
-        .map_err(|_| AuthError::InvalidClientTokenId)?;
-    idbroker_sigv4::verify(&parts, &parsed, secret.expose_secret(), now_s, skew)
-        .map_err(AuthError::from)?;
-    if session.is_expired(now_s) {
-        return Err(AuthError::ExpiredToken.into());
-    }
-    // Revoked sessions (a mark on their role, principal or source identity at or after their
-    // issue time) authenticate nothing. A store that cannot answer: fail closed.
-    if state
-        .store
-        .is_revoked(&session)
-        .await
-        .map_err(|_| ApiError::from(StsError::Unavailable))?
-    {
-        return Err(AuthError::InvalidClientTokenId.into());
-    }
+    let verified =
+        idbroker_session::authenticate(state.store.as_ref(), &state.keys, &id, signature, now_s)
+            .await
+            .map_err(refused)?;
+    let session = verified.session();
     let p = &session.principal;
     let kind = match (p.kind, &p.role_arn, &p.session_name, &p.user_name) {
         (PrincipalKind::AssumedRole, Some(role_arn), Some(session_name), _) => {
@@ -165,4 +139,49 @@ pub async fn authenticate_for(
         transitive_tag_keys: p.transitive_tag_keys.clone(),
         issued_at: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(session.issued_at)),
     })
+}
+
+/// A SigV4 signature as the credential of a temporary session: the session token it carries,
+/// and the signature checked with the session's secret.
+struct Signature<'a> {
+    parts: &'a RequestParts<'a>,
+    parsed: &'a ParsedSignature,
+    now: u64,
+    skew: u64,
+}
+
+impl Credential for Signature<'_> {
+    type Proof = idbroker_sigv4::Verified;
+    type Error = SigV4Error;
+
+    fn session_token(&self) -> Option<&str> {
+        self.parsed.security_token()
+    }
+
+    fn prove(self, secret: Secret<'_>) -> Result<Self::Proof, Refusal<SigV4Error>> {
+        secret.check(|secret| {
+            idbroker_sigv4::verify(
+                self.parts,
+                self.parsed,
+                secret.expose_secret(),
+                self.now,
+                self.skew,
+            )
+        })
+    }
+}
+
+/// A refused temporary credential, as STS answers it: unknown, revoked, a token that is not the
+/// session's and a secret this server cannot open are all `InvalidClientTokenId`.
+fn refused(r: Refusal<SigV4Error>) -> ApiError {
+    match r {
+        Refusal::NotTemporary
+        | Refusal::Unknown
+        | Refusal::TokenMismatch
+        | Refusal::Unsealable
+        | Refusal::Revoked => AuthError::InvalidClientTokenId.into(),
+        Refusal::Proof(e) => AuthError::from(e).into(),
+        Refusal::Expired => AuthError::ExpiredToken.into(),
+        Refusal::Unavailable => StsError::Unavailable.into(),
+    }
 }

@@ -89,62 +89,48 @@ pub fn get_caller_identity(caller: &Caller) -> CallerIdentity {
 /// (when known) `aws:SourceIp`.
 pub fn request_context(facts: &RequestFacts, now: SystemTime) -> Context {
     let mut ctx = Context::new();
-    ctx.insert("aws:CurrentTime", crate::clock::iso8601(now))
-        .insert(
-            "aws:EpochTime",
-            now.duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-                .to_string(),
-        )
-        .insert(
-            "aws:SecureTransport",
-            if facts.secure_transport {
-                "true"
-            } else {
-                "false"
-            },
-        );
-    if let Some(ip) = &facts.source_ip {
-        ctx.insert("aws:SourceIp", ip.clone());
-    }
+    idbroker_verify::insert_request_keys(
+        &mut ctx,
+        now,
+        facts.secure_transport,
+        facts.source_ip.clone(),
+    );
     ctx
 }
 
 /// The policy context AWS fills in for a request by this caller.
 pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) -> Context {
     let mut ctx = request_context(facts, now);
-    ctx.insert("aws:PrincipalArn", principal_arn_for_policies(caller))
-        .insert("aws:PrincipalAccount", caller.account.clone())
-        .insert("aws:userid", caller.user_id.clone())
-        .insert(
-            "aws:PrincipalType",
-            match caller.kind {
-                CallerKind::User { .. } => "User",
-                CallerKind::UserSession { .. } => "User",
-                CallerKind::AssumedRole { .. } => "AssumedRole",
-            },
-        );
-    if let CallerKind::User { name } | CallerKind::UserSession { name } = &caller.kind {
-        ctx.insert("aws:username", name.clone());
+    let (kind, role_arn, user_name) = match &caller.kind {
+        CallerKind::User { name } | CallerKind::UserSession { name } => (
+            idbroker_session::PrincipalKind::User,
+            None,
+            Some(name.as_str()),
+        ),
+        CallerKind::AssumedRole { role_arn, .. } => (
+            idbroker_session::PrincipalKind::AssumedRole,
+            Some(role_arn.as_str()),
+            None,
+        ),
+    };
+    idbroker_verify::PrincipalKeys {
+        kind,
+        arn: &caller.arn,
+        role_arn,
+        account: &caller.account,
+        user_id: &caller.user_id,
+        user_name,
+        issued_at: caller.issued_at.map(crate::clock::epoch),
+        source_identity: caller.source_identity.as_deref(),
+        // idbroker issues no session with MFA.
+        mfa: false,
     }
-    if let Some(t) = caller.issued_at {
-        ctx.insert("aws:TokenIssueTime", crate::clock::iso8601(t));
-    }
-    if let Some(s) = &caller.source_identity {
-        ctx.insert("aws:SourceIdentity", s.clone());
-    }
-    for t in &caller.tags {
-        ctx.insert(&format!("aws:PrincipalTag/{}", t.key), t.value.clone());
-    }
-    ctx.insert("aws:MultiFactorAuthPresent", "false");
+    .insert_into(
+        &mut ctx,
+        caller
+            .tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str())),
+    );
     ctx
-}
-
-/// `aws:PrincipalArn` of a role session is the role's ARN (AWS's rule).
-fn principal_arn_for_policies(caller: &Caller) -> String {
-    match &caller.kind {
-        CallerKind::AssumedRole { role_arn, .. } => role_arn.clone(),
-        _ => caller.arn.clone(),
-    }
 }

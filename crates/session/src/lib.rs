@@ -6,6 +6,8 @@
 //!   the access key id as associated data) before it is stored; the session token is stored only
 //!   as its SHA-256 ([`TokenHash`]), compared in constant time.
 //! - [`Session`]: the stored record, versioned JSON (`"v": 1`).
+//! - [`authn`]: the one check of a presented temporary credential ([`authenticate`]: access key
+//!   id, session token, proof of the secret, expiry, revocation) → [`VerifiedSession`].
 //! - [`SessionStore`]: [`RedisStore`] (standalone or cluster) or [`MemoryStore`]; open one from a
 //!   [`SessionStoreConfig`] with [`connect`]. A session is usable only after `put` returned `Ok`;
 //!   a store that cannot be reached answers [`SessionError::Unavailable`], never a guess.
@@ -15,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod authn;
 pub mod credentials;
 mod error;
 pub mod seal;
@@ -23,6 +26,10 @@ mod store;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use authn::{
+    authenticate, temporary_key_id, Credential, OpenedSession, Refusal, Secret, SecretMismatch,
+    TokenAndSecret, TokenOnly, VerifiedSession,
+};
 pub use credentials::{AccessKeyId, AccessKeyKind, SecretAccessKey, SessionToken, TokenHash};
 pub use error::SessionError;
 pub use seal::{SealedSecret, SealingKeys};

@@ -23,7 +23,7 @@ use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
-use crate::{RequestFacts, RequestParts, VerifiedCaller, Verifier, VerifyError};
+use crate::{ReceivedRequest, RequestFacts, VerifiedCaller, Verifier, VerifyError};
 
 impl ResponseError for VerifyError {
     fn status_code(&self) -> StatusCode {
@@ -37,10 +37,19 @@ impl ResponseError for VerifyError {
     }
 }
 
-/// What the verifier is given for a header value that is not visible ASCII: it contains NUL,
-/// which no header value received over HTTP can, so it never matches what a client signed, and
-/// a signed header carrying such a value (alone or beside signed ones) does not verify.
-const UNREADABLE_VALUE: &str = "\0(not visible ASCII)";
+/// The parts of `req` as the verifier reads them: its headers collected (each value as text, or
+/// one no header value can hold when it is not visible ASCII: [`ReceivedRequest::new`]),
+/// method, path and query. [`ReceivedRequest::parts`] adds the body.
+pub fn received(req: &HttpRequest) -> ReceivedRequest<'_> {
+    ReceivedRequest::new(
+        req.method().as_str(),
+        req.uri().path(),
+        req.query_string(),
+        req.headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().ok())),
+    )
+}
 
 /// Middleware (for `actix_web::middleware::from_fn`): verify the request with the
 /// `web::Data<Verifier>` of the app, or answer the error. A missing `Data<Verifier>` is a
@@ -59,21 +68,8 @@ pub async fn require_sigv4(
     };
     req.set_payload(Payload::from(body.clone()));
     let result = {
-        // A value that is not visible ASCII is kept, as a text no HTTP header value can hold
-        // (NUL): dropping it would hide an unsigned value added to a signed header, reading it
-        // lossily would let it pass for what was signed.
-        let headers: Vec<(&str, &str)> = req
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.to_str().unwrap_or(UNREADABLE_VALUE)))
-            .collect();
-        let parts = RequestParts {
-            method: req.method().as_str(),
-            path: req.uri().path(),
-            query: req.query_string(),
-            headers: &headers,
-            payload: crate::Payload::Bytes(&body),
-        };
+        let received = received(req.request());
+        let parts = received.parts(crate::Payload::Bytes(&body));
         verifier.verify(&parts, SystemTime::now()).await
     };
     match result {

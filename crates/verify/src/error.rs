@@ -1,5 +1,6 @@
 //! The verifier's errors, with the codes and HTTP statuses AWS answers them with.
 
+use idbroker_session::Refusal;
 use idbroker_sigv4::SigV4Error;
 
 /// Why a request was not verified or not authorized. Messages are fixed text (or the signature
@@ -101,6 +102,24 @@ impl From<SigV4Error> for VerifyError {
             SigV4Error::Incomplete(m) => Self::IncompleteSignature(m),
             SigV4Error::Expired(m) => Self::RequestExpired(m),
             SigV4Error::Mismatch => Self::SignatureDoesNotMatch,
+        }
+    }
+}
+
+/// A session's refusal ([`idbroker_session::authn`]), as AWS answers it: the session's
+/// existence is not revealed (unknown, revoked, a token that is not its own, a secret this
+/// verifier cannot open: all `InvalidClientTokenId`).
+impl From<Refusal<SigV4Error>> for VerifyError {
+    fn from(r: Refusal<SigV4Error>) -> Self {
+        match r {
+            Refusal::NotTemporary
+            | Refusal::Unknown
+            | Refusal::TokenMismatch
+            | Refusal::Unsealable
+            | Refusal::Revoked => Self::InvalidClientTokenId,
+            Refusal::Proof(e) => e.into(),
+            Refusal::Expired => Self::ExpiredToken,
+            Refusal::Unavailable => Self::ServiceUnavailable,
         }
     }
 }

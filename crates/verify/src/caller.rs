@@ -1,0 +1,124 @@
+//! Who a verified request came from: [`CallerIdentity`] (the session) and [`VerifiedCaller`]
+//! (the session and how this request was signed).
+
+use std::sync::Arc;
+
+use idbroker_policy::Context;
+use idbroker_session::{PrincipalKind, Session, SessionTag};
+
+use crate::authorize::SessionPolicies;
+use crate::SignatureForm;
+
+/// Who the session is (shared by every request of the session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// The session's access key id.
+    pub access_key_id: String,
+    /// Role session, federated user or user session.
+    pub kind: PrincipalKind,
+    /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` (or the user's ARN).
+    pub arn: String,
+    /// `AROA…:SESSION` (what `GetCallerIdentity` calls `UserId`; `aws:userid`).
+    pub user_id: String,
+    /// The account id.
+    pub account: String,
+    /// The role's ARN with its path, for role sessions.
+    pub role_arn: Option<String>,
+    /// The role session name.
+    pub session_name: Option<String>,
+    /// The IAM user's name, for user sessions.
+    pub user_name: Option<String>,
+    /// The source identity.
+    pub source_identity: Option<String>,
+    /// Session tags.
+    pub tags: Vec<SessionTag>,
+    /// When the session was issued (seconds since the epoch; `aws:TokenIssueTime`).
+    pub issued_at: u64,
+    /// When it expires (seconds since the epoch).
+    pub expires_at: u64,
+    /// MFA was presented when it was issued.
+    pub mfa: bool,
+}
+
+/// A request whose signature verified, made with a live, unrevoked idbroker session.
+#[derive(Debug, Clone)]
+pub struct VerifiedCaller {
+    pub(crate) identity: Arc<CallerIdentity>,
+    pub(crate) region: String,
+    pub(crate) service: String,
+    pub(crate) form: SignatureForm,
+    pub(crate) payload_signed: bool,
+    pub(crate) policies: Arc<SessionPolicies>,
+    pub(crate) base_context: Arc<Context>,
+}
+
+impl VerifiedCaller {
+    /// Who the session is.
+    pub fn identity(&self) -> &CallerIdentity {
+        &self.identity
+    }
+    /// The principal ARN (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`).
+    pub fn arn(&self) -> &str {
+        &self.identity.arn
+    }
+    /// The account id.
+    pub fn account(&self) -> &str {
+        &self.identity.account
+    }
+    /// The role session name.
+    pub fn session_name(&self) -> Option<&str> {
+        self.identity.session_name.as_deref()
+    }
+    /// The source identity.
+    pub fn source_identity(&self) -> Option<&str> {
+        self.identity.source_identity.as_deref()
+    }
+    /// Session tags.
+    pub fn tags(&self) -> &[SessionTag] {
+        &self.identity.tags
+    }
+    /// Expiry (seconds since the epoch).
+    pub fn expires_at(&self) -> u64 {
+        self.identity.expires_at
+    }
+    /// Issue time (seconds since the epoch).
+    pub fn issued_at(&self) -> u64 {
+        self.identity.issued_at
+    }
+    /// The region of the request's (authenticated) credential scope.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+    /// The service of the request's credential scope.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+    /// Header or presigned.
+    pub fn form(&self) -> SignatureForm {
+        self.form
+    }
+    /// Did the signature cover the body?
+    pub fn payload_signed(&self) -> bool {
+        self.payload_signed
+    }
+}
+
+/// The identity of a session record.
+pub(crate) fn identity_of(s: &Session) -> CallerIdentity {
+    let p = &s.principal;
+    CallerIdentity {
+        access_key_id: s.access_key_id.as_str().to_owned(),
+        kind: p.kind,
+        arn: p.arn.clone(),
+        user_id: p.principal_id.clone(),
+        account: p.account.clone(),
+        role_arn: p.role_arn.clone(),
+        session_name: p.session_name.clone(),
+        user_name: p.user_name.clone(),
+        source_identity: p.source_identity.clone(),
+        tags: p.tags.clone(),
+        issued_at: s.issued_at,
+        expires_at: s.expires_at,
+        mfa: s.mfa,
+    }
+}
