@@ -6,7 +6,6 @@ use std::time::SystemTime;
 use actix_web::HttpRequest;
 use idbroker_session::{Credential, PrincipalKind, Refusal, Secret};
 use idbroker_sigv4::{ParsedSignature, Payload, RequestParts, SigV4Error};
-use idbroker_verify::ReceivedRequest;
 use tracing::instrument;
 
 use crate::clock::epoch;
@@ -47,14 +46,7 @@ pub async fn authenticate_for(
     state: &AppState,
     now: SystemTime,
 ) -> Result<Caller, ApiError> {
-    let received = ReceivedRequest::new(
-        req.method().as_str(),
-        req.uri().path(),
-        req.query_string(),
-        req.headers()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.to_str().ok())),
-    );
+    let received = idbroker_verify::actix::received(req);
     let parts = received.parts(Payload::Bytes(body));
     let parsed = idbroker_sigv4::parse(&parts).map_err(AuthError::from)?;
     // A signature made for another service must not authenticate this one's calls.

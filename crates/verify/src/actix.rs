@@ -70,7 +70,7 @@ pub async fn require_sigv4(
     let result = {
         let received = received(req.request());
         let parts = received.parts(crate::Payload::Bytes(&body));
-        verifier.verify(&parts, SystemTime::now()).await
+        verifier.verify(&parts, crate::time::wall_clock()).await
     };
     match result {
         Ok(caller) => {

@@ -454,7 +454,8 @@ async fn real_redis() {
         Err(e) => return skip_or_fail(format!("no Redis ({e}); set REDIS_URL or start one")),
     };
     let keys = keys();
-    // Issued "now" so the store's TTL keeps it while the test runs.
+    // Issued "now" so the store's TTL (Redis's clock) keeps it while the test runs.
+    #[allow(clippy::disallowed_methods)]
     let now = idbroker_session::unix_seconds(std::time::SystemTime::now());
     let mut p = plan(READER);
     p.issued_at = now;
