@@ -65,9 +65,9 @@ pub struct RequestFacts {
     pub secure_transport: bool,
 }
 
-/// The GetCallerIdentity answer.
+/// The GetCallerIdentity answer (`GetCallerIdentityResult`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallerIdentity {
+pub struct GetCallerIdentityResult {
     /// `UserId`
     pub user_id: String,
     /// `Account`
@@ -77,8 +77,8 @@ pub struct CallerIdentity {
 }
 
 /// GetCallerIdentity: who signed. Needs no permission (as in AWS).
-pub fn get_caller_identity(caller: &Caller) -> CallerIdentity {
-    CallerIdentity {
+pub fn get_caller_identity(caller: &Caller) -> GetCallerIdentityResult {
+    GetCallerIdentityResult {
         user_id: caller.user_id.clone(),
         account: caller.account.clone(),
         arn: caller.arn.clone(),

@@ -31,8 +31,8 @@ pub use assume_role_with_web_identity::{
     assume_role_with_web_identity, AssumeRoleWithWebIdentityRequest,
 };
 pub use caller::{
-    caller_context, get_caller_identity, request_context, Caller, CallerIdentity, CallerKind,
-    RequestFacts,
+    caller_context, get_caller_identity, request_context, Caller, CallerKind,
+    GetCallerIdentityResult, RequestFacts,
 };
 pub use constraints::Tag;
 pub use error::StsError;
