@@ -170,11 +170,11 @@ pub async fn revoke(
     store: &dyn SessionStore,
     caller: &Caller,
     what: &Revocation,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<Revoked, AdminError> {
+    let now = facts.now;
     let action = format!("idbroker:{}", what.action());
-    let allow = |resource: &str| authorize(dir, caller, &action, resource, facts, now);
+    let allow = |resource: &str| authorize(dir, caller, &action, resource, facts);
     let unavailable = |_: SessionError| AdminError::from(StsError::Unavailable);
     match what {
         Revocation::Session(id) => {
@@ -274,10 +274,9 @@ fn authorize(
     caller: &Caller,
     action: &str,
     resource: &str,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<(), AdminError> {
-    Ok(sts::authorize(dir, caller, action, resource, facts, now)?)
+    Ok(sts::authorize(dir, caller, action, resource, facts)?)
 }
 
 #[cfg(test)]

@@ -86,11 +86,10 @@ impl Clock for ManualClock {
 }
 
 /// Seconds since the Unix epoch (0 for a time before it): the one conversion the store, the
-/// sealed cookies and the token checks use.
+/// sealed cookies and the token checks use ([`idbroker_session::unix_seconds`], which the
+/// store and `idbroker-verify` use too).
 pub fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    idbroker_session::unix_seconds(t)
 }
 
 /// `2026-11-28T12:00:00Z`, as STS writes times.

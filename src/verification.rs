@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::SystemTime;
 
 use idbroker_verify::{Decision, Payload, RequestParts, VerifiedCaller, Verifier, VerifyError};
 use serde::Deserialize;
@@ -134,25 +133,25 @@ fn valid_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Verify the request `input` describes, for `service_caller` (already authenticated), at
-/// `now`. `region` is idbroker's; `call` the facts of the `/verify` call itself (for the
-/// calling service's own policy conditions).
+/// Verify the request `input` describes, for `service_caller` (already authenticated), at the
+/// time of the `/verify` call. `region` is idbroker's; `call` the facts of the `/verify` call
+/// itself (its time, and for the calling service's own policy conditions).
 pub async fn verify_request(
     verifier: &Verifier,
     dir: &Directory,
     region: &str,
     service_caller: &Caller,
-    call: &RequestFacts,
+    call: &RequestFacts<'_>,
     input: &VerifyInput,
-    now: SystemTime,
 ) -> Result<Verification, VerificationError> {
+    let now = call.now;
     if !valid_service(&input.service) {
         return Err(invalid(
             "service must be the name the request is signed for: 1 to 64 of a-z, 0-9 and -",
         ));
     }
     let resource = service_arn(region, &dir.account_id, &input.service);
-    sts::authorize(dir, service_caller, ACTION, &resource, call, now)?;
+    sts::authorize(dir, service_caller, ACTION, &resource, call)?;
 
     let asked = match (&input.action, &input.resource) {
         (Some(a), Some(r)) if !a.is_empty() && !r.is_empty() => Some((a.clone(), r.clone())),

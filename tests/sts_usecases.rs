@@ -61,13 +61,7 @@ fn assume(
     // The request as the Query codec reads it, then the decision (no store).
     let params = p(pairs);
     let req = query::assume_role_request(&params)?;
-    sts::assume_role::decide(
-        &cfg.directory,
-        caller,
-        &req,
-        &RequestFacts::default(),
-        now(),
-    )
+    sts::assume_role::decide(&cfg.directory, caller, &req, &RequestFacts::at(now()))
 }
 
 #[test]
@@ -608,8 +602,7 @@ fn a_session_of_a_removed_user_is_denied_not_a_server_fault() {
         &ghost,
         "idbroker:VerifyRequest",
         "arn:aws:idbroker:us-east-1:123456789012:service/reports",
-        &RequestFacts::default(),
-        now(),
+        &RequestFacts::at(now()),
     )
     .unwrap_err();
     assert!(matches!(err, StsError::AccessDenied(_)), "{err:?}");

@@ -29,8 +29,7 @@ pub fn saml_options(
     dir: &Directory,
     provider: &SamlProvider,
     assertion: &VerifiedAssertion,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
     duration: u32,
 ) -> (Vec<RoleOption>, Vec<String>) {
     let candidates = crate::sts::assume_role_with_saml::granted_roles(assertion, provider);
@@ -53,8 +52,7 @@ pub fn saml_options(
             policy: None,
             policy_arns: Vec::new(),
         };
-        match crate::sts::assume_role_with_saml::decide(dir, provider, assertion, &req, facts, now)
-        {
+        match crate::sts::assume_role_with_saml::decide(dir, provider, assertion, &req, facts) {
             Ok(out) => options.extend(RoleOption::from_plan(&out.plan)),
             Err(e) => refusals.push(format!("{role_arn}: {e}")),
         }
@@ -79,8 +77,7 @@ pub fn oidc_session_name(token: &VerifiedIdToken) -> String {
 pub fn oidc_options(
     dir: &Directory,
     token: &VerifiedIdToken,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
     duration: u32,
 ) -> (Vec<RoleOption>, Vec<String>) {
     let session_name = oidc_session_name(token);
@@ -99,7 +96,6 @@ pub fn oidc_options(
             &session_name,
             &req,
             facts,
-            now,
         );
         match decision {
             Ok(p) => options.extend(RoleOption::from_plan(&p.session)),
@@ -145,9 +141,9 @@ pub async fn saml_sign_in(
     sts: &Services<'_>,
     console: &ConsoleSettings,
     encoded: &str,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<SignIn, ConsoleError> {
+    let now = facts.now;
     // Read once before verification, trusting nothing: the Issuer chooses the keys, and a
     // status that is not Success is the IdP telling the person something went wrong there
     // (often unsigned, without an assertion): say so, and grant nothing.
@@ -179,7 +175,6 @@ pub async fn saml_sign_in(
         provider,
         &verified,
         facts,
-        now,
         console.session_duration,
     );
     Ok(SignIn {
@@ -216,9 +211,9 @@ pub async fn oidc_sign_in(
     logins: &OidcLogins,
     login: Option<&LoginState>,
     callback: OidcCallback<'_>,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<(SignIn, Option<String>), ConsoleError> {
+    let now = facts.now;
     let expired = || {
         ConsoleError::Csrf(
             "This sign-in was not started here, or took too long. Start again.".into(),
@@ -262,8 +257,7 @@ pub async fn oidc_sign_in(
             "The ID token does not answer this sign-in (nonce)".into(),
         ));
     }
-    let (options, refusals) =
-        oidc_options(sts.directory, &token, facts, now, console.session_duration);
+    let (options, refusals) = oidc_options(sts.directory, &token, facts, console.session_duration);
     let sign_in = SignIn {
         via: SignedInVia {
             provider: token.provider_arn().to_owned(),

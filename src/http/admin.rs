@@ -30,8 +30,8 @@ pub async fn revoke(
         call.audit.caller = Some(caller.arn.clone());
         let what = what?;
         let dir = &state.config.directory;
-        let facts = facts(&req, &state);
-        let done = admin::revoke(dir, state.store.as_ref(), &caller, &what, &facts, now).await?;
+        let facts = facts(&req, &state, now);
+        let done = admin::revoke(dir, state.store.as_ref(), &caller, &what, &facts).await?;
         call.audit.target = Some(done.resource.clone());
         call.audit.access_key_id.clone_from(&done.access_key_id);
         Ok::<_, ApiError>(render(&done, &call.request_id))

@@ -54,10 +54,17 @@ impl Call {
     }
 }
 
-/// What the policies may know of the request itself: where it came from, and over what.
-pub(crate) fn facts(req: &HttpRequest, state: &AppState) -> RequestFacts {
+/// What the policies may know of the request itself: when (the call's `now`), where it came
+/// from, and over what.
+pub(crate) fn facts(
+    req: &HttpRequest,
+    state: &AppState,
+    now: std::time::SystemTime,
+) -> RequestFacts<'static> {
     RequestFacts {
-        source_ip: req.peer_addr().map(|a| a.ip().to_string()),
+        now,
+        source_ip: req.peer_addr().map(|a| a.ip()),
         secure_transport: state.tls,
+        extra: &[],
     }
 }

@@ -137,7 +137,7 @@ async fn dispatch(
             let caller = auth::authenticate(req, body, state, now).await?;
             call.audit.caller = Some(caller.arn.clone());
             let r = query::assume_role_request(params)?;
-            let issued = sts::assume_role(&services, &caller, &r, &facts(req, state), now)
+            let issued = sts::assume_role(&services, &caller, &r, &facts(req, state, now))
                 .await
                 .map_err(|e| failed(call, e))?;
             call.audit.issued(&issued);
@@ -147,7 +147,7 @@ async fn dispatch(
         }
         "AssumeRoleWithWebIdentity" => {
             let r = query::assume_role_with_web_identity_request(params, true)?;
-            let out = sts::assume_role_with_web_identity(&services, &r, &facts(req, state), now)
+            let out = sts::assume_role_with_web_identity(&services, &r, &facts(req, state, now))
                 .await
                 .map_err(|e| failed(call, e))?;
             call.audit.caller = Some(out.provider.clone());
@@ -160,7 +160,7 @@ async fn dispatch(
         }
         "AssumeRoleWithSAML" => {
             let r = query::assume_role_with_saml_request(params)?;
-            let out = sts::assume_role_with_saml(&services, &r, &facts(req, state), now)
+            let out = sts::assume_role_with_saml(&services, &r, &facts(req, state, now))
                 .await
                 .map_err(|e| failed(call, e))?;
             call.audit.caller = Some(out.provider_arn.clone());

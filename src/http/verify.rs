@@ -97,7 +97,7 @@ pub async fn verify(
             (ApiError::from(e), VerifyBlame::Call)
         })?;
         let dir = &state.config.directory;
-        let request_facts = facts(&req, &state);
+        let request_facts = facts(&req, &state, now);
         verification::verify_request(
             &state.verifier,
             dir,
@@ -105,7 +105,6 @@ pub async fn verify(
             &service,
             &request_facts,
             &input,
-            now,
         )
         .await
         .map_err(<(ApiError, VerifyBlame)>::from)

@@ -121,8 +121,8 @@ async fn exchange(
     now: std::time::SystemTime,
 ) -> Result<HttpResponse, ApiError> {
     let r = query::assume_role_with_web_identity_request(params, false)?;
-    let facts = crate::http::facts(req, state);
-    let out = crate::sts::assume_role_with_web_identity(&state.sts(), &r, &facts, now).await?;
+    let facts = crate::http::facts(req, state, now);
+    let out = crate::sts::assume_role_with_web_identity(&state.sts(), &r, &facts).await?;
     call.audit.caller = Some(out.provider.clone());
     call.audit.subject = Some(out.subject.clone());
     call.audit.issued(&out.session);

@@ -2,7 +2,7 @@
 //! lets it in and its own policies allow it.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use idbroker_policy::{Decision, PolicySet, Request};
 
@@ -46,10 +46,10 @@ pub async fn assume_role(
     sts: &Services<'_>,
     caller: &Caller,
     req: &AssumeRoleRequest<'_>,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<IssuedSession, StsError> {
-    let plan = decide(sts.directory, caller, req, facts, now)?;
+    let now = facts.now;
+    let plan = decide(sts.directory, caller, req, facts)?;
     mint(sts, plan, now).await
 }
 
@@ -58,8 +58,7 @@ pub fn decide(
     dir: &Directory,
     caller: &Caller,
     req: &AssumeRoleRequest<'_>,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<SessionPlan, StsError> {
     let role_arn = req.role_arn;
     // A source identity, once set, cannot be changed by chaining.
@@ -108,7 +107,7 @@ pub fn decide(
         ));
     }
 
-    let mut ctx = caller_context(caller, facts, now);
+    let mut ctx = caller_context(caller, facts);
     ctx.insert("sts:RoleSessionName", req.session_name);
     if let Some(ext) = req.external_id {
         ctx.insert("sts:ExternalId", ext);

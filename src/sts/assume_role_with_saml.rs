@@ -3,7 +3,7 @@
 //! assertion names the role or a provider's role mapping grants it, and the role's trust policy
 //! lets the provider in, with AWS's `saml:*` keys), then the session minted and stored.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use idbroker_policy::{Context, TrustAction};
 
@@ -175,9 +175,9 @@ pub struct SamlIssued {
 pub async fn assume_role_with_saml(
     sts: &Services<'_>,
     req: &AssumeRoleWithSamlRequest<'_>,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<SamlIssued, StsError> {
+    let now = facts.now;
     let provider = provider(sts.saml, req.principal_arn)?;
     let verified = crate::federation::saml::verify(
         provider,
@@ -188,7 +188,7 @@ pub async fn assume_role_with_saml(
         now,
     )
     .await?;
-    let out = decide(sts.directory, provider, &verified, &req.role, facts, now)?;
+    let out = decide(sts.directory, provider, &verified, &req.role, facts)?;
     let session = mint(sts, out.plan, now).await?;
     Ok(SamlIssued {
         session,
@@ -268,9 +268,9 @@ pub fn decide(
     provider: &SamlProvider,
     assertion: &VerifiedAssertion,
     req: &RoleRequest<'_>,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<SamlOutcome, StsError> {
+    let now = facts.now;
     let role_arn = req.role_arn;
     if assertion.provider_arn() != provider.arn {
         return Err(StsError::Internal);
@@ -353,7 +353,6 @@ pub fn decide(
         provider,
         assertion,
         facts,
-        now,
         session_name,
         source_identity,
         &tags,
@@ -425,14 +424,13 @@ pub fn decide(
 fn trust_context(
     provider: &SamlProvider,
     a: &VerifiedAssertion,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
     session_name: &str,
     source_identity: Option<&str>,
     tags: &[Tag],
     transitive: &[String],
 ) -> Context {
-    let mut ctx = crate::sts::request_context(facts, now);
+    let mut ctx = crate::sts::request_context(facts);
     ctx.insert("saml:aud", a.audience())
         .insert("saml:iss", a.issuer())
         .insert("saml:sub", a.subject())

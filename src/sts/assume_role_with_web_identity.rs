@@ -10,7 +10,7 @@
 //! principal, with AWS's condition keys: `HOST/PATH:sub`, `:aud`, `:oaud` (when `azp` is
 //! present), `:amr`, `:email`, and `sts:RoleSessionName`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use idbroker_policy::{Context, TrustAction};
 
@@ -41,9 +41,9 @@ pub struct AssumeRoleWithWebIdentityRequest<'a> {
 pub async fn assume_role_with_web_identity(
     sts: &Services<'_>,
     req: &AssumeRoleWithWebIdentityRequest<'_>,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<WebIdentityIssued, StsError> {
+    let now = facts.now;
     let token = sts.oidc.verify(req.token, sts.store, now).await?;
     let named;
     let session_name = match req.session_name {
@@ -53,7 +53,7 @@ pub async fn assume_role_with_web_identity(
             named.as_str()
         }
     };
-    let plan = decide(sts.directory, &token, session_name, &req.role, facts, now)?;
+    let plan = decide(sts.directory, &token, session_name, &req.role, facts)?;
     let session = mint(sts, plan.session, now).await?;
     Ok(WebIdentityIssued {
         session,
@@ -136,11 +136,10 @@ fn context(
     session_name: &str,
     tags: &[Tag],
     transitive: &[String],
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Context {
     let hp = token.host_path();
-    let mut ctx = crate::sts::request_context(facts, now);
+    let mut ctx = crate::sts::request_context(facts);
     ctx.insert("aws:FederatedProvider", token.provider_arn())
         .insert("sts:RoleSessionName", session_name)
         .insert(&format!("{hp}:sub"), token.subject())
@@ -170,8 +169,7 @@ pub fn decide(
     token: &VerifiedIdToken,
     session_name: &str,
     req: &RoleRequest<'_>,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<WebIdentityPlan, StsError> {
     // Session policies must be valid before anything is decided.
     check_session_policies(dir, req.policy, &req.policy_arns)?;
@@ -192,7 +190,7 @@ pub fn decide(
     let role = dir.role(req.role_arn).ok_or_else(not_authorized)?;
     token.check_claim_rules(&role.arn)?;
 
-    let ctx = context(token, session_name, &tags, &transitive, facts, now);
+    let ctx = context(token, session_name, &tags, &transitive, facts);
     let asks = (!tags.is_empty(), source_identity.is_some());
     trust_federated(
         role,

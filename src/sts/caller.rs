@@ -56,14 +56,10 @@ pub struct Caller {
     pub issued_at: Option<SystemTime>,
 }
 
-/// Request facts that go into the policy context.
-#[derive(Debug, Clone, Default)]
-pub struct RequestFacts {
-    /// The client's address.
-    pub source_ip: Option<String>,
-    /// Arrived over TLS.
-    pub secure_transport: bool,
-}
+/// What the policies may know of the request itself (its time, the client's address, TLS):
+/// the type `idbroker-verify` uses too. The STS use cases read their `now` from it and give
+/// no service-specific keys (`extra` is empty).
+pub use idbroker_verify::RequestFacts;
 
 /// The GetCallerIdentity answer (`GetCallerIdentityResult`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,20 +83,21 @@ pub fn get_caller_identity(caller: &Caller) -> GetCallerIdentityResult {
 
 /// The keys of every request: `aws:CurrentTime`, `aws:EpochTime`, `aws:SecureTransport` and
 /// (when known) `aws:SourceIp`.
-pub fn request_context(facts: &RequestFacts, now: SystemTime) -> Context {
+pub fn request_context(facts: &RequestFacts<'_>) -> Context {
+    let now = facts.now;
     let mut ctx = Context::new();
     idbroker_verify::insert_request_keys(
         &mut ctx,
         now,
         facts.secure_transport,
-        facts.source_ip.clone(),
+        facts.source_ip.map(|ip| ip.to_string()),
     );
     ctx
 }
 
 /// The policy context AWS fills in for a request by this caller.
-pub fn caller_context(caller: &Caller, facts: &RequestFacts, now: SystemTime) -> Context {
-    let mut ctx = request_context(facts, now);
+pub fn caller_context(caller: &Caller, facts: &RequestFacts<'_>) -> Context {
+    let mut ctx = request_context(facts);
     let (kind, role_arn, user_name) = match &caller.kind {
         CallerKind::User { name } | CallerKind::UserSession { name } => (
             idbroker_session::PrincipalKind::User,

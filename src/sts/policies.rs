@@ -3,7 +3,6 @@
 //! trust decision, and [`authorize`] for idbroker's own actions.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use idbroker_policy::{
     Context, Decision, Evaluation, Policy, PolicyKind, PolicySet, Principal, Request, TrustAction,
@@ -103,8 +102,7 @@ pub fn authorize(
     caller: &Caller,
     action: &str,
     resource: &str,
-    facts: &RequestFacts,
-    now: SystemTime,
+    facts: &RequestFacts<'_>,
 ) -> Result<(), StsError> {
     let (identity, boundary, session) = caller_policies(dir, caller, action, resource)?;
     let set = PolicySet {
@@ -114,7 +112,7 @@ pub fn authorize(
         resource: None,
         account_principal_delegates: false,
     };
-    let req = Request::new(action, resource, caller_context(caller, facts, now))
+    let req = Request::new(action, resource, caller_context(caller, facts))
         .with_principal(policy_principal(caller));
     let e = set.evaluate(&req);
     if e.decision == Decision::Allow {

@@ -1,6 +1,6 @@
 //! ISO 8601 (`2026-11-28T11:12:32Z`) for `aws:CurrentTime` and `aws:TokenIssueTime`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// The wall clock, for the actix middleware: a downstream service's requests are verified at
 /// its own time. The verifier's entry points take `now` instead.
@@ -11,11 +11,9 @@ pub(crate) fn wall_clock() -> SystemTime {
     SystemTime::now()
 }
 
-/// Whole seconds since the Unix epoch; before the epoch is 0.
+/// Whole seconds since the Unix epoch; before the epoch is 0 (the session crate's conversion).
 pub(crate) fn epoch(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    idbroker_session::unix_seconds(t)
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ` of seconds since the epoch (UTC): the `X-Amz-Date` form

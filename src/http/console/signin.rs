@@ -25,10 +25,10 @@ async fn signed_in(
     sign_in: SignIn,
     to: Option<String>,
     call: &mut Call,
+    now: std::time::SystemTime,
 ) -> Result<HttpResponse, ConsoleError> {
     call.audit.caller = Some(sign_in.via.provider.clone());
     call.audit.subject = Some(sign_in.via.subject.clone());
-    let now = state.clock.now();
     match signin::proceed(
         &state.sts(),
         &state.config.console,
@@ -89,12 +89,11 @@ pub(super) async fn saml_acs(
         let encoded = form(&body, "SAMLResponse")
             .ok_or_else(|| ConsoleError::BadRequest("The request has no SAMLResponse".into()))?;
         let to = destination(&state, form(&body, "RelayState").as_deref())?;
-        let facts = crate::http::facts(&req, &state);
         let now = state.clock.now();
+        let facts = crate::http::facts(&req, &state, now);
         let sign_in =
-            signin::saml_sign_in(&state.sts(), &state.config.console, &encoded, &facts, now)
-                .await?;
-        signed_in(&state, sign_in, to, &mut call).await
+            signin::saml_sign_in(&state.sts(), &state.config.console, &encoded, &facts).await?;
+        signed_in(&state, sign_in, to, &mut call, now).await
     }
     .await;
     finish(&state, &req, "ConsoleSignInSAML", &call, result)
@@ -194,7 +193,8 @@ pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) 
             error: error.as_deref(),
             error_description: description.as_deref(),
         };
-        let facts = crate::http::facts(&req, &state);
+        let now = state.clock.now();
+        let facts = crate::http::facts(&req, &state, now);
         let (sign_in, to) = signin::oidc_sign_in(
             &state.sts(),
             &state.config.console,
@@ -202,10 +202,9 @@ pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) 
             login.as_ref(),
             callback,
             &facts,
-            state.clock.now(),
         )
         .await?;
-        signed_in(&state, sign_in, to, &mut call).await
+        signed_in(&state, sign_in, to, &mut call, now).await
     }
     .await;
     let mut resp = finish(&state, &req, "ConsoleSignInOIDC", &call, result);
