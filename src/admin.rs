@@ -11,6 +11,9 @@
 //!
 //! Nothing here knows about HTTP; the store announces each revocation to verifiers.
 
+/// The SigV4 service name admin calls are signed for (`POST /admin/revoke`).
+pub const SERVICE: &str = "idbroker";
+
 use std::time::SystemTime;
 
 use idbroker_session::{

@@ -122,7 +122,7 @@ pub async fn revoke(
         &creds.access_key_id,
         &creds.secret_access_key,
         &endpoint.region,
-        crate::http::admin::SERVICE,
+        crate::admin::SERVICE,
         idbroker_session::unix_seconds(now),
     );
     params.security_token = creds.session_token.as_deref().map(String::as_str);

@@ -11,7 +11,7 @@ use crate::http::{auth, facts, Call};
 use crate::state::AppState;
 
 /// The SigV4 service name of the admin API.
-pub const SERVICE: &str = "idbroker";
+pub use crate::admin::SERVICE;
 
 /// `POST /admin/revoke`.
 #[instrument(skip_all, fields(action, request_id))]
