@@ -332,6 +332,55 @@ async fn signatures_for_other_services_are_refused() {
     );
 }
 
+/// A value added to a signed header that is not visible ASCII (obs-text, e.g. UTF-8) is part of
+/// what the signature must cover: it is kept, as a text no header value can hold, so the
+/// signature does not match. Regression: STS authentication used to drop such a value, so an
+/// unsigned value could ride along a signed header (issue 15, one way to read a request).
+#[actix_web::test]
+async fn an_unsigned_non_ascii_value_beside_a_signed_header_is_refused() {
+    let t0 = SystemClock.now();
+    let state = idbroker::build_state(demo(), Arc::new(ManualClock::new(t0)))
+        .await
+        .unwrap();
+    let url = start(state).await;
+    let host = url.trim_start_matches("http://").to_owned();
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-team", "blue"),
+    ];
+    let parts = idbroker_sigv4::RequestParts {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        payload: idbroker_sigv4::Payload::Bytes(body.as_bytes()),
+    };
+    let params = idbroker_sigv4::SigningParams::new(KEY, SECRET, "us-east-1", "sts", epoch(t0));
+    let signed = idbroker_sigv4::sign(&parts, &params).unwrap();
+    let send = |extra: &str| {
+        let mut req = format!(
+            "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\nX-Team: blue\r\n{extra}",
+            body.len()
+        );
+        for (n, v) in signed.headers() {
+            req.push_str(&format!("{n}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        raw_http(&url, req)
+    };
+    let ok = send("").await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let smuggled = send("X-Team: r\u{e9}d\r\n").await;
+    assert!(smuggled.starts_with("HTTP/1.1 403"), "{smuggled}");
+    assert!(
+        smuggled.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{smuggled}"
+    );
+}
+
 /// Sessions of a role revoked at or after their issue time authenticate nothing; sessions issued
 /// afterwards work (AWS's "revoke active sessions").
 #[actix_web::test]
