@@ -171,6 +171,13 @@ pub struct RawStore {
     pub nodes: Vec<String>,
     /// Key prefix.
     pub prefix: Option<String>,
+    /// Bound on each store operation, milliseconds (default 500).
+    pub timeout_ms: Option<u64>,
+    /// Replicas that must acknowledge a new session before it is answered (Redis `WAIT`;
+    /// default 0).
+    pub min_replicas: Option<u32>,
+    /// Run even when the store may evict keys under memory pressure (default false).
+    pub allow_evicting_policy: Option<bool>,
 }
 
 /// `[sealing]`: the keys that seal secret access keys at rest.
@@ -203,6 +210,18 @@ pub enum StoreConfig {
         /// Key prefix.
         prefix: String,
     },
+}
+
+/// How the session store is used, whatever its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Bound on each Redis operation (`store.timeout_ms`); past it the call is answered 503.
+    pub timeout: std::time::Duration,
+    /// Replicas that must acknowledge a new session before its credentials are answered
+    /// (`store.min_replicas`, Redis `WAIT` within `timeout`).
+    pub min_replicas: u32,
+    /// Start (and report ready) even when Redis may evict keys (`store.allow_evicting_policy`).
+    pub allow_evicting_policy: bool,
 }
 
 /// The keys that seal secrets at rest.
@@ -284,6 +303,8 @@ pub struct Config {
     pub cpu_scheduling: CpuScheduling,
     /// Session store.
     pub store: StoreConfig,
+    /// How it is used (timeouts, replicas, eviction).
+    pub store_options: StoreOptions,
     /// Sealing keys, when configured.
     pub sealing: Option<SealingConfig>,
     /// Users, groups, roles, policies.
@@ -337,6 +358,76 @@ fn apply_env(raw: &mut RawConfig, env: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
+/// `[store]`'s options, with `IDBROKER_STORE_TIMEOUT_MS`, `IDBROKER_STORE_MIN_REPLICAS` and
+/// `IDBROKER_STORE_ALLOW_EVICTING_POLICY` over the file.
+fn store_options(
+    raw: &RawStore,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StoreOptions, ConfigError> {
+    fn from_env<T: std::str::FromStr>(
+        env: &dyn Fn(&str) -> Option<String>,
+        var: &str,
+        key: &str,
+        file: &Path,
+        what: &str,
+    ) -> Result<Option<T>, ConfigError> {
+        env(var)
+            .map(|v| {
+                v.trim()
+                    .parse::<T>()
+                    .map_err(|_| ConfigError::new(file, key, format!("{var}={v:?}: {what}")))
+            })
+            .transpose()
+    }
+    let timeout_ms = from_env(
+        env,
+        "IDBROKER_STORE_TIMEOUT_MS",
+        "store.timeout_ms",
+        file,
+        "milliseconds",
+    )?
+    .or(raw.timeout_ms)
+    .unwrap_or(500);
+    if !(10..=60_000).contains(&timeout_ms) {
+        return Err(ConfigError::new(
+            file,
+            "store.timeout_ms",
+            "must be 10..60000",
+        ));
+    }
+    let min_replicas = from_env(
+        env,
+        "IDBROKER_STORE_MIN_REPLICAS",
+        "store.min_replicas",
+        file,
+        "a number of replicas",
+    )?
+    .or(raw.min_replicas)
+    .unwrap_or(0);
+    if min_replicas > 16 {
+        return Err(ConfigError::new(
+            file,
+            "store.min_replicas",
+            "must be 0..16",
+        ));
+    }
+    let allow_evicting_policy = from_env(
+        env,
+        "IDBROKER_STORE_ALLOW_EVICTING_POLICY",
+        "store.allow_evicting_policy",
+        file,
+        "true or false",
+    )?
+    .or(raw.allow_evicting_policy)
+    .unwrap_or(false);
+    Ok(StoreOptions {
+        timeout: std::time::Duration::from_millis(timeout_ms),
+        min_replicas,
+        allow_evicting_policy,
+    })
+}
+
 impl Config {
     /// Load and validate a file, with overrides from the process environment. `now` is the time
     /// of loading, read by the caller from its clock (the command passes the system clock's):
@@ -388,6 +479,7 @@ impl Config {
                 }
             };
         }
+        let store_options = store_options(&raw.store, file, env)?;
         let base = file.parent().unwrap_or(Path::new("."));
         let mut warnings = Vec::new();
 
@@ -557,6 +649,7 @@ impl Config {
             metrics,
             cpu_scheduling: raw.server.cpu_scheduling,
             store,
+            store_options,
             sealing,
             directory,
             oidc_providers,

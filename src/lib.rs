@@ -105,6 +105,39 @@ async fn refresh_saml_metadata(
     }
 }
 
+/// Why a store that may evict keys is refused: what eviction does to idbroker, and the way out.
+pub fn eviction_refusal(policies: &[String]) -> String {
+    format!(
+        "the session store may evict keys under memory pressure (maxmemory-policy {}): a session \
+         answered to a client could vanish, and a revocation mark could be evicted, making a \
+         revoked session valid again. Set maxmemory-policy noeviction (and size maxmemory for \
+         the sessions), or set store.allow_evicting_policy = true to run anyway",
+        policies.join(", ")
+    )
+}
+
+/// Refuse a store whose eviction policy may drop sessions or revocation marks, unless the
+/// operator allowed it (then warn).
+async fn check_eviction(
+    store: &dyn idbroker_session::SessionStore,
+    allowed: bool,
+) -> Result<(), String> {
+    let evicting = store
+        .evicting_policies()
+        .await
+        .map_err(|e| format!("session store: its eviction policy could not be read: {e}"))?;
+    if evicting.is_empty() {
+        return Ok(());
+    }
+    let why = eviction_refusal(&evicting);
+    if allowed {
+        tracing::warn!("store.allow_evicting_policy = true: {why}");
+        Ok(())
+    } else {
+        Err(format!("session store refused: {why}"))
+    }
+}
+
 /// Build the shared state from a validated configuration: connect the session store, load the
 /// sealing keys (an ephemeral key when none is configured, with a warning).
 pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result<AppState, String> {
@@ -120,8 +153,8 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
                 url: url.clone(),
                 options: idbroker_session::RedisOptions {
                     prefix: prefix.clone(),
-                    timeout: Duration::from_millis(500),
-                    min_replicas: 0,
+                    timeout: config.store_options.timeout,
+                    min_replicas: config.store_options.min_replicas,
                 },
             })
             .await
@@ -132,14 +165,15 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
                 nodes: nodes.clone(),
                 options: idbroker_session::RedisOptions {
                     prefix: prefix.clone(),
-                    timeout: Duration::from_millis(500),
-                    min_replicas: 0,
+                    timeout: config.store_options.timeout,
+                    min_replicas: config.store_options.min_replicas,
                 },
             })
             .await
             .map_err(|e| format!("session store (store.nodes): {e}"))?
         }
     };
+    check_eviction(store.as_ref(), config.store_options.allow_evicting_policy).await?;
     let keys = match &config.sealing {
         Some(s) => {
             let active = s

@@ -231,6 +231,56 @@ fn cpu_scheduling_from_file_and_environment() {
 }
 
 #[test]
+fn store_options_from_file_and_environment() {
+    let path = Path::new("t.toml");
+    let cfg = Config::from_toml(BASE, path, &env_with_secret, at()).unwrap();
+    assert_eq!(
+        cfg.store_options.timeout,
+        std::time::Duration::from_millis(500)
+    );
+    assert_eq!(cfg.store_options.min_replicas, 0);
+    assert!(!cfg.store_options.allow_evicting_policy);
+    let text = format!(
+        "{BASE}\n[store]\ntimeout_ms = 1500\nmin_replicas = 1\nallow_evicting_policy = true\n"
+    );
+    let cfg = Config::from_toml(&text, path, &env_with_secret, at()).unwrap();
+    assert_eq!(
+        cfg.store_options.timeout,
+        std::time::Duration::from_millis(1500)
+    );
+    assert_eq!(cfg.store_options.min_replicas, 1);
+    assert!(cfg.store_options.allow_evicting_policy);
+    let env = |k: &str| match k {
+        "IDBROKER_STORE_TIMEOUT_MS" => Some("250".to_owned()),
+        "IDBROKER_STORE_MIN_REPLICAS" => Some("2".to_owned()),
+        "IDBROKER_STORE_ALLOW_EVICTING_POLICY" => Some("false".to_owned()),
+        other => env_with_secret(other),
+    };
+    let cfg = Config::from_toml(&text, path, &env, at()).unwrap();
+    assert_eq!(
+        cfg.store_options.timeout,
+        std::time::Duration::from_millis(250)
+    );
+    assert_eq!(cfg.store_options.min_replicas, 2);
+    assert!(!cfg.store_options.allow_evicting_policy);
+    for bad in ["timeout_ms = 0", "timeout_ms = 600000", "min_replicas = 99"] {
+        let text = format!("{BASE}\n[store]\n{bad}\n");
+        let err = Config::from_toml(&text, path, &env_with_secret, at())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("store."), "{bad}: {err}");
+    }
+    let env = |k: &str| match k {
+        "IDBROKER_STORE_ALLOW_EVICTING_POLICY" => Some("yes".to_owned()),
+        other => env_with_secret(other),
+    };
+    let err = Config::from_toml(BASE, path, &env, at())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("store.allow_evicting_policy"), "{err}");
+}
+
+#[test]
 fn the_store_url_from_the_environment_wins_over_a_memory_store_in_the_file() {
     // Regression: IDBROKER_STORE_URL used to be ignored when the file said kind = "memory"
     // (the demo config does), so a benchmark meant for Redis ran on the in-memory store.

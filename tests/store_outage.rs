@@ -90,3 +90,89 @@ async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// `CONFIG SET maxmemory-policy` on a test's own redis-server.
+fn set_policy(server: &RedisServer, policy: &str) {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port().to_string(), "config", "set"])
+        .args(["maxmemory-policy", policy])
+        .output()
+        .expect("redis-cli");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("OK"),
+        "{out:?}"
+    );
+}
+
+/// A Redis that may evict keys would lose sessions after answering them and resurrect revoked
+/// ones (its revocation marks evicted): idbroker refuses to start on it, saying why and how to
+/// fix it, unless `store.allow_evicting_policy` says the operator knows.
+#[actix_web::test]
+async fn an_evicting_redis_is_refused_at_start_unless_allowed() {
+    let server = RedisServer::start();
+    set_policy(&server, "allkeys-lru");
+    let with_store = |cfg: &mut idbroker::config::Config| {
+        cfg.store = StoreConfig::Redis {
+            url: server.url(),
+            prefix: "evict:".into(),
+        };
+    };
+    let mut cfg = demo();
+    with_store(&mut cfg);
+    let err = idbroker::build_state(cfg, Arc::new(SystemClock))
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.contains("maxmemory-policy allkeys-lru"), "{err}");
+    assert!(err.contains("revoked session valid again"), "{err}");
+    assert!(err.contains("store.allow_evicting_policy"), "{err}");
+
+    set_policy(&server, "volatile-ttl");
+    let mut cfg = demo();
+    with_store(&mut cfg);
+    assert!(idbroker::build_state(cfg, Arc::new(SystemClock))
+        .await
+        .is_err());
+
+    let mut cfg = demo();
+    with_store(&mut cfg);
+    cfg.store_options.allow_evicting_policy = true;
+    assert!(idbroker::build_state(cfg, Arc::new(SystemClock))
+        .await
+        .is_ok());
+
+    set_policy(&server, "noeviction");
+    let mut cfg = demo();
+    with_store(&mut cfg);
+    assert!(idbroker::build_state(cfg, Arc::new(SystemClock))
+        .await
+        .is_ok());
+}
+
+/// `/readyz` checks the policy on every probe: a policy changed on a running Redis (or a
+/// failover to a server configured otherwise) takes the replica out of rotation, and back.
+#[actix_web::test]
+async fn readiness_fails_while_redis_may_evict() {
+    let server = RedisServer::start();
+    let mut cfg = demo();
+    cfg.store = StoreConfig::Redis {
+        url: server.url(),
+        prefix: "evict:".into(),
+    };
+    let state = idbroker::build_state(cfg, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let url = start(state).await;
+    let ready = common::get(&url, "/readyz").await;
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    set_policy(&server, "volatile-lru");
+    let evicting = common::get(&url, "/readyz").await;
+    assert!(evicting.starts_with("HTTP/1.1 503"), "{evicting}");
+    assert!(
+        evicting.contains("maxmemory-policy volatile-lru"),
+        "{evicting}"
+    );
+    set_policy(&server, "noeviction");
+    let again = common::get(&url, "/readyz").await;
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+}

@@ -11,16 +11,29 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-/// `GET /readyz`: 503 while the session store does not answer.
+/// `GET /readyz`: 503 while the session store does not answer, and while it may evict keys
+/// (Redis `maxmemory-policy` other than `noeviction`, unless `store.allow_evicting_policy`):
+/// checked on every probe, so a policy changed on a running Redis, or a failover to a server
+/// configured otherwise, takes the replica out of rotation.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok()
+    let unready = |why: String| {
+        HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
-            .body("ready\n"),
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("session store unavailable\n"),
+            .body(why)
+    };
+    if state.store.ping().await.is_err() {
+        return unready("session store unavailable\n".into());
     }
+    if !state.config.store_options.allow_evicting_policy {
+        match state.store.evicting_policies().await {
+            Ok(p) if p.is_empty() => {}
+            Ok(p) => return unready(format!("{}\n", crate::eviction_refusal(&p))),
+            Err(_) => return unready("session store unavailable\n".into()),
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain")
+        .body("ready\n")
 }
 
 /// `GET /metrics` on the metrics listener (`server.metrics_listen`): Prometheus text format;

@@ -100,6 +100,15 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Is the store answering? For `/readyz`.
     async fn ping(&self) -> Result<(), SessionError>;
 
+    /// The eviction policies in force that may drop idbroker's keys under memory pressure: a
+    /// dropped session answers as unknown after the client was given it, and a dropped
+    /// revocation mark makes a revoked session valid again. Each entry names the policy (and the
+    /// server, for a cluster); empty when nothing can be evicted (Redis `maxmemory-policy
+    /// noeviction`, or a store that never evicts).
+    async fn evicting_policies(&self) -> Result<Vec<String>, SessionError> {
+        Ok(Vec::new())
+    }
+
     /// A handle for one server worker thread, when the backend wants one: Redis gives each
     /// worker its own connection, made on that worker's runtime (see `RedisStore::fork`).
     /// `None`: share this one (the in-memory store).

@@ -521,6 +521,28 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    async fn evicting_policies(&self) -> Result<Vec<String>, SessionError> {
+        // INFO (not CONFIG GET, which managed Redis services often rename away); in a cluster
+        // it goes to every primary and answers a map of node -> text.
+        let mut cmd = ::redis::cmd("INFO");
+        cmd.arg("memory");
+        let info: Value = self.query(cmd).await?;
+        let mut found = Vec::new();
+        collect_policies(&info, None, &mut found)?;
+        if found.is_empty() {
+            // An INFO without the field cannot vouch for anything.
+            return Err(SessionError::Corrupt);
+        }
+        Ok(found
+            .into_iter()
+            .filter(|(_, policy)| policy != "noeviction")
+            .map(|(node, policy)| match node {
+                Some(n) => format!("{policy} on {n}"),
+                None => policy,
+            })
+            .collect())
+    }
+
     fn worker_handle(&self) -> Option<std::sync::Arc<dyn SessionStore>> {
         Some(std::sync::Arc::new(self.fork()))
     }
@@ -619,5 +641,77 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{store:?}").contains("hunter2"));
+    }
+}
+
+/// The `maxmemory_policy` of each `INFO memory` text in `v` (a text, or a cluster's map of node
+/// to text), with the node it came from.
+fn collect_policies(
+    v: &Value,
+    node: Option<String>,
+    out: &mut Vec<(Option<String>, String)>,
+) -> Result<(), SessionError> {
+    match v {
+        Value::BulkString(b) => {
+            let text = std::str::from_utf8(b).map_err(|_| SessionError::Corrupt)?;
+            out.extend(maxmemory_policy(text).map(|p| (node, p.to_owned())));
+        }
+        Value::VerbatimString { text, .. } | Value::SimpleString(text) => {
+            out.extend(maxmemory_policy(text).map(|p| (node, p.to_owned())));
+        }
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                let name = match k {
+                    Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                    Value::SimpleString(s) => s.clone(),
+                    _ => return Err(SessionError::Corrupt),
+                };
+                collect_policies(v, Some(name), out)?;
+            }
+        }
+        _ => return Err(SessionError::Corrupt),
+    }
+    Ok(())
+}
+
+/// `maxmemory_policy:VALUE` in an `INFO` text.
+fn maxmemory_policy(info: &str) -> Option<&str> {
+    info.lines()
+        .find_map(|l| l.strip_prefix("maxmemory_policy:"))
+        .map(str::trim)
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn policies_from_info_texts_and_cluster_maps() {
+        let info = "# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\n";
+        assert_eq!(maxmemory_policy(info), Some("allkeys-lru"));
+        assert_eq!(maxmemory_policy("# Memory\r\nused_memory:1\r\n"), None);
+        let mut out = Vec::new();
+        let map = Value::Map(vec![
+            (
+                Value::BulkString(b"127.0.0.1:7001".to_vec()),
+                Value::BulkString(b"maxmemory_policy:noeviction\r\n".to_vec()),
+            ),
+            (
+                Value::BulkString(b"127.0.0.1:7002".to_vec()),
+                Value::VerbatimString {
+                    format: ::redis::VerbatimFormat::Text,
+                    text: "maxmemory_policy:volatile-lru\r\n".into(),
+                },
+            ),
+        ]);
+        collect_policies(&map, None, &mut out).unwrap_or_default();
+        assert_eq!(
+            out,
+            vec![
+                (Some("127.0.0.1:7001".into()), "noeviction".into()),
+                (Some("127.0.0.1:7002".into()), "volatile-lru".into()),
+            ]
+        );
+        assert!(collect_policies(&Value::Int(1), None, &mut out).is_err());
     }
 }
