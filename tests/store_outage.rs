@@ -121,8 +121,7 @@ async fn an_evicting_redis_is_refused_at_start_unless_allowed() {
     with_store(&mut cfg);
     let err = idbroker::build_state(cfg, Arc::new(SystemClock))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(err.contains("maxmemory-policy allkeys-lru"), "{err}");
     assert!(err.contains("revoked session valid again"), "{err}");
     assert!(err.contains("store.allow_evicting_policy"), "{err}");
