@@ -23,6 +23,27 @@ use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
+/// The log filter: `IDBROKER_LOG` (default `info`), and malformed HTTP from clients kept out of
+/// it. actix's HTTP/1 dispatcher reports every request it cannot parse as an ERROR
+/// (`stream error: request parse error: ...`): any client could write error lines at will.
+/// Those are the client's fault, not the server's, so they are shown only when the filter asks
+/// for `debug` or `trace`, or names `actix_http` itself.
+pub fn filter_directives(user: Option<&str>) -> String {
+    let user = user
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .unwrap_or("info");
+    let lower = user.to_ascii_lowercase();
+    if ["debug", "trace", "actix_http"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        user.to_owned()
+    } else {
+        format!("{user},actix_http::h1::dispatcher=off")
+    }
+}
+
 /// A worker writes its buffered lines once they reach this size.
 pub const BATCH_BYTES: usize = 16 * 1024;
 /// ...and at least this often.
@@ -180,5 +201,28 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::filter_directives;
+
+    #[test]
+    fn client_parse_errors_only_at_debug() {
+        assert_eq!(
+            filter_directives(None),
+            "info,actix_http::h1::dispatcher=off"
+        );
+        assert_eq!(
+            filter_directives(Some("warn,idbroker=info")),
+            "warn,idbroker=info,actix_http::h1::dispatcher=off"
+        );
+        assert_eq!(filter_directives(Some("debug")), "debug");
+        assert_eq!(
+            filter_directives(Some("info,actix_http=error")),
+            "info,actix_http=error"
+        );
+        assert!(tracing_subscriber::EnvFilter::try_new(filter_directives(None)).is_ok());
     }
 }

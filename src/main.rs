@@ -267,8 +267,10 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         // enclosing spans is not: formatting it was a visible share of a request's CPU.
         .with_span_list(false)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IDBROKER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_new(idbroker::logging::filter_directives(
+                std::env::var("IDBROKER_LOG").ok().as_deref(),
+            ))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
     idbroker::logging::enable();

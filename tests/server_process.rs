@@ -713,3 +713,38 @@ fn server_threads_run_under_the_configured_scheduling_policy() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// Malformed HTTP from a client is the client's fault: at the default log level it writes no
+/// ERROR line (actix reports each as `stream error` at ERROR; any client could fill the log).
+#[test]
+fn malformed_client_requests_write_no_error_lines() {
+    let dir = scratch("malformed");
+    let server = Server::start(&dir, &[]);
+    for raw in [
+        "GARBAGE\r\n\r\n",
+        "GET / HTTP/1.1\r\nHo st: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    ] {
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.set_read_timeout(Some(PATIENCE)).unwrap();
+        s.write_all(raw.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+    }
+    // A well-formed request after them, so their lines (if any) are written before its own.
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert!(read_response(&mut s).starts_with("HTTP/1.1 200"));
+    server.signal("TERM");
+    server.wait_for(
+        || server.log().contains("idbroker stopped"),
+        "the server to stop",
+    );
+    let log = server.log();
+    assert!(!log.contains("stream error"), "{log}");
+    assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
