@@ -4,6 +4,7 @@
 mod feed;
 mod memory;
 mod redis;
+mod warn_limit;
 
 use std::fmt;
 use std::sync::Arc;

@@ -34,6 +34,7 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use super::feed::{RevocationEvent, RevocationFeed};
+use super::warn_limit::WarnLimit;
 use super::{
     check_namespace, check_new_session, check_once_id, redact_url, remaining, RedisOptions,
     SessionStore,
@@ -177,8 +178,20 @@ fn sha256_hex(s: &str) -> String {
     data_encoding::HEXLOWER.encode(d.as_ref())
 }
 
+/// Store errors and timeouts: an outage repeats them for every call, so each kind is written at
+/// most once per 10 s, with the count left out ([`WarnLimit`]).
+static STORE_ERRORS: WarnLimit = WarnLimit::new();
+static STORE_TIMEOUTS: WarnLimit = WarnLimit::new();
+
 fn store_error(e: &RedisError) -> SessionError {
-    tracing::warn!(kind = ?e.kind(), code = e.code(), "session store error");
+    if let Some(more) = STORE_ERRORS.admit_now() {
+        tracing::warn!(
+            kind = ?e.kind(),
+            code = e.code(),
+            left_out = more,
+            "session store error ({more} more in the last 10 s)"
+        );
+    }
     if e.kind() == ErrorKind::TypeError || e.code() == Some("WRONGTYPE") {
         SessionError::Corrupt
     } else {
@@ -351,10 +364,13 @@ impl RedisStore {
         })
         .await
         .map_err(|_| {
-            tracing::warn!(
-                timeout_ms = self.timeout.as_millis(),
-                "session store timeout"
-            );
+            if let Some(more) = STORE_TIMEOUTS.admit_now() {
+                tracing::warn!(
+                    timeout_ms = self.timeout.as_millis(),
+                    left_out = more,
+                    "session store timeout ({more} more in the last 10 s)"
+                );
+            }
             SessionError::Unavailable
         })?
     }
