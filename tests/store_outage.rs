@@ -93,15 +93,7 @@ async fn issuance_fails_closed_while_redis_is_down_and_recovers() {
 
 /// `CONFIG SET maxmemory-policy` on a test's own redis-server.
 fn set_policy(server: &RedisServer, policy: &str) {
-    let out = std::process::Command::new("redis-cli")
-        .args(["-p", &server.port().to_string(), "config", "set"])
-        .args(["maxmemory-policy", policy])
-        .output()
-        .expect("redis-cli");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("OK"),
-        "{out:?}"
-    );
+    config_set(server, "maxmemory-policy", policy);
 }
 
 /// A Redis that may evict keys would lose sessions after answering them and resurrect revoked
@@ -174,4 +166,49 @@ async fn readiness_fails_while_redis_may_evict() {
     set_policy(&server, "noeviction");
     let again = common::get(&url, "/readyz").await;
     assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+}
+
+/// `/readyz` writes: a Redis that answers pings but refuses writes (out of memory under
+/// noeviction) can issue nothing, and the replica is taken out of rotation until it can.
+#[actix_web::test]
+async fn readiness_fails_while_redis_refuses_writes() {
+    let server = RedisServer::start();
+    let mut cfg = demo();
+    cfg.store = StoreConfig::Redis {
+        url: server.url(),
+        prefix: "full:".into(),
+    };
+    let state = idbroker::build_state(cfg, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let url = start(state).await;
+    let ready = common::get(&url, "/readyz").await;
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    // Any used memory is over one byte: every write is refused (OOM).
+    config_set(&server, "maxmemory", "1");
+    let full = common::get(&url, "/readyz").await;
+    assert!(full.starts_with("HTTP/1.1 503"), "{full}");
+    assert!(full.contains("refuses writes"), "{full}");
+    config_set(&server, "maxmemory", "0");
+    let again = common::get(&url, "/readyz").await;
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+}
+
+/// `CONFIG SET name value` on a test's own redis-server.
+fn config_set(server: &RedisServer, name: &str, value: &str) {
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &server.port().to_string(),
+            "config",
+            "set",
+            name,
+            value,
+        ])
+        .output()
+        .expect("redis-cli");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("OK"),
+        "{out:?}"
+    );
 }

@@ -11,7 +11,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-/// `GET /readyz`: 503 while the session store does not answer, and while it may evict keys
+/// `GET /readyz`: 503 while the session store does not answer, while it refuses writes (a
+/// small write with a 10 s TTL on every probe: Redis out of memory, a read-only replica), and
+/// while it may evict keys
 /// (Redis `maxmemory-policy` other than `noeviction`, unless `store.allow_evicting_policy`):
 /// checked on every probe, so a policy changed on a running Redis, or a failover to a server
 /// configured otherwise, takes the replica out of rotation.
@@ -23,6 +25,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     };
     if state.store.ping().await.is_err() {
         return unready("session store unavailable\n".into());
+    }
+    if state.store.probe_write().await.is_err() {
+        return unready(
+            "session store refuses writes (out of memory, or a read-only replica): no session can be issued\n"
+                .into(),
+        );
     }
     if !state.config.store_options.allow_evicting_policy {
         match state.store.evicting_policies().await {

@@ -101,6 +101,13 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Is the store answering? For `/readyz`.
     async fn ping(&self) -> Result<(), SessionError>;
 
+    /// Does the store take writes now? For `/readyz`: a store that answers pings but refuses
+    /// writes (Redis out of memory under `noeviction`, a read-only replica after a failover)
+    /// can issue nothing. The default says yes (the in-memory store always takes them).
+    async fn probe_write(&self) -> Result<(), SessionError> {
+        Ok(())
+    }
+
     /// The eviction policies in force that may drop idbroker's keys under memory pressure: a
     /// dropped session answers as unknown after the client was given it, and a dropped
     /// revocation mark makes a revoked session valid again. Each entry names the policy (and the

@@ -537,6 +537,18 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    async fn probe_write(&self) -> Result<(), SessionError> {
+        // One small key, overwritten by every probe, gone 10 s after the last one. Redis refuses
+        // a SET when it is over maxmemory (OOM) or a read-only replica: that is the answer.
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(format!("{}readyz", self.prefix))
+            .arg(1)
+            .arg("PX")
+            .arg(10_000);
+        let _: Value = self.query(cmd).await?;
+        Ok(())
+    }
+
     async fn evicting_policies(&self) -> Result<Vec<String>, SessionError> {
         // INFO (not CONFIG GET, which managed Redis services often rename away); in a cluster
         // it goes to every primary and answers a map of node -> text.
