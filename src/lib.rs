@@ -122,10 +122,21 @@ async fn check_eviction(
     store: &dyn idbroker_session::SessionStore,
     allowed: bool,
 ) -> Result<(), String> {
-    let evicting = store
-        .evicting_policies()
-        .await
-        .map_err(|e| format!("session store: its eviction policy could not be read: {e}"))?;
+    let evicting = match store.evicting_policies().await {
+        Ok(p) => p,
+        // A server that does not say (a proxy without INFO) cannot vouch for its policy.
+        Err(e) if allowed => {
+            tracing::warn!(
+                "store.allow_evicting_policy = true: the session store's eviction policy could not be read ({e}); running without knowing it"
+            );
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(format!(
+                "session store: its eviction policy could not be read ({e}); idbroker needs maxmemory-policy noeviction (INFO memory), or store.allow_evicting_policy = true to run without knowing it"
+            ))
+        }
+    };
     if evicting.is_empty() {
         return Ok(());
     }
