@@ -105,50 +105,6 @@ async fn refresh_saml_metadata(
     }
 }
 
-/// Why a store that may evict keys is refused: what eviction does to idbroker, and the way out.
-pub fn eviction_refusal(policies: &[String]) -> String {
-    format!(
-        "the session store may evict keys under memory pressure (maxmemory-policy {}): a session \
-         answered to a client could vanish, and a revocation mark could be evicted, making a \
-         revoked session valid again. Set maxmemory-policy noeviction (and size maxmemory for \
-         the sessions), or set store.allow_evicting_policy = true to run anyway",
-        policies.join(", ")
-    )
-}
-
-/// Refuse a store whose eviction policy may drop sessions or revocation marks, unless the
-/// operator allowed it (then warn).
-async fn check_eviction(
-    store: &dyn idbroker_session::SessionStore,
-    allowed: bool,
-) -> Result<(), String> {
-    let evicting = match store.evicting_policies().await {
-        Ok(p) => p,
-        // A server that does not say (a proxy without INFO) cannot vouch for its policy.
-        Err(e) if allowed => {
-            tracing::warn!(
-                "store.allow_evicting_policy = true: the session store's eviction policy could not be read ({e}); running without knowing it"
-            );
-            return Ok(());
-        }
-        Err(e) => {
-            return Err(format!(
-                "session store: its eviction policy could not be read ({e}); idbroker needs maxmemory-policy noeviction (INFO memory), or store.allow_evicting_policy = true to run without knowing it"
-            ))
-        }
-    };
-    if evicting.is_empty() {
-        return Ok(());
-    }
-    let why = eviction_refusal(&evicting);
-    if allowed {
-        tracing::warn!("store.allow_evicting_policy = true: {why}");
-        Ok(())
-    } else {
-        Err(format!("session store refused: {why}"))
-    }
-}
-
 /// Build the shared state from a validated configuration: connect the session store, load the
 /// sealing keys (an ephemeral key when none is configured, with a warning).
 pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result<AppState, String> {
@@ -184,7 +140,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
             .map_err(|e| format!("session store (store.nodes): {e}"))?
         }
     };
-    check_eviction(store.as_ref(), config.store_options.allow_evicting_policy).await?;
+    state::check_eviction(store.as_ref(), config.store_options.allow_evicting_policy).await?;
     let keys = match &config.sealing {
         Some(s) => {
             let active = s

@@ -69,3 +69,47 @@ impl AppState {
         self.config.sigv4_skew
     }
 }
+
+/// Why a store that may evict keys is refused: what eviction does to idbroker, and the way out.
+pub fn eviction_refusal(policies: &[String]) -> String {
+    format!(
+        "the session store may evict keys under memory pressure (maxmemory-policy {}): a session \
+         answered to a client could vanish, and a revocation mark could be evicted, making a \
+         revoked session valid again. Set maxmemory-policy noeviction (and size maxmemory for \
+         the sessions), or set store.allow_evicting_policy = true to run anyway",
+        policies.join(", ")
+    )
+}
+
+/// Refuse a store whose eviction policy may drop sessions or revocation marks, unless the
+/// operator allowed it (then warn).
+pub(crate) async fn check_eviction(
+    store: &dyn idbroker_session::SessionStore,
+    allowed: bool,
+) -> Result<(), String> {
+    let evicting = match store.evicting_policies().await {
+        Ok(p) => p,
+        // A server that does not say (a proxy without INFO) cannot vouch for its policy.
+        Err(e) if allowed => {
+            tracing::warn!(
+                "store.allow_evicting_policy = true: the session store's eviction policy could not be read ({e}); running without knowing it"
+            );
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(format!(
+                "session store: its eviction policy could not be read ({e}); idbroker needs maxmemory-policy noeviction (INFO memory), or store.allow_evicting_policy = true to run without knowing it"
+            ))
+        }
+    };
+    if evicting.is_empty() {
+        return Ok(());
+    }
+    let why = eviction_refusal(&evicting);
+    if allowed {
+        tracing::warn!("store.allow_evicting_policy = true: {why}");
+        Ok(())
+    } else {
+        Err(format!("session store refused: {why}"))
+    }
+}

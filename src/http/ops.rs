@@ -35,7 +35,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if !state.config.store_options.allow_evicting_policy {
         match state.store.evicting_policies().await {
             Ok(p) if p.is_empty() => {}
-            Ok(p) => return unready(format!("{}\n", crate::eviction_refusal(&p))),
+            Ok(p) => return unready(format!("{}\n", crate::state::eviction_refusal(&p))),
             Err(_) => return unready("session store unavailable\n".into()),
         }
     }
