@@ -200,6 +200,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
     Ok(AppState {
         console_logins,
+        readiness: Arc::default(),
         verifier,
         tls: config.tls.is_some(),
         oidc: Arc::new(oidc),

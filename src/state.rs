@@ -31,6 +31,32 @@ pub struct AppState {
     pub verifier: Arc<idbroker_verify::Verifier>,
     /// The console's OIDC logins (discovery cache, code exchange).
     pub console_logins: Arc<crate::console::oidc_login::OidcLogins>,
+    /// `/readyz`'s last answer, shared by every worker (see [`Readiness`]).
+    pub readiness: Arc<Readiness>,
+}
+
+/// How long a `/readyz` answer is reused. The probe costs the store a `PING`, an `INFO` and a
+/// `SET` and anyone can call it: with the answer reused, a flood of probes costs the store at
+/// most this many checks per second, whatever the rate.
+pub const READINESS_TTL: Duration = Duration::from_secs(1);
+
+/// The last readiness answer and when it was made (the state's clock).
+#[derive(Debug, Default)]
+pub struct Readiness(std::sync::Mutex<Option<(std::time::SystemTime, Result<(), String>)>>);
+
+impl Readiness {
+    /// The answer made at most [`READINESS_TTL`] before `now`, if any.
+    pub fn fresh(&self, now: std::time::SystemTime) -> Option<Result<(), String>> {
+        let last = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        last.as_ref()
+            .filter(|(at, _)| now.duration_since(*at).is_ok_and(|age| age < READINESS_TTL))
+            .map(|(_, answer)| answer.clone())
+    }
+
+    /// Remember `answer`, made at `now`.
+    pub fn remember(&self, now: std::time::SystemTime, answer: Result<(), String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, answer));
+    }
 }
 
 impl AppState {

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
-use idbroker::clock::{Stopwatch, SystemClock};
+use idbroker::clock::{Clock, ManualClock, Stopwatch, SystemClock};
 use idbroker::config::StoreConfig;
+use idbroker::state::READINESS_TTL;
 
 mod common;
 use common::{demo, start, RedisServer};
@@ -140,31 +141,49 @@ async fn an_evicting_redis_is_refused_at_start_unless_allowed() {
         .is_ok());
 }
 
-/// `/readyz` checks the policy on every probe: a policy changed on a running Redis (or a
-/// failover to a server configured otherwise) takes the replica out of rotation, and back.
+/// A server on its own redis-server, with a clock the test moves (`/readyz` reuses an answer for
+/// `READINESS_TTL` of that clock).
+async fn server_on(redis: &RedisServer, prefix: &str) -> (String, Arc<ManualClock>) {
+    let mut cfg = demo();
+    cfg.store = StoreConfig::Redis {
+        url: redis.url(),
+        prefix: prefix.into(),
+    };
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let state = idbroker::build_state(cfg, clock.clone()).await.unwrap();
+    (start(state).await, clock)
+}
+
+/// `GET /readyz`, the whole answer.
+async fn readyz(url: &str) -> String {
+    common::get(url, "/readyz").await
+}
+
+/// `/readyz` checks the policy: a policy changed on a running Redis (or a failover to a server
+/// configured otherwise) takes the replica out of rotation, and back, once the reused answer
+/// (`READINESS_TTL`) has aged; within it, a flood of probes costs the store nothing more.
 #[actix_web::test]
 async fn readiness_fails_while_redis_may_evict() {
     let server = RedisServer::start();
-    let mut cfg = demo();
-    cfg.store = StoreConfig::Redis {
-        url: server.url(),
-        prefix: "evict:".into(),
-    };
-    let state = idbroker::build_state(cfg, Arc::new(SystemClock))
-        .await
-        .unwrap();
-    let url = start(state).await;
-    let ready = common::get(&url, "/readyz").await;
+    let (url, clock) = server_on(&server, "evict:").await;
+    let ready = readyz(&url).await;
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
     set_policy(&server, "volatile-lru");
-    let evicting = common::get(&url, "/readyz").await;
+    let reused = readyz(&url).await;
+    assert!(
+        reused.starts_with("HTTP/1.1 200"),
+        "within the TTL: {reused}"
+    );
+    clock.advance(READINESS_TTL);
+    let evicting = readyz(&url).await;
     assert!(evicting.starts_with("HTTP/1.1 503"), "{evicting}");
     assert!(
         evicting.contains("maxmemory-policy volatile-lru"),
         "{evicting}"
     );
     set_policy(&server, "noeviction");
-    let again = common::get(&url, "/readyz").await;
+    clock.advance(READINESS_TTL);
+    let again = readyz(&url).await;
     assert!(again.starts_with("HTTP/1.1 200"), "{again}");
 }
 
@@ -173,24 +192,18 @@ async fn readiness_fails_while_redis_may_evict() {
 #[actix_web::test]
 async fn readiness_fails_while_redis_refuses_writes() {
     let server = RedisServer::start();
-    let mut cfg = demo();
-    cfg.store = StoreConfig::Redis {
-        url: server.url(),
-        prefix: "full:".into(),
-    };
-    let state = idbroker::build_state(cfg, Arc::new(SystemClock))
-        .await
-        .unwrap();
-    let url = start(state).await;
-    let ready = common::get(&url, "/readyz").await;
+    let (url, clock) = server_on(&server, "full:").await;
+    let ready = readyz(&url).await;
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
     // Any used memory is over one byte: every write is refused (OOM).
     config_set(&server, "maxmemory", "1");
-    let full = common::get(&url, "/readyz").await;
+    clock.advance(READINESS_TTL);
+    let full = readyz(&url).await;
     assert!(full.starts_with("HTTP/1.1 503"), "{full}");
     assert!(full.contains("refuses writes"), "{full}");
     config_set(&server, "maxmemory", "0");
-    let again = common::get(&url, "/readyz").await;
+    clock.advance(READINESS_TTL);
+    let again = readyz(&url).await;
     assert!(again.starts_with("HTTP/1.1 200"), "{again}");
 }
 

@@ -12,22 +12,38 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// `GET /readyz`: 503 while the session store does not answer, while it refuses writes (a
-/// small write with a 10 s TTL on every probe: Redis out of memory, a read-only replica), and
-/// while it may evict keys
-/// (Redis `maxmemory-policy` other than `noeviction`, unless `store.allow_evicting_policy`):
-/// checked on every probe, so a policy changed on a running Redis, or a failover to a server
-/// configured otherwise, takes the replica out of rotation.
+/// small write with a 10 s TTL: Redis out of memory, a read-only replica), and while it may
+/// evict keys (Redis `maxmemory-policy` other than `noeviction`, unless
+/// `store.allow_evicting_policy`): a policy changed on a running Redis, or a failover to a
+/// server configured otherwise, takes the replica out of rotation. Anyone can call it, so an
+/// answer is reused for [`crate::state::READINESS_TTL`] (shared by the workers).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let unready = |why: String| {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body(why)
+    let now = state.clock.now();
+    let answer = match state.readiness.fresh(now) {
+        Some(answer) => answer,
+        None => {
+            let answer = check_ready(&state).await;
+            state.readiness.remember(now, answer.clone());
+            answer
+        }
     };
+    match answer {
+        Ok(()) => HttpResponse::Ok()
+            .content_type("text/plain")
+            .body("ready\n"),
+        Err(why) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body(why),
+    }
+}
+
+/// The store's readiness, asked now.
+async fn check_ready(state: &AppState) -> Result<(), String> {
     if state.store.ping().await.is_err() {
-        return unready("session store unavailable\n".into());
+        return Err("session store unavailable\n".into());
     }
     if state.store.probe_write().await.is_err() {
-        return unready(
+        return Err(
             "session store refuses writes (out of memory, or a read-only replica): no session can be issued\n"
                 .into(),
         );
@@ -35,13 +51,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if !state.config.store_options.allow_evicting_policy {
         match state.store.evicting_policies().await {
             Ok(p) if p.is_empty() => {}
-            Ok(p) => return unready(format!("{}\n", crate::state::eviction_refusal(&p))),
-            Err(_) => return unready("session store unavailable\n".into()),
+            Ok(p) => return Err(format!("{}\n", crate::state::eviction_refusal(&p))),
+            Err(_) => return Err("session store unavailable\n".into()),
         }
     }
-    HttpResponse::Ok()
-        .content_type("text/plain")
-        .body("ready\n")
+    Ok(())
 }
 
 /// `GET /metrics` on the metrics listener (`server.metrics_listen`): Prometheus text format;
