@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod settings;
 pub mod state;
 pub mod sts;
+pub mod throttle;
 pub mod tls;
 pub mod verification;
 
@@ -201,6 +202,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     Ok(AppState {
         console_logins,
         readiness: Arc::default(),
+        local_buckets: Arc::default(),
         verifier,
         tls: config.tls.is_some(),
         oidc: Arc::new(oidc),

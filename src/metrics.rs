@@ -39,6 +39,16 @@ pub struct SamlRefreshLabels {
     pub outcome: String,
 }
 
+/// Labels of the throttled-calls counter: the action and the bucket that was empty
+/// (`principal`, `provider` or `source`), both from fixed sets.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ThrottleLabels {
+    /// The action.
+    pub action: &'static str,
+    /// The bucket kind.
+    pub bucket: &'static str,
+}
+
 /// Labels of the latency histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabel {
@@ -60,6 +70,7 @@ pub struct Metrics {
     store_errors: Counter,
     jwks_fetches: Family<JwksLabels, Counter>,
     saml_refreshes: Family<SamlRefreshLabels, Counter>,
+    throttled: Family<ThrottleLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -105,6 +116,12 @@ impl Metrics {
             "Session store operations that failed or timed out",
             store_errors.clone(),
         );
+        let throttled = Family::<ThrottleLabels, Counter>::default();
+        registry.register(
+            "throttled_calls",
+            "Calls refused with Throttling, by action and by the bucket that was empty",
+            throttled.clone(),
+        );
         let jwks_fetches = Family::<JwksLabels, Counter>::default();
         registry.register(
             "oidc_jwks_fetches",
@@ -124,7 +141,15 @@ impl Metrics {
             latency,
             store_errors,
             jwks_fetches,
+            throttled,
         }
+    }
+
+    /// Count one call refused with Throttling.
+    pub fn throttled(&self, action: &'static str, bucket: &'static str) {
+        self.throttled
+            .get_or_create(&ThrottleLabels { action, bucket })
+            .inc();
     }
 
     /// Count one call. Labels are static strings (a fixed set, no allocation per call).

@@ -33,6 +33,9 @@ pub struct AppState {
     pub console_logins: Arc<crate::console::oidc_login::OidcLogins>,
     /// `/readyz`'s last answer, shared by every worker (see [`Readiness`]).
     pub readiness: Arc<Readiness>,
+    /// Rate-limit buckets of this process, used while the store cannot be reached (see
+    /// `crate::throttle`), shared by the workers.
+    pub local_buckets: Arc<idbroker_session::LocalBuckets>,
 }
 
 /// How long a `/readyz` answer is reused. The probe costs the store a `PING`, an `INFO` and a
@@ -87,6 +90,17 @@ impl AppState {
             keys: &self.keys,
             saml: &self.config.saml,
             oidc: &self.oidc,
+            throttle: self.throttle(),
+        }
+    }
+
+    /// The rate limits, with this worker's store and the metrics.
+    pub fn throttle(&self) -> crate::throttle::Throttle<'_> {
+        crate::throttle::Throttle {
+            settings: &self.config.throttle,
+            store: self.store.as_ref(),
+            fallback: &self.local_buckets,
+            metrics: &self.metrics,
         }
     }
 

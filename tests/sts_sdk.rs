@@ -229,6 +229,13 @@ impl SessionStore for RefusingStore {
     async fn use_once(&self, _: &str, _: &str, _: u64, _: u64) -> Result<(), SessionError> {
         Err(SessionError::Unavailable)
     }
+    async fn admit(
+        &self,
+        _: &[idbroker_session::RateBucket],
+        _: u64,
+    ) -> Result<idbroker_session::Admission, SessionError> {
+        Err(SessionError::Unavailable)
+    }
     async fn ping(&self) -> Result<(), SessionError> {
         Err(SessionError::Unavailable)
     }

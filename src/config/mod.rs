@@ -55,6 +55,9 @@ pub struct RawConfig {
     /// `[console]`
     #[serde(default)]
     pub console: crate::console::RawConsole,
+    /// `[throttle]`
+    #[serde(default)]
+    pub throttle: crate::throttle::RawThrottle,
 }
 
 /// `[server]`
@@ -263,6 +266,8 @@ pub struct Config {
     pub saml: std::sync::Arc<crate::federation::saml::SamlSettings>,
     /// Web console sign-in.
     pub console: crate::console::ConsoleSettings,
+    /// Rate limits (`[throttle]`).
+    pub throttle: crate::throttle::ThrottleSettings,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -358,6 +363,7 @@ impl Config {
             };
         }
         let store_options = store::store_options(&raw.store, file, env)?;
+        let throttle = crate::throttle::throttle_settings(&raw.throttle, file, env)?;
         let base = file.parent().unwrap_or(Path::new("."));
         let mut warnings = Vec::new();
 
@@ -468,6 +474,7 @@ impl Config {
 
         Ok(Config {
             console,
+            throttle,
             file: file.to_owned(),
             listen: raw.server.listen,
             region: raw.server.region,

@@ -32,6 +32,9 @@ pub enum ConsoleError {
     /// A form without its CSRF token, or an expired form.
     #[error("{0}")]
     Csrf(String),
+    /// Too many sign-ins from this address (or for this provider) in a short time.
+    #[error("Rate exceeded")]
+    Throttled,
     /// The session store cannot be reached.
     #[error("the session store is unavailable")]
     Unavailable,
@@ -46,10 +49,17 @@ impl From<SealError> for ConsoleError {
     }
 }
 
+impl From<crate::throttle::ThrottleError> for ConsoleError {
+    fn from(e: crate::throttle::ThrottleError) -> Self {
+        StsError::from(e).into()
+    }
+}
+
 impl From<StsError> for ConsoleError {
     fn from(e: StsError) -> Self {
         match e {
             StsError::Unavailable => ConsoleError::Unavailable,
+            StsError::Throttled => ConsoleError::Throttled,
             StsError::Internal => ConsoleError::Internal,
             StsError::Saml(e) => e.into(),
             StsError::WebIdentity(e) => e.into(),

@@ -27,6 +27,7 @@ pub async fn revoke(
     let result = async {
         let now = state.clock.now();
         let caller = auth::authenticate_for(SERVICE, &req, &body, &state, now).await?;
+        crate::http::throttle::by_principal(&state, &caller, "Admin", now).await?;
         call.audit.caller = Some(caller.arn.clone());
         let what = what?;
         let dir = &state.config.directory;

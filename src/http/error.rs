@@ -142,6 +142,9 @@ impl From<StsError> for ApiError {
             }
             StsError::Saml(e) => e.into(),
             StsError::WebIdentity(e) => e.into(),
+            // AWS's answer to a throttled call; the SDKs' and the CLI's retry modes (legacy,
+            // standard, adaptive) treat the code `Throttling` as a throttling error and back off.
+            StsError::Throttled => ApiError::new("Throttling", 400, "Rate exceeded"),
             StsError::Unavailable => ApiError::new(
                 "ServiceUnavailable",
                 503,
@@ -153,6 +156,12 @@ impl From<StsError> for ApiError {
                 "The request processing has failed because of an unknown error.",
             ),
         }
+    }
+}
+
+impl From<crate::throttle::ThrottleError> for ApiError {
+    fn from(e: crate::throttle::ThrottleError) -> Self {
+        StsError::from(e).into()
     }
 }
 
@@ -418,6 +427,12 @@ pub fn console_error(e: &crate::console::ConsoleError) -> ConsolePageError {
             "csrf",
             "This form has expired",
             "For your protection, forms work only in the page that showed them and only for a few minutes. Start again from the sign-in page.",
+        ),
+        E::Throttled => (
+            429,
+            "throttled",
+            "Too many sign-in attempts",
+            "Too many sign-in requests came from your network or for your identity provider in a short time. Wait a few seconds and try again.",
         ),
         E::Unavailable => (
             503,

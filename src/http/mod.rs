@@ -17,6 +17,7 @@ pub mod ops;
 pub mod query;
 mod saml_metadata;
 mod sts_endpoint;
+mod throttle;
 pub mod verify;
 pub mod web_identity;
 pub mod xml;

@@ -9,7 +9,7 @@ use tracing::instrument;
 use crate::http::error::ApiError;
 use crate::http::query::{self, Params};
 use crate::http::xml::{self, Body};
-use crate::http::{auth, facts, web_identity, Call};
+use crate::http::{auth, facts, throttle, web_identity, Call};
 use crate::state::AppState;
 use crate::sts::{self, IssuedSession, StsError};
 
@@ -99,6 +99,7 @@ async fn dispatch(
     match action {
         "GetCallerIdentity" => {
             let caller = auth::authenticate(req, body, state, now).await?;
+            throttle::by_principal(state, &caller, "GetCallerIdentity", now).await?;
             call.audit.caller = Some(caller.arn.clone());
             let id = sts::get_caller_identity(&caller);
             let wants_json = req
@@ -123,6 +124,7 @@ async fn dispatch(
         }
         "GetSessionToken" => {
             let caller = auth::authenticate(req, body, state, now).await?;
+            throttle::by_principal(state, &caller, "GetSessionToken", now).await?;
             call.audit.caller = Some(caller.arn.clone());
             let r = query::get_session_token_request(params)?;
             let issued = sts::get_session_token(&services, &caller, &r, now)
@@ -135,6 +137,7 @@ async fn dispatch(
         }
         "AssumeRole" => {
             let caller = auth::authenticate(req, body, state, now).await?;
+            throttle::by_principal(state, &caller, "AssumeRole", now).await?;
             call.audit.caller = Some(caller.arn.clone());
             let r = query::assume_role_request(params)?;
             let issued = sts::assume_role(&services, &caller, &r, &facts(req, state, now))
@@ -146,6 +149,7 @@ async fn dispatch(
             Ok(xml_ok(b.response("AssumeRole", &rid), &rid))
         }
         "AssumeRoleWithWebIdentity" => {
+            throttle::by_source(state, req, "AssumeRoleWithWebIdentity", now).await?;
             let r = query::assume_role_with_web_identity_request(params, true)?;
             let out = sts::assume_role_with_web_identity(&services, &r, &facts(req, state, now))
                 .await
@@ -159,6 +163,7 @@ async fn dispatch(
             ))
         }
         "AssumeRoleWithSAML" => {
+            throttle::by_source(state, req, "AssumeRoleWithSAML", now).await?;
             let r = query::assume_role_with_saml_request(params)?;
             let out = sts::assume_role_with_saml(&services, &r, &facts(req, state, now))
                 .await

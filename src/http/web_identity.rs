@@ -67,6 +67,7 @@ pub async fn workload_credentials(
 ) -> Result<HttpResponse, ApiError> {
     let mut call = Call::start();
     let now = state.clock.now();
+    let admitted = crate::http::throttle::by_source(&state, &req, "WorkloadCredentials", now).await;
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -84,13 +85,14 @@ pub async fn workload_credentials(
             )
         })
         .collect();
-    let result = match token {
-        None => Err(ApiError::new(
+    let result = match (admitted, token) {
+        (Err(throttled), _) => Err(ApiError::from(throttled)),
+        (Ok(()), None) => Err(ApiError::new(
             "MissingAuthenticationToken",
             401,
             "The Authorization header must carry the workload's web identity token",
         )),
-        Some(token) => {
+        (Ok(()), Some(token)) => {
             pairs.push(("WebIdentityToken".into(), token));
             let params = Params::from_pairs(std::mem::take(&mut pairs));
             exchange(&state, &req, &params, &mut call, now).await

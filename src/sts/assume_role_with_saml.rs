@@ -15,6 +15,7 @@ use crate::sts::constraints::{self as params, Tag};
 use crate::sts::mint::{mint, IssuedSession};
 use crate::sts::policies::{check_session_policies, trust_federated};
 use crate::sts::{RequestFacts, RoleRequest, Services, SessionPlan, StsError};
+use crate::throttle::Key;
 
 const ATTR: &str = "https://aws.amazon.com/SAML/Attributes/";
 
@@ -179,15 +180,20 @@ pub async fn assume_role_with_saml(
 ) -> Result<SamlIssued, StsError> {
     let now = facts.now;
     let provider = provider(sts.saml, req.principal_arn)?;
-    let verified = crate::federation::saml::verify(
+    let checked = crate::federation::saml::check_pooled(
         provider,
         sts.saml,
         req.assertion,
         InResponseTo::Unsolicited,
-        sts.store,
         now,
     )
     .await?;
+    // The provider's bucket, once its signature verified (an outsider cannot spend it) and
+    // before single use (a throttled client retries with the same assertion).
+    sts.throttle
+        .admit("AssumeRoleWithSAML", &[Key::Provider(&provider.arn)], now)
+        .await?;
+    let verified = crate::federation::saml::use_once(provider, checked, sts.store, now).await?;
     let out = decide(sts.directory, provider, &verified, &req.role, facts)?;
     let session = mint(sts, out.plan, now).await?;
     Ok(SamlIssued {

@@ -22,6 +22,7 @@ use crate::sts::constraints::{self as params, Tag};
 use crate::sts::mint::{mint, IssuedSession};
 use crate::sts::policies::{check_session_policies, trust_federated};
 use crate::sts::{RequestFacts, RoleRequest, Services, SessionPlan, StsError};
+use crate::throttle::Key;
 
 /// AssumeRoleWithWebIdentity's parameters, each checked against AWS's constraints
 /// ([`crate::sts::constraints`]) by whoever read them.
@@ -45,6 +46,14 @@ pub async fn assume_role_with_web_identity(
 ) -> Result<WebIdentityIssued, StsError> {
     let now = facts.now;
     let token = sts.oidc.verify(req.token, sts.store, now).await?;
+    // The provider's bucket, once its signature verified: an outsider cannot spend it.
+    sts.throttle
+        .admit(
+            "AssumeRoleWithWebIdentity",
+            &[Key::Provider(token.provider_arn())],
+            now,
+        )
+        .await?;
     let named;
     let session_name = match req.session_name {
         Some(n) => n,

@@ -46,12 +46,24 @@ pub enum StsError {
     /// The web identity token was refused (or its keys could not be fetched).
     #[error(transparent)]
     WebIdentity(#[from] crate::federation::oidc::OidcError),
+    /// A rate limit: the caller's (or its provider's, or its address's) bucket is empty.
+    #[error("Rate exceeded")]
+    Throttled,
     /// The session store did not accept or answer.
     #[error("the service is unavailable")]
     Unavailable,
     /// Something that should not happen.
     #[error("internal failure")]
     Internal,
+}
+
+impl From<crate::throttle::ThrottleError> for StsError {
+    fn from(e: crate::throttle::ThrottleError) -> Self {
+        match e {
+            crate::throttle::ThrottleError::Limited { .. } => StsError::Throttled,
+            crate::throttle::ThrottleError::Unavailable => StsError::Unavailable,
+        }
+    }
 }
 
 impl StsError {

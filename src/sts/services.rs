@@ -5,6 +5,7 @@ use idbroker_session::{SealingKeys, SessionStore};
 use crate::directory::Directory;
 use crate::federation::oidc::OidcFederation;
 use crate::federation::saml::SamlSettings;
+use crate::throttle::Throttle;
 
 /// What the use cases read and write, borrowed from the server's state for one call
 /// (`AppState::sts`).
@@ -20,6 +21,8 @@ pub struct Services<'a> {
     pub saml: &'a std::sync::Arc<SamlSettings>,
     /// OpenID Connect providers and their key caches.
     pub oidc: &'a OidcFederation,
+    /// Rate limits (the provider's bucket is taken once its proof verified).
+    pub throttle: Throttle<'a>,
 }
 
 impl std::fmt::Debug for Services<'_> {

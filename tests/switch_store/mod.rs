@@ -23,6 +23,7 @@ pub enum Op {
     SetRevokedBefore,
     RevokedBefore,
     UseOnce,
+    Admit,
     Ping,
 }
 
@@ -122,6 +123,14 @@ impl SessionStore for SwitchStore {
     ) -> Result<(), SessionError> {
         self.check(Op::UseOnce)?;
         self.inner.use_once(namespace, id, until, now).await
+    }
+    async fn admit(
+        &self,
+        b: &[idbroker_session::RateBucket],
+        now: u64,
+    ) -> Result<idbroker_session::Admission, SessionError> {
+        self.check(Op::Admit)?;
+        self.inner.admit(b, now).await
     }
     async fn ping(&self) -> Result<(), SessionError> {
         self.check(Op::Ping)?;

@@ -391,6 +391,13 @@ mod tests {
         ) -> Result<(), SessionError> {
             self.inner.use_once(ns, id, until, now).await
         }
+        async fn admit(
+            &self,
+            b: &[crate::RateBucket],
+            now: u64,
+        ) -> Result<crate::Admission, SessionError> {
+            self.inner.admit(b, now).await
+        }
         async fn ping(&self) -> Result<(), SessionError> {
             self.inner.ping().await
         }

@@ -37,8 +37,9 @@ pub use session::{
     PolicyRefs, Principal, PrincipalKind, RevocationScope, Session, SessionTag, RECORD_VERSION,
 };
 pub use store::{
-    connect, FeedNews, MemoryStore, RedisOptions, RedisStore, RevocationEvent, RevocationFeed,
-    SessionStore, SessionStoreConfig,
+    connect, take, Admission, FeedNews, LocalBuckets, MemoryStore, RateBucket, RateLimit,
+    RedisOptions, RedisStore, RevocationEvent, RevocationFeed, SessionStore, SessionStoreConfig,
+    MAX_BUCKET_NAME,
 };
 
 /// Seconds since the Unix epoch; times before the epoch are 0.

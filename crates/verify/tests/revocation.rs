@@ -93,6 +93,13 @@ impl SessionStore for Gate {
     async fn use_once(&self, ns: &str, id: &str, until: u64, now: u64) -> Result<(), SessionError> {
         self.inner.use_once(ns, id, until, now).await
     }
+    async fn admit(
+        &self,
+        b: &[idbroker_session::RateBucket],
+        now: u64,
+    ) -> Result<idbroker_session::Admission, SessionError> {
+        self.inner.admit(b, now).await
+    }
     async fn ping(&self) -> Result<(), SessionError> {
         self.inner.ping().await
     }

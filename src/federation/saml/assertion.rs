@@ -136,12 +136,37 @@ pub async fn verify(
     store: &dyn SessionStore,
     now: SystemTime,
 ) -> Result<VerifiedAssertion, SamlError> {
+    let checked = check_pooled(provider, sp, encoded, in_response_to, now).await?;
+    use_once(provider, checked, store, now).await
+}
+
+/// [`check`] on `sp.checks` (off the async workers, bounded in number and time; past the bound
+/// [`SamlError::Overloaded`]): the first half of [`verify`], for a caller that has something to
+/// do between the check and single use (AssumeRoleWithSAML takes the provider's rate-limit
+/// bucket there, so that a throttled call does not spend its assertion).
+pub async fn check_pooled(
+    provider: &Arc<SamlProvider>,
+    sp: &Arc<SamlSettings>,
+    encoded: &str,
+    in_response_to: InResponseTo,
+    now: SystemTime,
+) -> Result<Checked, SamlError> {
     let (p, settings, text) = (provider.clone(), sp.clone(), encoded.to_owned());
-    let Checked(assertion, until) = sp
-        .checks
+    sp.checks
         .run(move || check(&p, &settings, &text, in_response_to, now))
         .await
-        .map_err(|_| SamlError::Overloaded)??;
+        .map_err(|_| SamlError::Overloaded)?
+}
+
+/// The second half of [`verify`]: record the checked assertion's ID in `store` until it
+/// expires (one winner across all replicas), which makes it a [`VerifiedAssertion`].
+pub async fn use_once(
+    provider: &SamlProvider,
+    checked: Checked,
+    store: &dyn SessionStore,
+    now: SystemTime,
+) -> Result<VerifiedAssertion, SamlError> {
+    let Checked(assertion, until) = checked;
     let replay_id = format!("{}#{}", provider.arn, assertion.id);
     let now_s = u64::try_from(unix_now(now)).unwrap_or(0);
     let until = u64::try_from(until).unwrap_or(0);

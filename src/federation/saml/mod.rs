@@ -58,7 +58,9 @@ pub mod sp_metadata;
 mod validate;
 pub mod xml;
 
-pub use assertion::{check, verify, Checked, VerifiedAssertion, MAX_ASSERTION_CHARS};
+pub use assertion::{
+    check, check_pooled, use_once, verify, Checked, VerifiedAssertion, MAX_ASSERTION_CHARS,
+};
 pub use config::{
     MetadataSource, ProviderKeys, RawRoleMapping, RawSamlProvider, RawSamlSp, RefreshOutcome,
     RoleMapping, SamlConfigError, SamlProvider, SamlSettings, AWS_ACS_URL, AWS_AUDIENCE,

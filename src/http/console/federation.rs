@@ -62,6 +62,8 @@ async fn get_signin_token(
     state: &AppState,
     call: &mut Call,
 ) -> Result<String, ConsoleError> {
+    crate::http::throttle::by_source(state, req, "FederationGetSigninToken", state.clock.now())
+        .await?;
     let raw = query(req, "Session")
         .ok_or_else(|| ConsoleError::BadRequest("The Session parameter is missing".into()))?;
     let creds = FederationSession::from_json(&raw)?;
@@ -82,6 +84,7 @@ async fn federation_login(
     call: &mut Call,
 ) -> Result<HttpResponse, ConsoleError> {
     let now = state.clock.now();
+    crate::http::throttle::by_source(state, req, "FederationLogin", now).await?;
     let dest = query(req, "Destination")
         .ok_or_else(|| ConsoleError::BadRequest("The Destination parameter is missing".into()))?;
     let dest = destination(state, Some(&dest))?.unwrap_or_else(|| state.config.console.landing());

@@ -86,6 +86,8 @@ pub(super) async fn saml_acs(
 ) -> HttpResponse {
     let mut call = Call::start();
     let result = async {
+        crate::http::throttle::by_source(&state, &req, "ConsoleSignInSAML", state.clock.now())
+            .await?;
         let encoded = form(&body, "SAMLResponse")
             .ok_or_else(|| ConsoleError::BadRequest("The request has no SAMLResponse".into()))?;
         let to = destination(&state, form(&body, "RelayState").as_deref())?;
@@ -174,6 +176,8 @@ pub(super) async fn oidc_login(req: HttpRequest, state: web::Data<AppState>) -> 
 pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let mut call = Call::start();
     let result = async {
+        crate::http::throttle::by_source(&state, &req, "ConsoleSignInOIDC", state.clock.now())
+            .await?;
         let login: Option<LoginState> = req.cookie(OIDC_COOKIE).and_then(|c| {
             state
                 .config
@@ -252,6 +256,8 @@ pub(super) async fn pick(
 ) -> HttpResponse {
     let mut call = Call::start();
     let result = async {
+        crate::http::throttle::by_source(&state, &req, "ConsolePickRole", state.clock.now())
+            .await?;
         let now = state.clock.now();
         let p = pending(&req, &state, epoch(now)).ok_or_else(|| {
             ConsoleError::Csrf("This role choice has expired or was already made.".into())

@@ -72,10 +72,13 @@ pub struct RevocationFeed {
 
 enum Inner {
     Memory(broadcast::Receiver<RevocationEvent>),
+    /// One subscription per server: a standalone Redis, or every primary of a cluster (a
+    /// message reaches the subscribers of the node that published it directly, whatever the
+    /// cluster bus does; the copies other nodes relay are harmless, dropping a cache entry twice
+    /// drops it once).
     Redis {
-        sink: PubSubSink,
-        stream: PubSubStream,
-        /// Ping the server this often when no message comes, to notice a dead connection.
+        subs: Vec<(PubSubSink, PubSubStream)>,
+        /// Ping every server this often when no message comes, to notice a dead connection.
         ping: tokio::time::Interval,
         timeout: Duration,
     },
@@ -100,11 +103,11 @@ impl RevocationFeed {
         }
     }
 
-    /// A subscribed Redis pub/sub connection; `ping_every` also bounds how long a silently dead
-    /// connection goes unnoticed (plus `timeout` for the answer).
+    /// Subscribed Redis pub/sub connections (at least one); `ping_every` also bounds how long a
+    /// silently dead connection goes unnoticed (plus `timeout` for the answer). The feed is lost
+    /// when any of them is.
     pub(crate) fn redis(
-        sink: PubSubSink,
-        stream: PubSubStream,
+        subs: Vec<(PubSubSink, PubSubStream)>,
         ping_every: Duration,
         timeout: Duration,
     ) -> Self {
@@ -113,8 +116,7 @@ impl RevocationFeed {
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
             inner: Inner::Redis {
-                sink,
-                stream,
+                subs,
                 ping,
                 timeout,
             },
@@ -131,13 +133,17 @@ impl RevocationFeed {
                 Err(_) => FeedNews::Lost,
             },
             Inner::Redis {
-                sink,
-                stream,
+                subs,
                 ping,
                 timeout,
             } => loop {
+                if subs.is_empty() {
+                    return FeedNews::Lost;
+                }
+                let next_message =
+                    futures_util::future::select_all(subs.iter_mut().map(|(_, s)| s.next()));
                 tokio::select! {
-                    msg = stream.next() => {
+                    (msg, _, _) = next_message => {
                         return match msg {
                             None => FeedNews::Lost,
                             Some(m) => match RevocationEvent::from_message(m.get_payload_bytes()) {
@@ -147,10 +153,13 @@ impl RevocationFeed {
                         };
                     }
                     _ = ping.tick() => {
-                        let answered = tokio::time::timeout(*timeout, sink.ping::<::redis::Value>()).await;
-                        if !matches!(answered, Ok(Ok(_))) {
-                            tracing::warn!("revocation feed: no answer to a ping");
-                            return FeedNews::Lost;
+                        for (sink, _) in subs.iter_mut() {
+                            let answered =
+                                tokio::time::timeout(*timeout, sink.ping::<::redis::Value>()).await;
+                            if !matches!(answered, Ok(Ok(_))) {
+                                tracing::warn!("revocation feed: no answer to a ping");
+                                return FeedNews::Lost;
+                            }
                         }
                     }
                 }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use tokio::sync::{broadcast, Mutex};
 
 use super::feed::{RevocationEvent, RevocationFeed};
+use super::rate::{check_bucket_name, Admission, LocalBuckets, RateBucket};
 use super::{check_namespace, check_new_session, check_once_id, remaining, SessionStore};
 use crate::credentials::AccessKeyId;
 use crate::session::{RevocationScope, Session};
@@ -25,6 +26,8 @@ use crate::SessionError;
 pub struct MemoryStore {
     inner: Mutex<Inner>,
     events: broadcast::Sender<RevocationEvent>,
+    /// Rate-limit buckets (a lock of their own, held for a few map lookups).
+    buckets: LocalBuckets,
 }
 
 /// How many revocations a slow subscriber may fall behind before it is told it lost the feed.
@@ -35,6 +38,7 @@ impl Default for MemoryStore {
         Self {
             inner: Mutex::default(),
             events: broadcast::channel(EVENT_BUFFER).0,
+            buckets: LocalBuckets::default(),
         }
     }
 }
@@ -182,6 +186,13 @@ impl SessionStore for MemoryStore {
         }
         inner.once.insert(key, until);
         Ok(())
+    }
+
+    async fn admit(&self, buckets: &[RateBucket], now_us: u64) -> Result<Admission, SessionError> {
+        if !buckets.iter().all(|b| check_bucket_name(&b.name)) {
+            return Err(SessionError::Invalid("rate bucket name"));
+        }
+        Ok(self.buckets.admit(buckets, now_us))
     }
 
     async fn ping(&self) -> Result<(), SessionError> {

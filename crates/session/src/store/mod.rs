@@ -3,6 +3,7 @@
 
 mod feed;
 mod memory;
+mod rate;
 mod redis;
 mod warn_limit;
 
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 
 pub use self::feed::{FeedNews, RevocationEvent, RevocationFeed};
 pub use self::memory::MemoryStore;
+pub use self::rate::{take, Admission, LocalBuckets, RateBucket, RateLimit, MAX_BUCKET_NAME};
 pub use self::redis::RedisStore;
 use crate::credentials::{AccessKeyId, AccessKeyKind};
 use crate::session::{RevocationScope, Session};
@@ -97,6 +99,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         until: u64,
         now: u64,
     ) -> Result<(), SessionError>;
+
+    /// Take one request from each of `buckets` at `now_us` (microseconds since the Unix epoch),
+    /// all or none of them (see `rate.rs`): shared by every replica that shares the store.
+    /// [`SessionError::Invalid`] for a bucket name outside `[A-Za-z0-9:_-]{1,200}`.
+    async fn admit(&self, buckets: &[RateBucket], now_us: u64) -> Result<Admission, SessionError>;
 
     /// Is the store answering? For `/readyz`.
     async fn ping(&self) -> Result<(), SessionError>;

@@ -15,9 +15,14 @@
 //!
 //! Every revocation is also published on the channel `Prevocations` (a [`RevocationEvent`]
 //! message), by the same script that writes it: a revocation that is written is announced. Pub/sub
-//! channels are global to a Redis server (not per database) and to a cluster (a message published
-//! on one node reaches subscribers on every node); subscribers of a cluster connect to the first
-//! seed node that answers.
+//! channels are global to a Redis server (not per database). In a cluster the script runs on the
+//! primary that holds the key, which delivers the message to its own subscribers at once (and
+//! relays it over the cluster bus to the other nodes, which has been seen to lag by seconds under
+//! load): a feed subscribes on every primary (`CLUSTER SLOTS`), and a topology change loses the
+//! feed, which is then made again on the new primaries.
+//!
+//! `Pthrottle:ACTION:KIND:HEX` keys hold rate-limit buckets (a GCRA theoretical arrival time in
+//! microseconds, expiring at it; see `rate.rs`).
 //!
 //! Caller-chosen values (assertion IDs, ARNs) are hashed into keys, so they cannot inject a hash
 //! tag or grow keys without bound.
@@ -34,6 +39,7 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use super::feed::{RevocationEvent, RevocationFeed};
+use super::rate::{check_bucket_name, Admission, RateBucket, GCRA_SCRIPT};
 use super::warn_limit::WarnLimit;
 use super::{
     check_namespace, check_new_session, check_once_id, redact_url, remaining, RedisOptions,
@@ -139,7 +145,8 @@ impl ConnectionLike for Conn {
 /// [`SessionError::Unavailable`] (a reply of the wrong type is [`SessionError::Corrupt`]).
 pub struct RedisStore {
     target: Target,
-    /// Where revocation feeds subscribe: the server, or each seed node of a cluster in turn.
+    /// The server, or the seed nodes of a cluster (revocation feeds ask the first that answers
+    /// for the primaries, and subscribe on each).
     pubsub: Vec<::redis::Client>,
     conn: OnceCell<Conn>,
     prefix: String,
@@ -148,6 +155,7 @@ pub struct RedisStore {
     revoke_script: Script,
     delete_script: Script,
     mark_script: Script,
+    gcra_script: Script,
     /// What `Debug` shows of the target (passwords redacted).
     shown: String,
 }
@@ -268,6 +276,7 @@ impl RedisStore {
             revoke_script: Script::new(REVOKE),
             delete_script: Script::new(DELETE),
             mark_script: Script::new(MARK),
+            gcra_script: Script::new(GCRA_SCRIPT),
             shown,
         }
     }
@@ -323,6 +332,7 @@ impl RedisStore {
             revoke_script: self.revoke_script.clone(),
             delete_script: self.delete_script.clone(),
             mark_script: self.mark_script.clone(),
+            gcra_script: self.gcra_script.clone(),
             shown: self.shown.clone(),
         }
     }
@@ -531,6 +541,42 @@ impl SessionStore for RedisStore {
         }
     }
 
+    async fn admit(&self, buckets: &[RateBucket], now_us: u64) -> Result<Admission, SessionError> {
+        if !buckets.iter().all(|b| check_bucket_name(&b.name)) {
+            return Err(SessionError::Invalid("rate bucket name"));
+        }
+        // A standalone Redis takes every bucket in one script, all or nothing. A cluster keeps
+        // each bucket in its own slot, so one script per bucket, in order: a refusal by a later
+        // bucket leaves the earlier ones charged (a call over the limit of one bucket still
+        // counts against the others: slightly stricter, never looser).
+        let groups: Vec<&[RateBucket]> = match self.target {
+            Target::Standalone(_) => vec![buckets],
+            Target::Cluster(_) => buckets.chunks(1).collect(),
+        };
+        for (at, group) in groups.iter().enumerate() {
+            let mut invocation = self.gcra_script.prepare_invoke();
+            invocation.arg(now_us);
+            for b in *group {
+                invocation
+                    .key(format!("{}{}", self.prefix, b.name))
+                    .arg(b.limit.interval_us())
+                    .arg(b.limit.burst());
+            }
+            let (which, wait): (i64, i64) = self
+                .bounded(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+                .await?;
+            if which > 0 {
+                let offset = usize::try_from(which - 1).map_err(|_| SessionError::Corrupt)?;
+                let first = if group.len() == 1 { at } else { 0 };
+                return Ok(Admission::Limited {
+                    bucket: first + offset,
+                    retry_after: Duration::from_micros(u64::try_from(wait).unwrap_or(0)),
+                });
+            }
+        }
+        Ok(Admission::Admitted)
+    }
+
     async fn ping(&self) -> Result<(), SessionError> {
         // In a cluster, PING goes to every primary: ready only when all answer.
         let _: Value = self.query(::redis::cmd("PING")).await?;
@@ -539,13 +585,28 @@ impl SessionStore for RedisStore {
 
     async fn probe_write(&self) -> Result<(), SessionError> {
         // One small key, overwritten by every probe, gone 10 s after the last one. Redis refuses
-        // a SET when it is over maxmemory (OOM) or a read-only replica: that is the answer.
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(format!("{}readyz", self.prefix))
-            .arg(1)
-            .arg("PX")
-            .arg(10_000);
-        let _: Value = self.query(cmd).await?;
+        // a SET when it is over maxmemory (OOM) or a read-only replica: that is the answer. On
+        // a cluster, one key on every primary (one full or read-only primary fails a third of
+        // the issuance of a three-primary cluster).
+        let keys = match self.target {
+            Target::Standalone(_) => vec![format!("{}readyz", self.prefix)],
+            Target::Cluster(_) => {
+                let mut cmd = ::redis::cmd("CLUSTER");
+                cmd.arg("SLOTS");
+                let slots: Value = self.query(cmd).await?;
+                let keys = probe_keys(&self.prefix, &slots);
+                if keys.is_empty() {
+                    // No slot is served: the cluster is down.
+                    return Err(SessionError::Unavailable);
+                }
+                keys
+            }
+        };
+        for key in keys {
+            let mut cmd = ::redis::cmd("SET");
+            cmd.arg(key).arg(1).arg("PX").arg(10_000);
+            let _: Value = self.query(cmd).await?;
+        }
         Ok(())
     }
 
@@ -577,41 +638,236 @@ impl SessionStore for RedisStore {
 
     async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
         let channel = self.revocation_channel();
-        // A connection of its own (a subscribed connection can do nothing else), on the first
-        // node that answers within the timeout.
-        for client in &self.pubsub {
-            let subscribed = tokio::time::timeout(self.timeout, async {
+        let servers = match self.target {
+            Target::Standalone(_) => self.pubsub.clone(),
+            // Every primary: a revocation is published by the primary that holds its key, and
+            // reaches that node's own subscribers directly (the cluster bus relays it to the
+            // other nodes too, but that has been seen to lag by seconds under load).
+            Target::Cluster(_) => self.primaries().await?,
+        };
+        let mut subs = Vec::with_capacity(servers.len());
+        // Connections of their own (a subscribed connection can do nothing else), all within
+        // the timeout.
+        let subscribed = tokio::time::timeout(self.timeout, async {
+            for client in &servers {
                 let mut pubsub = client.get_async_pubsub().await?;
                 pubsub.subscribe(&channel).await?;
-                Ok::<_, RedisError>(pubsub)
-            })
-            .await;
-            match subscribed {
-                Ok(Ok(pubsub)) => {
-                    let (sink, stream) = pubsub.split();
-                    return Ok(Some(RevocationFeed::redis(
-                        sink,
-                        stream,
-                        FEED_PING_EVERY,
-                        self.timeout,
-                    )));
-                }
-                Ok(Err(e)) => {
-                    store_error(&e);
-                }
-                Err(_) => tracing::warn!(
+                subs.push(pubsub.split());
+            }
+            Ok::<_, RedisError>(())
+        })
+        .await;
+        match subscribed {
+            Ok(Ok(())) if !subs.is_empty() => Ok(Some(RevocationFeed::redis(
+                subs,
+                FEED_PING_EVERY,
+                self.timeout,
+            ))),
+            Ok(Ok(())) => Err(SessionError::Unavailable),
+            Ok(Err(e)) => Err(store_error(&e)),
+            Err(_) => {
+                tracing::warn!(
                     timeout_ms = self.timeout.as_millis(),
                     "session store timeout (revocation feed)"
-                ),
+                );
+                Err(SessionError::Unavailable)
+            }
+        }
+    }
+}
+
+/// The most primaries a revocation feed subscribes to (Redis Cluster's own practical limit is
+/// about 1,000 nodes; a feed holds a connection to each).
+const MAX_FEED_PRIMARIES: usize = 256;
+
+impl RedisStore {
+    /// A client for each primary of the cluster, from `CLUSTER SLOTS` as the first seed node
+    /// that answers within the timeout sees it; each keeps the seed's credentials and TLS.
+    async fn primaries(&self) -> Result<Vec<::redis::Client>, SessionError> {
+        for seed in &self.pubsub {
+            let answer = tokio::time::timeout(self.timeout, async {
+                let mut conn = seed.get_multiplexed_async_connection().await?;
+                ::redis::cmd("CLUSTER")
+                    .arg("SLOTS")
+                    .query_async::<Value>(&mut conn)
+                    .await
+            })
+            .await;
+            let slots = match answer {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => {
+                    store_error(&e);
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            let mut clients = Vec::new();
+            for (host, port) in primaries_of(&slots).into_iter().take(MAX_FEED_PRIMARIES) {
+                let mut info = seed.get_connection_info().clone();
+                info.addr = match info.addr {
+                    ::redis::ConnectionAddr::TcpTls {
+                        insecure,
+                        tls_params,
+                        ..
+                    } => ::redis::ConnectionAddr::TcpTls {
+                        host,
+                        port,
+                        insecure,
+                        tls_params,
+                    },
+                    _ => ::redis::ConnectionAddr::Tcp(host, port),
+                };
+                clients.push(::redis::Client::open(info).map_err(|e| store_error(&e))?);
+            }
+            if !clients.is_empty() {
+                return Ok(clients);
             }
         }
         Err(SessionError::Unavailable)
     }
 }
 
+/// Redis Cluster's slot of a key without a hash tag.
+fn key_slot(key: &str) -> u16 {
+    crc16::State::<crc16::XMODEM>::calculate(key.as_bytes()) % 16_384
+}
+
+/// One readiness key per primary of a `CLUSTER SLOTS` answer: `Preadyz-N`, with the first `N`
+/// whose slot falls in the primary's first range (a range of one slot takes ~16k tries, well
+/// under a millisecond). Every slot range is checked, so a slot no primary serves shows as a
+/// missing key (and the probe of a cluster that serves none is empty).
+fn probe_keys(prefix: &str, slots: &Value) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut seen: Vec<(String, u16)> = Vec::new();
+    let Value::Array(ranges) = slots else {
+        return keys;
+    };
+    for range in ranges {
+        let Value::Array(parts) = range else {
+            continue;
+        };
+        let (Some(Value::Int(start)), Some(Value::Int(end))) = (parts.first(), parts.get(1)) else {
+            continue;
+        };
+        let Some(primary) = primaries_of(&Value::Array(vec![range.clone()])).pop() else {
+            continue;
+        };
+        if seen.contains(&primary) {
+            continue;
+        }
+        let (Ok(start), Ok(end)) = (u16::try_from(*start), u16::try_from(*end)) else {
+            continue;
+        };
+        if let Some(key) = (0..1u32 << 20)
+            .map(|n| format!("{prefix}readyz-{n}"))
+            .find(|k| (start..=end).contains(&key_slot(k)))
+        {
+            seen.push(primary);
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// The primaries' `(host, port)` in a `CLUSTER SLOTS` answer (each slot range:
+/// `[start, end, [host, port, id, ...], replicas...]`), each once.
+fn primaries_of(slots: &Value) -> Vec<(String, u16)> {
+    let mut found: Vec<(String, u16)> = Vec::new();
+    let Value::Array(ranges) = slots else {
+        return found;
+    };
+    for range in ranges {
+        let Value::Array(parts) = range else {
+            continue;
+        };
+        let Some(Value::Array(primary)) = parts.get(2) else {
+            continue;
+        };
+        let host = match primary.first() {
+            Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+            Some(Value::SimpleString(s)) => s.clone(),
+            _ => continue,
+        };
+        let Some(Value::Int(port)) = primary.get(1) else {
+            continue;
+        };
+        let Ok(port) = u16::try_from(*port) else {
+            continue;
+        };
+        if !host.is_empty() && !found.iter().any(|(h, p)| *h == host && *p == port) {
+            found.push((host, port));
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_readiness_key_on_every_primary() {
+        // Redis's own examples: CLUSTER KEYSLOT "somekey" is 11058, "foo" 12182.
+        assert_eq!(key_slot("somekey"), 11_058);
+        assert_eq!(key_slot("foo"), 12_182);
+        let node = |port: i64| {
+            Value::Array(vec![
+                Value::BulkString(b"127.0.0.1".to_vec()),
+                Value::Int(port),
+            ])
+        };
+        let range = |a: i64, b: i64, port: i64| {
+            Value::Array(vec![Value::Int(a), Value::Int(b), node(port)])
+        };
+        let slots = Value::Array(vec![
+            range(0, 5460, 7101),
+            range(5461, 10922, 7102),
+            range(10923, 16382, 7103),
+            range(16383, 16383, 7101),
+            range(7, 7, 7104),
+        ]);
+        let keys = probe_keys("p:", &slots);
+        assert_eq!(keys.len(), 4);
+        let slot = |i: usize| keys.get(i).map(|k| key_slot(k));
+        assert!(slot(0).is_some_and(|s| s <= 5460));
+        assert!(slot(1).is_some_and(|s| (5461..=10922).contains(&s)));
+        assert!(slot(2).is_some_and(|s| (10923..=16382).contains(&s)));
+        assert_eq!(slot(3), Some(7));
+        assert!(keys.iter().all(|k| k.starts_with("p:readyz-")));
+    }
+
+    #[test]
+    fn primaries_from_cluster_slots() {
+        let node = |host: &str, port: i64| {
+            Value::Array(vec![
+                Value::BulkString(host.as_bytes().to_vec()),
+                Value::Int(port),
+                Value::BulkString(b"id".to_vec()),
+            ])
+        };
+        let range = |a: i64, b: i64, primary: Value, replica: Value| {
+            Value::Array(vec![Value::Int(a), Value::Int(b), primary, replica])
+        };
+        let slots = Value::Array(vec![
+            range(0, 5460, node("10.0.0.1", 7001), node("10.0.0.4", 7004)),
+            range(5461, 10922, node("10.0.0.2", 7002), node("10.0.0.5", 7005)),
+            range(10923, 12000, node("10.0.0.3", 7003), node("10.0.0.6", 7006)),
+            // A primary with two ranges is named once.
+            range(12001, 16383, node("10.0.0.1", 7001), node("10.0.0.4", 7004)),
+            // Nonsense is skipped.
+            Value::Int(3),
+            range(1, 2, node("10.0.0.9", 70_000), Value::Nil),
+        ]);
+        assert_eq!(
+            primaries_of(&slots),
+            vec![
+                ("10.0.0.1".to_owned(), 7001),
+                ("10.0.0.2".to_owned(), 7002),
+                ("10.0.0.3".to_owned(), 7003)
+            ]
+        );
+        assert!(primaries_of(&Value::Nil).is_empty());
+    }
 
     #[test]
     fn key_layout() {

@@ -282,6 +282,14 @@ impl SessionStore for Flaky {
         self.check()?;
         self.inner.use_once(ns, id, until, now).await
     }
+    async fn admit(
+        &self,
+        b: &[idbroker_session::RateBucket],
+        now: u64,
+    ) -> Result<idbroker_session::Admission, SessionError> {
+        self.check()?;
+        self.inner.admit(b, now).await
+    }
     async fn ping(&self) -> Result<(), SessionError> {
         self.check()?;
         self.inner.ping().await
