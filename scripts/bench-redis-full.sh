@@ -17,7 +17,9 @@ trap cleanup EXIT
 redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --maxmemory 2mb \
   --maxmemory-policy noeviction --daemonize yes --logfile "$out/redis.log"
 for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-IDBROKER_STORE_URL=redis://127.0.0.1:$PORT/0 IDBROKER_METRICS_LISTEN="" IDBROKER_LOG=info \
+# Throttling off: one key filling the store is what throttling prevents (scripts/bench-abusive.sh);
+# this measures what a full store does.
+IDBROKER_STORE_URL=redis://127.0.0.1:$PORT/0 IDBROKER_METRICS_LISTEN="" IDBROKER_LOG=info IDBROKER_THROTTLE=off \
   "$BIN" serve --config config/demo/idbroker.toml --listen 127.0.0.1:$IDB > "$out/idb.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$IDB) 2>/dev/null && break; sleep 0.1; done

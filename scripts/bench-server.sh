@@ -15,11 +15,15 @@
 # reports-service about a request signed with a ReportsReader session, with a decision
 # (scripts/bench/sts_request.py; the session is cached: one store read per second per worker);
 # against /hello too. Prints every run, then medians, ratios and RSS.
+# THROTTLE: "off" (default; one client at thousands of calls per second from one key and one
+# address is what the limits stop) or "raised" (throttling on with limits no run reaches: the
+# cost of taking the buckets, one store round trip per call).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; ROUNDS=${ROUNDS:-3}; CONNS=${CONNS:-"16 64"}
 ACTIONS=${ACTIONS:-"WebIdentity AssumeRole GetCallerIdentity Verify"}
 CEILING=benches/ceiling
+THROTTLE=${THROTTLE:-off}
 IDB_PORT=${IDB_PORT:-18081}; CEIL_PORT=${CEIL_PORT:-18080}; IDB_DB=${IDB_DB:-9}; CEIL_DB=${CEIL_DB:-10}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -37,15 +41,24 @@ if [[ -z ${CEILING_BIN:-} ]]; then
 fi
 
 out=$(mktemp -d); pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; redis-cli -n "$IDB_DB" flushdb >/dev/null; redis-cli -n "$CEIL_DB" flushdb >/dev/null; rm -rf "$out"; }
+# The configuration: the demo's, with [throttle] limits raised for THROTTLE=raised (beside the
+# demo's file: its paths are relative to it; removed on exit).
+config=config/demo/idbroker.toml; throttle_env=IDBROKER_THROTTLE=off
+if [[ $THROTTLE == raised ]]; then
+  config=config/demo/.bench-server-$$.toml; throttle_env=IDBROKER_THROTTLE=on
+  printf '%s\n' "" "[throttle]" "principal = { rate = 1000000, burst = 1000000 }" \
+    "provider = { rate = 1000000, burst = 1000000 }" "source = { rate = 1000000, burst = 1000000 }" \
+    | cat config/demo/idbroker.toml - > "$config"
+fi
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; redis-cli -n "$IDB_DB" flushdb >/dev/null; redis-cli -n "$CEIL_DB" flushdb >/dev/null; rm -rf "$out"; [[ $THROTTLE == raised ]] && rm -f "$config"; return 0; }
 trap cleanup EXIT
 rss() { awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 
 PORT=$CEIL_PORT WORKERS=2 REDIS_PER_WORKER=1 REDIS_URL=redis://127.0.0.1:6379/$CEIL_DB TOKEN_OUT="$out/ceiling-token.txt" \
   "$CEILING_BIN" >"$out/ceiling.log" 2>&1 & pids+=($!); ceil_pid=$!
-IDBROKER_STORE_URL=redis://127.0.0.1:6379/$IDB_DB \
-  "$IDBROKER_BIN" serve --config config/demo/idbroker.toml --listen 127.0.0.1:$IDB_PORT >/dev/null 2>"$out/idbroker.err" & pids+=($!); idb_pid=$!
+env IDBROKER_STORE_URL=redis://127.0.0.1:6379/$IDB_DB "$throttle_env" \
+  "$IDBROKER_BIN" serve --config "$config" --listen 127.0.0.1:$IDB_PORT >/dev/null 2>"$out/idbroker.err" & pids+=($!); idb_pid=$!
 wait_port $CEIL_PORT; wait_port $IDB_PORT; sleep 1
 "$IDBROKER_BIN" dev web-identity-token --sub demo-bench --lifetime 3600 > "$out/web-token.txt"
 WEB_ROLE=arn:aws:iam::123456789012:role/demo/WebDeployer

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing, then formatting and lint checks, then every
 # doctest, then every test of the workspace (unit, integration, corpus, property, CLI) with
-# cargo-nextest.
+# cargo-nextest, then the README's commands (scripts/readme-run.py).
 # The test corpora are in the repository: tests/data (its README says where each comes from).
 # Every peer a test needs (Redis, a Redis Cluster, node and the npm packages, the python modules,
 # the AWS CLI, chromium, xmlsec1) is installed or started here: a test missing one is skipped on a
@@ -117,3 +117,9 @@ else
   echo "test: cargo-nextest not installed; using cargo test"
   cargo test --workspace --locked --no-fail-fast --lib --bins --tests
 fi
+
+# The README is executed: its command blocks run, as a reader would run them, against the demo
+# server (the AWS CLI, curl, Python), with the binary the tests built (scripts/readme-run.py).
+echo "test: the README's commands"
+cargo build --locked -q --bin idbroker
+python3 scripts/readme-run.py --bin "${CARGO_TARGET_DIR:-target}/debug/idbroker"

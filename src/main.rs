@@ -260,19 +260,27 @@ fn main() -> ExitCode {
 fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, String> {
     // Log lines are written in batches by the worker threads themselves (src/logging.rs). Not
     // lossy: when stdout is slower than the server, workers wait rather than lines being dropped.
-    tracing_subscriber::fmt()
-        .with_writer(idbroker::logging::BatchedStdout)
-        .json()
-        // The current span (the call's request id and action) is on every line; the list of
-        // enclosing spans is not: formatting it was a visible share of a request's CPU.
-        .with_span_list(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(idbroker::logging::filter_directives(
-                std::env::var("IDBROKER_LOG").ok().as_deref(),
-            ))
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    {
+        use tracing_subscriber::filter::FilterExt;
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::Layer;
+        let levels = tracing_subscriber::EnvFilter::try_new(idbroker::logging::filter_directives(
+            std::env::var("IDBROKER_LOG").ok().as_deref(),
+        ))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let lines = tracing_subscriber::fmt::layer()
+            .with_writer(idbroker::logging::BatchedStdout)
+            .json()
+            // The current span (the call's request id and action) is on every line; the list of
+            // enclosing spans is not: formatting it was a visible share of a request's CPU.
+            .with_span_list(false)
+            // Libraries' lines (the Redis client's, thousands a second in a failover) at most
+            // once per module per 10 s, the rest counted (src/log_limit.rs).
+            .with_filter(levels.and(idbroker::log_limit::quiet_libraries()));
+        tracing_subscriber::registry().with(lines).init();
+    }
+    idbroker::log_limit::report_left_out();
     idbroker::logging::enable();
     // SIGHUP's default action ends the process: the handler is installed first, whatever the
     // configuration (with TLS it reloads the certificate; without, there is nothing to reload).
