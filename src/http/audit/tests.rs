@@ -495,4 +495,44 @@ fn an_outsiders_field_cannot_make_the_line_unbounded() {
         v["requestParameters"]["roleArn"],
         "arn:aws:iam::123456789012:role/R"
     );
+
+    // The worst a client can do: every named parameter at its bound, every list full.
+    let big = "x".repeat(10_000);
+    let names: Vec<String> = (0..60)
+        .flat_map(|i| {
+            [
+                format!("PolicyArns.member.{i}.arn"),
+                format!("Tags.member.{i}.Key"),
+                format!("Tags.member.{i}.Value"),
+                format!("TransitiveTagKeys.member.{i}"),
+            ]
+        })
+        .chain(
+            [
+                "RoleArn",
+                "RoleSessionName",
+                "PrincipalArn",
+                "ProviderId",
+                "ExternalId",
+                "SourceIdentity",
+                "SerialNumber",
+                "Policy",
+                "DurationSeconds",
+                "Action",
+            ]
+            .map(String::from),
+        )
+        .collect();
+    let p = Params::from_pairs(names.iter().map(|n| (n.clone(), big.clone())));
+    let mut c = ctx(
+        "Other",
+        Outcome::Failed {
+            code: "InvalidAction",
+            message: &big,
+        },
+        Some(&p),
+    );
+    c.user_agent = Some(&big);
+    let (line, _) = record(&Audit::default(), &c);
+    assert!(line.len() < 90_000, "{}", line.len()); // 84,132 bytes measured
 }
