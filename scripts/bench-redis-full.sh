@@ -28,5 +28,6 @@ wrk -t2 -c16 -d10s -s "$out/assume.lua" "http://127.0.0.1:$IDB/" > "$out/wrk.txt
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 grep -E "requests in|Non-2xx" "$out/wrk.txt"
 echo "sessions in Redis: $(redis-cli -p "$PORT" dbsize); $(redis-cli -p "$PORT" info memory | grep -E '^used_memory_human' | tr -d '\r')"
-echo "answers: $(grep -o '"outcome":"[A-Za-z]*"' "$out/idb.log" | sort | uniq -c | tr '\n' ' ')"
-echo "log lines: $(wc -l < "$out/idb.log"), of which audit: $(grep -c '"target":"audit"' "$out/idb.log"), store warnings: $(grep -c 'session store error\|session store timeout' "$out/idb.log" || true)"
+audit() { grep '^{"eventVersion":' "$out/idb.log"; }
+echo "answers: ok $(audit | grep -vc '"errorCode"' || true), $(audit | grep -o '"errorCode":"[A-Za-z]*"' | sort | uniq -c | tr '\n' ' ')"
+echo "log lines: $(wc -l < "$out/idb.log"), of which audit: $(audit | wc -l), store warnings: $(grep -c 'session store error\|session store timeout' "$out/idb.log" || true)"

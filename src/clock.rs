@@ -103,6 +103,12 @@ pub fn iso8601(t: SystemTime) -> String {
 /// `2026-11-28T12:00:00.123456Z` (as log lines have it). Times before 1970 are written as the
 /// epoch; after 9999 as 9999-12-31T23:59:59Z.
 pub fn write_utc(out: &mut String, t: SystemTime, micros: bool) {
+    // Writing to a String cannot fail.
+    let _ = write_utc_to(out, t, micros);
+}
+
+/// [`write_utc`] into any writer (a formatter: see [`Utc`]).
+fn write_utc_to(out: &mut impl std::fmt::Write, t: SystemTime, micros: bool) -> std::fmt::Result {
     let since = t
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or(Duration::ZERO);
@@ -111,28 +117,40 @@ pub fn write_utc(out: &mut String, t: SystemTime, micros: bool) {
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
         .filter(|d| d.year() <= 9999)
         .unwrap_or(time::macros::datetime!(9999-12-31 23:59:59 UTC));
-    let digits = |out: &mut String, v: u32, width: u32| {
+    let digits = |out: &mut dyn std::fmt::Write, v: u32, width: u32| -> std::fmt::Result {
         for p in (0..width).rev() {
             let d = (v / 10u32.pow(p)) % 10;
-            out.push(char::from(b'0' + u8::try_from(d).unwrap_or(0)));
+            out.write_char(char::from(b'0' + u8::try_from(d).unwrap_or(0)))?;
         }
+        Ok(())
     };
-    digits(out, u32::try_from(dt.year()).unwrap_or(0), 4);
-    out.push('-');
-    digits(out, u32::from(u8::from(dt.month())), 2);
-    out.push('-');
-    digits(out, u32::from(dt.day()), 2);
-    out.push('T');
-    digits(out, u32::from(dt.hour()), 2);
-    out.push(':');
-    digits(out, u32::from(dt.minute()), 2);
-    out.push(':');
-    digits(out, u32::from(dt.second()), 2);
+    digits(out, u32::try_from(dt.year()).unwrap_or(0), 4)?;
+    out.write_char('-')?;
+    digits(out, u32::from(u8::from(dt.month())), 2)?;
+    out.write_char('-')?;
+    digits(out, u32::from(dt.day()), 2)?;
+    out.write_char('T')?;
+    digits(out, u32::from(dt.hour()), 2)?;
+    out.write_char(':')?;
+    digits(out, u32::from(dt.minute()), 2)?;
+    out.write_char(':')?;
+    digits(out, u32::from(dt.second()), 2)?;
     if micros {
-        out.push('.');
-        digits(out, since.subsec_micros(), 6);
+        out.write_char('.')?;
+        digits(out, since.subsec_micros(), 6)?;
     }
-    out.push('Z');
+    out.write_char('Z')
+}
+
+/// `t` displayed as [`iso8601`] writes it, without allocating (`format_args!`, serde's
+/// `collect_str`).
+#[derive(Debug, Clone, Copy)]
+pub struct Utc(pub SystemTime);
+
+impl std::fmt::Display for Utc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write_utc_to(f, self.0, false)
+    }
 }
 
 #[cfg(test)]

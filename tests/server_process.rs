@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use idbroker::clock::Stopwatch;
+use idbroker::clock::{Clock, Stopwatch};
 
 mod common;
 use common::{KEY, READER, SECRET};
@@ -161,6 +161,15 @@ impl Drop for Server {
     }
 }
 
+/// The audit records (CloudTrail's shape: the lines with `eventVersion`) named `event_name`.
+fn audit_records(log: &str, event_name: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter(|l| l.starts_with(r#"{"eventVersion":"#))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["eventName"] == event_name)
+        .collect()
+}
+
 /// aws-sdk-sts over HTTPS, trusting only the CA in `ca` (no system roots).
 fn sdk(port: u16, ca: &Path, token: Option<(&str, &str, &str)>) -> aws_sdk_sts::Client {
     let trust = TrustStore::empty()
@@ -246,28 +255,34 @@ async fn https_process_with_the_sdk_and_certificate_reload_on_sighup() {
         me.arn(),
         Some("arn:aws:sts::123456789012:assumed-role/ReportsReader/over-https")
     );
-    // One audit event per call, naming who, what and what was issued, and no secret at all.
-    // Workers write their log lines in batches, at least every 50 ms.
+    // One audit record per call (CloudTrail's shape), naming who, what and what was issued,
+    // and no secret at all. Workers write their log lines in batches, at least every 50 ms.
     server.wait_for(
-        || server.log().contains(r#""action":"AssumeRole""#),
-        "an audit event for AssumeRole",
+        || !audit_records(&server.log(), "AssumeRole").is_empty(),
+        "an audit record for AssumeRole",
     );
     let log = server.log();
-    let event = log
-        .lines()
-        .find(|l| l.contains(r#""action":"AssumeRole""#))
-        .expect("an audit event for AssumeRole");
-    for part in [
-        r#""outcome":"ok""#,
-        r#""caller":"arn:aws:iam::123456789012:user/demo""#,
-        r#""role":"arn:aws:iam::123456789012:role/demo/ReportsReader""#,
-        r#""session":"arn:aws:sts::123456789012:assumed-role/ReportsReader/over-https""#,
-        r#""source_ip":"127.0.0.1""#,
-        r#""request_id":""#,
-    ] {
-        assert!(event.contains(part), "{part} missing from {event}");
-    }
-    assert!(event.contains(c.access_key_id()));
+    let event = audit_records(&log, "AssumeRole").remove(0);
+    assert_eq!(event["eventSource"], "sts.amazonaws.com");
+    assert_eq!(event["userIdentity"]["type"], "IAMUser");
+    assert_eq!(
+        event["userIdentity"]["arn"],
+        "arn:aws:iam::123456789012:user/demo"
+    );
+    assert_eq!(
+        event["requestParameters"]["roleArn"],
+        "arn:aws:iam::123456789012:role/demo/ReportsReader"
+    );
+    assert_eq!(
+        event["responseElements"]["assumedRoleUser"]["arn"],
+        "arn:aws:sts::123456789012:assumed-role/ReportsReader/over-https"
+    );
+    assert_eq!(
+        event["responseElements"]["credentials"]["accessKeyId"],
+        c.access_key_id()
+    );
+    assert_eq!(event["sourceIPAddress"], "127.0.0.1");
+    assert!(event["requestID"].as_str().is_some_and(|r| r.len() == 36));
     for secret in [SECRET, c.secret_access_key(), c.session_token()] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
@@ -547,30 +562,29 @@ async fn admin_revoke_cli_against_the_running_server_over_https() {
     );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 
-    // One audit event per admin call, naming the caller and what was revoked; no secret logged.
+    // One audit record per admin call, naming the caller and what was revoked; no secret logged.
     // Workers write their log lines in batches, at least every 50 ms.
+    let revoked = |log: &str| {
+        audit_records(log, "RevokeSession")
+            .into_iter()
+            .find(|e| e.get("errorCode").is_none())
+    };
     server.wait_for(
-        || {
-            server.log().lines().any(|l| {
-                l.contains(r#""action":"RevokeSession""#) && l.contains(r#""outcome":"ok""#)
-            })
-        },
-        "an audit event for RevokeSession",
+        || revoked(&server.log()).is_some(),
+        "an audit record for RevokeSession",
     );
     let log = server.log();
-    let event = log
-        .lines()
-        .find(|l| l.contains(r#""action":"RevokeSession""#) && l.contains(r#""outcome":"ok""#))
-        .expect("an audit event for RevokeSession");
-    assert!(
-        event.contains(r#""caller":"arn:aws:iam::123456789012:user/security-admin""#),
-        "{event}"
+    let event = revoked(&log).unwrap();
+    assert_eq!(event["eventSource"], "idbroker.amazonaws.com");
+    assert_eq!(
+        event["userIdentity"]["arn"],
+        "arn:aws:iam::123456789012:user/security-admin"
     );
-    assert!(event.contains(id), "{event}");
-    assert!(log
-        .lines()
-        .any(|l| l.contains(r#""action":"RevokeSession""#)
-            && l.contains(r#""outcome":"AccessDenied""#)));
+    assert_eq!(event["requestParameters"]["accessKeyId"], id);
+    assert_eq!(event["responseElements"]["accessKeyId"], id);
+    assert!(audit_records(&log, "RevokeSession")
+        .iter()
+        .any(|e| e["errorCode"] == "AccessDenied"));
     for secret in [ADMIN.1, SECRET, victim.1.as_str(), victim.2.as_str()] {
         assert!(!log.contains(secret), "a secret reached the log");
     }
@@ -745,6 +759,289 @@ fn malformed_client_requests_write_no_error_lines() {
     let log = server.log();
     assert!(!log.contains("stream error"), "{log}");
     assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// POST `body` to `path` on `port` over plain HTTP, SigV4-signed with `key` for `service` when
+/// given; the status and the response body.
+fn post(
+    port: u16,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    signer: Option<(&str, &str, Option<&str>, &str)>,
+) -> (u16, String) {
+    use idbroker_sigv4::{sign, Payload, RequestParts, SigningParams};
+    let host = format!("127.0.0.1:{port}");
+    let mut extra = String::new();
+    if let Some((key, secret, token, service)) = signer {
+        let headers = [("Host", host.as_str()), ("Content-Type", content_type)];
+        let parts = RequestParts {
+            method: "POST",
+            path,
+            query: "",
+            headers: &headers,
+            payload: Payload::Bytes(body.as_bytes()),
+        };
+        let now = idbroker::clock::epoch(idbroker::clock::SystemClock.now());
+        let mut p = SigningParams::new(key, secret, "us-east-1", service, now);
+        p.security_token = token;
+        for (n, v) in sign(&parts, &p).unwrap().headers() {
+            extra.push_str(&format!("{n}: {v}\r\n"));
+        }
+    }
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nUser-Agent: audit-test/1.0\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let answer = read_response(&mut s);
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+/// The text of `<tag>` in an XML answer.
+fn xml_text<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open).unwrap() + open.len();
+    let end = start + xml[start..].find('<').unwrap();
+    &xml[start..end]
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// Issue 16: every call writes one audit record in CloudTrail's shape. Real calls against the
+/// process (AssumeRole signed with the project's signer, AssumeRoleWithWebIdentity, two
+/// `/verify` decisions, a refused AssumeRole, an unsigned one): each line parses, carries the
+/// CloudTrail fields, and no secret, token or signature of any of them reaches the log.
+#[test]
+fn audit_records_are_cloudtrail_records() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const SERVICE: (&str, &str) = (
+        "AKIAIDBROKERDEMOSVC1",
+        "idbrokerDemoServiceSecretDoNotUseIt00000",
+    );
+    let dir = scratch("audit-records");
+    let server = Server::start(&dir, &[]);
+    let port = server.port;
+
+    // AssumeRole, signed.
+    let body = form(&[
+        ("Action", "AssumeRole"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", READER),
+        ("RoleSessionName", "audit-e2e"),
+        ("SourceIdentity", "auditor"),
+    ]);
+    let (status, xml) = post(port, "/", FORM, &body, Some((KEY, SECRET, None, "sts")));
+    assert_eq!(status, 200, "{xml}");
+    let role = (
+        xml_text(&xml, "AccessKeyId").to_owned(),
+        xml_text(&xml, "SecretAccessKey").to_owned(),
+        xml_text(&xml, "SessionToken").to_owned(),
+    );
+
+    // AssumeRoleWithWebIdentity, with a token of the demo provider.
+    let jwt = idbroker::cli::dev::web_identity_token(
+        "demo-audit",
+        600,
+        &root().join("certs/demo/oidc-demo.key"),
+        idbroker::clock::SystemClock.now(),
+    )
+    .unwrap();
+    let body = form(&[
+        ("Action", "AssumeRoleWithWebIdentity"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", "arn:aws:iam::123456789012:role/demo/WebDeployer"),
+        ("RoleSessionName", "audit-web"),
+        ("WebIdentityToken", &jwt),
+    ]);
+    let (status, xml) = post(port, "/", FORM, &body, None);
+    assert_eq!(status, 200, "{xml}");
+    let web = (
+        xml_text(&xml, "AccessKeyId").to_owned(),
+        xml_text(&xml, "SecretAccessKey").to_owned(),
+        xml_text(&xml, "SessionToken").to_owned(),
+    );
+
+    // Two /verify decisions on a request the role session signed for the `reports` service.
+    let forwarded_headers = {
+        use idbroker_sigv4::{sign, Payload, RequestParts, SigningParams};
+        let headers = [("Host", "reports.example.com")];
+        let parts = RequestParts {
+            method: "GET",
+            path: "/reports/q1",
+            query: "",
+            headers: &headers,
+            payload: Payload::Bytes(b""),
+        };
+        let now = idbroker::clock::epoch(idbroker::clock::SystemClock.now());
+        let mut p = SigningParams::new(&role.0, &role.1, "us-east-1", "reports", now);
+        p.security_token = Some(&role.2);
+        let mut all = vec![serde_json::json!(["Host", "reports.example.com"])];
+        for (n, v) in sign(&parts, &p).unwrap().headers() {
+            all.push(serde_json::json!([n, v]));
+        }
+        all
+    };
+    let signature = forwarded_headers
+        .iter()
+        .find_map(|h| {
+            let v = h[1].as_str()?;
+            Some(v.split_once("Signature=")?.1.to_owned())
+        })
+        .unwrap();
+    let ask = |action: &str| {
+        serde_json::json!({
+            "service": "reports", "method": "GET", "path": "/reports/q1",
+            "headers": forwarded_headers,
+            "body_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "action": action, "resource": "arn:aws:s3:::reports/q1",
+        })
+        .to_string()
+    };
+    let service = Some((SERVICE.0, SERVICE.1, None, "idbroker"));
+    let (status, answer) = post(
+        port,
+        "/verify",
+        "application/json",
+        &ask("s3:GetObject"),
+        service,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = post(
+        port,
+        "/verify",
+        "application/json",
+        &ask("s3:PutObject"),
+        service,
+    );
+    assert_eq!(status, 403, "{answer}");
+
+    // Refused: a role the demo user may not assume, and an unsigned AssumeRole.
+    let body = form(&[
+        ("Action", "AssumeRole"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", "arn:aws:iam::123456789012:role/demo/NoSuchRole"),
+        ("RoleSessionName", "nope"),
+    ]);
+    let (status, _) = post(port, "/", FORM, &body, Some((KEY, SECRET, None, "sts")));
+    assert_eq!(status, 403);
+    let (status, _) = post(port, "/", FORM, &body, None);
+    assert!((400..500).contains(&status));
+
+    // Six calls, six records (workers write their lines at least every 50 ms).
+    let records = |log: &str| {
+        log.lines()
+            .filter(|l| l.starts_with(r#"{"eventVersion":"#))
+            .count()
+    };
+    server.wait_for(|| records(&server.log()) >= 6, "six audit records");
+    let log = server.log();
+    for line in log.lines().filter(|l| l.starts_with(r#"{"eventVersion":"#)) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["eventVersion"], "1.08", "{line}");
+        assert!(v["eventTime"].as_str().unwrap().ends_with('Z'), "{line}");
+        for key in [
+            "eventSource",
+            "eventName",
+            "eventType",
+            "requestID",
+            "eventID",
+        ] {
+            assert!(
+                v[key].as_str().is_some_and(|s| !s.is_empty()),
+                "{key}: {line}"
+            );
+        }
+        assert_eq!(v["awsRegion"], "us-east-1", "{line}");
+        assert_eq!(v["sourceIPAddress"], "127.0.0.1", "{line}");
+        assert_eq!(v["userAgent"], "audit-test/1.0", "{line}");
+        assert_eq!(v["recipientAccountId"], "123456789012", "{line}");
+        assert_eq!(v["managementEvent"], true, "{line}");
+        assert!(v["readOnly"].is_boolean(), "{line}");
+        assert!(v["userIdentity"]["type"].is_string(), "{line}");
+        assert!(v.get("requestParameters").is_some() && v.get("responseElements").is_some());
+    }
+
+    let assumed = audit_records(&log, "AssumeRole");
+    assert_eq!(assumed.len(), 3);
+    let ok = assumed
+        .iter()
+        .find(|e| e.get("errorCode").is_none())
+        .unwrap();
+    assert_eq!(ok["userIdentity"]["type"], "IAMUser");
+    assert_eq!(ok["userIdentity"]["accessKeyId"], KEY);
+    assert_eq!(ok["requestParameters"]["sourceIdentity"], "auditor");
+    assert_eq!(ok["responseElements"]["credentials"]["accessKeyId"], role.0);
+    assert_eq!(ok["responseElements"]["sourceIdentity"], "auditor");
+    let denied = assumed
+        .iter()
+        .find(|e| e["errorCode"] == "AccessDenied")
+        .unwrap();
+    assert!(denied["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("is not authorized to perform: sts:AssumeRole"));
+    assert_eq!(denied["responseElements"], serde_json::Value::Null);
+    let unsigned = assumed
+        .iter()
+        .find(|e| e["userIdentity"]["type"] == "Unknown")
+        .unwrap();
+    assert!(unsigned["errorCode"].is_string());
+
+    let web_event = audit_records(&log, "AssumeRoleWithWebIdentity").remove(0);
+    assert_eq!(web_event["userIdentity"]["type"], "WebIdentityUser");
+    assert_eq!(web_event["userIdentity"]["userName"], "demo-audit");
+    assert_eq!(
+        web_event["userIdentity"]["identityProvider"],
+        "oidc.demo.idbroker.invalid"
+    );
+    assert_eq!(
+        web_event["responseElements"]["credentials"]["accessKeyId"],
+        web.0
+    );
+
+    let verified = audit_records(&log, "VerifyRequest");
+    assert_eq!(verified.len(), 2);
+    for v in &verified {
+        assert_eq!(v["eventSource"], "idbroker.amazonaws.com");
+        assert_eq!(v["readOnly"], true);
+        assert_eq!(
+            v["userIdentity"]["arn"],
+            "arn:aws:iam::123456789012:user/services/reports-service"
+        );
+        assert_eq!(v["requestParameters"]["path"], "/reports/q1");
+        assert_eq!(v["responseElements"]["principal"]["accessKeyId"], role.0);
+    }
+    let allowed = verified
+        .iter()
+        .find(|v| v["requestParameters"]["action"] == "s3:GetObject")
+        .unwrap();
+    assert_eq!(allowed["responseElements"]["allowed"], true);
+    assert_eq!(allowed["responseElements"]["decision"], "Allow");
+    let refused = verified
+        .iter()
+        .find(|v| v["requestParameters"]["action"] == "s3:PutObject")
+        .unwrap();
+    assert_eq!(refused["responseElements"]["allowed"], false);
+    assert_eq!(refused["errorCode"], "AccessDenied");
+    assert!(refused["additionalEventData"]["detail"].is_string());
+
+    for secret in [
+        SECRET, SERVICE.1, &role.1, &role.2, &web.1, &web.2, &jwt, &signature,
+    ] {
+        assert!(!log.contains(secret), "a secret reached the log: {secret}");
+    }
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::instrument;
 
 use crate::admin::{self, Revocation, Revoked};
+use crate::http::audit::{Answer, Asked, Outcome, Who};
 use crate::http::error::{ApiError, JsonError};
 use crate::http::{auth, facts, Call};
 use crate::state::AppState;
@@ -21,28 +22,42 @@ pub async fn revoke(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JsonError> {
     let mut call = Call::start();
-    let what = Revocation::from_json(&body);
+    let (what, mut unreadable) = match Revocation::from_json(&body) {
+        Ok(w) => (Some(w), None),
+        Err(e) => (None, Some(e)),
+    };
     let action = what.as_ref().map_or("Revoke", Revocation::action);
     tracing::Span::current().record("action", action);
     let result = async {
         let now = state.clock.now();
         let caller = auth::authenticate_for(SERVICE, &req, &body, &state, now).await?;
-        crate::http::throttle::by_principal(&state, &caller, "Admin", now).await?;
-        call.audit.caller = Some(caller.arn.clone());
-        let what = what?;
-        let dir = &state.config.directory;
-        let facts = facts(&req, &state, now);
-        let done = admin::revoke(dir, state.store.as_ref(), &caller, &what, &facts).await?;
-        call.audit.target = Some(done.resource.clone());
-        call.audit.access_key_id.clone_from(&done.access_key_id);
-        Ok::<_, ApiError>(render(&done, &call.request_id))
+        // After the signature verified: the caller's own bucket (crate::throttle).
+        let admitted = crate::http::throttle::by_principal(&state, &caller, "Admin", now).await;
+        let done = match (admitted, &what, unreadable.take()) {
+            (Err(throttled), _, _) => Err(ApiError::from(throttled)),
+            (Ok(()), Some(what), _) => {
+                let dir = &state.config.directory;
+                let facts = facts(&req, &state, now);
+                admin::revoke(dir, state.store.as_ref(), &caller, what, &facts)
+                    .await
+                    .map_err(ApiError::from)
+            }
+            (Ok(()), None, e) => Err(e.map_or_else(
+                || ApiError::new("ValidationError", 400, "The request body is not readable"),
+                ApiError::from,
+            )),
+        };
+        call.audit.who = Who::Signed(caller);
+        let done = done?;
+        let resp = render(&done, &call.request_id);
+        call.audit.answer = Answer::Revoked(done);
+        Ok::<_, ApiError>(resp)
     }
     .await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) => e.code,
-    };
-    call.end(&state, &req, action, outcome, None);
+    if let Some(what) = what {
+        call.audit.asked = Asked::Revocation(what);
+    }
+    call.end(&state, &req, action, Outcome::of(&result), None);
     result.map_err(|e| JsonError(e.with_request_id(&call.request_id)))
 }
 

@@ -1,10 +1,11 @@
 //! What every handler does around its one use case, written once: a request id, a timer, the
-//! audit event, and the call's metric.
+//! audit record, and the call's metric.
 
 use actix_web::HttpRequest;
 
 use crate::clock::Stopwatch;
-use crate::http::audit::Audit;
+use crate::http::audit::{Audit, Context, Outcome};
+use crate::http::query::Params;
 use crate::state::AppState;
 use crate::sts::RequestFacts;
 
@@ -14,7 +15,7 @@ use crate::sts::RequestFacts;
 pub(crate) struct Call {
     /// The request id (`x-amzn-RequestId`, the audit event's, the error document's).
     pub(crate) request_id: String,
-    /// What the audit event will name.
+    /// What the audit record will name.
     pub(crate) audit: Audit,
     started: Stopwatch,
 }
@@ -31,26 +32,34 @@ impl Call {
         }
     }
 
-    /// The call ends with `outcome` (`ok` or the error code): count it under `action` and write
-    /// its audit event (`role`: the RoleArn the request named, if any).
+    /// The call ends with `outcome`: count it under `action` and write its audit record
+    /// (`params`: the request's Query parameters, for STS calls and `/workload/credentials`).
     pub(crate) fn end(
         &self,
         state: &AppState,
         req: &HttpRequest,
         action: &'static str,
-        outcome: &'static str,
-        role: Option<&str>,
+        outcome: Outcome<'_>,
+        params: Option<&Params>,
     ) {
         state
             .metrics
-            .observe(action, outcome, self.started.elapsed());
-        let source_ip = req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
-        let at = state.clock.now();
-        self.audit
-            .emit(at, &self.request_id, action, outcome, &source_ip, role);
+            .observe(action, outcome.label(), self.started.elapsed());
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        self.audit.emit(&Context {
+            at: state.clock.now(),
+            request_id: &self.request_id,
+            action,
+            outcome,
+            source_ip: req.peer_addr().map(|a| a.ip()),
+            user_agent,
+            region: &state.config.region,
+            account: &state.config.directory.account_id,
+            params,
+        });
     }
 }
 

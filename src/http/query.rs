@@ -45,6 +45,20 @@ impl Params {
             .ok_or_else(|| StsError::MissingParameter(name.to_owned()))
     }
 
+    /// Every parameter, sorted by name.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.values
+    }
+
+    /// The parameters whose names start with `prefix`, sorted by name (a slice of the
+    /// request's own: nothing is copied).
+    pub fn starting_with(&self, prefix: &str) -> &[(String, String)] {
+        let start = self.values.partition_point(|(k, _)| k.as_str() < prefix);
+        let rest = self.values.get(start..).unwrap_or_default();
+        let len = rest.partition_point(|(k, _)| k.starts_with(prefix));
+        rest.get(..len).unwrap_or_default()
+    }
+
     /// `Name.member.1`, `Name.member.2`, ... (or `Name.member.N.field`), in index order.
     pub fn members(&self, name: &str, field: Option<&str>) -> Vec<(usize, &str)> {
         let prefix = format!("{name}.member.");

@@ -1,11 +1,12 @@
 //! The STS Query API (`POST /` and `GET /`): the action and version, then per action: read its
 //! typed request (`query.rs`), authenticate when it is signed (`auth.rs`), call its one use case
-//! in `crate::sts`, render the XML (or JSON) answer, fill the audit event.
+//! in `crate::sts`, render the XML (or JSON) answer, fill the audit record.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::instrument;
 
+use crate::http::audit::{Answer, Outcome, Who};
 use crate::http::error::ApiError;
 use crate::http::query::{self, Params};
 use crate::http::xml::{self, Body};
@@ -37,7 +38,7 @@ fn role_session(b: &mut Body, issued: &IssuedSession) {
 }
 
 /// `POST /` and `GET /`: every STS action.
-// Debug level: an INFO span per call cost ~2% of a web-identity exchange; the audit event
+// Debug level: an INFO span per call cost ~2% of a web-identity exchange; the audit record
 // carries the request id and action of every call.
 #[instrument(level = "debug", skip_all, fields(action, request_id))]
 pub async fn sts(
@@ -48,22 +49,37 @@ pub async fn sts(
     let mut call = Call::start();
     let params = query::params(&req, &body);
     let result = dispatch(&req, &body, &params, &state, &mut call).await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) => e.code,
-    };
     let action = crate::metrics::action_label(params.get("Action"));
-    call.end(&state, &req, action, outcome, params.get("RoleArn"));
+    call.end(&state, &req, action, Outcome::of(&result), Some(&params));
     result.map_err(|e| e.with_request_id(&call.request_id))
 }
 
-/// Notes a use case's failure in the audit event where the answer says less than an operator
+/// Notes a use case's failure in the audit record where the answer says less than an operator
 /// needs, and makes it the client's answer.
 fn failed(call: &mut Call, e: StsError) -> ApiError {
     if let Some(detail) = e.audit_detail() {
         call.audit.detail = Some(detail);
     }
     e.into()
+}
+
+/// AssumeRoleWithSAML's session and what the assertion said, into the audit record.
+fn saml_audit(call: &mut Call, out: sts::assume_role_with_saml::SamlIssued) {
+    call.audit.who = Who::Saml {
+        provider: out.provider_arn,
+        name_qualifier: Some(out.name_qualifier.clone()),
+        subject: out.subject.clone(),
+    };
+    call.audit.answer = Answer::Saml(
+        out.session.into(),
+        Box::new(crate::http::audit::SamlAnswer {
+            subject: out.subject,
+            subject_type: out.subject_type,
+            issuer: out.issuer,
+            audience: out.audience,
+            name_qualifier: out.name_qualifier,
+        }),
+    );
 }
 
 async fn dispatch(
@@ -99,9 +115,10 @@ async fn dispatch(
     match action {
         "GetCallerIdentity" => {
             let caller = auth::authenticate(req, body, state, now).await?;
-            throttle::by_principal(state, &caller, "GetCallerIdentity", now).await?;
-            call.audit.caller = Some(caller.arn.clone());
+            let admitted = throttle::by_principal(state, &caller, "GetCallerIdentity", now).await;
             let id = sts::get_caller_identity(&caller);
+            call.audit.who = Who::Signed(caller);
+            admitted?;
             let wants_json = req
                 .headers()
                 .get(header::ACCEPT)
@@ -124,28 +141,38 @@ async fn dispatch(
         }
         "GetSessionToken" => {
             let caller = auth::authenticate(req, body, state, now).await?;
-            throttle::by_principal(state, &caller, "GetSessionToken", now).await?;
-            call.audit.caller = Some(caller.arn.clone());
-            let r = query::get_session_token_request(params)?;
-            let issued = sts::get_session_token(&services, &caller, &r, now)
-                .await
-                .map_err(|e| failed(call, e))?;
-            call.audit.issued(&issued);
+            let admitted = throttle::by_principal(state, &caller, "GetSessionToken", now).await;
+            let issued = match (admitted, query::get_session_token_request(params)) {
+                (Err(throttled), _) => Err(throttled.into()),
+                (Ok(()), Ok(r)) => sts::get_session_token(&services, &caller, &r, now)
+                    .await
+                    .map_err(|e| failed(call, e)),
+                (Ok(()), Err(e)) => Err(e.into()),
+            };
+            call.audit.who = Who::Signed(caller);
+            let issued = issued?;
             let mut b = Body::new();
             xml::credentials(&mut b, &issued.credentials);
+            call.audit.issued(issued);
             Ok(xml_ok(b.response("GetSessionToken", &rid), &rid))
         }
         "AssumeRole" => {
             let caller = auth::authenticate(req, body, state, now).await?;
-            throttle::by_principal(state, &caller, "AssumeRole", now).await?;
-            call.audit.caller = Some(caller.arn.clone());
-            let r = query::assume_role_request(params)?;
-            let issued = sts::assume_role(&services, &caller, &r, &facts(req, state, now))
-                .await
-                .map_err(|e| failed(call, e))?;
-            call.audit.issued(&issued);
+            let admitted = throttle::by_principal(state, &caller, "AssumeRole", now).await;
+            let issued = match (admitted, query::assume_role_request(params)) {
+                (Err(throttled), _) => Err(throttled.into()),
+                (Ok(()), Ok(r)) => {
+                    sts::assume_role(&services, &caller, &r, &facts(req, state, now))
+                        .await
+                        .map_err(|e| failed(call, e))
+                }
+                (Ok(()), Err(e)) => Err(e.into()),
+            };
+            call.audit.who = Who::Signed(caller);
+            let issued = issued?;
             let mut b = Body::new();
             role_session(&mut b, &issued);
+            call.audit.issued(issued);
             Ok(xml_ok(b.response("AssumeRole", &rid), &rid))
         }
         "AssumeRoleWithWebIdentity" => {
@@ -154,13 +181,9 @@ async fn dispatch(
             let out = sts::assume_role_with_web_identity(&services, &r, &facts(req, state, now))
                 .await
                 .map_err(|e| failed(call, e))?;
-            call.audit.caller = Some(out.provider.clone());
-            call.audit.subject = Some(out.subject.clone());
-            call.audit.issued(&out.session);
-            Ok(xml_ok(
-                web_identity::render(&out).response("AssumeRoleWithWebIdentity", &rid),
-                &rid,
-            ))
+            let body = web_identity::render(&out).response("AssumeRoleWithWebIdentity", &rid);
+            web_identity::audit(call, out);
+            Ok(xml_ok(body, &rid))
         }
         "AssumeRoleWithSAML" => {
             throttle::by_source(state, req, "AssumeRoleWithSAML", now).await?;
@@ -168,9 +191,6 @@ async fn dispatch(
             let out = sts::assume_role_with_saml(&services, &r, &facts(req, state, now))
                 .await
                 .map_err(|e| failed(call, e))?;
-            call.audit.caller = Some(out.provider_arn.clone());
-            call.audit.subject = Some(out.subject.clone());
-            call.audit.issued(&out.session);
             let mut b = Body::new();
             role_session(&mut b, &out.session);
             b.field("Subject", &out.subject)
@@ -178,7 +198,9 @@ async fn dispatch(
                 .field("Issuer", &out.issuer)
                 .field("Audience", &out.audience)
                 .field("NameQualifier", &out.name_qualifier);
-            Ok(xml_ok(b.response("AssumeRoleWithSAML", &rid), &rid))
+            let body = b.response("AssumeRoleWithSAML", &rid);
+            saml_audit(call, out);
+            Ok(xml_ok(body, &rid))
         }
         other => Err(StsError::InvalidAction(format!(
             "Could not find operation {other} for version 2011-06-15"

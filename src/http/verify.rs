@@ -12,6 +12,7 @@ use idbroker_session::PrincipalKind;
 use idbroker_verify::{Decision, SignatureForm, VerifiedCaller};
 use tracing::instrument;
 
+use crate::http::audit::{decision_label, Answer, Asked, Outcome, Who};
 use crate::http::error::{ApiError, VerifyBlame};
 use crate::http::{auth, facts, Call};
 use crate::state::AppState;
@@ -48,14 +49,6 @@ fn caller_json(c: &VerifiedCaller) -> serde_json::Value {
     })
 }
 
-fn decision_label(d: Decision) -> &'static str {
-    match d {
-        Decision::Allow => "Allow",
-        Decision::ExplicitDeny => "ExplicitDeny",
-        Decision::ImplicitDeny => "ImplicitDeny",
-    }
-}
-
 fn render(v: &Verification, request_id: &str) -> HttpResponse {
     let mut doc = serde_json::Map::new();
     doc.insert("authenticated".into(), true.into());
@@ -78,7 +71,10 @@ fn render(v: &Verification, request_id: &str) -> HttpResponse {
         .body(serde_json::Value::Object(doc).to_string())
 }
 
-/// `POST /verify`.
+/// `POST /verify`. Every decision is audited: the service that asked (`userIdentity`), what
+/// it asked (`requestParameters`: service, method, path, action, resource; never the
+/// forwarded request's headers or query, which carry its signature and token), and the answer
+/// (`responseElements`: allowed, the decision, the principal identified), or why it failed.
 #[instrument(skip_all, fields(request_id))]
 pub async fn verify(
     req: HttpRequest,
@@ -91,14 +87,20 @@ pub async fn verify(
         let service = auth::authenticate_for("idbroker", &req, &body, &state, now)
             .await
             .map_err(|e| (e, VerifyBlame::Call))?;
-        call.audit.caller = Some(service.arn.clone());
-        let input: VerifyInput = serde_json::from_slice(&body).map_err(|e| {
+        let input = serde_json::from_slice::<VerifyInput>(&body).map_err(|e| {
             let e = StsError::Validation(format!("The body is not a verify request: {e}"));
             (ApiError::from(e), VerifyBlame::Call)
-        })?;
+        });
+        let input = match input {
+            Ok(i) => i,
+            Err(e) => {
+                call.audit.who = Who::Signed(service);
+                return Err(e);
+            }
+        };
         let dir = &state.config.directory;
         let request_facts = facts(&req, &state, now);
-        verification::verify_request(
+        let verified = verification::verify_request(
             &state.verifier,
             dir,
             &state.config.region,
@@ -107,21 +109,44 @@ pub async fn verify(
             &input,
         )
         .await
-        .map_err(<(ApiError, VerifyBlame)>::from)
+        .map_err(<(ApiError, VerifyBlame)>::from);
+        call.audit.who = Who::Signed(service);
+        call.audit.asked = asked(input);
+        verified
     }
     .await;
     let (outcome, resp) = match result {
         Ok(v) => {
-            call.audit.session = Some(v.caller.arn().to_owned());
-            call.audit.access_key_id = Some(v.caller.identity().access_key_id.clone());
-            let outcome = if v.allowed() { "ok" } else { "AccessDenied" };
-            (outcome, render(&v, &call.request_id))
+            let resp = render(&v, &call.request_id);
+            let denial = v.denial().map(ApiError::from);
+            if let Some(d) = v.decision.filter(|_| denial.is_some()) {
+                call.audit.detail = Some(match d {
+                    Decision::ExplicitDeny => "denied: a policy statement denies the action",
+                    _ => "denied: no policy statement allows the action",
+                });
+            }
+            call.audit.answer = Answer::Verified(Box::new(v));
+            (denial, resp)
         }
         Err((e, blame)) => {
+            call.audit.detail = Some(match blame {
+                VerifyBlame::Call => "the /verify call itself was refused",
+                VerifyBlame::Request => "the forwarded request did not verify",
+            });
             let e = e.with_request_id(&call.request_id);
-            (e.code, e.verify_response(blame))
+            let resp = e.verify_response(blame);
+            (Some(e), resp)
         }
     };
+    let outcome = Outcome::failed(outcome.as_ref().map(|e| (e.code, e.message.as_str())));
     call.end(&state, &req, "VerifyRequest", outcome, None);
     resp
+}
+
+/// What the audit record keeps of a verify request: never its headers, query or context.
+fn asked(mut input: VerifyInput) -> Asked {
+    input.headers = Vec::new();
+    input.query = String::new();
+    input.context.clear();
+    Asked::Verify(Box::new(input))
 }

@@ -5,6 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::instrument;
 
+use crate::http::audit::{Answer, Outcome, WebIdentityAnswer, Who};
 use crate::http::error::ApiError;
 use crate::http::query::{self, Params};
 use crate::http::xml::Body;
@@ -31,6 +32,23 @@ pub fn render(out: &WebIdentityIssued) -> Body {
         b.field("SourceIdentity", s);
     }
     b
+}
+
+/// The session and what the token said, into the audit record.
+pub(crate) fn audit(call: &mut Call, out: WebIdentityIssued) {
+    call.audit.who = Who::WebIdentity {
+        provider: out.provider.clone(),
+        audience: Some(out.audience.clone()),
+        subject: out.subject.clone(),
+    };
+    call.audit.answer = Answer::WebIdentity(
+        out.session.into(),
+        Box::new(WebIdentityAnswer {
+            subject: out.subject,
+            provider: out.provider,
+            audience: out.audience,
+        }),
+    );
 }
 
 /// The container-credentials JSON the AWS SDKs read (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
@@ -76,15 +94,16 @@ pub async fn workload_credentials(
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned())
         .filter(|v| !v.is_empty());
     // Only these three come from the query string; the token only from the header.
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .filter(|(k, _)| {
-            matches!(
-                k.as_str(),
-                "RoleArn" | "RoleSessionName" | "DurationSeconds"
-            )
-        })
-        .collect();
+    let asked = Params::from_pairs(
+        form_urlencoded::parse(req.query_string().as_bytes())
+            .into_owned()
+            .filter(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "RoleArn" | "RoleSessionName" | "DurationSeconds"
+                )
+            }),
+    );
     let result = match (admitted, token) {
         (Err(throttled), _) => Err(ApiError::from(throttled)),
         (Ok(()), None) => Err(ApiError::new(
@@ -93,24 +112,18 @@ pub async fn workload_credentials(
             "The Authorization header must carry the workload's web identity token",
         )),
         (Ok(()), Some(token)) => {
+            let mut pairs = asked.pairs().to_vec();
             pairs.push(("WebIdentityToken".into(), token));
-            let params = Params::from_pairs(std::mem::take(&mut pairs));
+            let params = Params::from_pairs(pairs);
             exchange(&state, &req, &params, &mut call, now).await
         }
     };
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) => e.code,
-    };
-    let role = form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == "RoleArn")
-        .map(|(_, v)| v.into_owned());
     call.end(
         &state,
         &req,
         "WorkloadCredentials",
-        outcome,
-        role.as_deref(),
+        Outcome::of(&result),
+        Some(&asked),
     );
     result.map_err(|e| e.with_request_id(&call.request_id))
 }
@@ -125,10 +138,9 @@ async fn exchange(
     let r = query::assume_role_with_web_identity_request(params, false)?;
     let facts = crate::http::facts(req, state, now);
     let out = crate::sts::assume_role_with_web_identity(&state.sts(), &r, &facts).await?;
-    call.audit.caller = Some(out.provider.clone());
-    call.audit.subject = Some(out.subject.clone());
-    call.audit.issued(&out.session);
+    let body = container_json(&out).to_string();
+    audit(call, out);
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(container_json(&out).to_string()))
+        .body(body))
 }

@@ -10,6 +10,7 @@ use super::{cookie, destination, finish, query, secured, CONSOLE_COOKIE};
 use crate::clock::epoch;
 use crate::console::federation::{self, FederationSession};
 use crate::console::{self, ConsoleError};
+use crate::http::audit::{Outcome, Who};
 use crate::http::error::console_error;
 use crate::http::Call;
 use crate::state::AppState;
@@ -33,10 +34,8 @@ pub(super) async fn federation(req: HttpRequest, state: web::Data<AppState>) -> 
     match action.as_str() {
         "getSigninToken" => {
             let result = get_signin_token(&req, &state, &mut call).await;
-            let outcome = match &result {
-                Ok(_) => "ok",
-                Err(e) => console_error(e).code,
-            };
+            let page = result.as_ref().err().map(console_error);
+            let outcome = Outcome::failed(page.as_ref().map(|p| (p.code, p.detail.as_str())));
             call.end(&state, &req, "FederationGetSigninToken", outcome, None);
             match result {
                 Ok(token) => secured(HttpResponse::Ok(), &state)
@@ -68,13 +67,11 @@ async fn get_signin_token(
         .ok_or_else(|| ConsoleError::BadRequest("The Session parameter is missing".into()))?;
     let creds = FederationSession::from_json(&raw)?;
     let duration = federation::session_duration(query(req, "SessionDuration").as_deref())?;
-    let akid = creds.session_id.clone();
     let now = state.clock.now();
     let issued =
         federation::get_signin_token(&state.sts(), &state.config.console, creds, duration, now)
             .await?;
-    call.audit.caller = Some(issued.session.principal.arn.clone());
-    call.audit.access_key_id = Some(akid);
+    call.audit.who = Who::Session(Box::new(issued.session));
     Ok(issued.token)
 }
 
@@ -98,10 +95,8 @@ async fn federation_login(
         now,
     )
     .await?;
-    call.audit.caller = Some(done.session.principal.arn.clone());
-    call.audit.access_key_id = Some(done.session.access_key_id.as_str().to_owned());
-    call.audit.target = Some(dest.clone());
-    Ok(secured(HttpResponse::Found(), state)
+    call.audit.login_to = Some(dest.clone());
+    let resp = secured(HttpResponse::Found(), state)
         .insert_header((header::LOCATION, dest))
         .cookie(cookie(
             state,
@@ -110,5 +105,7 @@ async fn federation_login(
             "/",
             done.exp.saturating_sub(epoch(now)),
         ))
-        .finish())
+        .finish();
+    call.audit.who = Who::Session(Box::new(done.session));
+    Ok(resp)
 }

@@ -21,6 +21,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use crate::console::ConsoleError;
+use crate::http::audit::Outcome;
 use crate::http::error::console_error;
 use crate::http::Call;
 use crate::state::AppState;
@@ -114,7 +115,7 @@ pub(super) fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Count the call, write its audit event, and answer: the response, or the error's page.
+/// Count the call, write its audit record, and answer: the response, or the error's page.
 pub(super) fn finish(
     state: &AppState,
     req: &HttpRequest,
@@ -122,10 +123,8 @@ pub(super) fn finish(
     call: &Call,
     result: Result<HttpResponse, ConsoleError>,
 ) -> HttpResponse {
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(e) => console_error(e).code,
-    };
+    let page = result.as_ref().err().map(console_error);
+    let outcome = Outcome::failed(page.as_ref().map(|p| (p.code, p.detail.as_str())));
     call.end(state, req, action, outcome, None);
     match result {
         Ok(r) => r,

@@ -11,6 +11,7 @@ use super::{
 use crate::clock::epoch;
 use crate::console::seal::{self, Purpose};
 use crate::console::{self, ConsoleError, ConsoleSession};
+use crate::http::audit::Who;
 use crate::http::Call;
 use crate::state::AppState;
 
@@ -114,8 +115,7 @@ pub(super) async fn signout(
             .revoke(&id)
             .await
             .map_err(|_| ConsoleError::Unavailable)?;
-        call.audit.access_key_id = Some(cs.akid.clone());
-        call.audit.target = Some(cs.akid.clone());
+        call.audit.who = Who::Key(cs.akid);
         Ok(done)
     }
     .await;

@@ -15,6 +15,7 @@ use crate::console::oidc_login::LoginState;
 use crate::console::seal::Purpose;
 use crate::console::signin::{self, Next, OidcCallback, SignIn, Started};
 use crate::console::{self, ConsoleError, PendingSignin};
+use crate::http::audit::Who;
 use crate::http::Call;
 use crate::state::AppState;
 
@@ -27,8 +28,7 @@ async fn signed_in(
     call: &mut Call,
     now: std::time::SystemTime,
 ) -> Result<HttpResponse, ConsoleError> {
-    call.audit.caller = Some(sign_in.via.provider.clone());
-    call.audit.subject = Some(sign_in.via.subject.clone());
+    call.audit.who = via(&sign_in.via);
     match signin::proceed(
         &state.sts(),
         &state.config.console,
@@ -52,6 +52,24 @@ async fn signed_in(
     }
 }
 
+/// Who signed in, for the audit record: a SAML or an OIDC identity (named by the provider's
+/// ARN: the console does not keep the assertion's NameQualifier or the token's audience).
+fn via(v: &console::SignedInVia) -> Who {
+    if v.provider.contains(":oidc-provider/") {
+        Who::WebIdentity {
+            provider: v.provider.clone(),
+            audience: None,
+            subject: v.subject.clone(),
+        }
+    } else {
+        Who::Saml {
+            provider: v.provider.clone(),
+            name_qualifier: None,
+            subject: v.subject.clone(),
+        }
+    }
+}
+
 /// A console session started: its cookie, and on to `to` (or the landing page).
 fn console_started(
     state: &AppState,
@@ -61,8 +79,8 @@ fn console_started(
     call: &mut Call,
     now: std::time::SystemTime,
 ) -> HttpResponse {
-    call.audit.issued(&started.session);
     let target = to.unwrap_or_else(|| state.config.console.landing());
+    call.audit.login_to = Some(target.clone());
     let mut b = secured(HttpResponse::SeeOther(), state);
     b.insert_header((header::LOCATION, target)).cookie(cookie(
         state,
@@ -74,6 +92,7 @@ fn console_started(
     if let Some(name) = clear {
         b.cookie(removal(state, name, "/console"));
     }
+    call.audit.issued(started.session);
     b.finish()
 }
 
@@ -262,8 +281,7 @@ pub(super) async fn pick(
         let p = pending(&req, &state, epoch(now)).ok_or_else(|| {
             ConsoleError::Csrf("This role choice has expired or was already made.".into())
         })?;
-        call.audit.caller = Some(p.via.provider.clone());
-        call.audit.subject = Some(p.via.subject.clone());
+        call.audit.who = via(&p.via);
         let csrf = form(&body, "csrf").unwrap_or_default();
         let role = form(&body, "role");
         let started = signin::pick(
