@@ -4,6 +4,7 @@
 //! The reference file is `config/idbroker.toml`; it documents every key.
 
 mod store;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::directory::{Directory, DirectoryError, DirectorySection};
 use crate::settings::resolve_secret;
 pub use crate::settings::{ConfigError, SecretRef};
 pub use store::{RawStore, StoreConfig, StoreOptions};
+pub use telemetry::{RawTelemetry, TelemetryConfig};
 
 /// The raw file, as written.
 #[derive(Debug, Deserialize, Default)]
@@ -55,6 +57,9 @@ pub struct RawConfig {
     /// `[console]`
     #[serde(default)]
     pub console: crate::console::RawConsole,
+    /// `[telemetry]`
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
 }
 
 /// `[server]`
@@ -263,6 +268,8 @@ pub struct Config {
     pub saml: std::sync::Arc<crate::federation::saml::SamlSettings>,
     /// Web console sign-in.
     pub console: crate::console::ConsoleSettings,
+    /// Traces over OTLP; `None`: off.
+    pub telemetry: Option<TelemetryConfig>,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -358,6 +365,7 @@ impl Config {
             };
         }
         let store_options = store::store_options(&raw.store, file, env)?;
+        let telemetry = telemetry::telemetry(&raw.telemetry, file, env)?;
         let base = file.parent().unwrap_or(Path::new("."));
         let mut warnings = Vec::new();
 
@@ -483,6 +491,7 @@ impl Config {
             directory,
             oidc_providers,
             saml,
+            telemetry,
             warnings,
         })
     }
