@@ -79,13 +79,13 @@ fn render(v: &Verification, request_id: &str) -> HttpResponse {
 }
 
 /// `POST /verify`.
-#[instrument(skip_all, fields(request_id))]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub async fn verify(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let now = state.clock.now();
     let result = async {
         let service = auth::authenticate_for("idbroker", &req, &body, &state, now)

@@ -78,13 +78,13 @@ fn console_started(
 }
 
 /// `POST /saml/acs`: a SAML response, IdP-initiated or answering an AuthnRequest of ours.
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn saml_acs(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let result = async {
         let encoded = form(&body, "SAMLResponse")
             .ok_or_else(|| ConsoleError::BadRequest("The request has no SAMLResponse".into()))?;
@@ -170,9 +170,9 @@ pub(super) async fn oidc_login(req: HttpRequest, state: web::Data<AppState>) -> 
 }
 
 /// `GET /console/oidc/callback?code=..&state=..` (or `error=..`).
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let result = async {
         let login: Option<LoginState> = req.cookie(OIDC_COOKIE).and_then(|c| {
             state
@@ -244,13 +244,13 @@ pub(super) async fn picker(req: HttpRequest, state: web::Data<AppState>) -> Http
 }
 
 /// `POST /console/roles`: the choice.
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn pick(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let result = async {
         let now = state.clock.now();
         let p = pending(&req, &state, epoch(now)).ok_or_else(|| {
