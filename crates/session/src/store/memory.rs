@@ -91,6 +91,12 @@ impl MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.put",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn put(&self, session: &Session, now: u64) -> Result<(), SessionError> {
         check_new_session(session, now)?;
         let mut inner = self.inner.lock().await;
@@ -106,6 +112,12 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.get",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn get(
         &self,
         access_key_id: &AccessKeyId,
@@ -119,11 +131,23 @@ impl SessionStore for MemoryStore {
             .cloned())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.delete",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn delete(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         self.inner.lock().await.sessions.remove(access_key_id);
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoke",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         let mut inner = self.inner.lock().await;
         let session = inner
@@ -138,6 +162,12 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.set_revoked_before",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn set_revoked_before(
         &self,
         scope: &RevocationScope,
@@ -160,10 +190,17 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoked_before",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn revoked_before(&self, scope: &RevocationScope) -> Result<Option<u64>, SessionError> {
         Ok(self.inner.lock().await.marks.get(scope).map(|(at, _)| *at))
     }
 
+    #[tracing::instrument(level = "debug", name = "store.use_once", skip_all, fields(store = "memory", namespace = %namespace))]
     async fn use_once(
         &self,
         namespace: &str,
@@ -184,10 +221,22 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.ping",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn ping(&self) -> Result<(), SessionError> {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.subscribe_revocations",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
         Ok(Some(RevocationFeed::memory(self.events.subscribe())))
     }

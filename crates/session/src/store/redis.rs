@@ -383,6 +383,7 @@ impl RedisStore {
 
 #[async_trait]
 impl SessionStore for RedisStore {
+    #[tracing::instrument(level = "debug", name = "store.put", skip_all, fields(store = "redis"))]
     async fn put(&self, session: &Session, now: u64) -> Result<(), SessionError> {
         let ttl = check_new_session(session, now)?;
         let record = session.to_json()?;
@@ -416,6 +417,7 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", name = "store.get", skip_all, fields(store = "redis"))]
     async fn get(
         &self,
         access_key_id: &AccessKeyId,
@@ -440,6 +442,12 @@ impl SessionStore for RedisStore {
         Ok(Some(session))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.delete",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn delete(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         let key = self.session_key(access_key_id);
         let _: i64 = self
@@ -454,6 +462,12 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoke",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         let key = self.session_key(access_key_id);
         let revoked: i64 = self
@@ -475,6 +489,12 @@ impl SessionStore for RedisStore {
         }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.set_revoked_before",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn set_revoked_before(
         &self,
         scope: &RevocationScope,
@@ -500,6 +520,12 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoked_before",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn revoked_before(&self, scope: &RevocationScope) -> Result<Option<u64>, SessionError> {
         let mut cmd = ::redis::cmd("GET");
         cmd.arg(self.revocation_key(scope));
@@ -508,6 +534,7 @@ impl SessionStore for RedisStore {
             .transpose()
     }
 
+    #[tracing::instrument(level = "debug", name = "store.use_once", skip_all, fields(store = "redis", namespace = %namespace))]
     async fn use_once(
         &self,
         namespace: &str,
@@ -531,12 +558,24 @@ impl SessionStore for RedisStore {
         }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.ping",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn ping(&self) -> Result<(), SessionError> {
         // In a cluster, PING goes to every primary: ready only when all answer.
         let _: Value = self.query(::redis::cmd("PING")).await?;
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.probe_write",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn probe_write(&self) -> Result<(), SessionError> {
         // One small key, overwritten by every probe, gone 10 s after the last one. Redis refuses
         // a SET when it is over maxmemory (OOM) or a read-only replica: that is the answer.
@@ -549,6 +588,12 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.evicting_policies",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn evicting_policies(&self) -> Result<Vec<String>, SessionError> {
         // INFO (not CONFIG GET, which managed Redis services often rename away); in a cluster
         // it goes to every primary and answers a map of node -> text.
@@ -575,6 +620,12 @@ impl SessionStore for RedisStore {
         Some(std::sync::Arc::new(self.fork()))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.subscribe_revocations",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
         let channel = self.revocation_channel();
         // A connection of its own (a subscribed connection can do nothing else), on the first
