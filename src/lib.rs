@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod settings;
 pub mod state;
 pub mod sts;
+pub mod telemetry;
 pub mod throttle;
 pub mod tls;
 pub mod verification;

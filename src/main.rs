@@ -257,31 +257,47 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, String> {
+/// The log subscriber: JSON lines on stdout, filtered by `IDBROKER_LOG` (default `info`), and
+/// with telemetry on, OpenTelemetry's layer beside it behind a filter of its own.
+fn init_logging(telemetry: Option<&idbroker::telemetry::Telemetry>) {
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     // Log lines are written in batches by the worker threads themselves (src/logging.rs). Not
     // lossy: when stdout is slower than the server, workers wait rather than lines being dropped.
-    {
-        use tracing_subscriber::filter::FilterExt;
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        use tracing_subscriber::Layer;
-        let levels = tracing_subscriber::EnvFilter::try_new(idbroker::logging::filter_directives(
-            std::env::var("IDBROKER_LOG").ok().as_deref(),
-        ))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-        let lines = tracing_subscriber::fmt::layer()
-            .with_writer(idbroker::logging::BatchedStdout)
-            .json()
-            // The current span (the call's request id and action) is on every line; the list of
-            // enclosing spans is not: formatting it was a visible share of a request's CPU.
-            .with_span_list(false)
-            // Libraries' lines (the Redis client's, thousands a second in a failover) at most
-            // once per module per 10 s, the rest counted (src/log_limit.rs).
-            .with_filter(levels.and(idbroker::log_limit::quiet_libraries()));
-        tracing_subscriber::registry().with(lines).init();
+    let lines = tracing_subscriber::fmt::layer()
+        .with_writer(idbroker::logging::BatchedStdout)
+        .json()
+        // The current span (the call's request id and action) is on every line; the list of
+        // enclosing spans is not: formatting it was a visible share of a request's CPU.
+        .with_span_list(false);
+    let filter = tracing_subscriber::EnvFilter::try_new(idbroker::logging::filter_directives(
+        std::env::var("IDBROKER_LOG").ok().as_deref(),
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Libraries' lines (the Redis client's, thousands a second in a failover) at most once per
+    // module per 10 s, the rest counted (src/log_limit.rs).
+    let quiet = idbroker::log_limit::quiet_libraries();
+    match telemetry {
+        // As before telemetry existed: one global filter, so a span or event the log leaves out
+        // costs one level comparison.
+        None => tracing_subscriber::registry()
+            .with(lines.with_filter(quiet))
+            .with(filter)
+            .init(),
+        // Per-layer filters: the log's lines stay the same, the spans it leaves out (debug)
+        // still reach OpenTelemetry's layer.
+        Some(t) => tracing_subscriber::registry()
+            .with(lines.with_filter(filter.and(quiet)))
+            .with(t.layer())
+            .init(),
     }
     idbroker::log_limit::report_left_out();
     idbroker::logging::enable();
+}
+
+fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, String> {
     // SIGHUP's default action ends the process: the handler is installed first, whatever the
     // configuration (with TLS it reloads the certificate; without, there is nothing to reload).
     let system = actix_web::rt::System::new();
@@ -289,8 +305,19 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         .block_on(async { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) })
         .map_err(|e| format!("SIGHUP handler: {e}"))?;
     let clock = Arc::new(SystemClock);
+    // The configuration says whether traces are exported, so it is read before the log
+    // subscriber is set up (loading it logs nothing; its warnings are logged below).
     let mut cfg = idbroker::config::Config::load(file, clock.now())
         .map_err(|e| format!("invalid configuration: {e}"))?;
+    let telemetry = cfg
+        .telemetry
+        .as_ref()
+        .map(idbroker::telemetry::Telemetry::start)
+        .transpose()?;
+    init_logging(telemetry.as_ref());
+    if let Some(t) = &cfg.telemetry {
+        tracing::info!(endpoint = %t.endpoint, service = %t.service_name, sample_ratio = t.sample_ratio, "traces exported over OTLP");
+    }
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
@@ -317,7 +344,7 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     let metrics_listen = cfg.metrics.listen.clone();
     let body_limit = cfg.max_body_bytes;
     let grace = cfg.shutdown_timeout;
-    system.block_on(async move {
+    let served = system.block_on(async move {
         actix_web::rt::spawn(on_sighup(hup, tls.clone()));
         let state = idbroker::build_state(cfg, clock).await?;
         // /metrics on a listener of its own (server.metrics_listen), stopped after the API's.
@@ -370,7 +397,14 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         served?;
         tracing::info!("idbroker stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // Graceful or not, the spans still queued are sent (at most one export's time).
+    if let Some(t) = telemetry {
+        if let Err(e) = t.shutdown() {
+            tracing::warn!(error = %e, "traces: the last export failed");
+        }
+    }
+    served
 }
 
 /// SIGHUP: reload what can be reloaded without a restart, which is the TLS certificate when

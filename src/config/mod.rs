@@ -4,6 +4,7 @@
 //! The reference file is `config/idbroker.toml`; it documents every key.
 
 mod store;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::directory::{Directory, DirectoryError, DirectorySection};
 use crate::settings::resolve_secret;
 pub use crate::settings::{ConfigError, SecretRef};
 pub use store::{RawStore, StoreConfig, StoreOptions};
+pub use telemetry::{RawTelemetry, TelemetryConfig};
 
 /// The raw file, as written.
 #[derive(Debug, Deserialize, Default)]
@@ -58,6 +60,9 @@ pub struct RawConfig {
     /// `[throttle]`
     #[serde(default)]
     pub throttle: crate::throttle::RawThrottle,
+    /// `[telemetry]`
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
 }
 
 /// `[server]`
@@ -268,6 +273,8 @@ pub struct Config {
     pub console: crate::console::ConsoleSettings,
     /// Rate limits (`[throttle]`).
     pub throttle: crate::throttle::ThrottleSettings,
+    /// Traces over OTLP; `None`: off.
+    pub telemetry: Option<TelemetryConfig>,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -364,6 +371,7 @@ impl Config {
         }
         let store_options = store::store_options(&raw.store, file, env)?;
         let throttle = crate::throttle::throttle_settings(&raw.throttle, file, env)?;
+        let telemetry = telemetry::telemetry(&raw.telemetry, file, env)?;
         let base = file.parent().unwrap_or(Path::new("."));
         let mut warnings = Vec::new();
 
@@ -490,6 +498,7 @@ impl Config {
             directory,
             oidc_providers,
             saml,
+            telemetry,
             warnings,
         })
     }

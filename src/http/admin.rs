@@ -15,13 +15,13 @@ use crate::state::AppState;
 pub use crate::admin::SERVICE;
 
 /// `POST /admin/revoke`.
-#[instrument(skip_all, fields(action, request_id))]
+#[instrument(skip_all, fields(action, request_id, otel.kind = tracing::field::Empty))]
 pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JsonError> {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let (what, mut unreadable) = match Revocation::from_json(&body) {
         Ok(w) => (Some(w), None),
         Err(e) => (None, Some(e)),

@@ -67,8 +67,7 @@ pub async fn authenticate_for(
         if !key.active || parsed.security_token().is_some() {
             return Err(AuthError::InvalidClientTokenId.into());
         }
-        idbroker_sigv4::verify(&parts, &parsed, &key.secret, now_s, skew)
-            .map_err(AuthError::from)?;
+        check_signature(&parts, &parsed, &key.secret, now_s, skew).map_err(AuthError::from)?;
         return Ok(Caller {
             kind: CallerKind::User {
                 name: user.name.clone(),
@@ -152,7 +151,7 @@ impl Credential for Signature<'_> {
 
     fn prove(self, secret: Secret<'_>) -> Result<Self::Proof, Refusal<SigV4Error>> {
         secret.check(|secret| {
-            idbroker_sigv4::verify(
+            check_signature(
                 self.parts,
                 self.parsed,
                 secret.expose_secret(),
@@ -161,6 +160,19 @@ impl Credential for Signature<'_> {
             )
         })
     }
+}
+
+/// The SigV4 check with `secret`: a span of its own in traces (no field: the secret, the
+/// signature and the request stay out of it).
+#[instrument(level = "debug", name = "sigv4.verify", skip_all)]
+fn check_signature(
+    parts: &RequestParts<'_>,
+    parsed: &ParsedSignature,
+    secret: &str,
+    now: u64,
+    skew: u64,
+) -> Result<idbroker_sigv4::Verified, SigV4Error> {
+    idbroker_sigv4::verify(parts, parsed, secret, now, skew)
 }
 
 /// A refused temporary credential, as STS answers it: unknown, revoked, a token that is not the

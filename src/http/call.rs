@@ -21,10 +21,22 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// A call starts: a fresh request id, the timer running.
-    pub(crate) fn start() -> Call {
+    /// A call starts: a fresh request id (on the handler's span), the timer running. With
+    /// traces on, the handler's span becomes the request's server span: in the caller's trace
+    /// when it sent a W3C `traceparent`, the request id on every span below it.
+    pub(crate) fn start(req: &HttpRequest) -> Call {
         let request_id = uuid::Uuid::new_v4().to_string();
-        tracing::Span::current().record("request_id", request_id.as_str());
+        let span = tracing::Span::current();
+        span.record("request_id", request_id.as_str());
+        if crate::telemetry::enabled() {
+            let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+            crate::telemetry::join_trace(
+                &span,
+                header("traceparent"),
+                header("tracestate"),
+                &request_id,
+            );
+        }
         Call {
             request_id,
             audit: Audit::default(),

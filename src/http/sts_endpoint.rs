@@ -40,13 +40,13 @@ fn role_session(b: &mut Body, issued: &IssuedSession) {
 /// `POST /` and `GET /`: every STS action.
 // Debug level: an INFO span per call cost ~2% of a web-identity exchange; the audit record
 // carries the request id and action of every call.
-#[instrument(level = "debug", skip_all, fields(action, request_id))]
+#[instrument(level = "debug", skip_all, fields(action, request_id, otel.kind = tracing::field::Empty))]
 pub async fn sts(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let params = query::params(&req, &body);
     let result = dispatch(&req, &body, &params, &state, &mut call).await;
     let action = crate::metrics::action_label(params.get("Action"));

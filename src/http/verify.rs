@@ -75,13 +75,13 @@ fn render(v: &Verification, request_id: &str) -> HttpResponse {
 /// it asked (`requestParameters`: service, method, path, action, resource; never the
 /// forwarded request's headers or query, which carry its signature and token), and the answer
 /// (`responseElements`: allowed, the decision, the principal identified), or why it failed.
-#[instrument(skip_all, fields(request_id))]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub async fn verify(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let now = state.clock.now();
     let result = async {
         let service = auth::authenticate_for("idbroker", &req, &body, &state, now)

@@ -78,12 +78,12 @@ fn container_json(out: &WebIdentityIssued) -> serde_json::Value {
 /// a RoleSessionName the session is named after the token's `sub` (a Kubernetes service
 /// account's `system:serviceaccount:NS:NAME` becomes `system-serviceaccount-NS-NAME-` and a
 /// digest), so that each workload's sessions can be told apart, audited and revoked.
-#[instrument(level = "debug", skip_all)]
+#[instrument(level = "debug", skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub async fn workload_credentials(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let now = state.clock.now();
     let admitted = crate::http::throttle::by_source(&state, &req, "WorkloadCredentials", now).await;
     let token = req

@@ -10,8 +10,8 @@ use crate::directory::{Directory, Role};
 use crate::sts::mint::{mint, IssuedSession};
 use crate::sts::plan::role_session_plan;
 use crate::sts::policies::{
-    caller_policies, check_session_policies, denied, policy_principal, session_request_context,
-    trust_action,
+    caller_policies, check_session_policies, denied, evaluate, evaluate_trust, policy_principal,
+    session_request_context, trust_action,
 };
 use crate::sts::{
     caller_context, Caller, CallerKind, RequestFacts, Services, SessionPlan, StsError, Tag,
@@ -134,7 +134,7 @@ pub fn decide(
         // terms and concepts": the trust policy is the only resource-based policy an IAM role
         // has, and without its Allow nobody can assume the role). The caller's own policies must
         // allow too, unless the trust policy names the caller itself.
-        let trust = idbroker_policy::evaluate_trust(
+        let trust = evaluate_trust(
             &role.trust_policy,
             role_arn,
             &principal,
@@ -152,7 +152,7 @@ pub fn decide(
             account_principal_delegates: true,
         };
         let req = Request::new(action, role_arn, ctx.clone()).with_principal(principal.clone());
-        let e = set.evaluate(&req);
+        let e = evaluate(&set, &req, action);
         if e.decision != Decision::Allow {
             return Err(denied(caller, action, role_arn, &e));
         }

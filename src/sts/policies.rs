@@ -114,7 +114,7 @@ pub fn authorize(
     };
     let req = Request::new(action, resource, caller_context(caller, facts))
         .with_principal(policy_principal(caller));
-    let e = set.evaluate(&req);
+    let e = evaluate(&set, &req, action);
     if e.decision == Decision::Allow {
         Ok(())
     } else {
@@ -191,7 +191,7 @@ pub(crate) fn trust_federated(
         sourced.then_some(TrustAction::SetSourceIdentity),
     ];
     for action in std::iter::once(base).chain(extra.into_iter().flatten()) {
-        let e = idbroker_policy::evaluate_trust(
+        let e = evaluate_trust(
             &role.trust_policy,
             &role.arn,
             &principal,
@@ -203,4 +203,36 @@ pub(crate) fn trust_federated(
         }
     }
     Ok(())
+}
+
+/// The caller's side of a decision: `set` (identity ∩ boundary ∩ session policies, and the
+/// resource policy if any) for `req`. A span of its own in traces (`policy.identity`: the
+/// action and the decision).
+pub(crate) fn evaluate(set: &PolicySet<'_>, req: &Request, action: &str) -> Evaluation {
+    let span = tracing::debug_span!("policy.identity", action, decision = tracing::field::Empty);
+    let _in = span.enter();
+    let e = set.evaluate(req);
+    span.record("decision", e.decision.as_str());
+    e
+}
+
+/// The role's side: its trust policy for `principal` and `action`, with `ctx`
+/// ([`idbroker_policy::evaluate_trust`]). A span of its own in traces (`policy.trust`: the
+/// action and the decision).
+pub(crate) fn evaluate_trust(
+    trust_policy: &Policy,
+    role_arn: &str,
+    principal: &Principal,
+    action: TrustAction,
+    ctx: Context,
+) -> Evaluation {
+    let span = tracing::debug_span!(
+        "policy.trust",
+        action = action.as_str(),
+        decision = tracing::field::Empty
+    );
+    let _in = span.enter();
+    let e = idbroker_policy::evaluate_trust(trust_policy, role_arn, principal, action, ctx);
+    span.record("decision", e.decision.as_str());
+    e
 }

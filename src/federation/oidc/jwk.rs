@@ -275,6 +275,7 @@ impl KeySet {
 
     /// Verify the signature of a compact JWS with these keys and `allowed` algorithms; the
     /// decoded payload when it verifies. Claims are not looked at.
+    #[tracing::instrument(level = "debug", name = "jwt.signature", skip_all)]
     pub fn verify_signature(&self, token: &str, allowed: AlgSet) -> Result<Vec<u8>, SigFailure> {
         let parts = split_compact(token)?;
         let header_bytes = b64url(parts.header).ok_or(SigFailure::Invalid("header encoding"))?;

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tracing::warn;
+use tracing::{instrument, warn, Instrument};
 
 use super::config::{check_url, KeySource, ProviderConfig};
 use super::error::{signature_refusal, OidcError};
@@ -185,7 +185,11 @@ impl OidcProvider {
                 }
             }
         };
-        let got = self.fetcher.get(&uri, timeout).await?;
+        let got = self
+            .fetcher
+            .get(&uri, timeout)
+            .instrument(tracing::debug_span!("oidc.jwks_fetch"))
+            .await?;
         let (set, skipped) = KeySet::from_jwks(&got.body, self.config.algorithms)?;
         if set.is_empty() {
             return Err(format!(
@@ -195,6 +199,7 @@ impl OidcProvider {
         Ok((set, got.max_age))
     }
 
+    #[instrument(level = "debug", name = "oidc.discovery", skip_all)]
     async fn discover(&self, timeout: Duration) -> Result<String, String> {
         #[derive(Deserialize)]
         struct Discovery {

@@ -152,8 +152,10 @@ pub async fn check_pooled(
     now: SystemTime,
 ) -> Result<Checked, SamlError> {
     let (p, settings, text) = (provider.clone(), sp.clone(), encoded.to_owned());
+    // The check runs on a check thread: its spans stay this request's (traces).
+    let parent = tracing::Span::current();
     sp.checks
-        .run(move || check(&p, &settings, &text, in_response_to, now))
+        .run(move || parent.in_scope(|| check(&p, &settings, &text, in_response_to, now)))
         .await
         .map_err(|_| SamlError::Overloaded)?
 }
@@ -225,13 +227,16 @@ pub fn check(
     let outer = profile(provider, &text, preverified)?;
     let reduced: Cow<'_, str> = if outer.response_signed || outer.assertion_signed {
         Cow::Owned(
-            Crypto::reduce_xml_to_signed_with_keys(
-                &text,
-                &trusted,
-                ReduceMode::ValidateAndMarkNoAncestors,
-                algorithms,
-            )
-            .map_err(|_| SamlError::Signature(SIGNATURE_DOES_NOT_VERIFY))?,
+            tracing::debug_span!("saml.signature")
+                .in_scope(|| {
+                    Crypto::reduce_xml_to_signed_with_keys(
+                        &text,
+                        &trusted,
+                        ReduceMode::ValidateAndMarkNoAncestors,
+                        algorithms,
+                    )
+                })
+                .map_err(|_| SamlError::Signature(SIGNATURE_DOES_NOT_VERIFY))?,
         )
     } else {
         // Only after decryption, when the Response's signature (over the ciphertext) was

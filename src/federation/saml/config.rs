@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use openssl::x509::X509;
 use serde::Deserialize;
+use tracing::Instrument;
 
 use super::metadata::{fetch_blocking, parse_metadata, IdpMetadata, SigningCert, FETCH_TIMEOUT};
 
@@ -323,7 +324,11 @@ impl SamlProvider {
         };
         let every = i64::try_from(refresh.as_secs()).unwrap_or(3600);
         let now_s = super::unix_now(now);
-        let outcome = match fetcher.get(url, FETCH_TIMEOUT).await {
+        let fetched = fetcher
+            .get(url, FETCH_TIMEOUT)
+            .instrument(tracing::debug_span!("saml.metadata_fetch"))
+            .await;
+        let outcome = match fetched {
             Err(e) => RefreshOutcome::Failed(format!("fetching {url}: {e}")),
             Ok(got) => match std::str::from_utf8(&got.body) {
                 Err(_) => RefreshOutcome::Failed(format!("{url}: the metadata is not UTF-8")),

@@ -105,13 +105,16 @@ pub(super) fn open_encrypted(
     }
     let unsigned = || SamlError::Signature("the assertion is not covered by a valid signature");
     let base = if response_signed {
-        Crypto::reduce_xml_to_signed_with_keys(
-            text,
-            trusted,
-            ReduceMode::ValidateAndMarkNoAncestors,
-            algorithms,
-        )
-        .map_err(|_| SamlError::Signature(super::SIGNATURE_DOES_NOT_VERIFY))?
+        tracing::debug_span!("saml.signature")
+            .in_scope(|| {
+                Crypto::reduce_xml_to_signed_with_keys(
+                    text,
+                    trusted,
+                    ReduceMode::ValidateAndMarkNoAncestors,
+                    algorithms,
+                )
+            })
+            .map_err(|_| SamlError::Signature(super::SIGNATURE_DOES_NOT_VERIFY))?
     } else {
         text.to_owned()
     };
@@ -310,13 +313,16 @@ fn acceptable(
     profile(cx.provider, &text, cx.response_signed)?;
     if !cx.response_signed {
         // The profile pass made sure the Assertion carries a signature, in place.
-        Crypto::reduce_xml_to_signed_with_keys(
-            &text,
-            cx.trusted,
-            ReduceMode::ValidateAndMarkNoAncestors,
-            cx.algorithms,
-        )
-        .map_err(|_| SamlError::Signature(super::SIGNATURE_DOES_NOT_VERIFY))?;
+        tracing::debug_span!("saml.signature")
+            .in_scope(|| {
+                Crypto::reduce_xml_to_signed_with_keys(
+                    &text,
+                    cx.trusted,
+                    ReduceMode::ValidateAndMarkNoAncestors,
+                    cx.algorithms,
+                )
+            })
+            .map_err(|_| SamlError::Signature(super::SIGNATURE_DOES_NOT_VERIFY))?;
     }
     Ok(())
 }

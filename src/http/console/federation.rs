@@ -27,9 +27,9 @@ fn json_error(state: &AppState, e: &ConsoleError, request_id: &str) -> HttpRespo
 }
 
 /// `GET /federation`: AWS's federation endpoint (`getSigninToken`, `login`).
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn federation(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let action = query(&req, "Action").unwrap_or_default();
     match action.as_str() {
         "getSigninToken" => {

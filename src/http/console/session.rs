@@ -87,13 +87,13 @@ pub(super) async fn landing(req: HttpRequest, state: web::Data<AppState>) -> Htt
 }
 
 /// `POST /console/signout`: revoke the session and forget the cookie.
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn signout(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let result: Result<HttpResponse, ConsoleError> = async {
         let done = secured(HttpResponse::SeeOther(), &state)
             .insert_header((header::LOCATION, "/console"))

@@ -97,13 +97,13 @@ fn console_started(
 }
 
 /// `POST /saml/acs`: a SAML response, IdP-initiated or answering an AuthnRequest of ours.
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn saml_acs(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let result = async {
         crate::http::throttle::by_source(&state, &req, "ConsoleSignInSAML", state.clock.now())
             .await?;
@@ -191,9 +191,9 @@ pub(super) async fn oidc_login(req: HttpRequest, state: web::Data<AppState>) -> 
 }
 
 /// `GET /console/oidc/callback?code=..&state=..` (or `error=..`).
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let result = async {
         crate::http::throttle::by_source(&state, &req, "ConsoleSignInOIDC", state.clock.now())
             .await?;
@@ -267,13 +267,13 @@ pub(super) async fn picker(req: HttpRequest, state: web::Data<AppState>) -> Http
 }
 
 /// `POST /console/roles`: the choice.
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(request_id, otel.kind = tracing::field::Empty))]
 pub(super) async fn pick(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start();
+    let mut call = Call::start(&req);
     let result = async {
         crate::http::throttle::by_source(&state, &req, "ConsolePickRole", state.clock.now())
             .await?;

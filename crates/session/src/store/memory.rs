@@ -95,6 +95,12 @@ impl MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.put",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn put(&self, session: &Session, now: u64) -> Result<(), SessionError> {
         check_new_session(session, now)?;
         let mut inner = self.inner.lock().await;
@@ -110,6 +116,12 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.get",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn get(
         &self,
         access_key_id: &AccessKeyId,
@@ -123,11 +135,23 @@ impl SessionStore for MemoryStore {
             .cloned())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.delete",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn delete(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         self.inner.lock().await.sessions.remove(access_key_id);
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoke",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         let mut inner = self.inner.lock().await;
         let session = inner
@@ -142,6 +166,12 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.set_revoked_before",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn set_revoked_before(
         &self,
         scope: &RevocationScope,
@@ -164,10 +194,17 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoked_before",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn revoked_before(&self, scope: &RevocationScope) -> Result<Option<u64>, SessionError> {
         Ok(self.inner.lock().await.marks.get(scope).map(|(at, _)| *at))
     }
 
+    #[tracing::instrument(level = "debug", name = "store.use_once", skip_all, fields(store = "memory", namespace = %namespace))]
     async fn use_once(
         &self,
         namespace: &str,
@@ -188,6 +225,12 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.admit",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn admit(&self, buckets: &[RateBucket], now_us: u64) -> Result<Admission, SessionError> {
         if !buckets.iter().all(|b| check_bucket_name(&b.name)) {
             return Err(SessionError::Invalid("rate bucket name"));
@@ -195,10 +238,22 @@ impl SessionStore for MemoryStore {
         Ok(self.buckets.admit(buckets, now_us))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.ping",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn ping(&self) -> Result<(), SessionError> {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.subscribe_revocations",
+        skip_all,
+        fields(store = "memory")
+    )]
     async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
         Ok(Some(RevocationFeed::memory(self.events.subscribe())))
     }

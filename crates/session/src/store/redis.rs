@@ -393,6 +393,7 @@ impl RedisStore {
 
 #[async_trait]
 impl SessionStore for RedisStore {
+    #[tracing::instrument(level = "debug", name = "store.put", skip_all, fields(store = "redis"))]
     async fn put(&self, session: &Session, now: u64) -> Result<(), SessionError> {
         let ttl = check_new_session(session, now)?;
         let record = session.to_json()?;
@@ -426,6 +427,7 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", name = "store.get", skip_all, fields(store = "redis"))]
     async fn get(
         &self,
         access_key_id: &AccessKeyId,
@@ -450,6 +452,12 @@ impl SessionStore for RedisStore {
         Ok(Some(session))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.delete",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn delete(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         let key = self.session_key(access_key_id);
         let _: i64 = self
@@ -464,6 +472,12 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoke",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn revoke(&self, access_key_id: &AccessKeyId) -> Result<(), SessionError> {
         let key = self.session_key(access_key_id);
         let revoked: i64 = self
@@ -485,6 +499,12 @@ impl SessionStore for RedisStore {
         }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.set_revoked_before",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn set_revoked_before(
         &self,
         scope: &RevocationScope,
@@ -510,6 +530,12 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.revoked_before",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn revoked_before(&self, scope: &RevocationScope) -> Result<Option<u64>, SessionError> {
         let mut cmd = ::redis::cmd("GET");
         cmd.arg(self.revocation_key(scope));
@@ -518,6 +544,7 @@ impl SessionStore for RedisStore {
             .transpose()
     }
 
+    #[tracing::instrument(level = "debug", name = "store.use_once", skip_all, fields(store = "redis", namespace = %namespace))]
     async fn use_once(
         &self,
         namespace: &str,
@@ -541,6 +568,12 @@ impl SessionStore for RedisStore {
         }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.admit",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn admit(&self, buckets: &[RateBucket], now_us: u64) -> Result<Admission, SessionError> {
         if !buckets.iter().all(|b| check_bucket_name(&b.name)) {
             return Err(SessionError::Invalid("rate bucket name"));
@@ -577,12 +610,24 @@ impl SessionStore for RedisStore {
         Ok(Admission::Admitted)
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.ping",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn ping(&self) -> Result<(), SessionError> {
         // In a cluster, PING goes to every primary: ready only when all answer.
         let _: Value = self.query(::redis::cmd("PING")).await?;
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.probe_write",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn probe_write(&self) -> Result<(), SessionError> {
         // One small key, overwritten by every probe, gone 10 s after the last one. Redis refuses
         // a SET when it is over maxmemory (OOM) or a read-only replica: that is the answer. On
@@ -610,6 +655,12 @@ impl SessionStore for RedisStore {
         Ok(())
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.evicting_policies",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn evicting_policies(&self) -> Result<Vec<String>, SessionError> {
         // INFO (not CONFIG GET, which managed Redis services often rename away); in a cluster
         // it goes to every primary and answers a map of node -> text.
@@ -636,6 +687,12 @@ impl SessionStore for RedisStore {
         Some(std::sync::Arc::new(self.fork()))
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "store.subscribe_revocations",
+        skip_all,
+        fields(store = "redis")
+    )]
     async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
         let channel = self.revocation_channel();
         let servers = match self.target {
