@@ -24,6 +24,7 @@ pub enum Op {
     RevokedBefore,
     UseOnce,
     Ping,
+    ListSessions,
 }
 
 /// See the module documentation.
@@ -112,6 +113,16 @@ impl SessionStore for SwitchStore {
     }
     async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
         self.inner.subscribe_revocations().await
+    }
+    async fn list_sessions(
+        &self,
+        scope: &RevocationScope,
+        after: Option<&idbroker_session::ListPosition>,
+        max: usize,
+        now: u64,
+    ) -> Result<idbroker_session::SessionPage, SessionError> {
+        self.check(Op::ListSessions)?;
+        self.inner.list_sessions(scope, after, max, now).await
     }
     async fn use_once(
         &self,
