@@ -1,14 +1,17 @@
-//! `POST /admin/revoke`: the admin API. A JSON body naming what to revoke, signed with SigV4 for
-//! the service `idbroker` by an idbroker identity (long-term or temporary credentials) whose
-//! policies allow the `idbroker:Revoke*` action (see `crate::admin`). Answers JSON, errors too.
+//! The admin API: `POST /admin/revoke` and `POST /admin/sessions`. A JSON body, signed with SigV4
+//! for the service `idbroker` by an idbroker identity (long-term or temporary credentials) whose
+//! policies allow the `idbroker:*` action (see `crate::admin`). Answers JSON, errors too.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
 use tracing::instrument;
 
-use crate::admin::{self, Revocation, Revoked};
+use crate::admin::{self, ListSessionsRequest, ListedSession, Revocation, Revoked, SessionListing};
+use crate::http::audit::Audit;
 use crate::http::error::{ApiError, JsonError};
 use crate::http::{auth, facts, Call};
 use crate::state::AppState;
+use crate::sts::{Caller, RequestFacts};
 
 /// The SigV4 service name of the admin API.
 pub use crate::admin::SERVICE;
@@ -20,33 +23,85 @@ pub async fn revoke(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JsonError> {
-    let mut call = Call::start();
     let what = Revocation::from_json(&body);
     let action = what.as_ref().map_or("Revoke", Revocation::action);
+    let dir = &state.config.directory;
+    let store = state.store.as_ref();
+    admin_call(&req, &body, &state, action, async |caller, facts, audit| {
+        let done = admin::revoke(dir, store, caller, &what?, facts).await?;
+        audit.target = Some(done.resource.clone());
+        audit.access_key_id.clone_from(&done.access_key_id);
+        Ok(render_revoked(&done))
+    })
+    .await
+}
+
+/// `POST /admin/sessions`: a page of the live sessions of a role, a principal or a source
+/// identity. Identifiers only: no secret, session token or sealed secret is ever in the answer.
+#[instrument(skip_all, fields(action, request_id))]
+pub async fn sessions(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, JsonError> {
+    let request = ListSessionsRequest::from_json(&body);
+    let dir = &state.config.directory;
+    let store = state.store.as_ref();
+    admin_call(
+        &req,
+        &body,
+        &state,
+        "ListSessions",
+        async |caller, facts, audit| {
+            let listing = admin::list_sessions(dir, store, caller, &request?, facts).await?;
+            audit.target = Some(listing.resource.clone());
+            Ok(render_listing(&listing))
+        },
+    )
+    .await
+}
+
+/// What both admin calls do around their use case: a request id, SigV4 authentication for the
+/// service `idbroker`, the use case (given the caller, the request's facts and the audit event to
+/// fill), the JSON answer with the request id, the metric and the audit line (under `action`).
+async fn admin_call(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    action: &'static str,
+    use_case: impl AsyncFnOnce(
+        &Caller,
+        &RequestFacts<'static>,
+        &mut Audit,
+    ) -> Result<Map<String, Value>, ApiError>,
+) -> Result<HttpResponse, JsonError> {
+    let mut call = Call::start();
     tracing::Span::current().record("action", action);
     let result = async {
         let now = state.clock.now();
-        let caller = auth::authenticate_for(SERVICE, &req, &body, &state, now).await?;
+        let caller = auth::authenticate_for(SERVICE, req, body, state, now).await?;
         call.audit.caller = Some(caller.arn.clone());
-        let what = what?;
-        let dir = &state.config.directory;
-        let facts = facts(&req, &state, now);
-        let done = admin::revoke(dir, state.store.as_ref(), &caller, &what, &facts).await?;
-        call.audit.target = Some(done.resource.clone());
-        call.audit.access_key_id.clone_from(&done.access_key_id);
-        Ok::<_, ApiError>(render(&done, &call.request_id))
+        let facts = facts(req, state, now);
+        let mut doc = use_case(&caller, &facts, &mut call.audit).await?;
+        doc.insert("RequestId".into(), call.request_id.as_str().into());
+        Ok::<_, ApiError>(
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header(("x-amzn-RequestId", call.request_id.clone()))
+                .body(Value::Object(doc).to_string()),
+        )
     }
     .await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.code,
     };
-    call.end(&state, &req, action, outcome, None);
+    call.end(state, req, action, outcome, None);
     result.map_err(|e| JsonError(e.with_request_id(&call.request_id)))
 }
 
-fn render(done: &Revoked, request_id: &str) -> HttpResponse {
-    let mut doc = serde_json::Map::new();
+fn render_revoked(done: &Revoked) -> Map<String, Value> {
+    let mut doc = Map::new();
     doc.insert("Action".into(), done.action.as_str().into());
     doc.insert("Resource".into(), done.resource.as_str().into());
     if let Some(id) = &done.access_key_id {
@@ -55,9 +110,48 @@ fn render(done: &Revoked, request_id: &str) -> HttpResponse {
     if let Some(t) = done.revoked_before {
         doc.insert("RevokedBefore".into(), crate::clock::iso8601(t).into());
     }
-    doc.insert("RequestId".into(), request_id.into());
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
-        .body(serde_json::Value::Object(doc).to_string())
+    doc
+}
+
+/// `{"Action", "Resource", "Sessions": [...], "Marker"}` (`Marker` only when a page follows).
+fn render_listing(listing: &SessionListing) -> Map<String, Value> {
+    let mut doc = Map::new();
+    doc.insert("Action".into(), listing.action.into());
+    doc.insert("Resource".into(), listing.resource.as_str().into());
+    let sessions = listing.sessions.iter().map(render_session).collect();
+    doc.insert("Sessions".into(), Value::Array(sessions));
+    if let Some(m) = &listing.marker {
+        doc.insert("Marker".into(), m.as_str().into());
+    }
+    doc
+}
+
+/// One session, identifiers and times only; absent fields are left out.
+fn render_session(s: &ListedSession) -> Value {
+    let mut doc = Map::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            doc.insert(k.into(), v.into());
+        }
+    };
+    put("AccessKeyId", Some(&s.access_key_id));
+    put("Arn", Some(&s.arn));
+    put("UserId", Some(&s.user_id));
+    put("Type", Some(kind_name(s.kind)));
+    put("Role", s.role_arn.as_deref());
+    put("SessionName", s.session_name.as_deref());
+    put("SourceIdentity", s.source_identity.as_deref());
+    put("Issued", Some(&crate::clock::iso8601(s.issued)));
+    put("Expiration", Some(&crate::clock::iso8601(s.expiration)));
+    put("ChainedFrom", s.chained_from.as_deref());
+    Value::Object(doc)
+}
+
+fn kind_name(kind: idbroker_session::PrincipalKind) -> &'static str {
+    use idbroker_session::PrincipalKind;
+    match kind {
+        PrincipalKind::AssumedRole => "AssumedRole",
+        PrincipalKind::FederatedUser => "FederatedUser",
+        PrincipalKind::User => "User",
+    }
 }
