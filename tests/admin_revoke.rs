@@ -19,7 +19,7 @@ use common::admin::{
     ADMIN_SECRET,
 };
 use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
-use idbroker::clock::{Clock, ManualClock, Stopwatch, SystemClock};
+use idbroker::clock::{Clock, Stopwatch, SystemClock};
 use idbroker::config::StoreConfig;
 use idbroker_sigv4::{Payload, RequestParts, SigningParams};
 use idbroker_verify::{PolicyDirectory, Verifier, VerifierOptions, VerifyError};
@@ -478,20 +478,9 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
 }
 
 mod switch_store;
-use switch_store::{Op, SwitchStore};
+use switch_store::Op;
 
 /// A broker whose store can fail one operation at a time.
-async fn broker_with_switch(at: SystemTime) -> (Broker, Arc<SwitchStore>) {
-    let clock = Arc::new(ManualClock::new(at));
-    let mut state = idbroker::build_state(common::demo(), clock.clone())
-        .await
-        .unwrap();
-    let store = SwitchStore::new(state.store.clone());
-    state.store = store.clone();
-    let url = common::start(state.clone()).await;
-    (Broker { url, clock, state }, store)
-}
-
 /// The store fails while a revocation is being made: 503 ServiceUnavailable, never 200 (the
 /// caller must not believe a session is revoked when it is not), and nothing is revoked; once
 /// the store is back the same request succeeds. Each store call of each action is failed in
@@ -500,7 +489,7 @@ async fn broker_with_switch(at: SystemTime) -> (Broker, Arc<SwitchStore>) {
 /// `set_revoked_before` ignored in `mark`.
 #[actix_web::test]
 async fn a_revoke_while_the_store_is_down_is_503_and_revokes_nothing() {
-    let (b, store) = broker_with_switch(t0()).await;
+    let (b, store) = switch_store::admin_broker(t0()).await;
     let principal = "arn:aws:sts::123456789012:assumed-role/ReportsReader/victim";
     let cases = [
         ("RevokeSession", Op::Get),

@@ -12,6 +12,7 @@
 )]
 
 mod common;
+mod switch_store;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -273,6 +274,21 @@ async fn access_is_decided_by_the_callers_policies_on_each_resource() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert!(!r.text().await.unwrap().contains(&s.key));
+}
+
+/// The store cannot answer: 503 ServiceUnavailable, never an empty (and wrong) listing.
+#[actix_web::test]
+async fn a_listing_while_the_store_is_down_is_503() {
+    let (b, store) = switch_store::admin_broker(t0()).await;
+    let s = b.assume(READER, "someone", None, 900).await;
+    let body = json!({ "RoleArn": READER });
+    store.set(&[switch_store::Op::ListSessions], true);
+    let a = b.list(&admin(), &body).await;
+    assert_eq!(refused(&a).0, 503);
+    assert_eq!(refused(&a).1, "ServiceUnavailable");
+    store.heal();
+    let doc = done(&b.list(&admin(), &body).await).clone();
+    assert_eq!(doc["Sessions"][0]["AccessKeyId"], s.key.as_str());
 }
 
 /// `idbroker admin sessions` run as a process.

@@ -27,6 +27,21 @@ pub enum Op {
     ListSessions,
 }
 
+/// The admin tests' broker (tests/common/admin.rs) on the demo's memory store behind a
+/// SwitchStore, its clock a ManualClock reading `at`. The test crate must declare `mod common`.
+pub async fn admin_broker(
+    at: std::time::SystemTime,
+) -> (crate::common::admin::Broker, Arc<SwitchStore>) {
+    let clock = Arc::new(idbroker::clock::ManualClock::new(at));
+    let mut state = idbroker::build_state(crate::common::demo(), clock.clone())
+        .await
+        .unwrap();
+    let store = SwitchStore::new(state.store.clone());
+    state.store = store.clone();
+    let url = crate::common::start(state.clone()).await;
+    (crate::common::admin::Broker { url, clock, state }, store)
+}
+
 /// See the module documentation.
 #[derive(Debug)]
 pub struct SwitchStore {
