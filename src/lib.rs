@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/saml/metadata", web::get().to(http::saml_metadata))
         .route("/admin/revoke", web::post().to(http::admin::revoke))
+        .route("/admin/sessions", web::post().to(http::admin::sessions))
         .route("/verify", web::post().to(http::verify::verify))
         .configure(http::console::routes);
 }

@@ -104,6 +104,56 @@ enum AdminCommand {
     /// idbroker:Revoke* action. Exit 0 revoked, 1 refused by the server, 2 bad arguments or no
     /// credentials, 3 server unreachable or failing.
     Revoke(RevokeArgs),
+    /// List who holds credentials now: the live sessions of a role, a principal or a source
+    /// identity (identifiers and times, never secrets), as a table or the server's JSON. Signs
+    /// like `revoke`; the credentials' policies must allow idbroker:ListSessions on the role's
+    /// ARN, the principal ARN, or arn:aws:idbroker::ACCOUNT:source-identity/VALUE. Exit statuses
+    /// as for `revoke`.
+    Sessions(SessionsArgs),
+}
+
+/// Where the admin API is and how to reach it (every `idbroker admin` command).
+#[derive(Args, Debug)]
+struct AdminEndpointArgs {
+    /// The server, e.g. https://idbroker.example.com:8443.
+    #[arg(long)]
+    endpoint_url: String,
+    /// The region of the signature (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// Trust only the CA certificates in this PEM file for HTTPS (default: AWS_CA_BUNDLE, else
+    /// the system's roots).
+    #[arg(long, value_name = "FILE")]
+    ca_bundle: Option<PathBuf>,
+    /// Print the server's JSON answer instead of a sentence or table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("whose").required(true).args(["role", "principal", "source_identity"])))]
+struct SessionsArgs {
+    /// The sessions of this role (its ARN, with its path).
+    #[arg(long, value_name = "ROLE_ARN")]
+    role: Option<String>,
+    /// The sessions of this principal ARN (arn:aws:sts::ACCT:assumed-role/ROLE/NAME, or a
+    /// user's ARN).
+    #[arg(long, value_name = "ARN")]
+    principal: Option<String>,
+    /// The sessions carrying this source identity.
+    #[arg(long)]
+    source_identity: Option<String>,
+    /// At most this many sessions per page (1 to 100; the server's default is 50).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
+    max_items: Option<u16>,
+    /// Start where a previous page ended (the token it printed, its Marker).
+    #[arg(long, value_name = "TOKEN")]
+    starting_token: Option<String>,
+    /// Every page, not only the first.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    endpoint: AdminEndpointArgs,
 }
 
 #[derive(Args, Debug)]
@@ -126,19 +176,8 @@ struct RevokeArgs {
     /// Every session carrying this source identity: idbroker:RevokeSourceIdentitySessions.
     #[arg(long)]
     source_identity: Option<String>,
-    /// The server, e.g. https://idbroker.example.com:8443.
-    #[arg(long)]
-    endpoint_url: String,
-    /// The region of the signature (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
-    #[arg(long)]
-    region: Option<String>,
-    /// Trust only the CA certificates in this PEM file for HTTPS (default: AWS_CA_BUNDLE, else
-    /// the system's roots).
-    #[arg(long, value_name = "FILE")]
-    ca_bundle: Option<PathBuf>,
-    /// Print the server's JSON answer instead of a sentence.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    endpoint: AdminEndpointArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -244,6 +283,7 @@ fn main() -> ExitCode {
         )
         .map(|()| ExitCode::SUCCESS),
         Command::Admin(AdminCommand::Revoke(args)) => admin_revoke(&args),
+        Command::Admin(AdminCommand::Sessions(args)) => admin_sessions(&args),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
         Command::Policy(PolicyCommand::Simulate(args)) if args.batch => run_batch(),
         Command::Policy(PolicyCommand::Simulate(args)) => run_single(&args),
@@ -467,8 +507,7 @@ async fn watch_certificate(
 }
 
 fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
-    use idbroker::cli::admin_client::{self, Answer, ClientError, Endpoint, EnvCredentials};
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    use idbroker::cli::admin_client;
     if args.before.is_some() && args.role.is_none() {
         return Err("--before goes with --role".into());
     }
@@ -487,6 +526,62 @@ fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
         (.., Some(s)) => json!({ "SourceIdentity": s }),
         _ => return Err("say what to revoke".into()),
     };
+    admin_call(
+        &args.endpoint,
+        async |endpoint, creds| {
+            admin_client::revoke(endpoint, creds, &body, SystemClock.now()).await
+        },
+        admin_client::describe,
+    )
+}
+
+fn admin_sessions(args: &SessionsArgs) -> Result<ExitCode, String> {
+    use idbroker::cli::admin_client;
+    let mut fields = serde_json::Map::new();
+    let (name, value) = match (&args.role, &args.principal, &args.source_identity) {
+        (Some(role), ..) => ("RoleArn", role),
+        (_, Some(p), _) => ("PrincipalArn", p),
+        (.., Some(s)) => ("SourceIdentity", s),
+        _ => return Err("say whose sessions to list".into()),
+    };
+    fields.insert(name.into(), json!(value));
+    if let Some(n) = args.max_items {
+        fields.insert("MaxItems".into(), json!(n));
+    }
+    if let Some(t) = &args.starting_token {
+        fields.insert("Marker".into(), json!(t));
+    }
+    let body = Value::Object(fields);
+    admin_call(
+        &args.endpoint,
+        async |endpoint, creds| {
+            if args.all {
+                admin_client::list_all_sessions(endpoint, creds, &body, &SystemClock).await
+            } else {
+                admin_client::list_sessions(endpoint, creds, &body, SystemClock.now()).await
+            }
+        },
+        admin_client::session_table,
+    )
+}
+
+/// One `idbroker admin` command: `send` with the endpoint and the environment's credentials on a
+/// runtime of its own; the answer printed (the JSON with `--json`, else `say`'s text) and the
+/// exit status: 0 done, 1 refused, 2 bad arguments or no credentials (`Err`), 3 unreachable or a
+/// server error.
+fn admin_call(
+    args: &AdminEndpointArgs,
+    send: impl AsyncFnOnce(
+        &idbroker::cli::admin_client::Endpoint,
+        &idbroker::cli::admin_client::EnvCredentials,
+    ) -> Result<
+        idbroker::cli::admin_client::Answer,
+        idbroker::cli::admin_client::ClientError,
+    >,
+    say: impl Fn(&Value) -> String,
+) -> Result<ExitCode, String> {
+    use idbroker::cli::admin_client::{Answer, ClientError, Endpoint, EnvCredentials};
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let endpoint = Endpoint {
         url: args.endpoint_url.clone(),
         region: args
@@ -505,19 +600,14 @@ fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
             .enable_all()
             .build()
             .map_err(|e| ClientError::Local(format!("runtime: {e}")))?;
-        runtime.block_on(admin_client::revoke(
-            &endpoint,
-            &creds,
-            &body,
-            SystemClock.now(),
-        ))
+        runtime.block_on(send(&endpoint, &creds))
     });
     match sent {
         Ok(Answer::Done(doc)) => {
             if args.json {
                 println!("{doc}");
             } else {
-                println!("{}", admin_client::describe(&doc));
+                print!("{}", with_newline(say(&doc)));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -536,6 +626,14 @@ fn admin_revoke(args: &RevokeArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::from(3))
         }
     }
+}
+
+/// `text`, ending with a newline.
+fn with_newline(mut text: String) -> String {
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {

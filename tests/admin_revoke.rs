@@ -14,98 +14,26 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use common::admin::{
+    admin, broker, demo_user, done, refused, t0, Broker, Creds, ACCOUNT, ADMIN_KEY, ADMIN_ROLE,
+    ADMIN_SECRET,
+};
 use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
-use idbroker::cli::admin_client::{self, Answer, Endpoint, EnvCredentials};
-use idbroker::clock::{Clock, ManualClock, Stopwatch, SystemClock};
+use idbroker::clock::{Clock, Stopwatch, SystemClock};
 use idbroker::config::StoreConfig;
 use idbroker_sigv4::{Payload, RequestParts, SigningParams};
 use idbroker_verify::{PolicyDirectory, Verifier, VerifierOptions, VerifyError};
 use serde_json::{json, Value};
 
-const ADMIN_KEY: &str = "AKIAIDBROKERADMIN001";
-const ADMIN_SECRET: &str = "idbrokerAdminSecretKeyDoNotUseAnywhere00";
-const ADMIN_ROLE: &str = "arn:aws:iam::123456789012:role/demo/Admin";
-const ACCOUNT: &str = "123456789012";
-
-/// 2026-11-28T12:00:00Z.
-fn t0() -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_867_200)
-}
-
-#[derive(Clone, Debug)]
-struct Creds {
-    key: String,
-    secret: String,
-    token: Option<String>,
-}
-
-impl Creds {
-    fn long_term(key: &str, secret: &str) -> Self {
-        Creds {
-            key: key.into(),
-            secret: secret.into(),
-            token: None,
-        }
-    }
-}
-
-struct Broker {
-    url: String,
-    clock: Arc<ManualClock>,
-    state: idbroker::state::AppState,
-}
-
-async fn broker(store: StoreConfig, at: SystemTime) -> Broker {
-    let mut config = common::demo();
-    config.store = store;
-    let clock = Arc::new(ManualClock::new(at));
-    let state = idbroker::build_state(config, clock.clone()).await.unwrap();
-    let url = common::start(state.clone()).await;
-    Broker { url, clock, state }
-}
-
 impl Broker {
-    fn now(&self) -> SystemTime {
-        idbroker::clock::Clock::now(self.clock.as_ref())
-    }
-
-    /// `POST /admin/revoke` with `body`, signed by `who` (with the admin client the CLI uses).
-    async fn revoke(&self, who: &Creds, body: Value) -> Answer {
-        let env = |k: &str| match k {
-            "AWS_ACCESS_KEY_ID" => Some(who.key.clone()),
-            "AWS_SECRET_ACCESS_KEY" => Some(who.secret.clone()),
-            "AWS_SESSION_TOKEN" => who.token.clone(),
-            _ => None,
-        };
-        let endpoint = Endpoint {
-            url: self.url.clone(),
-            region: "eu-west-1".into(),
-            ca_bundle: None,
-        };
-        let creds = EnvCredentials::from_env(env).unwrap();
-        admin_client::revoke(&endpoint, &creds, &body, self.now())
-            .await
-            .unwrap()
-    }
-
     /// AssumeRole by the demo user.
     async fn assume(&self, role: &str, name: &str, extra: Option<(&str, &str)>) -> Creds {
-        let mut call = sdk_with_keys(&self.url, KEY, SECRET, None, self.now())
-            .assume_role()
-            .role_arn(role)
-            .role_session_name(name);
-        match extra {
-            Some(("SourceIdentity", v)) => call = call.source_identity(v),
-            Some(("Policy", v)) => call = call.policy(v),
-            _ => {}
-        }
-        let out = call.send().await.unwrap();
-        let c = out.credentials().unwrap();
-        Creds {
-            key: c.access_key_id().into(),
-            secret: c.secret_access_key().into(),
-            token: Some(c.session_token().into()),
-        }
+        common::admin::assume(&self.url, self.now(), role, name, |call| match extra {
+            Some(("SourceIdentity", v)) => call.source_identity(v),
+            Some(("Policy", v)) => call.policy(v),
+            _ => call,
+        })
+        .await
     }
 
     /// GetCallerIdentity with `c`: Ok, or the STS error code.
@@ -116,35 +44,6 @@ impl Broker {
             .await
             .map(|r| r.arn().unwrap_or_default().to_owned())
             .map_err(|e| sdk_code(&e))
-    }
-}
-
-fn admin() -> Creds {
-    Creds::long_term(ADMIN_KEY, ADMIN_SECRET)
-}
-
-fn demo_user() -> Creds {
-    Creds::long_term(KEY, SECRET)
-}
-
-#[track_caller]
-fn done(a: &Answer) -> &Value {
-    match a {
-        Answer::Done(v) => v,
-        other => panic!("expected success, got {other:?}"),
-    }
-}
-
-#[track_caller]
-fn refused(a: &Answer) -> (u16, &str, &str) {
-    match a {
-        Answer::Refused {
-            status,
-            code,
-            message,
-            ..
-        } => (*status, code.as_str(), message.as_str()),
-        other => panic!("expected a refusal, got {other:?}"),
     }
 }
 
@@ -631,20 +530,9 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
 }
 
 mod switch_store;
-use switch_store::{Op, SwitchStore};
+use switch_store::Op;
 
 /// A broker whose store can fail one operation at a time.
-async fn broker_with_switch(at: SystemTime) -> (Broker, Arc<SwitchStore>) {
-    let clock = Arc::new(ManualClock::new(at));
-    let mut state = idbroker::build_state(common::demo(), clock.clone())
-        .await
-        .unwrap();
-    let store = SwitchStore::new(state.store.clone());
-    state.store = store.clone();
-    let url = common::start(state.clone()).await;
-    (Broker { url, clock, state }, store)
-}
-
 /// The store fails while a revocation is being made: 503 ServiceUnavailable, never 200 (the
 /// caller must not believe a session is revoked when it is not), and nothing is revoked; once
 /// the store is back the same request succeeds. Each store call of each action is failed in
@@ -653,7 +541,7 @@ async fn broker_with_switch(at: SystemTime) -> (Broker, Arc<SwitchStore>) {
 /// `set_revoked_before` ignored in `mark`.
 #[actix_web::test]
 async fn a_revoke_while_the_store_is_down_is_503_and_revokes_nothing() {
-    let (b, store) = broker_with_switch(t0()).await;
+    let (b, store) = switch_store::admin_broker(t0()).await;
     let principal = "arn:aws:sts::123456789012:assumed-role/ReportsReader/victim";
     let cases = [
         ("RevokeSession", Op::Get),

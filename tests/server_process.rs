@@ -414,23 +414,9 @@ fn sigterm_lets_the_in_flight_request_finish_and_refuses_new_connections() {
 
 /// `idbroker admin revoke` run as a process.
 fn cli_revoke(args: &[&str], keys: Option<(&str, &str)>) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbroker"));
-    cmd.args(["admin", "revoke"]).args(args);
-    for var in [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_CA_BUNDLE",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-    ] {
-        cmd.env_remove(var);
-    }
-    if let Some((k, s)) = keys {
-        cmd.env("AWS_ACCESS_KEY_ID", k)
-            .env("AWS_SECRET_ACCESS_KEY", s);
-    }
-    cmd.output().unwrap()
+    common::admin::command("revoke", args, keys)
+        .output()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

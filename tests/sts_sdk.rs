@@ -226,6 +226,15 @@ impl SessionStore for RefusingStore {
     async fn revoked_before(&self, _: &RevocationScope) -> Result<Option<u64>, SessionError> {
         Err(SessionError::Unavailable)
     }
+    async fn list_sessions(
+        &self,
+        _: &RevocationScope,
+        _: Option<&idbroker_session::ListPosition>,
+        _: usize,
+        _: u64,
+    ) -> Result<idbroker_session::SessionPage, SessionError> {
+        Err(SessionError::Unavailable)
+    }
     async fn use_once(&self, _: &str, _: &str, _: u64, _: u64) -> Result<(), SessionError> {
         Err(SessionError::Unavailable)
     }

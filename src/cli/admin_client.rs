@@ -1,7 +1,7 @@
-//! The client of the admin API, for `idbroker admin revoke`: the request body, SigV4 (service
-//! `idbroker`) with credentials from the standard AWS environment variables, HTTPS trusting a
-//! given CA bundle (like the AWS CLI's `--ca-bundle`), and the answer sorted into what the command
-//! says and its exit code.
+//! The client of the admin API, for `idbroker admin revoke` and `idbroker admin sessions`: the
+//! request body, SigV4 (service `idbroker`) with credentials from the standard AWS environment
+//! variables, HTTPS trusting a given CA bundle (like the AWS CLI's `--ca-bundle`), and the answer
+//! sorted into what the command says and its exit code.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime};
 use idbroker_sigv4::{Payload, RequestParts, SigningParams};
 use serde_json::Value;
 use zeroize::Zeroizing;
+
+use crate::clock::Clock;
 
 /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
 pub struct EnvCredentials {
@@ -89,9 +91,68 @@ pub async fn revoke(
     body: &Value,
     now: SystemTime,
 ) -> Result<Answer, ClientError> {
+    post(endpoint, creds, "revoke", body, now).await
+}
+
+/// Sign `body` for `POST /admin/sessions` (one page) at `now` and send it.
+pub async fn list_sessions(
+    endpoint: &Endpoint,
+    creds: &EnvCredentials,
+    body: &Value,
+    now: SystemTime,
+) -> Result<Answer, ClientError> {
+    post(endpoint, creds, "sessions", body, now).await
+}
+
+/// Every page of `POST /admin/sessions` from `body`'s `Marker` on, each signed at the clock's
+/// time: one document with all `Sessions` and no `Marker`, or the first refusal. A marker the
+/// server gives twice ends the listing with an error (it would never end).
+pub async fn list_all_sessions(
+    endpoint: &Endpoint,
+    creds: &EnvCredentials,
+    body: &Value,
+    clock: &dyn Clock,
+) -> Result<Answer, ClientError> {
+    let mut body = body.clone();
+    let mut all = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let mut doc = match list_sessions(endpoint, creds, &body, clock.now()).await? {
+            Answer::Done(doc) => doc,
+            refused => return Ok(refused),
+        };
+        if let Some(Value::Array(page)) = doc.get_mut("Sessions").map(Value::take) {
+            all.extend(page);
+        }
+        let Some(marker) = doc.get("Marker").and_then(Value::as_str).map(str::to_owned) else {
+            if let Some(fields) = doc.as_object_mut() {
+                fields.insert("Sessions".into(), Value::Array(all));
+            }
+            return Ok(Answer::Done(doc));
+        };
+        if !seen.insert(marker.clone()) {
+            return Err(ClientError::Unreachable(format!(
+                "{}: the server gave the same Marker twice",
+                endpoint.url
+            )));
+        }
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("Marker".into(), Value::String(marker));
+        }
+    }
+}
+
+/// Sign `body` for `POST /admin/{call}` at `now` and send it.
+async fn post(
+    endpoint: &Endpoint,
+    creds: &EnvCredentials,
+    call: &str,
+    body: &Value,
+    now: SystemTime,
+) -> Result<Answer, ClientError> {
     let local = ClientError::Local;
     let url = url::Url::parse(&format!(
-        "{}/admin/revoke",
+        "{}/admin/{call}",
         endpoint.url.trim_end_matches('/')
     ))
     .map_err(|e| local(format!("--endpoint-url {}: {e}", endpoint.url)))?;
@@ -225,6 +286,61 @@ pub fn describe(done: &Value) -> String {
     }
 }
 
+/// A listing as a table: one line per session (access key id, expiration, issue time, source
+/// identity, ARN), a header, and when a page follows, the `--starting-token` to get it.
+pub fn session_table(doc: &Value) -> String {
+    const HEAD: [&str; 5] = [
+        "ACCESS KEY ID",
+        "EXPIRATION",
+        "ISSUED",
+        "SOURCE IDENTITY",
+        "ARN",
+    ];
+    let rows: Vec<[&str; 5]> = doc
+        .get("Sessions")
+        .and_then(Value::as_array)
+        .map(|sessions| {
+            sessions
+                .iter()
+                .map(|s| {
+                    let f = |k: &str| match json_str(s.get(k)) {
+                        "" => "-",
+                        v => v,
+                    };
+                    [
+                        f("AccessKeyId"),
+                        f("Expiration"),
+                        f("Issued"),
+                        f("SourceIdentity"),
+                        f("Arn"),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut widths = HEAD.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&HEAD).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!("{} session(s)\n", rows.len()));
+    if let Some(m) = doc.get("Marker").and_then(Value::as_str) {
+        out.push_str(&format!("more: --starting-token {m}\n"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +367,29 @@ mod tests {
             EnvCredentials::from_env(env(&[("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")])),
             Err(ClientError::Local(_))
         ));
+    }
+
+    #[test]
+    fn tables() {
+        let t = session_table(&serde_json::json!({
+            "Sessions": [{
+                "AccessKeyId": "ASIAAAAAAAAAAAAAAAAA",
+                "Arn": "arn:aws:sts::1:assumed-role/R/alice",
+                "Issued": "2026-11-28T12:00:00Z",
+                "Expiration": "2026-11-28T13:00:00Z",
+            }],
+            "Marker": "m1",
+        }));
+        assert_eq!(
+            t,
+            "ACCESS KEY ID         EXPIRATION            ISSUED                SOURCE IDENTITY  ARN\n\
+             ASIAAAAAAAAAAAAAAAAA  2026-11-28T13:00:00Z  2026-11-28T12:00:00Z  -                arn:aws:sts::1:assumed-role/R/alice\n\
+             1 session(s)\nmore: --starting-token m1\n"
+        );
+        assert_eq!(
+            session_table(&serde_json::json!({"Sessions": []})),
+            "ACCESS KEY ID  EXPIRATION  ISSUED  SOURCE IDENTITY  ARN\n0 session(s)\n"
+        );
     }
 
     #[test]

@@ -1,15 +1,17 @@
-//! `POST /admin/revoke`: the admin API. A JSON body naming what to revoke, signed with SigV4 for
-//! the service `idbroker` by an idbroker identity (long-term or temporary credentials) whose
-//! policies allow the `idbroker:Revoke*` action (see `crate::admin`). Answers JSON, errors too.
+//! The admin API: `POST /admin/revoke` and `POST /admin/sessions`. A JSON body, signed with SigV4
+//! for the service `idbroker` by an idbroker identity (long-term or temporary credentials) whose
+//! policies allow the `idbroker:*` action (see `crate::admin`). Answers JSON, errors too.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
 use tracing::instrument;
 
-use crate::admin::{self, Revocation, Revoked};
+use crate::admin::{self, ListSessionsRequest, ListedSession, Revocation, Revoked, SessionListing};
 use crate::http::audit::{Answer, Asked, Outcome, Who};
 use crate::http::error::{ApiError, JsonError};
 use crate::http::{auth, facts, Call};
 use crate::state::AppState;
+use crate::sts::{Caller, RequestFacts};
 
 /// The SigV4 service name of the admin API.
 pub use crate::admin::SERVICE;
@@ -21,48 +23,112 @@ pub async fn revoke(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JsonError> {
-    let mut call = Call::start(&req);
-    let (what, mut unreadable) = match Revocation::from_json(&body) {
+    let what = Revocation::from_json(&body);
+    let action = what.as_ref().map_or("Revoke", Revocation::action);
+    let dir = &state.config.directory;
+    let store = state.store.as_ref();
+    let (what, unreadable) = match what {
         Ok(w) => (Some(w), None),
         Err(e) => (None, Some(e)),
     };
-    let action = what.as_ref().map_or("Revoke", Revocation::action);
+    let asked = what.clone().map_or(Asked::Nothing, Asked::Revocation);
+    admin_call(&req, &body, &state, action, asked, async |caller, facts| {
+        let what = match (&what, unreadable) {
+            (Some(w), _) => w,
+            (None, e) => {
+                return Err(e.map_or_else(
+                    || ApiError::new("ValidationError", 400, "The request body is not readable"),
+                    ApiError::from,
+                ))
+            }
+        };
+        let done = admin::revoke(dir, store, caller, what, facts).await?;
+        let doc = render_revoked(&done);
+        Ok((doc, Answer::Revoked(done)))
+    })
+    .await
+}
+
+/// `POST /admin/sessions`: a page of the live sessions of a role, a principal or a source
+/// identity. Identifiers only: no secret, session token or sealed secret is ever in the answer.
+#[instrument(skip_all, fields(action, request_id, otel.kind = tracing::field::Empty))]
+pub async fn sessions(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, JsonError> {
+    let request = ListSessionsRequest::from_json(&body);
+    let dir = &state.config.directory;
+    let store = state.store.as_ref();
+    let asked = request
+        .as_ref()
+        .map_or(Asked::Nothing, |r| Asked::Listing(r.clone()));
+    admin_call(
+        &req,
+        &body,
+        &state,
+        "ListSessions",
+        asked,
+        async |caller, facts| {
+            let listing = admin::list_sessions(dir, store, caller, &request?, facts).await?;
+            let doc = render_listing(&listing);
+            let answer = Answer::Listed {
+                resource: listing.resource,
+                count: listing.sessions.len(),
+                more: listing.marker.is_some(),
+            };
+            Ok((doc, answer))
+        },
+    )
+    .await
+}
+
+/// What both admin calls do around their use case: a request id, SigV4 authentication for the
+/// service `idbroker`, the caller's rate-limit bucket, the use case (given the caller and the
+/// request's facts; it answers the JSON document and what the audit record says of it), the
+/// JSON answer with the request id, the metric and the audit record (under `action`, with
+/// `asked` as its request parameters).
+async fn admin_call(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    action: &'static str,
+    asked: Asked,
+    use_case: impl AsyncFnOnce(
+        &Caller,
+        &RequestFacts<'static>,
+    ) -> Result<(Map<String, Value>, Answer), ApiError>,
+) -> Result<HttpResponse, JsonError> {
+    let mut call = Call::start(req);
     tracing::Span::current().record("action", action);
+    call.audit.asked = asked;
     let result = async {
         let now = state.clock.now();
-        let caller = auth::authenticate_for(SERVICE, &req, &body, &state, now).await?;
+        let caller = auth::authenticate_for(SERVICE, req, body, state, now).await?;
         // After the signature verified: the caller's own bucket (crate::throttle).
-        let admitted = crate::http::throttle::by_principal(&state, &caller, "Admin", now).await;
-        let done = match (admitted, &what, unreadable.take()) {
-            (Err(throttled), _, _) => Err(ApiError::from(throttled)),
-            (Ok(()), Some(what), _) => {
-                let dir = &state.config.directory;
-                let facts = facts(&req, &state, now);
-                admin::revoke(dir, state.store.as_ref(), &caller, what, &facts)
-                    .await
-                    .map_err(ApiError::from)
-            }
-            (Ok(()), None, e) => Err(e.map_or_else(
-                || ApiError::new("ValidationError", 400, "The request body is not readable"),
-                ApiError::from,
-            )),
+        let admitted = crate::http::throttle::by_principal(state, &caller, "Admin", now).await;
+        let done = match admitted {
+            Err(throttled) => Err(ApiError::from(throttled)),
+            Ok(()) => use_case(&caller, &facts(req, state, now)).await,
         };
         call.audit.who = Who::Signed(caller);
-        let done = done?;
-        let resp = render(&done, &call.request_id);
-        call.audit.answer = Answer::Revoked(done);
-        Ok::<_, ApiError>(resp)
+        let (mut doc, answer) = done?;
+        call.audit.answer = answer;
+        doc.insert("RequestId".into(), call.request_id.as_str().into());
+        Ok::<_, ApiError>(
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header(("x-amzn-RequestId", call.request_id.clone()))
+                .body(Value::Object(doc).to_string()),
+        )
     }
     .await;
-    if let Some(what) = what {
-        call.audit.asked = Asked::Revocation(what);
-    }
-    call.end(&state, &req, action, Outcome::of(&result), None);
+    call.end(state, req, action, Outcome::of(&result), None);
     result.map_err(|e| JsonError(e.with_request_id(&call.request_id)))
 }
 
-fn render(done: &Revoked, request_id: &str) -> HttpResponse {
-    let mut doc = serde_json::Map::new();
+fn render_revoked(done: &Revoked) -> Map<String, Value> {
+    let mut doc = Map::new();
     doc.insert("Action".into(), done.action.as_str().into());
     doc.insert("Resource".into(), done.resource.as_str().into());
     if let Some(id) = &done.access_key_id {
@@ -71,9 +137,48 @@ fn render(done: &Revoked, request_id: &str) -> HttpResponse {
     if let Some(t) = done.revoked_before {
         doc.insert("RevokedBefore".into(), crate::clock::iso8601(t).into());
     }
-    doc.insert("RequestId".into(), request_id.into());
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header(("x-amzn-RequestId", request_id.to_owned()))
-        .body(serde_json::Value::Object(doc).to_string())
+    doc
+}
+
+/// `{"Action", "Resource", "Sessions": [...], "Marker"}` (`Marker` only when a page follows).
+fn render_listing(listing: &SessionListing) -> Map<String, Value> {
+    let mut doc = Map::new();
+    doc.insert("Action".into(), listing.action.into());
+    doc.insert("Resource".into(), listing.resource.as_str().into());
+    let sessions = listing.sessions.iter().map(render_session).collect();
+    doc.insert("Sessions".into(), Value::Array(sessions));
+    if let Some(m) = &listing.marker {
+        doc.insert("Marker".into(), m.as_str().into());
+    }
+    doc
+}
+
+/// One session, identifiers and times only; absent fields are left out.
+fn render_session(s: &ListedSession) -> Value {
+    let mut doc = Map::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v {
+            doc.insert(k.into(), v.into());
+        }
+    };
+    put("AccessKeyId", Some(&s.access_key_id));
+    put("Arn", Some(&s.arn));
+    put("UserId", Some(&s.user_id));
+    put("Type", Some(kind_name(s.kind)));
+    put("Role", s.role_arn.as_deref());
+    put("SessionName", s.session_name.as_deref());
+    put("SourceIdentity", s.source_identity.as_deref());
+    put("Issued", Some(&crate::clock::iso8601(s.issued)));
+    put("Expiration", Some(&crate::clock::iso8601(s.expiration)));
+    put("ChainedFrom", s.chained_from.as_deref());
+    Value::Object(doc)
+}
+
+fn kind_name(kind: idbroker_session::PrincipalKind) -> &'static str {
+    use idbroker_session::PrincipalKind;
+    match kind {
+        PrincipalKind::AssumedRole => "AssumedRole",
+        PrincipalKind::FederatedUser => "FederatedUser",
+        PrincipalKind::User => "User",
+    }
 }

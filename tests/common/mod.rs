@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: the demo configuration, the server on a free
 //! loopback port, and raw HTTP for the endpoints the AWS SDK does not call; what a test does
-//! when a peer is missing (skip.rs), a redis-server of a test's own (redis_server.rs) and a
-//! race-free port for a child that cannot bind port 0 (port.rs).
+//! when a peer is missing (skip.rs), a redis-server of a test's own (redis_server.rs), a
+//! race-free port for a child that cannot bind port 0 (port.rs), and the admin API's callers
+//! (admin.rs).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod admin;
 mod port;
 mod redis_server;
 pub mod saml_setup;

@@ -25,6 +25,22 @@ pub enum Op {
     UseOnce,
     Admit,
     Ping,
+    ListSessions,
+}
+
+/// The admin tests' broker (tests/common/admin.rs) on the demo's memory store behind a
+/// SwitchStore, its clock a ManualClock reading `at`. The test crate must declare `mod common`.
+pub async fn admin_broker(
+    at: std::time::SystemTime,
+) -> (crate::common::admin::Broker, Arc<SwitchStore>) {
+    let clock = Arc::new(idbroker::clock::ManualClock::new(at));
+    let mut state = idbroker::build_state(crate::common::demo(), clock.clone())
+        .await
+        .unwrap();
+    let store = SwitchStore::new(state.store.clone());
+    state.store = store.clone();
+    let url = crate::common::start(state.clone()).await;
+    (crate::common::admin::Broker { url, clock, state }, store)
 }
 
 /// See the module documentation.
@@ -113,6 +129,16 @@ impl SessionStore for SwitchStore {
     }
     async fn subscribe_revocations(&self) -> Result<Option<RevocationFeed>, SessionError> {
         self.inner.subscribe_revocations().await
+    }
+    async fn list_sessions(
+        &self,
+        scope: &RevocationScope,
+        after: Option<&idbroker_session::ListPosition>,
+        max: usize,
+        now: u64,
+    ) -> Result<idbroker_session::SessionPage, SessionError> {
+        self.check(Op::ListSessions)?;
+        self.inner.list_sessions(scope, after, max, now).await
     }
     async fn use_once(
         &self,

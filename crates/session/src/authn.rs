@@ -382,6 +382,15 @@ mod tests {
             down(&self.marks_down)?;
             self.inner.revoked_before(scope).await
         }
+        async fn list_sessions(
+            &self,
+            scope: &RevocationScope,
+            after: Option<&crate::ListPosition>,
+            max: usize,
+            now: u64,
+        ) -> Result<crate::SessionPage, SessionError> {
+            self.inner.list_sessions(scope, after, max, now).await
+        }
         async fn use_once(
             &self,
             ns: &str,

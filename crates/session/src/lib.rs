@@ -11,6 +11,8 @@
 //! - [`SessionStore`]: [`RedisStore`] (standalone or cluster) or [`MemoryStore`]; open one from a
 //!   [`SessionStoreConfig`] with [`connect`]. A session is usable only after `put` returned `Ok`;
 //!   a store that cannot be reached answers [`SessionError::Unavailable`], never a guess.
+//!   [`SessionStore::list_sessions`] lists the live sessions of a role, principal or source
+//!   identity, a page ([`SessionPage`]) at a time.
 //!
 //! **Time** is passed in everywhere, as seconds since the Unix epoch (`u64`), the resolution of
 //! AWS's own `aws:TokenIssueTime` and `Expiration`; [`unix_seconds`] converts a `SystemTime`.
@@ -37,9 +39,9 @@ pub use session::{
     PolicyRefs, Principal, PrincipalKind, RevocationScope, Session, SessionTag, RECORD_VERSION,
 };
 pub use store::{
-    connect, take, Admission, FeedNews, LocalBuckets, MemoryStore, RateBucket, RateLimit,
-    RedisOptions, RedisStore, RevocationEvent, RevocationFeed, SessionStore, SessionStoreConfig,
-    MAX_BUCKET_NAME,
+    connect, take, Admission, FeedNews, ListPosition, LocalBuckets, MemoryStore, RateBucket,
+    RateLimit, RedisOptions, RedisStore, RevocationEvent, RevocationFeed, SessionPage,
+    SessionStore, SessionStoreConfig, MAX_BUCKET_NAME, MAX_PAGE_SIZE,
 };
 
 /// Seconds since the Unix epoch; times before the epoch are 0.

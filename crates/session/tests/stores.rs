@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use idbroker_session::{
-    connect, AccessKeyId, Admission, FeedNews, MemoryStore, PolicyRefs, Principal, PrincipalKind,
-    RateBucket, RateLimit, RedisOptions, RedisStore, RevocationEvent, RevocationScope, SealingKeys,
-    SecretAccessKey, Session, SessionError, SessionStore, SessionStoreConfig, SessionTag,
-    SessionToken,
+    connect, AccessKeyId, Admission, FeedNews, ListPosition, MemoryStore, PolicyRefs, Principal,
+    PrincipalKind, RateBucket, RateLimit, RedisOptions, RedisStore, RevocationEvent,
+    RevocationScope, SealingKeys, SecretAccessKey, Session, SessionError, SessionStore,
+    SessionStoreConfig, SessionTag, SessionToken,
 };
 use redis::FromRedisValue;
 
@@ -235,6 +235,7 @@ async fn suite(
     single_use(store, replica, probe).await;
     revocation_marks(store, replica, &keys, probe).await;
     rate_limits(store, replica).await;
+    listing(store, replica, &keys, probe).await;
     // On a cluster too (issue 16): the feed subscribes on every primary.
     revocation_feed(store, replica, &keys).await;
     if let Some(probe) = probe {
@@ -619,6 +620,202 @@ async fn revocation_marks(
         store.set_revoked_before(&scope, NOW, 0).await,
         Err(SessionError::Invalid(_))
     ));
+}
+
+/// Every page of `scope` from `after` on, `size` at a time, read by `store` at `now`.
+async fn list_all(
+    store: &dyn SessionStore,
+    scope: &RevocationScope,
+    mut after: Option<ListPosition>,
+    size: usize,
+    now: u64,
+) -> Vec<AccessKeyId> {
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let page = store
+            .list_sessions(scope, after.as_ref(), size, now)
+            .await
+            .unwrap();
+        assert!(page.sessions.len() <= size);
+        ids.extend(page.sessions.iter().map(|s| s.access_key_id.clone()));
+        match page.next {
+            Some(next) => {
+                assert!(after.as_ref().is_none_or(|a| &next > a), "no progress");
+                after = Some(next);
+            }
+            None => return ids,
+        }
+    }
+    panic!("the listing of {scope:?} never ended");
+}
+
+/// The ids of `sessions` in listing order (expiry, then access key id).
+fn in_order<'a>(sessions: impl IntoIterator<Item = &'a Session>) -> Vec<AccessKeyId> {
+    let mut v: Vec<&Session> = sessions.into_iter().collect();
+    v.sort_by_key(|s| ListPosition::of(s));
+    v.into_iter().map(|s| s.access_key_id.clone()).collect()
+}
+
+/// Listing by role, principal and source identity: every session stored is listed, by another
+/// replica too, page after page (ties on expiry included) with no duplicate and no omission,
+/// also when the entry a page ended on is gone; revoked (one by one or by a mark), deleted and
+/// expired sessions are not; bounded page sizes.
+async fn listing(
+    store: &dyn SessionStore,
+    replica: &dyn SessionStore,
+    keys: &SealingKeys,
+    probe: Option<&Probe<'_>>,
+) {
+    let suffix = AccessKeyId::generate_temporary().unwrap();
+    let role = format!("arn:aws:iam::123456789012:role/team/Lister-{suffix}");
+    let si = format!("si-{suffix}");
+    // Three share the shortest expiry (ties), two each of the others.
+    let lifetimes = [900, 900, 900, 1800, 1800, 3600, 3600];
+    let mut sessions = Vec::new();
+    for (i, lifetime) in lifetimes.into_iter().enumerate() {
+        let mut s = mint(keys, NOW, lifetime).session;
+        s.principal.role_arn = Some(role.clone());
+        s.principal.arn = format!("arn:aws:sts::123456789012:assumed-role/Lister-{suffix}/l{i}");
+        s.principal.source_identity = (i % 2 == 0).then(|| si.clone());
+        store.put(&s, NOW).await.unwrap();
+        sessions.push(s);
+    }
+    let by_role = RevocationScope::Role(role.clone());
+    let by_si = RevocationScope::SourceIdentity(si.clone());
+    let all = in_order(&sessions);
+    for size in [1, 2, 3, 7, 1000] {
+        assert_eq!(
+            list_all(replica, &by_role, None, size, NOW).await,
+            all,
+            "{size}"
+        );
+    }
+    assert_eq!(
+        list_all(store, &by_si, None, 2, NOW).await,
+        in_order(sessions.iter().step_by(2))
+    );
+    let l3 = RevocationScope::Principal(sessions[3].principal.arn.clone());
+    assert_eq!(
+        list_all(store, &l3, None, 5, NOW).await,
+        vec![sessions[3].access_key_id.clone()]
+    );
+    // What a page holds is the records themselves.
+    let page = store.list_sessions(&l3, None, 5, NOW).await.unwrap();
+    assert_eq!(page.sessions, vec![sessions[3].clone()]);
+    assert_eq!(page.next, None);
+    if let Some(p) = probe {
+        // The index lives as long as its longest session.
+        let ttl = p.raw.ttl(&p.store.index_key(&by_role)).await;
+        assert!((3598..=3600).contains(&ttl), "ttl {ttl}");
+        assert!(p.raw.ttl(&p.store.index_key(&l3)).await <= 1800);
+    }
+
+    // A page ends on `ended`; that session is revoked and a new listing drops its entry: the
+    // next page still starts right after where it stood.
+    let first = store.list_sessions(&by_role, None, 2, NOW).await.unwrap();
+    let ended = first.next.clone().unwrap();
+    assert_eq!(ended.access_key_id, all[1]);
+    store.revoke(&all[1]).await.unwrap();
+    let again = list_all(store, &by_role, None, 7, NOW).await;
+    assert!(!again.contains(&all[1]));
+    assert_eq!(
+        list_all(replica, &by_role, Some(ended), 2, NOW).await,
+        all[2..].to_vec()
+    );
+
+    // A mark on one principal, a sign-out: neither is listed by any scope.
+    let marked = &sessions[4];
+    store
+        .set_revoked_before(
+            &RevocationScope::Principal(marked.principal.arn.clone()),
+            NOW,
+            7200,
+        )
+        .await
+        .unwrap();
+    let signed_out = &sessions[5];
+    store.delete(&signed_out.access_key_id).await.unwrap();
+    let gone = [&all[1], &marked.access_key_id, &signed_out.access_key_id];
+    let left: Vec<AccessKeyId> = all
+        .iter()
+        .filter(|id| !gone.contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(list_all(store, &by_role, None, 2, NOW).await, left);
+    for s in &sessions {
+        let mine = RevocationScope::Principal(s.principal.arn.clone());
+        let listed = list_all(store, &mine, None, 2, NOW).await;
+        assert_eq!(
+            listed.is_empty(),
+            gone.contains(&&s.access_key_id),
+            "{}",
+            s.principal.arn
+        );
+    }
+    assert!(!list_all(store, &by_si, None, 2, NOW)
+        .await
+        .contains(&marked.access_key_id));
+
+    // Expired at their expiry, by the caller's clock.
+    let later: Vec<AccessKeyId> = left
+        .iter()
+        .filter(|id| {
+            sessions
+                .iter()
+                .any(|s| &s.access_key_id == *id && s.expires_at > NOW + 900)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(list_all(store, &by_role, None, 2, NOW + 900).await, later);
+    assert!(list_all(store, &by_role, None, 2, NOW + 3600)
+        .await
+        .is_empty());
+
+    if let Some(p) = probe {
+        // An entry whose record is not there (yet): not listed, and left in the index (its put
+        // may be on its way).
+        let key = p.store.index_key(&l3);
+        let unborn = AccessKeyId::generate_temporary().unwrap();
+        let _: i64 = p
+            .raw
+            .query(
+                redis::cmd("ZADD")
+                    .arg(&key)
+                    .arg(NOW + 60)
+                    .arg(unborn.as_str()),
+            )
+            .await;
+        assert_eq!(
+            list_all(store, &l3, None, 5, NOW).await,
+            vec![sessions[3].access_key_id.clone()]
+        );
+        let score: Option<String> = p
+            .raw
+            .query(redis::cmd("ZSCORE").arg(&key).arg(unborn.as_str()))
+            .await;
+        assert!(score.is_some());
+
+        // An index that cannot be written fails the put, and no record is left: a session is
+        // never stored unlisted.
+        let mut blocked = mint(keys, NOW, 900).session;
+        blocked.principal.arn =
+            format!("arn:aws:sts::123456789012:assumed-role/Blocked-{suffix}/b");
+        let index = p
+            .store
+            .index_key(&RevocationScope::Principal(blocked.principal.arn.clone()));
+        let _: () = p.raw.query(redis::cmd("SET").arg(&index).arg("x")).await;
+        assert!(store.put(&blocked, NOW).await.is_err());
+        assert_eq!(store.get(&blocked.access_key_id, NOW).await.unwrap(), None);
+        let _: () = p.raw.query(redis::cmd("DEL").arg(&index)).await;
+        store.put(&blocked, NOW).await.unwrap();
+    }
+
+    for bad in [0, idbroker_session::MAX_PAGE_SIZE + 1] {
+        assert!(matches!(
+            store.list_sessions(&by_role, None, bad, NOW).await,
+            Err(SessionError::Invalid(_))
+        ));
+    }
 }
 
 /// Every revocation written by one replica is announced to the subscribers of another.

@@ -90,6 +90,15 @@ impl SessionStore for Gate {
         }
         Ok(answer)
     }
+    async fn list_sessions(
+        &self,
+        scope: &RevocationScope,
+        after: Option<&idbroker_session::ListPosition>,
+        max: usize,
+        now: u64,
+    ) -> Result<idbroker_session::SessionPage, SessionError> {
+        self.inner.list_sessions(scope, after, max, now).await
+    }
     async fn use_once(&self, ns: &str, id: &str, until: u64, now: u64) -> Result<(), SessionError> {
         self.inner.use_once(ns, id, until, now).await
     }

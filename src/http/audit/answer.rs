@@ -11,7 +11,7 @@ use super::bounded::{field, Shown};
 use super::identity::Verified;
 use super::params::QueryParameters;
 use super::Outcome;
-use crate::admin::{Revocation, Revoked};
+use crate::admin::{ListSessionsRequest, Revocation, Revoked, SessionsOf};
 use crate::clock::Utc;
 use crate::http::query::Params;
 use crate::sts::SessionPlan;
@@ -25,6 +25,8 @@ pub(crate) enum Asked {
     Nothing,
     /// `POST /admin/revoke`.
     Revocation(Revocation),
+    /// `POST /admin/sessions`.
+    Listing(ListSessionsRequest),
     /// `POST /verify`: the forwarded request's service, method and path, and the action and
     /// resource to decide. Its headers, query and context are emptied before it is kept
     /// (they carry the signature and token) and never written.
@@ -63,6 +65,16 @@ pub(crate) enum Answer {
     WebIdentity(Issued, Box<WebIdentityAnswer>),
     /// What the admin API revoked.
     Revoked(Revoked),
+    /// What the admin API listed: the resource, how many sessions, whether a page follows
+    /// (identifiers of the sessions are in the answer to the caller, not in the record).
+    Listed {
+        /// The resource the listing was allowed on.
+        resource: String,
+        /// Sessions in the page.
+        count: usize,
+        /// A page follows.
+        more: bool,
+    },
     /// A `/verify` decision.
     Verified(Box<Verification>),
 }
@@ -124,6 +136,19 @@ impl Serialize for RequestParameters<'_> {
                         m.serialize_entry("sourceIdentity", &field(si))?;
                     }
                 }
+                m.end()
+            }
+            RequestParameters::Asked(Asked::Listing(l)) => {
+                let mut m = s.serialize_map(None)?;
+                match &l.of {
+                    SessionsOf::Role(arn) => m.serialize_entry("roleArn", &field(arn))?,
+                    SessionsOf::Principal(arn) => m.serialize_entry("principalArn", &field(arn))?,
+                    SessionsOf::SourceIdentity(si) => {
+                        m.serialize_entry("sourceIdentity", &field(si))?;
+                    }
+                }
+                m.serialize_entry("maxItems", &l.max_items)?;
+                m.serialize_entry("marker", &l.marker.is_some())?;
                 m.end()
             }
             RequestParameters::Asked(Asked::Verify(v)) => {
@@ -246,6 +271,15 @@ impl Serialize for ResponseElements<'_> {
                 if let Some(t) = r.revoked_before {
                     m.serialize_entry("revokedBefore", &Shown(Utc(t)))?;
                 }
+            }
+            Answer::Listed {
+                resource,
+                count,
+                more,
+            } => {
+                m.serialize_entry("resource", &field(resource))?;
+                m.serialize_entry("sessions", count)?;
+                m.serialize_entry("truncated", more)?;
             }
             Answer::Verified(v) => {
                 m.serialize_entry("authenticated", &true)?;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use tokio::sync::{broadcast, Mutex};
 
 use super::feed::{RevocationEvent, RevocationFeed};
+use super::page::{check_page_size, page_of, ListPosition, SessionPage};
 use super::rate::{check_bucket_name, Admission, LocalBuckets, RateBucket};
 use super::{check_namespace, check_new_session, check_once_id, remaining, SessionStore};
 use crate::credentials::AccessKeyId;
@@ -202,6 +203,31 @@ impl SessionStore for MemoryStore {
     )]
     async fn revoked_before(&self, scope: &RevocationScope) -> Result<Option<u64>, SessionError> {
         Ok(self.inner.lock().await.marks.get(scope).map(|(at, _)| *at))
+    }
+
+    async fn list_sessions(
+        &self,
+        scope: &RevocationScope,
+        after: Option<&ListPosition>,
+        max: usize,
+        now: u64,
+    ) -> Result<SessionPage, SessionError> {
+        check_page_size(max)?;
+        let inner = self.inner.lock().await;
+        // A linear walk of the whole map: this store is for development and tests.
+        let revoked = |s: &Session| {
+            s.revocation_scopes().iter().any(|scope| {
+                inner
+                    .marks
+                    .get(scope)
+                    .is_some_and(|(at, _)| s.is_revoked_by(*at))
+            })
+        };
+        let live = inner
+            .sessions
+            .values()
+            .filter(|s| s.in_scope(scope) && !s.is_expired(now) && !revoked(s));
+        Ok(page_of(live, after, max))
     }
 
     #[tracing::instrument(level = "debug", name = "store.use_once", skip_all, fields(store = "memory", namespace = %namespace))]

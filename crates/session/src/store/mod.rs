@@ -3,6 +3,7 @@
 
 mod feed;
 mod memory;
+mod page;
 mod rate;
 mod redis;
 mod warn_limit;
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 
 pub use self::feed::{FeedNews, RevocationEvent, RevocationFeed};
 pub use self::memory::MemoryStore;
+pub use self::page::{ListPosition, SessionPage, MAX_PAGE_SIZE};
 pub use self::rate::{take, Admission, LocalBuckets, RateBucket, RateLimit, MAX_BUCKET_NAME};
 pub use self::redis::RedisStore;
 use crate::credentials::{AccessKeyId, AccessKeyKind};
@@ -80,6 +82,22 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         }
         Ok(false)
     }
+
+    /// The live sessions of `scope` (a role, a principal ARN or a source identity), a page at a
+    /// time in the order of [`ListPosition`]: at most `max` (1..=[`MAX_PAGE_SIZE`], else
+    /// [`SessionError::Invalid`]) of those after `after`, and where the next page starts when
+    /// more may follow. Not listed: sessions expired at `now`, revoked (one by one, or by a mark
+    /// on any of their scopes), deleted. A page may hold fewer than `max` sessions (even none)
+    /// and still name a next page: keep going until it names none.
+    ///
+    /// A session whose `put` returned `Ok` is listed until it expires or is revoked.
+    async fn list_sessions(
+        &self,
+        scope: &RevocationScope,
+        after: Option<&ListPosition>,
+        max: usize,
+        now: u64,
+    ) -> Result<SessionPage, SessionError>;
 
     /// Follow the revocations of every replica sharing this store, as they are written (see
     /// [`RevocationFeed`]). `Ok(None)`: this store does not announce revocations; its readers

@@ -278,6 +278,16 @@ impl SessionStore for Flaky {
         self.check()?;
         self.inner.revoked_before(scope).await
     }
+    async fn list_sessions(
+        &self,
+        scope: &RevocationScope,
+        after: Option<&idbroker_session::ListPosition>,
+        max: usize,
+        now: u64,
+    ) -> Result<idbroker_session::SessionPage, SessionError> {
+        self.check()?;
+        self.inner.list_sessions(scope, after, max, now).await
+    }
     async fn use_once(&self, ns: &str, id: &str, until: u64, now: u64) -> Result<(), SessionError> {
         self.check()?;
         self.inner.use_once(ns, id, until, now).await

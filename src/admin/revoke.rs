@@ -1,18 +1,5 @@
-//! The admin use cases: revoking sessions. The caller is a verified identity (SigV4, service
-//! `idbroker`); what it may revoke is decided by its own identity policies (∩ boundary ∩ session
-//! policies), with the actions
-//!
-//! | action | what | resource |
-//! |---|---|---|
-//! | `idbroker:RevokeSession` | one session, by AccessKeyId | the session's ARN (`arn:aws:sts::ACCT:assumed-role/ROLE/NAME`, or the user's ARN for GetSessionToken) |
-//! | `idbroker:RevokeOlderSessions` | every session of a role issued at or before a time (default now), as AWS's `AWSRevokeOlderSessions` | the role's ARN |
-//! | `idbroker:RevokePrincipalSessions` | every session of one principal ARN issued up to now | that ARN |
-//! | `idbroker:RevokeSourceIdentitySessions` | every session carrying a source identity, issued up to now | `arn:aws:idbroker::ACCT:source-identity/VALUE` |
-//!
-//! Nothing here knows about HTTP; the store announces each revocation to verifiers.
-
-/// The SigV4 service name admin calls are signed for (`POST /admin/revoke`).
-pub const SERVICE: &str = "idbroker";
+//! Revoking sessions: one by its access key id, or those of a role, a principal or a source
+//! identity issued up to a time (the `idbroker:Revoke*` actions of the table in `admin`).
 
 use std::time::SystemTime;
 
@@ -21,26 +8,14 @@ use idbroker_session::{
 };
 use serde::Deserialize;
 
+use super::access::{authorize, checked_arn, source_identity_resource};
+use super::AdminError;
 use crate::directory::Directory;
-use crate::sts::{self, Caller, RequestFacts, StsError};
+use crate::sts::{Caller, RequestFacts, StsError};
 
 /// How long a revocation mark is kept: the longest session lifetime (GetSessionToken, 36 h), so
 /// that every session a mark can concern has expired before the mark goes.
 pub const MARK_LIFETIME_SECS: u64 = 129_600;
-
-/// What can go wrong revoking. Only `http::error` turns these into responses.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// Validation, access denied, store unavailable: as for STS calls.
-    #[error(transparent)]
-    Sts(#[from] StsError),
-    /// No live session has this access key id.
-    #[error("No live session has the access key id {0}.")]
-    NoSuchSession(String),
-    /// The role is not in the directory.
-    #[error("The role with ARN {0} cannot be found.")]
-    NoSuchRole(String),
-}
 
 /// A revocation request, as the admin API's JSON body names it: exactly one of the fields.
 #[derive(Debug, Default, Deserialize)]
@@ -96,15 +71,6 @@ impl Revocation {
                     .into(),
             ));
         }
-        let arn = |field: &str, v: String| {
-            if v.starts_with("arn:") && v.len() <= 2048 {
-                Ok(v)
-            } else {
-                Err(StsError::Validation(format!(
-                    "{field} must be an ARN of at most 2048 characters"
-                )))
-            }
-        };
         Ok(match b {
             Body {
                 access_key_id: Some(id),
@@ -115,13 +81,13 @@ impl Revocation {
                 before,
                 ..
             } => Self::OlderSessions {
-                role_arn: arn("RoleArn", role)?,
+                role_arn: checked_arn("RoleArn", role)?,
                 before: before.map(|t| parse_time(&t)).transpose()?,
             },
             Body {
                 principal_arn: Some(p),
                 ..
-            } => Self::Principal(arn("PrincipalArn", p)?),
+            } => Self::Principal(checked_arn("PrincipalArn", p)?),
             Body {
                 source_identity: Some(s),
                 ..
@@ -242,11 +208,7 @@ pub async fn revoke(
             })
         }
         Revocation::SourceIdentity(value) => {
-            sts::constraints::check_session_name("SourceIdentity", value)?;
-            let resource = format!(
-                "arn:aws:idbroker::{}:source-identity/{value}",
-                dir.account_id
-            );
+            let resource = source_identity_resource(dir, value)?;
             allow(&resource)?;
             mark(store, &RevocationScope::SourceIdentity(value.clone()), now).await?;
             Ok(Revoked {
@@ -268,18 +230,6 @@ async fn mark(
         .set_revoked_before(scope, unix_seconds(before), MARK_LIFETIME_SECS)
         .await
         .map_err(|_| StsError::Unavailable.into())
-}
-
-/// May `caller` perform `action` on `resource`? The same decision as every other
-/// `idbroker:*` action ([`sts::authorize`]).
-fn authorize(
-    dir: &Directory,
-    caller: &Caller,
-    action: &str,
-    resource: &str,
-    facts: &RequestFacts<'_>,
-) -> Result<(), AdminError> {
-    Ok(sts::authorize(dir, caller, action, resource, facts)?)
 }
 
 #[cfg(test)]

@@ -7,11 +7,14 @@
 //! | `P{ASIA…}:session` | the session record (JSON, `"v":1`), or once revoked the tombstone `revoked` | the session's remaining life |
 //! | `Ponce:NS:HEX` | `1`: a used SAML assertion ID / JWT `jti` (`HEX` = SHA-256 of the id) | until the id's own expiry |
 //! | `Prevoked-before:KIND:HEX` | unix seconds: sessions of the scope issued at or before it are revoked (`KIND` = `role`, `principal`, `source-identity`; `HEX` = SHA-256 of the ARN / identity) | as set, never shortened |
+//! | `Pindex:KIND:HEX` | sorted set: the sessions of the scope (`KIND`, `HEX` as above), member = access key id, score = its expiry; expired members dropped at each write | the longest session in it |
 //!
 //! A session is one key, so every write of it is one atomic command, in a cluster too: issuing
 //! is `SET … NX EX` (refused when the id is in use or revoked: a revoked session's key holds its
 //! tombstone for the rest of its life), revoking swaps the record for the tombstone keeping the
-//! expiry. The `{ASIA…}` hash tag keeps any future per-session key in the same slot.
+//! expiry. The `{ASIA…}` hash tag keeps any future per-session key in the same slot. Issuing
+//! also adds the session to the index of each of its scopes, before the record is written (on a
+//! standalone Redis, in the same script: one round trip); see [`index`] for listing.
 //!
 //! Every revocation is also published on the channel `Prevocations` (a [`RevocationEvent`]
 //! message), by the same script that writes it: a revocation that is written is announced. Pub/sub
@@ -38,7 +41,11 @@ use ::redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
+mod index;
+
+use self::index::IndexScripts;
 use super::feed::{RevocationEvent, RevocationFeed};
+use super::page::{ListPosition, SessionPage};
 use super::rate::{check_bucket_name, Admission, RateBucket, GCRA_SCRIPT};
 use super::warn_limit::WarnLimit;
 use super::{
@@ -156,6 +163,7 @@ pub struct RedisStore {
     delete_script: Script,
     mark_script: Script,
     gcra_script: Script,
+    index_scripts: IndexScripts,
     /// What `Debug` shows of the target (passwords redacted).
     shown: String,
 }
@@ -277,6 +285,7 @@ impl RedisStore {
             delete_script: Script::new(DELETE),
             mark_script: Script::new(MARK),
             gcra_script: Script::new(GCRA_SCRIPT),
+            index_scripts: IndexScripts::new(),
             shown,
         }
     }
@@ -333,6 +342,7 @@ impl RedisStore {
             delete_script: self.delete_script.clone(),
             mark_script: self.mark_script.clone(),
             gcra_script: self.gcra_script.clone(),
+            index_scripts: self.index_scripts.clone(),
             shown: self.shown.clone(),
         }
     }
@@ -398,15 +408,50 @@ impl SessionStore for RedisStore {
         let ttl = check_new_session(session, now)?;
         let record = session.to_json()?;
         let id = &session.access_key_id;
-        // NX: refused when the id is in use or revoked (its key holds the tombstone).
-        let mut cmd = ::redis::cmd("SET");
-        cmd.arg(self.session_key(id))
-            .arg(record)
-            .arg("EX")
-            .arg(ttl)
-            .arg("NX");
-        let stored: Option<String> = self.query(cmd).await?;
-        if stored.is_none() {
+        let key = self.session_key(id);
+        let indexes = self.index_keys(session);
+        let stored = match &self.target {
+            // One script: refused when the id is in use or revoked (its key holds the
+            // tombstone), else the index entries, then the record.
+            Target::Standalone(_) => {
+                let mut issue = self.index_scripts.issue.key(&key);
+                for index in &indexes {
+                    issue.key(index);
+                }
+                issue
+                    .arg(&record)
+                    .arg(ttl)
+                    .arg(session.expires_at)
+                    .arg(id.as_str())
+                    .arg(now);
+                self.bounded(|mut conn| async move { issue.invoke_async::<i64>(&mut conn).await })
+                    .await?
+                    == 1
+            }
+            // The index keys are in other slots than the record: every index entry is written
+            // (or the put fails) before the record is.
+            Target::Cluster(_) => {
+                self.bounded(|conn| async move {
+                    let writes = indexes.iter().map(|index| {
+                        let mut conn = conn.clone();
+                        let mut add = self.index_scripts.index.key(index);
+                        add.arg(session.expires_at)
+                            .arg(id.as_str())
+                            .arg(now)
+                            .arg(ttl);
+                        async move { add.invoke_async::<i64>(&mut conn).await }
+                    });
+                    futures_util::future::try_join_all(writes).await?;
+                    // NX: refused when the id is in use or revoked (the tombstone).
+                    let mut cmd = ::redis::cmd("SET");
+                    cmd.arg(&key).arg(&record).arg("EX").arg(ttl).arg("NX");
+                    cmd.query_async::<Option<String>>(&mut conn.clone()).await
+                })
+                .await?
+                .is_some()
+            }
+        };
+        if !stored {
             return Err(SessionError::Replay);
         }
         if self.min_replicas > 0 {
@@ -542,6 +587,16 @@ impl SessionStore for RedisStore {
         let raw: Option<String> = self.query(cmd).await?;
         raw.map(|s| s.parse::<u64>().map_err(|_| SessionError::Corrupt))
             .transpose()
+    }
+
+    async fn list_sessions(
+        &self,
+        scope: &RevocationScope,
+        after: Option<&ListPosition>,
+        max: usize,
+        now: u64,
+    ) -> Result<SessionPage, SessionError> {
+        self.list_page(scope, after, max, now).await
     }
 
     #[tracing::instrument(level = "debug", name = "store.use_once", skip_all, fields(store = "redis", namespace = %namespace))]
