@@ -333,7 +333,6 @@ fn init_logging(telemetry: Option<&idbroker::telemetry::Telemetry>) {
             .with(t.layer())
             .init(),
     }
-    idbroker::log_limit::report_left_out();
     idbroker::logging::enable();
 }
 
@@ -370,6 +369,8 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     if let Err(e) = idbroker_sched::set_current_thread(policy) {
         tracing::warn!(error = %e, ?policy, "server.cpu_scheduling: could not set the policy; the kernel's default stays");
     }
+    // After the policy: the reporting thread inherits it, as every thread of the server does.
+    idbroker::log_limit::report_left_out();
     let tls = match &cfg.tls {
         Some(t) => Some((
             Arc::new(

@@ -517,10 +517,16 @@ async fn each_request_is_a_trace_with_its_children_and_no_secret() {
         ),
         Some("jti")
     );
-    // The SAML check ran on a check thread, in the request's trace all the same.
+    // The SAML check ran on a check thread, in the request's trace all the same (under
+    // check_pooled, the first half of verification: the provider's bucket is taken before the
+    // assertion's single use).
     assert_eq!(
-        saml.ancestry(saml.named("saml.signature").unwrap())[1..=2],
-        ["check".to_owned(), "verify".to_owned()]
+        saml.ancestry(saml.named("saml.signature").unwrap())[1..=3],
+        [
+            "check".to_owned(),
+            "check_pooled".to_owned(),
+            "assume_role_with_saml".to_owned()
+        ]
     );
     assert_eq!(
         string_attr(

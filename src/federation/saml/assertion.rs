@@ -144,6 +144,7 @@ pub async fn verify(
 /// [`SamlError::Overloaded`]): the first half of [`verify`], for a caller that has something to
 /// do between the check and single use (AssumeRoleWithSAML takes the provider's rate-limit
 /// bucket there, so that a throttled call does not spend its assertion).
+#[instrument(level = "debug", skip_all, fields(provider = %provider.arn))]
 pub async fn check_pooled(
     provider: &Arc<SamlProvider>,
     sp: &Arc<SamlSettings>,
