@@ -1102,3 +1102,37 @@ async fn put_fails_closed_when_replicas_do_not_acknowledge() {
     );
     cleanup(&prefix, None).await;
 }
+
+/// The same on a cluster without replicas (the test cluster): the WAIT, now routed to the
+/// primary that holds the session (issue 16: it went to every primary, so one primary without a
+/// replica after a failover stopped issuance on all of them; scripts/bench-failover.sh shows
+/// the difference, which needs replicas), still fails closed on every primary.
+#[tokio::test]
+async fn cluster_put_fails_closed_when_its_primarys_replicas_do_not_acknowledge() {
+    let Some(nodes) = cluster_nodes() else {
+        return skip_or_fail("REDIS_CLUSTER_NODES is not set: the cluster WAIT");
+    };
+    let prefix = unique_prefix("cluster-wait");
+    let store = RedisStore::cluster(
+        &nodes,
+        RedisOptions {
+            min_replicas: 1,
+            timeout: Duration::from_millis(300),
+            ..options(&prefix)
+        },
+    )
+    .unwrap();
+    // Sessions on every primary (random ids spread over the slots).
+    for _ in 0..6 {
+        let m = mint(&keys(), NOW, 900);
+        assert_eq!(
+            store.put(&m.session, NOW).await,
+            Err(SessionError::Unavailable)
+        );
+    }
+    // Without the requirement, the same cluster takes them.
+    let plain = RedisStore::cluster(&nodes, options(&prefix)).unwrap();
+    let m = mint(&keys(), NOW, 900);
+    assert_eq!(plain.put(&m.session, NOW).await, Ok(()));
+    cleanup(&prefix, Some(&nodes)).await;
+}

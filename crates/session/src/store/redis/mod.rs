@@ -459,7 +459,34 @@ impl SessionStore for RedisStore {
             let wait_ms = u64::try_from(self.timeout.as_millis() * 4 / 5).unwrap_or(u64::MAX);
             let mut cmd = ::redis::cmd("WAIT");
             cmd.arg(self.min_replicas).arg(wait_ms.max(1));
-            let acked: i64 = self.query(cmd).await?;
+            // On a cluster, WAIT on the primary that holds the session (its slot: the hash tag,
+            // the access key id), not on every primary: a primary that lost its replica in a
+            // failover must not stop issuance for the slots of the others.
+            let slot = key_slot(id.as_str());
+            let acked: i64 = self
+                .bounded(|conn| async move {
+                    match conn {
+                        Conn::Standalone(mut c) => cmd.query_async::<i64>(&mut c).await,
+                        Conn::Cluster(mut c) => {
+                            let route = ::redis::cluster_routing::Route::new(
+                                slot,
+                                ::redis::cluster_routing::SlotAddr::Master,
+                            );
+                            let v = c
+                                .route_command(
+                                    &cmd,
+                                    ::redis::cluster_routing::RoutingInfo::SingleNode(
+                                        ::redis::cluster_routing::SingleNodeRoutingInfo::SpecificNode(
+                                            route,
+                                        ),
+                                    ),
+                                )
+                                .await?;
+                            ::redis::from_redis_value::<i64>(&v)
+                        }
+                    }
+                })
+                .await?;
             if acked < i64::from(self.min_replicas) {
                 tracing::warn!(
                     acked,
@@ -839,7 +866,7 @@ impl RedisStore {
     }
 }
 
-/// Redis Cluster's slot of a key without a hash tag.
+/// Redis Cluster's slot of a key without a hash tag (or of a hash tag's text).
 fn key_slot(key: &str) -> u16 {
     crc16::State::<crc16::XMODEM>::calculate(key.as_bytes()) % 16_384
 }
