@@ -16,6 +16,7 @@ pub mod http;
 pub mod log_limit;
 pub mod logging;
 pub mod metrics;
+pub mod scoped_key;
 pub mod settings;
 pub mod state;
 pub mod sts;
@@ -48,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/revoke", web::post().to(http::admin::revoke))
         .route("/admin/sessions", web::post().to(http::admin::sessions))
         .route("/verify", web::post().to(http::verify::verify))
+        .route("/verify/key", web::post().to(http::verify_key::verify_key))
         .configure(http::console::routes);
 }
 

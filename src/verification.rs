@@ -123,7 +123,7 @@ fn invalid(msg: impl Into<String>) -> VerificationError {
 
 /// A credential-scope service name: 1..64 of `[a-z0-9-]` (nothing an ARN pattern could read
 /// as more than one service).
-fn valid_service(s: &str) -> bool {
+pub(crate) fn valid_service(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

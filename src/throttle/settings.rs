@@ -45,6 +45,7 @@ pub const ACTIONS: &[&str] = &[
     "FederationGetSigninToken",
     "FederationLogin",
     "Admin",
+    "GetScopedKey",
 ];
 
 /// One limit as written: `{ rate = 200, burst = 400 }`; `rate = 0` turns the bucket off.

@@ -55,7 +55,7 @@ mod sign;
 mod time;
 mod verify;
 
-pub use crypto::SigningKey;
+pub use crypto::{ScopeKey, SigningKey};
 pub use error::SigV4Error;
 pub use parse::{parse, ParsedSignature};
 pub use sign::{sign, SignedRequest, SigningForm, SigningParams};

@@ -149,7 +149,7 @@ pub(crate) fn event(action: &'static str) -> Event {
         }
         "FederationGetSigninToken" => signin("GetSigninToken"),
         "ConsoleSignOut" => signin("ConsoleSignOut"),
-        "VerifyRequest" | "ListSessions" => api(IDBROKER, true),
+        "VerifyRequest" | "ListSessions" | "GetScopedKey" => api(IDBROKER, true),
         _ => api(IDBROKER, false),
     }
 }
