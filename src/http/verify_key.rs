@@ -4,12 +4,13 @@
 //! (`date`, `region`, `service`), the principal (`arn`, `account`, `type`, `role_arn`,
 //! `source_identity`, `issued_at`) and `expires_at` (seconds since the epoch: do not use the key
 //! past it). Errors are JSON too, with AWS's codes. The audit record names the access key and the
-//! scope, never the key or the session token.
+//! scope (`requestParameters`) and the principal (`responseElements`), never the key or the
+//! session token.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::instrument;
 
-use crate::http::audit::{Outcome, Who};
+use crate::http::audit::{Answer, Asked, Outcome, Who};
 use crate::http::error::{ApiError, JsonError};
 use crate::http::{auth, facts, Call};
 use crate::scoped_key::{self, ScopedKeyError, ScopedKeyRequest};
@@ -40,6 +41,12 @@ pub async fn verify_key(
             (Err(throttled), _) => Err(ApiError::from(throttled)),
             (Ok(()), Err(e)) => Err(e),
             (Ok(()), Ok(input)) => {
+                call.audit.asked = Asked::ScopedKey {
+                    access_key_id: input.access_key_id.clone(),
+                    date: input.date.clone(),
+                    region: input.region.clone(),
+                    service: input.service.clone(),
+                };
                 let facts = facts(&req, &state, now);
                 scoped_key::scoped_key(
                     &state.config.directory,
@@ -64,6 +71,10 @@ pub async fn verify_key(
         };
         call.audit.who = Who::Signed(caller);
         let (input, k) = done?;
+        call.audit.answer = Answer::ScopedKey {
+            arn: k.arn.clone(),
+            expires_at: k.expires_at,
+        };
         let doc = serde_json::json!({
             "signing_key": k.key.to_hex(),
             "date": input.date,

@@ -27,6 +27,17 @@ pub(crate) enum Asked {
     Revocation(Revocation),
     /// `POST /admin/sessions`.
     Listing(ListSessionsRequest),
+    /// `POST /verify/key`: whose key, for which scope (never the session token).
+    ScopedKey {
+        /// The access key the key is asked for.
+        access_key_id: String,
+        /// The scope: date, region, service.
+        date: String,
+        /// The scope's region.
+        region: String,
+        /// The scope's service.
+        service: String,
+    },
     /// `POST /verify`: the forwarded request's service, method and path, and the action and
     /// resource to decide. Its headers, query and context are emptied before it is kept
     /// (they carry the signature and token) and never written.
@@ -65,6 +76,13 @@ pub(crate) enum Answer {
     WebIdentity(Issued, Box<WebIdentityAnswer>),
     /// What the admin API revoked.
     Revoked(Revoked),
+    /// A scoped key given (never the key): whose it is and until when.
+    ScopedKey {
+        /// The principal it belongs to.
+        arn: String,
+        /// Seconds since the epoch.
+        expires_at: u64,
+    },
     /// What the admin API listed: the resource, how many sessions, whether a page follows
     /// (identifiers of the sessions are in the answer to the caller, not in the record).
     Listed {
@@ -136,6 +154,19 @@ impl Serialize for RequestParameters<'_> {
                         m.serialize_entry("sourceIdentity", &field(si))?;
                     }
                 }
+                m.end()
+            }
+            RequestParameters::Asked(Asked::ScopedKey {
+                access_key_id,
+                date,
+                region,
+                service,
+            }) => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("accessKeyId", &field(access_key_id))?;
+                m.serialize_entry("date", &field(date))?;
+                m.serialize_entry("region", &field(region))?;
+                m.serialize_entry("service", &field(service))?;
                 m.end()
             }
             RequestParameters::Asked(Asked::Listing(l)) => {
@@ -271,6 +302,10 @@ impl Serialize for ResponseElements<'_> {
                 if let Some(t) = r.revoked_before {
                     m.serialize_entry("revokedBefore", &Shown(Utc(t)))?;
                 }
+            }
+            Answer::ScopedKey { arn, expires_at } => {
+                m.serialize_entry("principal", &field(arn))?;
+                m.serialize_entry("expiresAt", expires_at)?;
             }
             Answer::Listed {
                 resource,

@@ -220,6 +220,37 @@ fn get_caller_identity_by_a_role_session_is_read_only() {
     );
 }
 
+#[test]
+fn a_scoped_key_call_names_the_scope_and_the_principal_never_the_key() {
+    let audit = Audit {
+        who: Who::Signed(user()),
+        asked: Asked::ScopedKey {
+            access_key_id: "ASIADEMO000000000001".into(),
+            date: "20261206".into(),
+            region: "us-east-1".into(),
+            service: "reports".into(),
+        },
+        answer: Answer::ScopedKey {
+            arn: "arn:aws:sts::123456789012:assumed-role/ReportsReader/alice".into(),
+            expires_at: 1_796_551_200,
+        },
+        ..Audit::default()
+    };
+    let (_, v) = record(&audit, &ctx("GetScopedKey", Outcome::Ok, None));
+    assert_eq!(v["eventSource"], "idbroker.amazonaws.com");
+    assert_eq!(v["readOnly"], true);
+    assert_eq!(
+        v["requestParameters"],
+        json!({"accessKeyId": "ASIADEMO000000000001", "date": "20261206",
+               "region": "us-east-1", "service": "reports"})
+    );
+    assert_eq!(
+        v["responseElements"],
+        json!({"principal": "arn:aws:sts::123456789012:assumed-role/ReportsReader/alice",
+               "expiresAt": 1_796_551_200})
+    );
+}
+
 #[tokio::test]
 async fn assume_role_with_saml_by_a_saml_user() {
     let session = minted().await;
