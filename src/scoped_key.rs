@@ -235,11 +235,7 @@ pub async fn scoped_key(
         key: scope_key,
         arn: p.arn.clone(),
         account: p.account.clone(),
-        kind: match p.kind {
-            idbroker_session::PrincipalKind::AssumedRole => "AssumedRole",
-            idbroker_session::PrincipalKind::FederatedUser => "FederatedUser",
-            idbroker_session::PrincipalKind::User => "User",
-        },
+        kind: p.kind.name(),
         role_arn: p.role_arn.clone(),
         source_identity: p.source_identity.clone(),
         issued_at: Some(session.issued_at),

@@ -335,3 +335,28 @@ async fn a_key_needs_a_valid_credential_and_a_near_date() {
     .await;
     assert!(raw.starts_with("HTTP/1.1 4"), "{raw}");
 }
+
+mod switch_store;
+use switch_store::{Op, SwitchStore};
+
+#[actix_web::test]
+async fn with_the_store_down_no_key_is_given() {
+    let mut s = server().await;
+    let alice = session(&s, "alice").await;
+    let switch = SwitchStore::new(s.state.store.clone());
+    s.state.store = switch.clone();
+    s.url = start(s.state.clone()).await;
+    let doc = json!({"service": "reports", "access_key_id": alice.id, "session_token": alice.token,
+                     "date": day(s.now), "region": "us-east-1"});
+    switch.set(&[Op::Get], true);
+    let (status, answer, raw) = ask(&s, SVC_KEY, SVC_SECRET, &doc).await;
+    assert_eq!(
+        (status, answer["Error"]["Code"].as_str()),
+        (503, Some("ServiceUnavailable")),
+        "{answer}"
+    );
+    assert!(!raw.contains("signing_key"));
+    switch.heal();
+    let (status, _, _) = ask(&s, SVC_KEY, SVC_SECRET, &doc).await;
+    assert_eq!(status, 200);
+}

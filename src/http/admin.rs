@@ -164,7 +164,7 @@ fn render_session(s: &ListedSession) -> Value {
     put("AccessKeyId", Some(&s.access_key_id));
     put("Arn", Some(&s.arn));
     put("UserId", Some(&s.user_id));
-    put("Type", Some(kind_name(s.kind)));
+    put("Type", Some(s.kind.name()));
     put("Role", s.role_arn.as_deref());
     put("SessionName", s.session_name.as_deref());
     put("SourceIdentity", s.source_identity.as_deref());
@@ -172,13 +172,4 @@ fn render_session(s: &ListedSession) -> Value {
     put("Expiration", Some(&crate::clock::iso8601(s.expiration)));
     put("ChainedFrom", s.chained_from.as_deref());
     Value::Object(doc)
-}
-
-fn kind_name(kind: idbroker_session::PrincipalKind) -> &'static str {
-    use idbroker_session::PrincipalKind;
-    match kind {
-        PrincipalKind::AssumedRole => "AssumedRole",
-        PrincipalKind::FederatedUser => "FederatedUser",
-        PrincipalKind::User => "User",
-    }
 }

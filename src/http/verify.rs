@@ -8,7 +8,6 @@
 //! `source`: `call` or `request`) when not allowed.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use idbroker_session::PrincipalKind;
 use idbroker_verify::{Decision, SignatureForm, VerifiedCaller};
 use tracing::instrument;
 
@@ -26,11 +25,7 @@ fn caller_json(c: &VerifiedCaller) -> serde_json::Value {
         "account": id.account,
         "user_id": id.user_id,
         "access_key_id": id.access_key_id,
-        "type": match id.kind {
-            PrincipalKind::AssumedRole => "AssumedRole",
-            PrincipalKind::FederatedUser => "FederatedUser",
-            PrincipalKind::User => "User",
-        },
+        "type": id.kind.name(),
         "role_arn": id.role_arn,
         "session_name": id.session_name,
         "user_name": id.user_name,

@@ -23,6 +23,18 @@ pub enum PrincipalKind {
     User,
 }
 
+impl PrincipalKind {
+    /// The name AWS gives it (`aws:PrincipalType`, a caller's `type`): `AssumedRole`,
+    /// `FederatedUser`, `User`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrincipalKind::AssumedRole => "AssumedRole",
+            PrincipalKind::FederatedUser => "FederatedUser",
+            PrincipalKind::User => "User",
+        }
+    }
+}
+
 /// A session tag.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SessionTag {

@@ -1103,10 +1103,10 @@ async fn put_fails_closed_when_replicas_do_not_acknowledge() {
     cleanup(&prefix, None).await;
 }
 
-/// The same on a cluster without replicas (the test cluster): the WAIT, now routed to the
-/// primary that holds the session (issue 16: it went to every primary, so one primary without a
-/// replica after a failover stopped issuance on all of them; scripts/bench-failover.sh shows
-/// the difference, which needs replicas), still fails closed on every primary.
+/// The same on a cluster without replicas (the test cluster): with `min_replicas` the put fails
+/// closed for sessions on every primary, and succeeds without it. (The WAIT is routed to the
+/// session's own primary since issue 16; telling that from a WAIT on every primary needs
+/// replicas on some primaries only: scripts/bench-failover.sh measures it, this test does not.)
 #[tokio::test]
 async fn cluster_put_fails_closed_when_its_primarys_replicas_do_not_acknowledge() {
     let Some(nodes) = cluster_nodes() else {

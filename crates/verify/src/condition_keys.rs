@@ -49,14 +49,7 @@ impl PrincipalKeys<'_> {
         ctx.insert("aws:PrincipalArn", self.role_arn.unwrap_or(self.arn))
             .insert("aws:PrincipalAccount", self.account)
             .insert("aws:userid", self.user_id)
-            .insert(
-                "aws:PrincipalType",
-                match self.kind {
-                    PrincipalKind::AssumedRole => "AssumedRole",
-                    PrincipalKind::FederatedUser => "FederatedUser",
-                    PrincipalKind::User => "User",
-                },
-            );
+            .insert("aws:PrincipalType", self.kind.name());
         if let Some(name) = self.user_name {
             ctx.insert("aws:username", name);
         }

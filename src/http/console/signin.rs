@@ -275,9 +275,8 @@ pub(super) async fn pick(
 ) -> HttpResponse {
     let mut call = Call::start(&req);
     let result = async {
-        crate::http::throttle::by_source(&state, &req, "ConsolePickRole", state.clock.now())
-            .await?;
         let now = state.clock.now();
+        crate::http::throttle::by_source(&state, &req, "ConsolePickRole", now).await?;
         let p = pending(&req, &state, epoch(now)).ok_or_else(|| {
             ConsoleError::Csrf("This role choice has expired or was already made.".into())
         })?;

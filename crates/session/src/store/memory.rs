@@ -7,7 +7,7 @@ use tokio::sync::{broadcast, Mutex};
 
 use super::feed::{RevocationEvent, RevocationFeed};
 use super::page::{check_page_size, page_of, ListPosition, SessionPage};
-use super::rate::{check_bucket_name, Admission, LocalBuckets, RateBucket};
+use super::rate::{check_buckets, Admission, LocalBuckets, RateBucket};
 use super::{check_namespace, check_new_session, check_once_id, remaining, SessionStore};
 use crate::credentials::AccessKeyId;
 use crate::session::{RevocationScope, Session};
@@ -258,9 +258,7 @@ impl SessionStore for MemoryStore {
         fields(store = "memory")
     )]
     async fn admit(&self, buckets: &[RateBucket], now_us: u64) -> Result<Admission, SessionError> {
-        if !buckets.iter().all(|b| check_bucket_name(&b.name)) {
-            return Err(SessionError::Invalid("rate bucket name"));
-        }
+        check_buckets(buckets)?;
         Ok(self.buckets.admit(buckets, now_us))
     }
 

@@ -68,9 +68,18 @@ pub struct RateBucket {
 /// The longest bucket name a store accepts.
 pub const MAX_BUCKET_NAME: usize = 200;
 
+/// Every bucket name of a call is one the store accepts, or [`SessionError::Invalid`].
+pub(crate) fn check_buckets(buckets: &[RateBucket]) -> Result<(), crate::SessionError> {
+    if buckets.iter().all(|b| check_bucket_name(&b.name)) {
+        Ok(())
+    } else {
+        Err(crate::SessionError::Invalid("rate bucket name"))
+    }
+}
+
 /// Is `name` a bucket name the store accepts (bounded, no characters that could make a Redis
 /// hash tag or a separator of their own)?
-pub(crate) fn check_bucket_name(name: &str) -> bool {
+fn check_bucket_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_BUCKET_NAME
         && name

@@ -46,7 +46,7 @@ mod index;
 use self::index::IndexScripts;
 use super::feed::{RevocationEvent, RevocationFeed};
 use super::page::{ListPosition, SessionPage};
-use super::rate::{check_bucket_name, Admission, RateBucket, GCRA_SCRIPT};
+use super::rate::{check_buckets, Admission, RateBucket, GCRA_SCRIPT};
 use super::warn_limit::WarnLimit;
 use super::{
     check_namespace, check_new_session, check_once_id, redact_url, remaining, RedisOptions,
@@ -657,9 +657,7 @@ impl SessionStore for RedisStore {
         fields(store = "redis")
     )]
     async fn admit(&self, buckets: &[RateBucket], now_us: u64) -> Result<Admission, SessionError> {
-        if !buckets.iter().all(|b| check_bucket_name(&b.name)) {
-            return Err(SessionError::Invalid("rate bucket name"));
-        }
+        check_buckets(buckets)?;
         // A standalone Redis takes every bucket in one script, all or nothing. A cluster keeps
         // each bucket in its own slot, so one script per bucket, in order: a refusal by a later
         // bucket leaves the earlier ones charged (a call over the limit of one bucket still
