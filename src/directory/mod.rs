@@ -110,6 +110,55 @@ pub struct Directory {
     managed: HashMap<String, Arc<Policy>>,
     /// Access key id -> (user index, key index).
     keys: HashMap<String, (usize, usize)>,
+    /// See [`Directory::version`].
+    version: String,
+}
+
+/// A hash over every principal's policies (id and document, in order) and boundary, and every
+/// managed policy, in a stable order.
+fn policy_version(
+    account: &str,
+    users: &[User],
+    roles: &HashMap<String, Role>,
+    managed: &HashMap<String, Arc<Policy>>,
+) -> String {
+    let mut h = Sha256::new();
+    let mut add = |part: &str| {
+        h.update(part.len().to_be_bytes());
+        h.update(part.as_bytes());
+    };
+    add(account);
+    let mut principals: Vec<(&str, &[Arc<Policy>], &Option<Arc<Policy>>)> = users
+        .iter()
+        .map(|u| (u.arn.as_str(), u.policies.as_slice(), &u.permissions_boundary))
+        .chain(
+            roles
+                .values()
+                .map(|r| (r.arn.as_str(), r.policies.as_slice(), &r.permissions_boundary)),
+        )
+        .collect();
+    principals.sort_by_key(|(arn, _, _)| *arn);
+    for (arn, policies, boundary) in principals {
+        add(arn);
+        for p in policies {
+            add(p.id());
+            add(p.document());
+        }
+        add("boundary");
+        if let Some(b) = boundary {
+            add(b.id());
+            add(b.document());
+        }
+    }
+    let mut arns: Vec<&String> = managed.keys().collect();
+    arns.sort();
+    for arn in arns {
+        add(arn);
+        if let Some(p) = managed.get(arn) {
+            add(p.document());
+        }
+    }
+    data_encoding::HEXLOWER.encode(&h.finalize())
 }
 
 /// A stable unique id in AWS's shape: prefix + 16 upper-case base32 characters of a hash.
@@ -358,13 +407,22 @@ impl Directory {
             );
         }
 
+        let version = policy_version(acct, &users, &roles, &managed);
         Ok(Directory {
             account_id: acct.to_owned(),
             users,
             roles,
             managed,
             keys,
+            version,
         })
+    }
+
+    /// The version of the policies that decide for principals (hex): it changes whenever a
+    /// policy document, an attachment or a permissions boundary does. Downstream verifiers are
+    /// told it (`GET /verify/events`) and forget what they cached when it changes.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// The user owning a long-term access key, and the key.

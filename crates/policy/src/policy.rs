@@ -322,6 +322,9 @@ pub struct Policy {
     id: Arc<str>,
     kind: PolicyKind,
     version: Version,
+    /// The document as it was given (or, from a JSON value, as serialized): what a downstream
+    /// verifier is sent, to compile the same policy on its side.
+    document: Arc<str>,
     pub(crate) statements: Box<[Statement]>,
     /// For policies of at most 64 statements: which statements can apply to a request for a
     /// given service. Bit `i` stands for statement `i`.
@@ -363,16 +366,26 @@ impl Policy {
     pub fn parse_with(text: &str, opts: ParseOptions) -> Result<Self, PolicyError> {
         let doc: Value =
             serde_json::from_str(text).map_err(|_| PolicyError::malformed(crate::error::SYNTAX))?;
-        Self::from_value(&doc, opts)
+        Self::compile_value(&doc, opts, text.into())
     }
 
     /// As [`Policy::parse_with`], from an already parsed JSON value.
     pub fn from_value(doc: &Value, opts: ParseOptions) -> Result<Self, PolicyError> {
+        Self::compile_value(doc, opts, doc.to_string().into())
+    }
+
+    fn compile_value(
+        doc: &Value,
+        opts: ParseOptions,
+        document: Arc<str>,
+    ) -> Result<Self, PolicyError> {
         validate::validate(doc, opts)?;
         let obj = doc
             .as_object()
             .ok_or_else(|| PolicyError::malformed(crate::error::SYNTAX))?;
-        Ok(compile(obj, opts.kind))
+        let mut policy = compile(obj, opts.kind);
+        policy.document = document;
+        Ok(policy)
     }
 
     /// Name the policy (a managed policy ARN, `role/NAME/inline/POLICY`, ...). Defaults to the
@@ -380,6 +393,11 @@ impl Policy {
     pub fn with_id(mut self, id: impl Into<Arc<str>>) -> Self {
         self.id = id.into();
         self
+    }
+
+    /// The document the policy was compiled from.
+    pub fn document(&self) -> &str {
+        &self.document
     }
 
     /// The policy's name.
@@ -523,6 +541,7 @@ fn compile(obj: &Map<String, Value>, kind: PolicyKind) -> Policy {
         id,
         kind,
         version,
+        document: Arc::from(""),
         statements,
         index,
     }
