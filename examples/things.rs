@@ -10,25 +10,29 @@
 //! | `DELETE /things/{id}` | `example:DeleteThing` | `arn:aws:example:REGION:ACCOUNT:thing/{id}`      |
 //!
 //! ```text
-//! IDBROKER_STORE_URL=redis://127.0.0.1:6379 IDBROKER_SEALING_KEY=<the server's key, base64> \
-//!   cargo run --example things
+//! cargo run --example things        # with the demo server (README): no setting needed
 //! ```
 //!
-//! It reads sessions from the server's Redis (same `IDBROKER_STORE_PREFIX`, default
-//! `idbroker:`) and opens their secrets with the server's sealing key (`IDBROKER_SEALING_KEY`,
-//! id `IDBROKER_SEALING_KEY_ID`, default `k1`). `HOST` (e.g. `things.example.com`), when set, is
-//! the host clients must have signed for: a request signed for another host is refused. The role
-//! policies below stand in for the
-//! server's directory (the demo roles): ReportsReader may list and read things, Admin anything.
-//! The tests (tests/verify_e2e.rs) run [`app`] with the test server's own policies.
+//! It knows idbroker's URL and its own key, nothing else: no sealing key, no session store.
+//! For each access key, date and region it has not seen it asks idbroker once for that scope's
+//! signing key, the caller's facts and the server's policies for it (`POST /verify/key`), then
+//! verifies and authorizes in-process; revocations reach it over `GET /verify/events`
+//! (docs/VERIFIER-PROTOCOL.md). Settings (environment):
+//!
+//! - `IDBROKER_URL` (default `http://127.0.0.1:8080`, the demo server), `IDBROKER_CA_FILE`;
+//! - `IDBROKER_ACCESS_KEY_ID`, `IDBROKER_SECRET_ACCESS_KEY` (default: the demo's
+//!   DEVELOPMENT-ONLY `things-service` key, config/demo/idbroker.toml), `IDBROKER_SESSION_TOKEN`;
+//! - `LISTEN` (default `127.0.0.1:8088`); `HOST` (e.g. `things.example.com`), when set, is the
+//!   host clients must have signed for: a request signed for another host is refused.
+//!
+//! The tests (tests/verify_e2e.rs) run this program as a process of its own, with nothing but
+//! idbroker's URL and the service's key in its environment.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use idbroker_session::{RedisOptions, SealingKeys, SessionStoreConfig};
 use idbroker_verify::actix::{facts, require_sigv4};
-use idbroker_verify::{PolicyDirectory, VerifiedCaller, Verifier, VerifierOptions, VerifyError};
+use idbroker_verify::{RemoteConfig, VerifiedCaller, Verifier, VerifierOptions, VerifyError};
 
 /// The service name requests must be signed for.
 pub const SERVICE: &str = "example";
@@ -105,60 +109,49 @@ pub fn app(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Stand-ins for the demo roles' policies (config/demo/idbroker.toml).
-fn demo_policies() -> Result<PolicyDirectory, idbroker_verify::DirectoryError> {
-    let mut dir = PolicyDirectory::new();
-    dir.add_inline_policy(
-        "arn:aws:iam::123456789012:role/demo/ReportsReader",
-        "things-read",
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
-            "Action":["example:ListThings","example:GetThing"],"Resource":"*"}]}"#,
-    )?;
-    dir.add_inline_policy(
-        "arn:aws:iam::123456789012:role/demo/Admin",
-        "all",
-        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
-    )?;
-    Ok(dir)
+/// The demo's DEVELOPMENT-ONLY key of this service (config/demo/idbroker.toml).
+const DEMO_KEY: &str = "AKIAIDBROKERTHINGS01";
+const DEMO_SECRET: &str = "idbrokerDemoThingsSecretDoNotUseIt000000";
+
+/// What the service is configured with: idbroker's URL and its own key (the demo's by default).
+pub fn remote_config() -> Result<RemoteConfig, Box<dyn std::error::Error>> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let url = var("IDBROKER_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let mut config = match (
+        var("IDBROKER_ACCESS_KEY_ID"),
+        var("IDBROKER_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(key), Some(secret)) => RemoteConfig::new(url, key, secret),
+        _ => {
+            eprintln!(
+                "IDBROKER_ACCESS_KEY_ID unset: the demo's development-only things-service key"
+            );
+            RemoteConfig::new(url, DEMO_KEY, DEMO_SECRET)
+        }
+    };
+    config.session_token = var("IDBROKER_SESSION_TOKEN").map(zeroize::Zeroizing::new);
+    if let Some(path) = var("IDBROKER_CA_FILE") {
+        config.ca_pem = Some(std::fs::read(path)?);
+    }
+    if let Some(region) = var("IDBROKER_REGION") {
+        config.region = region;
+    }
+    Ok(config)
 }
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let env = |k: &str| std::env::var(k).ok();
-    let keys = match env("IDBROKER_SEALING_KEY") {
-        Some(k) => SealingKeys::new(
-            &env("IDBROKER_SEALING_KEY_ID").unwrap_or_else(|| "k1".into()),
-            &data_encoding::BASE64.decode(k.trim().as_bytes())?,
-        )?,
-        None => {
-            eprintln!("IDBROKER_SEALING_KEY unset: a random key (no session will verify)");
-            SealingKeys::ephemeral()?
-        }
-    };
-    let config = match env("IDBROKER_STORE_URL") {
-        Some(url) => SessionStoreConfig::Redis {
-            url,
-            options: RedisOptions {
-                prefix: env("IDBROKER_STORE_PREFIX").unwrap_or_else(|| "idbroker:".into()),
-                ..RedisOptions::default()
-            },
-        },
-        None => {
-            eprintln!(
-                "IDBROKER_STORE_URL unset: an empty in-memory store (no session will verify)"
-            );
-            SessionStoreConfig::Memory
-        }
-    };
-    let mut options = VerifierOptions::new(SERVICE, Arc::new(keys), Arc::new(demo_policies()?));
-    // Requests signed for another host (another service that trusts the same sessions) are
+    let config = remote_config()?;
+    let idbroker = config.url.clone();
+    let mut options = VerifierOptions::new(SERVICE);
+    // Requests signed for another host (another service that trusts the same idbroker) are
     // refused when HOST says which host clients reach this service at.
-    if let Some(host) = env("HOST") {
+    if let Some(host) = std::env::var("HOST").ok().filter(|h| !h.is_empty()) {
         options = options.with_host(host);
     }
-    let verifier = web::Data::new(Verifier::connect(&config, options).await?);
-    let addr = env("LISTEN").unwrap_or_else(|| "127.0.0.1:8088".into());
-    println!("example service listening on http://{addr}");
+    let verifier = web::Data::new(Verifier::remote(config, options)?);
+    let addr = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:8088".into());
+    println!("example service listening on http://{addr} (idbroker at {idbroker})");
     HttpServer::new(move || App::new().app_data(verifier.clone()).configure(app))
         .bind(addr)?
         .run()

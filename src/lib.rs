@@ -13,6 +13,7 @@ pub mod console;
 pub mod directory;
 pub mod federation;
 pub mod http;
+pub mod key_source;
 pub mod log_limit;
 pub mod logging;
 pub mod metrics;
@@ -190,13 +191,17 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     let keys = Arc::new(keys);
     // POST /verify serves several services: each call names the one the forwarded request must
     // be signed for (and the calling service must be allowed to verify for it).
-    let mut verify_options = idbroker_verify::VerifierOptions::service_per_call(
-        Arc::clone(&keys),
-        Arc::new(config.directory.policy_directory()),
-    );
+    let mut verify_options = idbroker_verify::VerifierOptions::service_per_call()
+        .with_sts_hosts(config.sts_hosts.iter().cloned());
     verify_options.skew = idbroker_verify::Skew::from_secs(config.sigv4_skew.as_secs());
+    let policies = Arc::new(config.directory.policy_directory());
+    let config = Arc::new(config);
+    let key_source = Arc::new(key_source::ServerKeySource::new(
+        Arc::clone(&config),
+        idbroker_verify::StoreSource::new(Arc::clone(&store), Arc::clone(&keys), policies),
+    ));
     let verifier = Arc::new(idbroker_verify::Verifier::new(
-        Arc::clone(&store),
+        Arc::clone(&key_source) as Arc<dyn idbroker_verify::KeySource>,
         verify_options,
     ));
     if config.console.ephemeral_key {
@@ -209,9 +214,10 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         readiness: Arc::default(),
         local_buckets: Arc::default(),
         verifier,
+        key_source,
         tls: config.tls.is_some(),
         oidc: Arc::new(oidc),
-        config: Arc::new(config),
+        config,
         store,
         keys,
         clock,

@@ -9,19 +9,19 @@
 //! `idbroker`) and must be allowed `idbroker:VerifyRequest` on
 //! `arn:aws:idbroker:REGION:ACCOUNT:service/SERVICE` (as for `POST /verify`). Keys for `sts` and
 //! `idbroker` are never given, whatever the policies say: they would let a service sign as any
-//! user to idbroker itself. For a temporary credential the service shows the session token it
-//! received with the request: the session is checked as any presented credential is
-//! (`idbroker_session::authenticate`: token in constant time, expiry, revocation), and the key is
+//! user to idbroker itself. The grant itself is [`ServerKeySource`]'s, the same that idbroker's
+//! own verifier (`POST /verify`) uses: for a temporary credential the session token is checked
+//! as any presented credential is (token in constant time, expiry, revocation) and the key is
 //! derived only then.
 
 use std::time::SystemTime;
 
-use idbroker_session::{authenticate, Credential, Refusal, SealingKeys, Secret, SessionStore};
-use idbroker_sigv4::ScopeKey;
+use idbroker_verify::{Grant, KeyAsk, KeySource, VerifyError};
 use serde::Deserialize;
 
 use crate::clock::epoch;
 use crate::directory::Directory;
+use crate::key_source::ServerKeySource;
 use crate::sts::{self, Caller, RequestFacts, StsError};
 use crate::verification::{service_arn, valid_service, ACTION};
 
@@ -56,29 +56,6 @@ impl std::fmt::Debug for ScopedKeyRequest {
     }
 }
 
-/// A scope's key and who it belongs to.
-#[derive(Debug)]
-pub struct ScopedKey {
-    /// The derived key (a secret of that scope only).
-    pub key: ScopeKey,
-    /// The principal's ARN.
-    pub arn: String,
-    /// Its account.
-    pub account: String,
-    /// `AssumedRole`, `User`, `FederatedUser`.
-    pub kind: &'static str,
-    /// The role's ARN, for a role session.
-    pub role_arn: Option<String>,
-    /// The source identity, if any.
-    pub source_identity: Option<String>,
-    /// Seconds since the epoch: when the session was issued (none for a long-term key).
-    pub issued_at: Option<u64>,
-    /// Seconds since the epoch: until when the key may be used (the session's expiry; for a
-    /// long-term key, the end of the scope's day plus one day, the longest a request of that
-    /// date can be signed for).
-    pub expires_at: u64,
-}
-
 /// What `POST /verify/key` can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ScopedKeyError {
@@ -98,30 +75,6 @@ impl ScopedKeyError {
             ScopedKeyError::Credential(c) => Some(c),
             ScopedKeyError::Call(_) => None,
         }
-    }
-}
-
-/// The session token, and the secret turned into the scope's key.
-struct TokenThenKey<'a> {
-    token: Option<&'a str>,
-    date: &'a str,
-    region: &'a str,
-    service: &'a str,
-}
-
-impl Credential for TokenThenKey<'_> {
-    type Proof = ScopeKey;
-    type Error = ();
-
-    fn session_token(&self) -> Option<&str> {
-        self.token
-    }
-
-    fn prove(self, secret: Secret<'_>) -> Result<ScopeKey, Refusal<()>> {
-        secret.check(|s| {
-            ScopeKey::derive(s.expose_secret(), self.date, self.region, self.service)
-                .map_err(|_| ())
-        })
     }
 }
 
@@ -150,17 +103,17 @@ fn valid_region(r: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// The key of `req`'s scope for `service_caller`, if its policies allow it and the credential
-/// is valid at `facts.now`. `region` is idbroker's (of the ARN the policies decide on).
+/// The grant of `req`'s scope for `service_caller`, if its policies allow it and the
+/// credential is valid at `facts.now`. `region` is idbroker's (of the ARN the policies decide
+/// on).
 pub async fn scoped_key(
     dir: &Directory,
     region: &str,
-    store: &dyn SessionStore,
-    keys: &SealingKeys,
+    source: &ServerKeySource,
     service_caller: &Caller,
     req: &ScopedKeyRequest,
     facts: &RequestFacts<'_>,
-) -> Result<ScopedKey, ScopedKeyError> {
+) -> Result<Grant, ScopedKeyError> {
     if !valid_service(&req.service) {
         return Err(invalid("service must be 1 to 64 of a-z, 0-9 and -"));
     }
@@ -184,62 +137,20 @@ pub async fn scoped_key(
     let resource = service_arn(region, &dir.account_id, &req.service);
     sts::authorize(dir, service_caller, ACTION, &resource, facts)?;
 
-    let now = epoch(facts.now);
-    if req.access_key_id.starts_with("AKIA") {
-        let (user, key) = dir
-            .access_key(&req.access_key_id)
-            .ok_or(ScopedKeyError::Credential("InvalidClientTokenId"))?;
-        if !key.active || req.session_token.is_some() {
-            return Err(ScopedKeyError::Credential("InvalidClientTokenId"));
-        }
-        let scope_key = ScopeKey::derive(&key.secret, &req.date, &req.region, &req.service)
-            .map_err(|_| ScopedKeyError::Call(StsError::Internal))?;
-        // A request dated `date` may be signed until the end of the next day (clock skew).
-        let day_end = time::Date::parse(
-            &req.date,
-            time::macros::format_description!("[year][month][day]"),
-        )
-        .map(|d| d.midnight().assume_utc().unix_timestamp() + 2 * 86_400)
-        .unwrap_or(0);
-        return Ok(ScopedKey {
-            key: scope_key,
-            arn: user.arn.clone(),
-            account: dir.account_id.clone(),
-            kind: "User",
-            role_arn: None,
-            source_identity: None,
-            issued_at: None,
-            expires_at: u64::try_from(day_end).unwrap_or(0).max(now),
-        });
-    }
-    let credential = TokenThenKey {
-        token: req.session_token.as_deref(),
+    let ask = KeyAsk {
+        access_key_id: &req.access_key_id,
+        session_token: req.session_token.as_deref(),
         date: &req.date,
         region: &req.region,
         service: &req.service,
+        now: facts.now,
     };
-    let verified = authenticate(store, keys, &req.access_key_id, credential, now)
-        .await
-        .map_err(|r| match r {
-            Refusal::Expired => ScopedKeyError::Credential("ExpiredToken"),
-            Refusal::Unavailable => ScopedKeyError::Call(StsError::Unavailable),
-            Refusal::Proof(()) | Refusal::Unsealable => ScopedKeyError::Call(StsError::Internal),
-            Refusal::NotTemporary
-            | Refusal::Unknown
-            | Refusal::TokenMismatch
-            | Refusal::Revoked => ScopedKeyError::Credential("InvalidClientTokenId"),
-        })?;
-    let (session, scope_key) = verified.into_parts();
-    let p = &session.principal;
-    Ok(ScopedKey {
-        key: scope_key,
-        arn: p.arn.clone(),
-        account: p.account.clone(),
-        kind: p.kind.name(),
-        role_arn: p.role_arn.clone(),
-        source_identity: p.source_identity.clone(),
-        issued_at: Some(session.issued_at),
-        expires_at: session.expires_at,
+    source.grant(&ask).await.map_err(|e| match e {
+        VerifyError::InvalidClientTokenId => ScopedKeyError::Credential("InvalidClientTokenId"),
+        VerifyError::ExpiredToken => ScopedKeyError::Credential("ExpiredToken"),
+        VerifyError::ServiceUnavailable => ScopedKeyError::Call(StsError::Unavailable),
+        VerifyError::IncompleteSignature(m) => invalid(m),
+        _ => ScopedKeyError::Call(StsError::Internal),
     })
 }
 

@@ -26,8 +26,12 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// OpenID Connect providers and their key caches.
     pub oidc: Arc<crate::federation::oidc::OidcFederation>,
-    /// Verifies requests for downstream services (`POST /verify`): the `idbroker-verify`
-    /// verifier over this state's store, with its session cache (one per worker).
+    /// The grants of scoped keys (`POST /verify/key`), and of the verifier below: sessions from
+    /// this state's store, long-term keys from the directory.
+    pub key_source: Arc<crate::key_source::ServerKeySource>,
+    /// Verifies requests for downstream services (`POST /verify`, `POST /verify/k8s`): the
+    /// `idbroker-verify` verifier over [`AppState::key_source`], with its grant cache (one per
+    /// worker).
     pub verifier: Arc<idbroker_verify::Verifier>,
     /// The console's OIDC logins (discovery cache, code exchange).
     pub console_logins: Arc<crate::console::oidc_login::OidcLogins>,
@@ -70,12 +74,13 @@ impl AppState {
         if let Some(store) = self.store.worker_handle() {
             state.store = store;
         }
-        // A verifier of the worker's own: its store handle, and a session cache no other thread
+        // A verifier of the worker's own: its store handle, and a grant cache no other thread
         // locks.
-        state.verifier = Arc::new(idbroker_verify::Verifier::new(
-            Arc::clone(&state.store),
-            self.verifier.options().clone(),
-        ));
+        state.key_source = Arc::new(self.key_source.with_store(Arc::clone(&state.store)));
+        state.verifier = Arc::new(
+            self.verifier
+                .with_source(Arc::clone(&state.key_source) as Arc<dyn idbroker_verify::KeySource>),
+        );
         // Revocations reach this worker's cache at once (the cache TTL is the fallback bound
         // while the feed is down). On the worker's own runtime: this runs on its thread.
         state.verifier.watch_revocations();

@@ -22,7 +22,7 @@ use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
 use idbroker::clock::{Clock, Stopwatch, SystemClock};
 use idbroker::config::StoreConfig;
 use idbroker_sigv4::{Payload, RequestParts, SigningParams};
-use idbroker_verify::{PolicyDirectory, Verifier, VerifierOptions, VerifyError};
+use idbroker_verify::{RemoteConfig, Verifier, VerifierOptions, VerifyError};
 use serde_json::{json, Value};
 
 impl Broker {
@@ -271,16 +271,21 @@ async fn revoke_older_sessions_spares_sessions_issued_after_the_mark() {
     assert_eq!(b.whoami(&second).await.unwrap_err(), "InvalidClientTokenId");
 }
 
-/// Verifier options with the server's sealing keys and a cache TTL of an hour: only the
-/// revocation feed can explain a revocation seen sooner.
-fn long_ttl(b: &Broker) -> VerifierOptions {
-    let mut o = VerifierOptions::new(
-        "orders",
-        b.state.keys.clone(),
-        Arc::new(PolicyDirectory::new()),
-    );
+/// The demo's reports service (config/demo/idbroker.toml): may verify requests signed for
+/// `reports`.
+const SERVICE_KEY: &str = "AKIAIDBROKERDEMOSVC1";
+const SERVICE_SECRET: &str = "idbrokerDemoServiceSecretDoNotUseIt00000";
+
+/// A downstream verifier of `reports` requests that knows only `b`'s URL and the service's own
+/// key (no sealing key, no store), with a cache TTL of an hour: only the event stream can
+/// explain a revocation seen sooner.
+fn remote(b: &Broker) -> Verifier {
+    let mut config = RemoteConfig::new(&b.url, SERVICE_KEY, SERVICE_SECRET);
+    let clock = b.clock.clone();
+    config.clock = Arc::new(move || clock.now());
+    let mut o = VerifierOptions::new("reports");
     o.cache_ttl = Duration::from_secs(3600);
-    o
+    Verifier::remote(config, o).unwrap()
 }
 
 /// Poll `cond` until it holds, for at most `bound`.
@@ -292,12 +297,12 @@ async fn wait_until(what: &str, bound: Duration, cond: impl Fn() -> bool) {
     }
 }
 
-/// Sign a request for a downstream service (`orders`) with `c`, and verify it with `v` at `now`.
+/// Sign a request for a downstream service (`reports`) with `c`, and verify it with `v` at `now`.
 async fn verify(v: &Verifier, c: &Creds, now: SystemTime) -> Result<(), VerifyError> {
-    let headers = [("host", "orders.example.com")];
+    let headers = [("host", "reports.example.com")];
     let parts = RequestParts {
         method: "GET",
-        path: "/orders/1",
+        path: "/reports/1",
         query: "",
         headers: &headers,
         payload: Payload::Bytes(b""),
@@ -306,7 +311,7 @@ async fn verify(v: &Verifier, c: &Creds, now: SystemTime) -> Result<(), VerifyEr
         &c.key,
         &c.secret,
         "eu-west-1",
-        "orders",
+        "reports",
         idbroker_session::unix_seconds(now),
     );
     params.security_token = c.token.as_deref();
@@ -340,14 +345,7 @@ async fn revoked_via_the_api_refused_by_the_server_and_by_two_verifiers_within_a
         url: url.clone(),
         prefix: prefix.clone(),
     };
-    let store_config = idbroker_session::SessionStoreConfig::Redis {
-        url,
-        options: idbroker_session::RedisOptions {
-            prefix,
-            ..Default::default()
-        },
-    };
-    revoked_within_a_second(store, store_config, 1).await;
+    revoked_within_a_second(store, 1).await;
 }
 
 /// The same on a Redis Cluster (REDIS_CLUSTER_NODES), with sessions whose keys fall on
@@ -374,29 +372,17 @@ async fn on_a_cluster_every_revocation_reaches_both_verifiers_within_a_second() 
         nodes: nodes.clone(),
         prefix: prefix.clone(),
     };
-    let store_config = idbroker_session::SessionStoreConfig::RedisCluster {
-        nodes,
-        options: idbroker_session::RedisOptions {
-            prefix,
-            ..Default::default()
-        },
-    };
-    revoked_within_a_second(store, store_config, 6).await;
+    revoked_within_a_second(store, 6).await;
 }
 
-async fn revoked_within_a_second(
-    store: StoreConfig,
-    store_config: idbroker_session::SessionStoreConfig,
-    victims: usize,
-) {
+async fn revoked_within_a_second(store: StoreConfig, victims: usize) {
     // The real time: Redis expires records by its own clock.
-    let b = broker(store, SystemClock.now()).await;
-    let first = Verifier::connect(&store_config, long_ttl(&b))
-        .await
-        .unwrap();
-    let second = Verifier::connect(&store_config, long_ttl(&b))
-        .await
-        .unwrap();
+    let b = broker(store.clone(), SystemClock.now()).await;
+    // Another replica on the same store: the second verifier follows its stream, while every
+    // revocation is made through `b`.
+    let replica = broker(store, SystemClock.now()).await;
+    let first = remote(&b);
+    let second = remote(&replica);
     let mut watched = Vec::new();
     for i in 0..victims {
         watched.push(b.assume(READER, &format!("watched-{i}"), None).await);
@@ -463,14 +449,7 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
         SystemClock.now(),
     )
     .await;
-    let config = idbroker_session::SessionStoreConfig::Redis {
-        url,
-        options: idbroker_session::RedisOptions {
-            prefix: "feed:".into(),
-            ..Default::default()
-        },
-    };
-    let v = Verifier::connect(&config, long_ttl(&b)).await.unwrap();
+    let v = remote(&b);
     let patience = Duration::from_secs(15);
     wait_until("the feed", patience, || v.revocation_feed_up()).await;
 

@@ -1,10 +1,12 @@
 //! End to end: credentials issued by the running idbroker server (AssumeRole through
 //! aws-sdk-sts), requests signed with them by the AWS signer (aws-sigv4) and sent over HTTP to
-//! the example downstream service (examples/things.rs), which verifies them with
-//! idbroker-verify against the same Redis. Roles and policies: tests/verify_e2e/idbroker.toml.
+//! the example downstream service (examples/things.rs) running as a process of its own, with
+//! nothing but idbroker's URL and its own key in its environment: it asks idbroker for scoped
+//! keys and policies and follows its revocation stream. Roles and policies:
+//! tests/verify_e2e/idbroker.toml.
 //!
-//! The example's middleware reads the real clock, so times are real: sessions are issued in
-//! the past by moving the server's clock, and requests signed at chosen times.
+//! The example reads the real clock, so times are real: sessions are issued in the past by
+//! moving the server's clock (and moving it back), and requests signed at chosen times.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,30 +15,30 @@
 )]
 
 mod common;
-#[allow(dead_code)]
-#[path = "../examples/things.rs"]
-mod things;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use actix_web::{web, App, HttpServer};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use common::{raw_http, sdk_with_keys, start, RedisServer};
+use common::{raw_http, sdk_with_keys, start, PortLease, RedisServer};
 use idbroker::clock::{Clock, ManualClock, Stopwatch, SystemClock};
 use idbroker::config::{Config, StoreConfig};
-use idbroker_session::{AccessKeyId, RedisOptions, SessionStoreConfig};
-use idbroker_verify::{PolicyDirectory, Verifier, VerifierOptions};
+use idbroker_session::AccessKeyId;
 
 const KEY: &str = "AKIAIDBROKERTEST0001";
 const SECRET: &str = "idbrokerTestSecretKeyDoNotUseAnywhere000";
 const EDITOR: &str = "arn:aws:iam::123456789012:role/things/ThingsEditor";
 const BOUNDED: &str = "arn:aws:iam::123456789012:role/things/ThingsBounded";
 const REGION: &str = "eu-west-1";
+/// The example service's own key (tests/verify_e2e/idbroker.toml).
+const SERVICE_KEY: &str = "AKIAIDBROKERSERVICE1";
+const SERVICE_SECRET: &str = "idbrokerTestServiceSecretDoNotUseIt00000";
+/// The service name the example verifies for (examples/things.rs).
+const SERVICE: &str = "example";
 
 fn config(redis_url: &str, prefix: &str, now: SystemTime) -> Config {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/verify_e2e/idbroker.toml");
@@ -48,18 +50,67 @@ fn config(redis_url: &str, prefix: &str, now: SystemTime) -> Config {
     cfg
 }
 
-/// The server's compiled role policies, for the downstream verifier.
-fn policies(cfg: &Config) -> PolicyDirectory {
-    let mut d = PolicyDirectory::new();
-    for arn in [EDITOR, BOUNDED] {
-        let role = cfg.directory.role(arn).unwrap();
-        d.set_compiled_principal(
-            arn,
-            role.policies.iter().cloned(),
-            role.permissions_boundary.clone(),
-        );
+/// The example program, built by `cargo build --examples` (scripts/test.sh does) next to this
+/// test's own binary; built here if it is not.
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let bin = profile_dir.join("examples/things");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--example", "things", "--all-features"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the example failed");
     }
-    d
+    assert!(bin.exists(), "{} not built", bin.display());
+    bin
+}
+
+/// The example service's process, killed when dropped.
+struct Service {
+    child: std::process::Child,
+    _port: PortLease,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start the example with idbroker's URL and its own key only; wait until it listens.
+async fn service(sts: &str) -> (Service, String) {
+    let port = PortLease::new();
+    let addr = format!("127.0.0.1:{}", port.port());
+    let child = std::process::Command::new(example_binary())
+        .env_clear()
+        .env("IDBROKER_URL", sts)
+        .env("IDBROKER_ACCESS_KEY_ID", SERVICE_KEY)
+        .env("IDBROKER_SECRET_ACCESS_KEY", SERVICE_SECRET)
+        .env("LISTEN", &addr)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // What the service holds: idbroker's URL and its own key; no sealing key, no store.
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    let environ = String::from_utf8_lossy(&environ).to_ascii_uppercase();
+    for secret_of_idbroker in ["SEALING", "REDIS", "STORE", "IDBROKER_CONFIG"] {
+        assert!(!environ.contains(secret_of_idbroker), "{environ}");
+    }
+    let svc = Service { child, _port: port };
+    let started = Stopwatch::start();
+    while tokio::net::TcpStream::connect(&addr).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the example service never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (svc, addr)
 }
 
 struct World {
@@ -68,8 +119,8 @@ struct World {
     /// The example service (`127.0.0.1:PORT`).
     svc: String,
     clock: Arc<ManualClock>,
-    verifier: web::Data<Verifier>,
     store: Arc<dyn idbroker_session::SessionStore>,
+    _service: Service,
 }
 
 async fn world(redis_url: &str) -> World {
@@ -84,33 +135,16 @@ async fn world(redis_url: &str) -> World {
     );
     let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let cfg = config(redis_url, &prefix, clock.now());
-    let dir = policies(&cfg);
     let state = idbroker::build_state(cfg, clock.clone()).await.unwrap();
-    let (keys, store) = (state.keys.clone(), state.store.clone());
+    let store = state.store.clone();
     let sts = start(state).await;
-    // The service: its own store connection, the server's sealing keys and policies.
-    let store_config = SessionStoreConfig::Redis {
-        url: redis_url.into(),
-        options: RedisOptions {
-            prefix,
-            ..RedisOptions::default()
-        },
-    };
-    let options = VerifierOptions::new(things::SERVICE, keys, Arc::new(dir));
-    let verifier = web::Data::new(Verifier::connect(&store_config, options).await.unwrap());
-    let v = verifier.clone();
-    let server = HttpServer::new(move || App::new().app_data(v.clone()).configure(things::app))
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let svc = server.addrs()[0].to_string();
-    actix_web::rt::spawn(server.run());
+    let (service, svc) = service(&sts).await;
     World {
         sts,
         svc,
         clock,
-        verifier,
         store,
+        _service: service,
     }
 }
 
@@ -139,7 +173,10 @@ async fn assume(
         .duration_seconds(duration)
         .send()
         .await
-        .map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| format!("{e:?}"));
+    // Back to the real time: the service's own calls to idbroker are signed at it.
+    w.clock.set(SystemClock.now());
+    let out = out?;
     let c = out.credentials().unwrap();
     Ok(Creds {
         id: c.access_key_id().into(),
@@ -163,7 +200,7 @@ fn call<'a>(method: &'a str, path: &'a str) -> Call<'a> {
         method,
         path,
         body: "",
-        service: things::SERVICE,
+        service: SERVICE,
         at: SystemClock.now(),
         token: None,
     }
@@ -350,25 +387,38 @@ async fn allowed_and_denied_through_the_example_service() {
         err(403, "ExpiredToken")
     );
 
-    // Revoked with the store's revoke(): refused once the service's cache entry is gone
-    // (cache_ttl, 1 s; the revocation branch adds pub/sub eviction).
+    // Revoked with the store's revoke(): the revocation reaches the service through idbroker's
+    // event stream, within a second.
     assert_eq!(outcome(&w, &editor, call("GET", "/things")).await, ok());
     w.store
         .revoke(&AccessKeyId::parse(&editor.id).unwrap())
         .await
         .unwrap();
-    w.verifier.clear_cache();
-    assert_eq!(
-        outcome(&w, &editor, call("GET", "/things")).await,
-        err(403, "InvalidClientTokenId")
+    let revoked_at = Stopwatch::start();
+    loop {
+        match outcome(&w, &editor, call("GET", "/things")).await {
+            r if r == err(403, "InvalidClientTokenId") => break,
+            r => assert_eq!(r, ok()),
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(5),
+            "never refused"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = revoked_at.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "the revocation took {took:?}"
     );
     // Other sessions are untouched.
     assert_eq!(outcome(&w, &bounded, call("GET", "/things")).await, ok());
 }
 
-/// Redis goes away: every verification the cache cannot answer fails closed with
-/// ServiceUnavailable (503), promptly; Redis comes back: verification recovers without a
-/// restart.
+/// Redis goes away behind idbroker: every verification the service's cache cannot answer fails
+/// closed with ServiceUnavailable (503), promptly, and what it had cached is used for at most the
+/// cache TTL (1 s) once idbroker says its revocation feed is down; Redis comes back:
+/// verification recovers without a restart.
 #[actix_web::test]
 async fn redis_down_fails_closed_and_recovers() {
     let mut server = RedisServer::start();
@@ -379,7 +429,20 @@ async fn redis_down_fails_closed_and_recovers() {
 
     server.kill().unwrap();
     server.wait().unwrap();
-    w.verifier.clear_cache();
+    let killed = Stopwatch::start();
+    // The warm session: refused once the stream said "down" and its grant is a second old.
+    loop {
+        let (status, body) = request(&w, &a, call("GET", "/things")).await;
+        if (status, code_of(&body)) == err(503, "ServiceUnavailable") {
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            killed.elapsed() < Duration::from_secs(4),
+            "a cached grant outlived the bound with the stream down"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for creds in [&a, &b] {
         let started = Stopwatch::start();
         let (status, body) = request(&w, creds, call("GET", "/things")).await;

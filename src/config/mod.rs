@@ -100,6 +100,11 @@ pub struct RawServer {
     /// The scheduling policy of the server's threads.
     #[serde(default)]
     pub cpu_scheduling: CpuScheduling,
+    /// The hosts (with the port, if any: `sts.example.com`, `idbroker.internal:8443`) clients
+    /// reach idbroker's STS at: a `k8s-aws-v1.` token checked by `POST /verify/k8s` must be
+    /// presigned for one of them. Empty: every token is refused.
+    #[serde(default)]
+    pub sts_hosts: Vec<String>,
 }
 
 /// `server.cpu_scheduling`: the Linux scheduling policy the server's threads run under.
@@ -137,6 +142,7 @@ impl Default for RawServer {
             metrics_listen: None,
             metrics_token: None,
             cpu_scheduling: CpuScheduling::default(),
+            sts_hosts: Vec::new(),
         }
     }
 }
@@ -251,6 +257,8 @@ pub struct Config {
     pub shutdown_timeout: std::time::Duration,
     /// Allowed SigV4 clock skew.
     pub sigv4_skew: std::time::Duration,
+    /// `server.sts_hosts`: the hosts a k8s token may be presigned for.
+    pub sts_hosts: Vec<String>,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// Where `/metrics` is served.
@@ -489,6 +497,7 @@ impl Config {
             tls,
             shutdown_timeout: std::time::Duration::from_secs(raw.server.shutdown_timeout_seconds),
             sigv4_skew: std::time::Duration::from_secs(raw.server.sigv4_skew_seconds),
+            sts_hosts: raw.server.sts_hosts.clone(),
             max_body_bytes: raw.server.max_body_bytes,
             metrics,
             cpu_scheduling: raw.server.cpu_scheduling,

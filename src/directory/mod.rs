@@ -130,12 +130,20 @@ fn policy_version(
     add(account);
     let mut principals: Vec<(&str, &[Arc<Policy>], &Option<Arc<Policy>>)> = users
         .iter()
-        .map(|u| (u.arn.as_str(), u.policies.as_slice(), &u.permissions_boundary))
-        .chain(
-            roles
-                .values()
-                .map(|r| (r.arn.as_str(), r.policies.as_slice(), &r.permissions_boundary)),
-        )
+        .map(|u| {
+            (
+                u.arn.as_str(),
+                u.policies.as_slice(),
+                &u.permissions_boundary,
+            )
+        })
+        .chain(roles.values().map(|r| {
+            (
+                r.arn.as_str(),
+                r.policies.as_slice(),
+                &r.permissions_boundary,
+            )
+        }))
         .collect();
     principals.sort_by_key(|(arn, _, _)| *arn);
     for (arn, policies, boundary) in principals {

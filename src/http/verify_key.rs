@@ -1,13 +1,14 @@
 //! `POST /verify/key`: the signing key of one credential scope for a downstream service (see
 //! [`crate::scoped_key`]). The call is signed by the service (SigV4, service `idbroker`); the
-//! answer is JSON: `signing_key` (64 hex digits: a secret of that scope only), the scope
-//! (`date`, `region`, `service`), the principal (`arn`, `account`, `type`, `role_arn`,
-//! `source_identity`, `issued_at`) and `expires_at` (seconds since the epoch: do not use the key
-//! past it). Errors are JSON too, with AWS's codes. The audit record names the access key and the
+//! answer is JSON (docs/VERIFIER-PROTOCOL.md): `signing_key` (64 hex digits: a secret of that
+//! scope only), the scope (`access_key_id`, `date`, `region`, `service`), `expires_at` (seconds
+//! since the epoch: do not use the key past it), the `caller`'s facts, the `policies` that decide
+//! for it (documents) and the `policy_version`. Errors are JSON too, with AWS's codes. The audit record names the access key and the
 //! scope (`requestParameters`) and the principal (`responseElements`), never the key or the
 //! session token.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use idbroker_verify::protocol;
 use tracing::instrument;
 
 use crate::http::audit::{Answer, Asked, Outcome, Who};
@@ -51,8 +52,7 @@ pub async fn verify_key(
                 scoped_key::scoped_key(
                     &state.config.directory,
                     &state.config.region,
-                    state.store.as_ref(),
-                    &state.keys,
+                    &state.key_source,
                     &caller,
                     &input,
                     &facts,
@@ -72,22 +72,19 @@ pub async fn verify_key(
         call.audit.who = Who::Signed(caller);
         let (input, k) = done?;
         call.audit.answer = Answer::ScopedKey {
-            arn: k.arn.clone(),
+            arn: k.caller.identity.arn.clone(),
             expires_at: k.expires_at,
         };
         let doc = serde_json::json!({
             "signing_key": k.key.to_hex(),
+            "access_key_id": input.access_key_id,
             "date": input.date,
             "region": input.region,
             "service": input.service,
-            "access_key_id": input.access_key_id,
-            "arn": k.arn,
-            "account": k.account,
-            "type": k.kind,
-            "role_arn": k.role_arn,
-            "source_identity": k.source_identity,
-            "issued_at": k.issued_at,
             "expires_at": k.expires_at,
+            "caller": protocol::caller_json(&k.caller.identity),
+            "policies": protocol::policies_json(&k.caller.policies),
+            "policy_version": state.config.directory.version(),
             "request_id": call.request_id,
         });
         Ok::<_, ApiError>(

@@ -33,6 +33,13 @@ impl PrincipalKind {
             PrincipalKind::User => "User",
         }
     }
+
+    /// The kind [`name`](Self::name) names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::AssumedRole, Self::FederatedUser, Self::User]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 /// A session tag.

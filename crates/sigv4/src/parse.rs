@@ -38,6 +38,10 @@ impl ParsedSignature {
     pub fn security_token(&self) -> Option<&str> {
         self.security_token.as_deref()
     }
+    /// The date of the credential scope (`YYYYMMDD`, the day of `X-Amz-Date`).
+    pub fn scope_date(&self) -> &str {
+        &self.scope_date
+    }
     /// The region of the credential scope. Not checked here against anything: the caller's policy.
     pub fn region(&self) -> &str {
         &self.region

@@ -37,9 +37,9 @@ fn bench(c: &mut Criterion) {
         .expect("a Redis on 127.0.0.1:6379 (or REDIS_URL)");
     let creds = rt.block_on(mint(&*store, &keys(), &plan(READER)));
     let verifier = |ttl: Duration| {
-        let mut opts = VerifierOptions::new("orders", keys(), directory());
+        let mut opts = VerifierOptions::new("orders");
         opts.cache_ttl = ttl;
-        Verifier::new(store.clone(), opts)
+        Verifier::new(over(store.clone()), opts)
     };
     // TTL zero: never fresh, every call reads the store. An hour: every call is a cache hit.
     let cold = verifier(Duration::ZERO);

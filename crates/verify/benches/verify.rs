@@ -20,9 +20,9 @@ fn bench(c: &mut Criterion) {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     let creds = rt.block_on(mint(&*store, &keys(), &plan(READER)));
     // An hour-long cache TTL: every iteration is a cache hit.
-    let mut opts = VerifierOptions::new("orders", keys(), directory());
+    let mut opts = VerifierOptions::new("orders");
     opts.cache_ttl = std::time::Duration::from_secs(3600);
-    let v = Verifier::new(store, opts);
+    let v = Verifier::new(over(store), opts);
     let req = Req::new("GET", "/orders/42", b"").signed(
         &creds,
         Some(&creds.token),

@@ -3,25 +3,13 @@
 //! [`Verifier::authorize`].
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use idbroker_policy::{Context, Decision, Evaluation, Policy, PolicyKind, PolicySet, Request};
-use idbroker_session::{PrincipalKind, Session};
+use idbroker_policy::{Context, Decision, Evaluation, PolicySet, Request};
 
 use crate::caller::CallerIdentity;
 use crate::condition_keys::{insert_request_keys, insert_requested_region, PrincipalKeys};
-use crate::{PolicyDirectory, VerifiedCaller, Verifier, VerifyError};
-
-/// The compiled policies of one session. `resolved == false`: some document the session refers
-/// to is unknown here, so nothing is allowed.
-#[derive(Debug)]
-pub(crate) struct SessionPolicies {
-    identity: Vec<Arc<Policy>>,
-    boundary: Option<Arc<Policy>>,
-    session: Vec<Arc<Policy>>,
-    resolved: bool,
-}
+use crate::{VerifiedCaller, Verifier, VerifyError};
 
 /// Facts about the request that the signature does not carry, for condition keys.
 #[derive(Debug, Clone, Copy)]
@@ -46,63 +34,6 @@ impl RequestFacts<'_> {
             secure_transport: false,
             extra: &[],
         }
-    }
-}
-
-/// The policies `session` refers to, compiled, from `dir`.
-pub(crate) fn session_policies(dir: &PolicyDirectory, session: &Session) -> SessionPolicies {
-    let p = &session.principal;
-    let refs = &session.policies;
-    // Role sessions are bound by the role's policies; user sessions by the user's.
-    let owner = match p.kind {
-        PrincipalKind::AssumedRole => p.role_arn.as_deref(),
-        _ => Some(p.arn.as_str()),
-    };
-    let mut resolved = owner.is_some();
-    let owner = owner.unwrap_or_default();
-    let mut identity = dir
-        .identity_of(owner, &refs.identity_policy_ids)
-        .unwrap_or_else(|| {
-            resolved = false;
-            Vec::new()
-        });
-    for arn in &refs.managed_policy_arns {
-        match dir.managed_policy(arn) {
-            Ok(pol) => identity.push(pol),
-            Err(_) => resolved = false,
-        }
-    }
-    let boundary = match &refs.permissions_boundary_arn {
-        Some(arn) => dir.managed_policy(arn).ok().or_else(|| {
-            resolved = false;
-            None
-        }),
-        None => dir.boundary_of(owner),
-    };
-    let mut session_policies = Vec::new();
-    if let Some(text) = &refs.session_policy {
-        match Policy::parse(text, PolicyKind::Session) {
-            Ok(pol) => session_policies.push(Arc::new(pol.with_id("session-policy"))),
-            Err(_) => resolved = false,
-        }
-    }
-    for arn in &refs.session_policy_arns {
-        match dir.managed_policy(arn) {
-            Ok(pol) => session_policies.push(pol),
-            Err(_) => resolved = false,
-        }
-    }
-    if !resolved {
-        tracing::warn!(
-            access_key_id = session.access_key_id.as_str(),
-            "session refers to policies this verifier does not know; it is denied everything"
-        );
-    }
-    SessionPolicies {
-        identity,
-        boundary,
-        session: session_policies,
-        resolved,
     }
 }
 
@@ -198,7 +129,7 @@ pub(crate) fn base_context(id: &CallerIdentity) -> Context {
         account: &id.account,
         user_id: &id.user_id,
         user_name: id.user_name.as_deref(),
-        issued_at: Some(id.issued_at),
+        issued_at: id.issued_at,
         source_identity: id.source_identity.as_deref(),
         mfa: id.mfa,
     }

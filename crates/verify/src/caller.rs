@@ -4,17 +4,17 @@
 use std::sync::Arc;
 
 use idbroker_policy::Context;
-use idbroker_session::{PrincipalKind, Session, SessionTag};
+use idbroker_session::{PrincipalKind, SessionTag};
 
-use crate::authorize::SessionPolicies;
+use crate::source::GrantPolicies;
 use crate::SignatureForm;
 
 /// Who the session is (shared by every request of the session).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
-    /// The session's access key id.
+    /// The access key id (`ASIA…` of a session, `AKIA…` of an IAM user's key).
     pub access_key_id: String,
-    /// Role session, federated user or user session.
+    /// Role session, federated user or user (session or long-term key).
     pub kind: PrincipalKind,
     /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` (or the user's ARN).
     pub arn: String,
@@ -32,9 +32,11 @@ pub struct CallerIdentity {
     pub source_identity: Option<String>,
     /// Session tags.
     pub tags: Vec<SessionTag>,
-    /// When the session was issued (seconds since the epoch; `aws:TokenIssueTime`).
-    pub issued_at: u64,
-    /// When it expires (seconds since the epoch).
+    /// When the session was issued (seconds since the epoch; `aws:TokenIssueTime`); `None` for
+    /// a long-term key.
+    pub issued_at: Option<u64>,
+    /// When it expires (seconds since the epoch); for a long-term key, when the key of the
+    /// request's scope stops being used.
     pub expires_at: u64,
     /// MFA was presented when it was issued.
     pub mfa: bool,
@@ -48,7 +50,7 @@ pub struct VerifiedCaller {
     pub(crate) service: String,
     pub(crate) form: SignatureForm,
     pub(crate) payload_signed: bool,
-    pub(crate) policies: Arc<SessionPolicies>,
+    pub(crate) policies: Arc<GrantPolicies>,
     pub(crate) base_context: Arc<Context>,
 }
 
@@ -81,8 +83,8 @@ impl VerifiedCaller {
     pub fn expires_at(&self) -> u64 {
         self.identity.expires_at
     }
-    /// Issue time (seconds since the epoch).
-    pub fn issued_at(&self) -> u64 {
+    /// Issue time (seconds since the epoch); `None` for a long-term key.
+    pub fn issued_at(&self) -> Option<u64> {
         self.identity.issued_at
     }
     /// The region of the request's (authenticated) credential scope.
@@ -100,25 +102,5 @@ impl VerifiedCaller {
     /// Did the signature cover the body?
     pub fn payload_signed(&self) -> bool {
         self.payload_signed
-    }
-}
-
-/// The identity of a session record.
-pub(crate) fn identity_of(s: &Session) -> CallerIdentity {
-    let p = &s.principal;
-    CallerIdentity {
-        access_key_id: s.access_key_id.as_str().to_owned(),
-        kind: p.kind,
-        arn: p.arn.clone(),
-        user_id: p.principal_id.clone(),
-        account: p.account.clone(),
-        role_arn: p.role_arn.clone(),
-        session_name: p.session_name.clone(),
-        user_name: p.user_name.clone(),
-        source_identity: p.source_identity.clone(),
-        tags: p.tags.clone(),
-        issued_at: s.issued_at,
-        expires_at: s.expires_at,
-        mfa: s.mfa,
     }
 }

@@ -1,43 +1,53 @@
-//! The task that follows the store's revocation feed into the verifier's cache.
+//! The task that follows the source's event stream into the verifier's cache.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idbroker_session::{FeedNews, SessionStore};
-
 use crate::cache::Cache;
+use crate::source::{KeySource, SourceNews};
 
-/// Follow the store's revocations into `cache`, reconnecting with a capped backoff, until the
-/// verifier is dropped (the task is aborted) or the store says it announces nothing.
-pub(crate) async fn follow_revocations(store: Arc<dyn SessionStore>, cache: Arc<Cache>) {
+/// Follow `source`'s events (for the verifier of `service`) into `cache`, subscribing again
+/// with a capped backoff, until the verifier is dropped (the task is aborted) or the source
+/// says it announces nothing.
+pub(crate) async fn follow_events(
+    source: Arc<dyn KeySource>,
+    service: Option<String>,
+    cache: Arc<Cache>,
+) {
     const FIRST_RETRY: Duration = Duration::from_millis(50);
     const LAST_RETRY: Duration = Duration::from_secs(2);
     let mut retry = FIRST_RETRY;
     loop {
-        match store.subscribe_revocations().await {
+        match source.events(service.as_deref()).await {
             Ok(None) => {
-                tracing::info!("the session store announces no revocations: cache TTL only");
+                tracing::info!("the key source announces no revocations: cache TTL only");
                 return;
             }
-            Ok(Some(mut feed)) => {
-                // Whatever was revoked while no feed was up is unknown here: start afresh.
+            Ok(Some(mut stream)) => {
+                // Whatever was revoked while no stream was up is unknown here: start afresh.
                 cache.clear();
                 cache.feed_up.store(true, Ordering::Release);
                 retry = FIRST_RETRY;
                 loop {
-                    match feed.next().await {
-                        FeedNews::Revoked(event) => cache.evict(&event),
-                        FeedNews::Unreadable => cache.clear(),
-                        FeedNews::Lost => break,
+                    match stream.next().await {
+                        SourceNews::Revoked(event) => cache.evict(&event),
+                        SourceNews::Policies(version) => cache.policies(version),
+                        SourceNews::Reset => {
+                            cache.clear();
+                            cache.feed_up.store(true, Ordering::Release);
+                        }
+                        SourceNews::Alive => {}
+                        SourceNews::Down => cache.feed_up.store(false, Ordering::Release),
+                        SourceNews::Lost => break,
                     }
                 }
                 cache.feed_up.store(false, Ordering::Release);
                 tracing::warn!(
-                    "revocation feed lost; reconnecting (meanwhile revocations are seen within the cache TTL)"
+                    "revocation stream lost; subscribing again (meanwhile revocations are seen within the cache TTL)"
                 );
             }
-            Err(e) => tracing::warn!(error = %e, "revocation feed: cannot subscribe; retrying"),
+            Err(e) => tracing::warn!(error = %e, "revocation stream: cannot subscribe; retrying"),
         }
         tokio::time::sleep(retry).await;
         retry = (retry * 2).min(LAST_RETRY);

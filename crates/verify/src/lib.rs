@@ -1,23 +1,28 @@
 //! `idbroker-verify`: for services behind idbroker. Verify a SigV4 request signed with
-//! idbroker-issued temporary credentials (`ASIA…`, header or presigned form) and learn who sent
-//! it ([`Verifier::verify`] → [`VerifiedCaller`]); then decide whether that session may do what
-//! it asks ([`Verifier::authorize`]): the role's (or user's) identity policies ∩ its permissions
-//! boundary ∩ the session policies, with AWS's global condition keys filled in.
+//! idbroker-issued credentials (a session's `ASIA…` key or an IAM user's `AKIA…` key, header or
+//! presigned form) and learn who sent it ([`Verifier::verify`] → [`VerifiedCaller`]); then
+//! decide whether the caller may do what it asks ([`Verifier::authorize`]): its identity
+//! policies ∩ its permissions boundary ∩ its session policies, with AWS's global condition keys
+//! filled in.
 //!
-//! The verifier reads sessions from the same [`SessionStore`] as the server and opens their
-//! sealed secrets with the same [`SealingKeys`](idbroker_session::SealingKeys). Session records (with the secret unsealed, the
-//! revocation marks read, and their policies compiled) are kept in a bounded local cache for
-//! [`VerifierOptions::cache_ttl`] (default 1 s), so the hot path does no network round trip. A
-//! store that cannot answer fails every verification closed ([`VerifyError::ServiceUnavailable`]).
+//! **No secret of the caller, no key of idbroker.** For a request of a scope it has not seen
+//! (access key, date, region, service), the verifier asks its [`KeySource`] once for that
+//! scope's SigV4 signing key, the caller's facts and the policies that decide for it (a
+//! [`Grant`]); it then verifies and authorizes every request of that scope in-process. A
+//! service uses [`RemoteSource`] (feature `remote`, the default): idbroker's URL and the
+//! service's own key, nothing else (`docs/VERIFIER-PROTOCOL.md`); a derived key verifies that
+//! service's requests of that day and region only, and the secret cannot be computed back from
+//! it. [`StoreSource`] (feature `store`) reads idbroker's session store with its sealing keys:
+//! idbroker's own process only.
 //!
-//! **Revocation.** [`Verifier::connect`] (or [`Verifier::watch_revocations`]) follows the store's
-//! revocation feed in a background task: every revocation written by any server replica (Redis
-//! pub/sub; an in-process broadcast for the memory store) drops the matching cached sessions at
-//! once, so the next request reads the store and is refused. The feed reconnects by itself and the
-//! whole cache is forgotten whenever it (re)connects, since revocations may have been missed while
-//! it was down; meanwhile the cache TTL bounds how late a revocation is seen. A cache fill that
-//! raced with a revocation is not kept (a generation counter), so an eviction is never undone by
-//! a stale read.
+//! **Revocation.** [`Verifier::watch_revocations`] (started by [`Verifier::remote`]) follows
+//! the source's event stream in a background task: a revocation made on any idbroker replica
+//! drops the matching grants at once; a policy change drops them all. While the stream is up,
+//! grants are kept up to [`VerifierOptions::max_age`]; while it is down (or silent for a
+//! second), none is used longer than [`VerifierOptions::cache_ttl`] (1 s) after it was fetched,
+//! and every reconnection forgets everything. A grant fetch that raced with a revocation is not
+//! kept (a generation counter). A source that cannot answer fails every cold verification
+//! closed ([`VerifyError::ServiceUnavailable`]).
 //!
 //! **What a request must be signed for.** The service of its credential scope is required
 //! ([`VerifierOptions::new`] takes it; a verifier shared by several services names it per call,
@@ -28,16 +33,17 @@
 //! ([`VerifyError::BodyHashRequired`] otherwise). Streaming (`STREAMING-*`) payload signatures
 //! are not supported (refused as `IncompleteSignature`).
 //!
-//! Time is passed in (`now`), never read from a clock here.
+//! Time is passed in (`now`), never read from a clock here (but for the actix middleware and
+//! the event stream's subscription, at the service's own time).
 //!
 //! Behind the `actix` feature, [`actix`] has an actix-web middleware.
 //!
-//! The code: the verification entry points here; [`VerifierOptions`] in `options.rs`; the
-//! session cache in `cache.rs` (its checks on a cached session are `idbroker_session::authn`'s,
-//! the same as idbroker's own); the revocation follower in `follow.rs`; authorization and the
-//! session's policies in `authorize.rs`; the global condition keys, shared with idbroker's STS,
-//! in `condition_keys.rs` ([`PrincipalKeys`], [`insert_request_keys`]); a received request's
-//! parts in `received.rs` ([`ReceivedRequest`]).
+//! The code: the verification entry points here; [`VerifierOptions`] in `options.rs`; sources
+//! in `source.rs` (the trait), `remote.rs`, `store_source.rs`; the wire JSON in `protocol.rs`;
+//! the grant cache in `cache.rs`; the event follower in `follow.rs`; authorization in
+//! `authorize.rs`; the global condition keys, shared with idbroker's STS, in
+//! `condition_keys.rs` ([`PrincipalKeys`], [`insert_request_keys`]); a received request's parts
+//! in `received.rs` ([`ReceivedRequest`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -47,26 +53,33 @@ mod authorize;
 mod cache;
 mod caller;
 mod condition_keys;
+#[cfg(feature = "store")]
 mod directory;
 mod error;
 mod follow;
 pub mod k8s;
 mod options;
+pub mod protocol;
 mod received;
+#[cfg(feature = "remote")]
+mod remote;
+mod source;
+#[cfg(feature = "store")]
+mod store_source;
 mod time;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use idbroker_session::{temporary_key_id, SessionStore, SessionStoreConfig};
-use idbroker_sigv4::{ParsedRequest, SigV4Error};
+use idbroker_sigv4::ParsedRequest;
 use tracing::instrument;
 
 pub use authorize::RequestFacts;
-use cache::{Cache, SignedRequest};
+use cache::Cache;
 pub use caller::{CallerIdentity, VerifiedCaller};
 pub use condition_keys::{insert_request_keys, PrincipalKeys};
+#[cfg(feature = "store")]
 pub use directory::PolicyDirectory;
 pub use error::{DirectoryError, VerifyError};
 pub use idbroker_policy::Decision;
@@ -74,14 +87,19 @@ pub use idbroker_sigv4::{Payload, RequestParts, SignatureForm, Skew};
 pub use k8s::K8sTokenError;
 pub use options::{ExpectedService, VerifierOptions};
 pub use received::ReceivedRequest;
+#[cfg(feature = "remote")]
+pub use remote::{Clock, RemoteConfig, RemoteConfigError, RemoteSource};
+pub use source::{Answer, EventStream, Grant, GrantPolicies, KeyAsk, KeySource, SourceNews};
+#[cfg(feature = "store")]
+pub use store_source::{identity_of, session_policies, user_policies, StoreSource};
 
 /// Verifies requests and authorizes them. Share one per process (`Arc<Verifier>`).
 #[derive(Debug)]
 pub struct Verifier {
-    store: Arc<dyn SessionStore>,
+    source: Arc<dyn KeySource>,
     options: VerifierOptions,
     cache: Arc<Cache>,
-    /// The task following the revocation feed; aborted when the verifier is dropped.
+    /// The task following the source's event stream; aborted when the verifier is dropped.
     watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -95,33 +113,37 @@ impl Drop for Verifier {
 }
 
 impl Verifier {
-    /// A verifier over `store`. It does not follow the revocation feed until
-    /// [`watch_revocations`](Self::watch_revocations) is called (revocations are then seen only
-    /// within the cache TTL); [`connect`](Self::connect) does both.
-    pub fn new(store: Arc<dyn SessionStore>, options: VerifierOptions) -> Self {
+    /// A verifier asking `source` for grants. It does not follow the source's event stream
+    /// until [`watch_revocations`](Self::watch_revocations) is called (grants are then trusted
+    /// for [`VerifierOptions::cache_ttl`] only).
+    pub fn new(source: Arc<dyn KeySource>, options: VerifierOptions) -> Self {
         Verifier {
-            store,
+            source,
             options,
             cache: Arc::default(),
             watcher: Mutex::new(None),
         }
     }
 
-    /// Open the configured store (one `PING`), make a verifier over it and start following its
-    /// revocation feed (on the current tokio runtime).
-    pub async fn connect(
-        config: &SessionStoreConfig,
+    /// A verifier asking idbroker as `config` says ([`RemoteSource`]), following its event
+    /// stream (on the current tokio runtime).
+    #[cfg(feature = "remote")]
+    pub fn remote(
+        config: RemoteConfig,
         options: VerifierOptions,
-    ) -> Result<Self, VerifyError> {
-        let store = idbroker_session::connect(config)
-            .await
-            .map_err(|_| VerifyError::ServiceUnavailable)?;
-        let verifier = Self::new(store, options);
+    ) -> Result<Self, RemoteConfigError> {
+        let verifier = Self::new(Arc::new(RemoteSource::new(config)?), options);
         verifier.watch_revocations();
         Ok(verifier)
     }
 
-    /// Start following the store's revocation feed in a background task on the current tokio
+    /// The same verifier's configuration over another source (its own cache, not following
+    /// events until asked).
+    pub fn with_source(&self, source: Arc<dyn KeySource>) -> Self {
+        Self::new(source, self.options.clone())
+    }
+
+    /// Start following the source's event stream in a background task on the current tokio
     /// runtime (once; later calls do nothing). False when there is no tokio runtime here.
     pub fn watch_revocations(&self) -> bool {
         let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
@@ -132,20 +154,25 @@ impl Verifier {
             tracing::warn!("no tokio runtime: revocations are seen within the cache TTL only");
             return false;
         };
-        *watcher = Some(runtime.spawn(follow::follow_revocations(
-            Arc::clone(&self.store),
+        let service = match &self.options.service {
+            ExpectedService::Named(s) => Some(s.clone()),
+            ExpectedService::PerCall => None,
+        };
+        *watcher = Some(runtime.spawn(follow::follow_events(
+            Arc::clone(&self.source),
+            service,
             Arc::clone(&self.cache),
         )));
         true
     }
 
-    /// Is the revocation feed connected? While it is not, revocations are seen within
+    /// Is the event stream up? While it is not, revocations are seen within
     /// [`VerifierOptions::cache_ttl`].
     pub fn revocation_feed_up(&self) -> bool {
         self.cache.feed_up.load(Ordering::Acquire)
     }
 
-    /// How many revocations the feed has delivered (and their cache entries were dropped).
+    /// How many revocations the stream has delivered (and their cache entries were dropped).
     pub fn revocations_seen(&self) -> u64 {
         self.cache.revocations_seen.load(Ordering::Acquire)
     }
@@ -155,14 +182,15 @@ impl Verifier {
         &self.options
     }
 
-    /// Forget every cached session (the next request of each reads the store).
+    /// Forget every cached grant (the next request of each asks the source).
     pub fn clear_cache(&self) {
         self.cache.clear();
     }
 
-    /// Verify a signed request at `now`: signature (header or presigned), session token,
-    /// expiry, revocation; the request must be signed for the service the options name (and
-    /// their host and regions, when set). Errors are AWS's ([`VerifyError::code`]).
+    /// Verify a signed request at `now`: the access key and session token (idbroker's word,
+    /// cached per scope), the signature with the scope's key (header or presigned), expiry; the
+    /// request must be signed for the service the options name (and their host and regions,
+    /// when set). Errors are AWS's ([`VerifyError::code`]).
     ///
     /// The body: pass it ([`Payload::Bytes`]) or its SHA-256 ([`Payload::Sha256Hex`]).
     /// [`Payload::Unsigned`] verifies only a request signed with `UNSIGNED-PAYLOAD` (declared
@@ -260,12 +288,12 @@ impl Verifier {
     }
 
     /// Verify a `k8s-aws-v1.` bearer token (aws-iam-authenticator's format, `aws eks
-    /// get-token`) made for the cluster `cluster_id`, at `now`: the token's URL is checked
-    /// ([`k8s::parse_k8s_token`], against [`VerifierOptions::sts_hosts`]), then its presigned
-    /// GetCallerIdentity request verified like any request, with `x-k8s-aws-id: cluster_id`
-    /// (so a token for another cluster does not verify) and a 15-minute validity from its
-    /// `X-Amz-Date`. [`VerifierOptions::service`], `host` and `regions` do not apply (the
-    /// scope is STS's; the host is checked against [`VerifierOptions::sts_hosts`]).
+    /// get-token`) made for the cluster `cluster_id`, at `now`. A [`RemoteSource`] forwards it
+    /// to idbroker (no service is given a key for `sts`); idbroker's own verifier checks the
+    /// token's URL ([`k8s::parse_k8s_token`], against [`VerifierOptions::sts_hosts`]), then
+    /// its presigned GetCallerIdentity request like any request, with `x-k8s-aws-id:
+    /// cluster_id` (so a token for another cluster does not verify) and a 15-minute validity
+    /// from its `X-Amz-Date`. [`VerifierOptions::service`], `host` and `regions` do not apply.
     #[instrument(skip_all)]
     pub async fn verify_k8s_token(
         &self,
@@ -273,6 +301,19 @@ impl Verifier {
         cluster_id: &str,
         now: SystemTime,
     ) -> Result<VerifiedCaller, K8sTokenError> {
+        if let Some(answer) = self.source.k8s_token(token, cluster_id, now).await {
+            let (answer, region) = answer?;
+            let identity = Arc::new(answer.identity);
+            return Ok(VerifiedCaller {
+                base_context: Arc::new(authorize::base_context(&identity)),
+                identity,
+                region,
+                service: "sts".to_owned(),
+                form: SignatureForm::Presigned,
+                payload_signed: false,
+                policies: Arc::new(answer.policies),
+            });
+        }
         let t = k8s::parse_k8s_token(token, &self.options.sts_hosts)?;
         let headers = [("host", t.host()), (k8s::CLUSTER_ID_HEADER, cluster_id)];
         let req = RequestParts {
@@ -294,27 +335,16 @@ impl Verifier {
             .await?)
     }
 
-    /// The checks after the scope's: the session (cached or read), then the session checks of
-    /// [`idbroker_session::authn`] on it (token, the signature with the session's signing key,
-    /// cached per scope, expiry, revocation as read). `lifetime` fixes a presigned request's
-    /// validity (k8s tokens).
+    /// The checks after the scope's: the grant of the request's scope (cached or asked for),
+    /// then its checks (token, signature with the scope's key, expiry). `lifetime` fixes a
+    /// presigned request's validity (k8s tokens).
     async fn verify_parsed(
         &self,
         request: ParsedRequest<'_>,
         now: SystemTime,
         lifetime: Option<u64>,
     ) -> Result<VerifiedCaller, VerifyError> {
-        let key_id = temporary_key_id::<SigV4Error>(request.signature().access_key_id())?;
-        let entry = self.entry(&key_id, now).await?;
-        let now_s = time::epoch(now);
-        let credential = SignedRequest {
-            request,
-            entry: &entry,
-            now: now_s,
-            skew: self.options.skew,
-            lifetime,
-        };
-        let (_, verified) = entry.opened.check(credential, now_s).await?.into_parts();
+        let (entry, verified) = self.check_with_grant(request, now, lifetime).await?;
         Ok(VerifiedCaller {
             identity: entry.identity.clone(),
             region: verified.region().to_owned(),

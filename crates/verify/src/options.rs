@@ -1,12 +1,9 @@
 //! [`VerifierOptions`]: what a [`Verifier`](crate::Verifier) is made with, and which service a
 //! request must be signed for ([`ExpectedService`]).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use idbroker_session::SealingKeys;
-
-use crate::{PolicyDirectory, Skew};
+use crate::Skew;
 
 /// Which service a request must be signed for: the service of its credential scope. There is
 /// no "any service": a request signed for one service is never accepted by another.
@@ -24,16 +21,17 @@ pub enum ExpectedService {
 /// How a [`Verifier`](crate::Verifier) works.
 #[derive(Debug, Clone)]
 pub struct VerifierOptions {
-    /// The server's sealing keys (active and old), to open the sessions' secrets.
-    pub sealing_keys: Arc<SealingKeys>,
-    /// The policy documents sessions refer to.
-    pub policies: Arc<PolicyDirectory>,
     /// Allowed SigV4 clock skew (default 15 minutes, as AWS).
     pub skew: Skew,
-    /// How long a session record read from the store is trusted (default 1 s): the bound on how
-    /// late a revocation is seen.
+    /// How long a grant is trusted while the source's event stream is down (default 1 s): the
+    /// bound on how late a revocation is seen then. While the stream is up, revocations evict
+    /// at once.
     pub cache_ttl: Duration,
-    /// At most this many cached sessions (default 100,000).
+    /// How long a grant is trusted while the event stream is up (default 15 minutes): after
+    /// that, it is asked for again (so an access key deactivated without an event, or a lost
+    /// event, is noticed within it).
+    pub max_age: Duration,
+    /// At most this many cached grants (default 100,000).
     pub cache_capacity: usize,
     /// The service the credential scope must name (e.g. `execute-api`). Required: given to
     /// [`VerifierOptions::new`].
@@ -54,40 +52,25 @@ pub struct VerifierOptions {
 
 impl VerifierOptions {
     /// Options for a verifier of requests signed for `service` (the credential scope's service,
-    /// e.g. `execute-api`). Defaults: 15-minute skew, 1 s cache TTL, 100,000 cached sessions,
-    /// any region, the host not checked ([`with_host`](Self::with_host)).
-    pub fn new(
-        service: impl Into<String>,
-        sealing_keys: Arc<SealingKeys>,
-        policies: Arc<PolicyDirectory>,
-    ) -> Self {
-        Self::with(
-            ExpectedService::Named(service.into()),
-            sealing_keys,
-            policies,
-        )
+    /// e.g. `execute-api`). Defaults: 15-minute skew, 1 s cache TTL (stream down), 15-minute
+    /// maximum age (stream up), 100,000 cached grants, any region, the host not checked
+    /// ([`with_host`](Self::with_host)).
+    pub fn new(service: impl Into<String>) -> Self {
+        Self::with(ExpectedService::Named(service.into()))
     }
 
     /// Options for a verifier shared by several services, each call naming the service the
     /// request must be signed for ([`Verifier::verify_for_service`](crate::Verifier::verify_for_service); [`Verifier::verify`](crate::Verifier::verify)
     /// refuses everything). Otherwise as [`new`](Self::new).
-    pub fn service_per_call(
-        sealing_keys: Arc<SealingKeys>,
-        policies: Arc<PolicyDirectory>,
-    ) -> Self {
-        Self::with(ExpectedService::PerCall, sealing_keys, policies)
+    pub fn service_per_call() -> Self {
+        Self::with(ExpectedService::PerCall)
     }
 
-    fn with(
-        service: ExpectedService,
-        sealing_keys: Arc<SealingKeys>,
-        policies: Arc<PolicyDirectory>,
-    ) -> Self {
+    fn with(service: ExpectedService) -> Self {
         VerifierOptions {
-            sealing_keys,
-            policies,
             skew: Skew::DEFAULT,
             cache_ttl: Duration::from_secs(1),
+            max_age: Duration::from_secs(15 * 60),
             cache_capacity: 100_000,
             service,
             host: None,

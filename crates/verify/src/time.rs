@@ -2,10 +2,11 @@
 
 use std::time::SystemTime;
 
-/// The wall clock, for the actix middleware: a downstream service's requests are verified at
-/// its own time. The verifier's entry points take `now` instead.
+/// The wall clock, for the actix middleware and the remote source's event subscription: a
+/// downstream service's requests are verified at its own time. The verifier's entry points take
+/// `now` instead.
 // The crate's one read of the system clock (clippy.toml disallows `SystemTime::now` elsewhere).
-#[cfg(feature = "actix")]
+#[cfg(any(feature = "actix", feature = "remote"))]
 #[allow(clippy::disallowed_methods)]
 pub(crate) fn wall_clock() -> SystemTime {
     SystemTime::now()

@@ -38,10 +38,7 @@ async fn middleware_admits_signed_and_refuses_the_rest() {
     let mut p = plan(READER);
     p.issued_at = now;
     let c = mint(&*store, &keys(), &p).await;
-    let verifier = web::Data::new(Verifier::new(
-        store,
-        VerifierOptions::new("orders", keys(), directory()),
-    ));
+    let verifier = web::Data::new(Verifier::new(over(store), VerifierOptions::new("orders")));
     let app = test::init_service(
         App::new()
             .app_data(verifier)
@@ -217,10 +214,7 @@ async fn non_utf8_header_values_never_verify() {
     let mut p = plan(READER);
     p.issued_at = now;
     let c = mint(&*store, &keys(), &p).await;
-    let verifier = web::Data::new(Verifier::new(
-        store,
-        VerifierOptions::new("orders", keys(), directory()),
-    ));
+    let verifier = web::Data::new(Verifier::new(over(store), VerifierOptions::new("orders")));
     let (calls, handler) = reached_counter();
     let app = test::init_service(
         App::new()

@@ -12,7 +12,7 @@ use idbroker_session::{MemoryStore, SessionStore};
 use idbroker_verify::{Payload, VerifiedCaller, Verifier, VerifierOptions, VerifyError};
 
 fn options() -> VerifierOptions {
-    VerifierOptions::new("orders", keys(), directory())
+    VerifierOptions::new("orders")
 }
 
 fn memory() -> Arc<dyn SessionStore> {
@@ -65,7 +65,7 @@ const BODY: &[u8] = br#"{"item":"book","qty":1}"#;
 async fn a_signed_body_must_be_shown() {
     let store = memory();
     let c = mint(&*store, &keys(), &plan(READER)).await;
-    let v = Verifier::new(store, options());
+    let v = Verifier::new(over(store), options());
     let hash = hex_sha256(BODY);
 
     // Signed with `X-Amz-Content-Sha256: <hash>` (S3-style).
@@ -175,7 +175,7 @@ async fn a_request_for_another_service_is_refused() {
     let store = memory();
     let c = mint(&*store, &keys(), &plan(READER)).await;
     // The options every test of this file uses: built with no more than what they require.
-    let v = Verifier::new(store, options());
+    let v = Verifier::new(over(store), options());
     let billing =
         Req::new("GET", "/", b"").signed(&c, Some(&c.token), "eu-west-1", "billing", T0, None);
     let err = verify_with(&v, &billing, Payload::Bytes(b""), T0)
@@ -204,12 +204,15 @@ async fn a_request_for_another_host_is_refused_when_the_host_is_configured() {
     let with_port = on("orders.example.com:8443");
 
     // Not configured: the host is whatever was signed.
-    let any = Verifier::new(store.clone(), options());
+    let any = Verifier::new(over(store.clone()), options());
     for r in [&ours, &theirs, &with_port] {
         assert!(verify_with(&any, r, Payload::Bytes(b""), T0).await.is_ok());
     }
 
-    let v = Verifier::new(store.clone(), options().with_host("Orders.Example.com"));
+    let v = Verifier::new(
+        over(store.clone()),
+        options().with_host("Orders.Example.com"),
+    );
     let caller = verify_with(&v, &ours, Payload::Bytes(b""), T0)
         .await
         .unwrap();
@@ -259,7 +262,7 @@ async fn the_service_is_named_by_the_options_or_by_each_call() {
     let billing_parts = billing.parts(&hb);
 
     // A verifier for `orders`: verify_for_service may not widen it.
-    let v = Verifier::new(store.clone(), options());
+    let v = Verifier::new(over(store.clone()), options());
     assert!(v.verify_for_service(&parts, "orders", at(T0)).await.is_ok());
     assert_eq!(
         v.verify_for_service(&billing_parts, "billing", at(T0))
@@ -270,10 +273,7 @@ async fn the_service_is_named_by_the_options_or_by_each_call() {
     );
 
     // One shared by several services: each call names its service; `verify` alone refuses.
-    let shared = Verifier::new(
-        store,
-        VerifierOptions::service_per_call(keys(), directory()),
-    );
+    let shared = Verifier::new(over(store), VerifierOptions::service_per_call());
     assert_eq!(
         shared.options().service,
         idbroker_verify::ExpectedService::PerCall

@@ -76,11 +76,11 @@ async fn setup() -> (Arc<dyn SessionStore>, Creds, Verifier) {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     let creds = mint(&*store, &keys(), &plan(READER)).await;
     // The downstream service's own service, host and region settings do not apply to tokens.
-    let opts = VerifierOptions::new("orders", keys(), directory())
+    let opts = VerifierOptions::new("orders")
         .with_host("orders.example.com")
         .with_regions(["eu-west-1"])
         .with_sts_hosts([HOST]);
-    (store.clone(), creds, Verifier::new(store, opts))
+    (store.clone(), creds, Verifier::new(over(store), opts))
 }
 
 async fn check(v: &Verifier, token: &str, now: u64) -> Result<String, K8sTokenError> {
@@ -307,7 +307,7 @@ async fn encoding_size_scheme_and_path() {
     );
     // Without STS hosts configured, nothing is accepted.
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
-    let closed = Verifier::new(store, VerifierOptions::new("orders", keys(), directory()));
+    let closed = Verifier::new(over(store), VerifierOptions::new("orders"));
     assert_eq!(
         check(&closed, &good, now).await.unwrap_err(),
         K8sTokenError::WrongHost
@@ -397,8 +397,8 @@ print("k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("="
         other => panic!("botocore presigner failed: {other:?}"),
     };
     let v = Verifier::new(
-        store,
-        VerifierOptions::new("orders", keys(), directory()).with_sts_hosts([HOST]),
+        over(store),
+        VerifierOptions::new("orders").with_sts_hosts([HOST]),
     );
     let caller = v.verify_k8s_token(&token, CLUSTER, now).await.unwrap();
     assert_eq!(

@@ -34,7 +34,7 @@ fn get(c: &Creds, t: u64) -> Req {
 
 /// Options whose cache TTL cannot explain a revocation being seen: only the feed can.
 fn long_ttl() -> VerifierOptions {
-    let mut o = VerifierOptions::new("orders", keys(), directory());
+    let mut o = VerifierOptions::new("orders");
     o.cache_ttl = Duration::from_secs(3600);
     o
 }
@@ -132,7 +132,7 @@ async fn a_fill_that_raced_a_revocation_is_not_cached() {
             reached: Notify::new(),
             release: Notify::new(),
         });
-        let v = Arc::new(Verifier::new(gate.clone(), long_ttl()));
+        let v = Arc::new(Verifier::new(over(gate.clone()), long_ttl()));
         assert!(v.watch_revocations());
         wait_until("the feed", || v.revocation_feed_up()).await;
 
@@ -179,8 +179,8 @@ async fn a_fill_that_raced_a_revocation_is_not_cached() {
 async fn the_feed_evicts_at_once_for_every_kind_of_revocation() {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     let keys = keys();
-    let a = Verifier::new(store.clone(), long_ttl());
-    let b = Verifier::new(store.clone(), long_ttl());
+    let a = Verifier::new(over(store.clone()), long_ttl());
+    let b = Verifier::new(over(store.clone()), long_ttl());
     for v in [&a, &b] {
         assert!(v.watch_revocations());
         wait_until("the feed", || v.revocation_feed_up()).await;
@@ -251,8 +251,8 @@ async fn a_second_verifier_on_its_own_redis_connection_sees_a_revocation_within_
     p.session_name = "carol".into();
     p.source_identity = None;
     let by_id = mint(&*store, &keys, &p).await;
-    let a = Verifier::connect(&config, long_ttl()).await.unwrap();
-    let b = Verifier::connect(&config, long_ttl()).await.unwrap();
+    let a = connect(&config, long_ttl()).await;
+    let b = connect(&config, long_ttl()).await;
     for v in [&a, &b] {
         wait_until("the feed", || v.revocation_feed_up()).await;
         assert!(verify(v, &get(&by_role, now), now).await.is_ok());
@@ -312,9 +312,12 @@ async fn propagation_figures() {
     };
     let store = idbroker_session::connect(&config).await.unwrap();
     let keys = keys();
-    let opts = || VerifierOptions::new("orders", keys.clone(), directory());
-    let fed = Verifier::connect(&config, opts()).await.unwrap();
-    let ttl_only = Verifier::new(idbroker_session::connect(&config).await.unwrap(), opts());
+    let opts = || VerifierOptions::new("orders");
+    let fed = connect(&config, opts()).await;
+    let ttl_only = Verifier::new(
+        over(idbroker_session::connect(&config).await.unwrap()),
+        opts(),
+    );
     wait_until("the feed", || fed.revocation_feed_up()).await;
     let now = || idbroker_session::unix_seconds(std::time::SystemTime::now());
     let (mut with_feed, mut baseline) = (Vec::new(), Vec::new());

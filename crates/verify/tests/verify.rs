@@ -16,7 +16,7 @@ use idbroker_verify::{
 const GET_ORDER: &str = "arn:aws:orders:eu-west-1:123456789012:order/42";
 
 fn options() -> VerifierOptions {
-    VerifierOptions::new("orders", keys(), directory())
+    VerifierOptions::new("orders")
 }
 
 fn memory() -> Arc<dyn SessionStore> {
@@ -36,7 +36,7 @@ fn get(c: &Creds, t: u64) -> Req {
 async fn allowed_header_and_presigned_with_the_callers_identity() {
     let store = memory();
     let creds = mint(&*store, &keys(), &plan(READER)).await;
-    let v = Verifier::new(store, options());
+    let v = Verifier::new(over(store), options());
     let caller = verify(&v, &get(&creds, T0 + 10), T0 + 11).await.unwrap();
     assert_eq!(
         caller.arn(),
@@ -46,7 +46,7 @@ async fn allowed_header_and_presigned_with_the_callers_identity() {
     assert_eq!(caller.session_name(), Some("alice"));
     assert_eq!(caller.source_identity(), Some("alice@example.com"));
     assert_eq!(caller.tags().len(), 1);
-    assert_eq!(caller.issued_at(), T0);
+    assert_eq!(caller.issued_at(), Some(T0));
     assert_eq!(caller.expires_at(), T0 + 3600);
     assert_eq!((caller.region(), caller.service()), ("eu-west-1", "orders"));
     assert_eq!(caller.identity().role_arn.as_deref(), Some(READER));
@@ -87,7 +87,7 @@ async fn allowed_header_and_presigned_with_the_callers_identity() {
 async fn explicit_deny_session_policy_and_boundary() {
     let store = memory();
     let keys = keys();
-    let v = Verifier::new(store.clone(), options());
+    let v = Verifier::new(over(store.clone()), options());
     let facts = RequestFacts::at(at(T0 + 1));
 
     let reader = mint(&*store, &keys, &plan(READER)).await;
@@ -136,7 +136,7 @@ async fn unknown_policies_deny_everything() {
     let mut p = plan("arn:aws:iam::123456789012:role/not-in-directory");
     p.session_policy = None;
     let c = mint(&*store, &keys(), &p).await;
-    let v = Verifier::new(store, options());
+    let v = Verifier::new(over(store), options());
     let caller = verify(&v, &get(&c, T0), T0).await.unwrap();
     assert_eq!(
         v.authorize(&caller, "orders:GetOrder", "*", &RequestFacts::at(at(T0))),
@@ -148,7 +148,7 @@ async fn unknown_policies_deny_everything() {
 async fn global_condition_keys() {
     let store = memory();
     let c = mint(&*store, &keys(), &plan(CONDITIONAL)).await;
-    let v = Verifier::new(store.clone(), options());
+    let v = Verifier::new(over(store.clone()), options());
     let caller = verify(&v, &get(&c, T0 + 5), T0 + 5).await.unwrap();
     let extra = [
         ("orders:Shop", "north-1"),
@@ -233,7 +233,7 @@ async fn expired_tampered_wrong_token_unknown_key_unsigned() {
     let keys = keys();
     let c = mint(&*store, &keys, &plan(READER)).await;
     let other = mint(&*store, &keys, &plan(READER)).await;
-    let v = Verifier::new(store.clone(), options());
+    let v = Verifier::new(over(store.clone()), options());
 
     // Expired: a fresh signature, a session past its expiry.
     let late = T0 + 3600;
@@ -316,12 +316,12 @@ async fn expired_tampered_wrong_token_unknown_key_unsigned() {
 
     // Sealed with keys this verifier does not have: nothing verifies.
     let stranger = Verifier::new(
-        store,
-        VerifierOptions::new(
-            "orders",
+        Arc::new(idbroker_verify::StoreSource::new(
+            store,
             Arc::new(idbroker_session::SealingKeys::new("k1", &[9u8; 32]).unwrap()),
             directory(),
-        ),
+        )),
+        VerifierOptions::new("orders"),
     );
     assert_eq!(
         verify(&stranger, &get(&c, T0), T0).await.unwrap_err(),
@@ -333,7 +333,7 @@ async fn expired_tampered_wrong_token_unknown_key_unsigned() {
 async fn another_service_or_region_is_refused() {
     let store = memory();
     let c = mint(&*store, &keys(), &plan(READER)).await;
-    let v = Verifier::new(store, options().with_regions(["eu-west-1"]));
+    let v = Verifier::new(over(store), options().with_regions(["eu-west-1"]));
     let s3 = Req::new("GET", "/", b"").signed(&c, Some(&c.token), "eu-west-1", "s3", T0, None);
     let err = verify(&v, &s3, T0).await.unwrap_err();
     assert_eq!(err.code(), "IncompleteSignature");
@@ -352,8 +352,8 @@ async fn revocation_is_seen_by_a_second_verifier_within_the_cache_ttl() {
     let keys = keys();
     let c = mint(&*store, &keys, &plan(READER)).await;
     let single = mint(&*store, &keys, &plan(BOUNDED)).await;
-    let a = Verifier::new(store.clone(), options());
-    let b = Verifier::new(store.clone(), options());
+    let a = Verifier::new(over(store.clone()), options());
+    let b = Verifier::new(over(store.clone()), options());
     let t = T0 + 100;
     let now = at(t);
     for v in [&a, &b] {
@@ -393,7 +393,7 @@ async fn revocation_is_seen_by_a_second_verifier_within_the_cache_ttl() {
         VerifyError::InvalidClientTokenId
     );
     // A fresh verifier sees it at once; a session issued after the mark is fine.
-    let c2 = Verifier::new(store.clone(), options());
+    let c2 = Verifier::new(over(store.clone()), options());
     assert!(verify(&c2, &get(&c, t), t).await.is_err());
     let mut p = plan(READER);
     p.issued_at = t + 1;
@@ -405,7 +405,7 @@ async fn revocation_is_seen_by_a_second_verifier_within_the_cache_ttl() {
 async fn store_down_fails_closed_and_recovers() {
     let flaky = Flaky::new(memory());
     let c = mint(&*flaky.inner, &keys(), &plan(READER)).await;
-    let v = Verifier::new(flaky.clone(), options());
+    let v = Verifier::new(over(flaky.clone()), options());
     flaky.set_down(true);
     let err = verify(&v, &get(&c, T0), T0).await.unwrap_err();
     assert_eq!((err.code(), err.http_status()), ("ServiceUnavailable", 503));
@@ -432,7 +432,7 @@ async fn cache_is_bounded() {
     let keys = keys();
     let mut opts = options();
     opts.cache_capacity = 2;
-    let v = Verifier::new(store.clone(), opts);
+    let v = Verifier::new(over(store.clone()), opts);
     for _ in 0..5 {
         let c = mint(&*store, &keys, &plan(READER)).await;
         assert!(verify(&v, &get(&c, T0), T0).await.is_ok());
@@ -460,8 +460,8 @@ async fn real_redis() {
     let mut p = plan(READER);
     p.issued_at = now;
     let c = mint(&*store, &keys, &p).await;
-    let a = Verifier::connect(&config, options()).await.unwrap();
-    let b = Verifier::new(store.clone(), options());
+    let a = connect(&config, options()).await;
+    let b = Verifier::new(over(store.clone()), options());
     let caller = verify(&a, &get(&c, now), now).await.unwrap();
     assert!(a
         .authorize(

@@ -318,7 +318,7 @@ impl Serialize for Verified<'_> {
             access_key_id: &id.access_key_id,
             user_name: id.user_name.as_deref(),
             role_arn: id.role_arn.as_deref(),
-            session: Some((id.issued_at, Some(id.mfa))),
+            session: id.issued_at.map(|at| (at, Some(id.mfa))),
             source_identity: id.source_identity.as_deref(),
         }
         .serialize(s)

@@ -19,7 +19,7 @@ use idbroker_session::{
     SecretAccessKey, Session, SessionError, SessionStore, SessionTag, SessionToken,
 };
 use idbroker_sigv4::{sign, Payload, RequestParts, SigningForm, SigningParams};
-use idbroker_verify::PolicyDirectory;
+use idbroker_verify::{KeySource, PolicyDirectory, StoreSource, Verifier, VerifierOptions};
 
 pub const ACCOUNT: &str = "123456789012";
 pub const T0: u64 = 1_800_000_000; // 2027-01-15T08:00:00Z
@@ -304,4 +304,38 @@ impl SessionStore for Flaky {
         self.check()?;
         self.inner.ping().await
     }
+}
+
+/// A store, whatever its type.
+pub trait AsStore {
+    fn as_store(self) -> Arc<dyn SessionStore>;
+}
+
+impl<S: SessionStore + 'static> AsStore for Arc<S> {
+    fn as_store(self) -> Arc<dyn SessionStore> {
+        self
+    }
+}
+
+impl AsStore for Arc<dyn SessionStore> {
+    fn as_store(self) -> Arc<dyn SessionStore> {
+        self
+    }
+}
+
+/// Grants from `store`, opened with the test keys, with the test policies (idbroker's own
+/// source).
+pub fn over(store: impl AsStore) -> Arc<dyn KeySource> {
+    Arc::new(StoreSource::new(store.as_store(), keys(), directory()))
+}
+
+/// A verifier over the configured store, following its revocation feed.
+pub async fn connect(
+    config: &idbroker_session::SessionStoreConfig,
+    options: VerifierOptions,
+) -> Verifier {
+    let store = idbroker_session::connect(config).await.unwrap();
+    let v = Verifier::new(over(store), options);
+    assert!(v.watch_revocations());
+    v
 }
