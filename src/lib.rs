@@ -17,6 +17,7 @@ pub mod key_source;
 pub mod log_limit;
 pub mod logging;
 pub mod metrics;
+pub mod revocation_hub;
 pub mod scoped_key;
 pub mod settings;
 pub mod state;
@@ -51,6 +52,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/sessions", web::post().to(http::admin::sessions))
         .route("/verify", web::post().to(http::verify::verify))
         .route("/verify/key", web::post().to(http::verify_key::verify_key))
+        .route(
+            "/verify/events",
+            web::get().to(http::verify_events::verify_events),
+        )
         .configure(http::console::routes);
 }
 
@@ -207,12 +212,17 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     if config.console.ephemeral_key {
         tracing::warn!("console.cookie_key is not set: using a random key; console sessions end at restart and replicas do not share them");
     }
+    // One subscription to the store's revocation feed for the whole process, on this (the main)
+    // runtime: every worker's /verify/events streams read it.
+    let revocations = Arc::new(revocation_hub::RevocationHub::new(Arc::clone(&metrics)));
+    tokio::spawn(Arc::clone(&revocations).follow(Arc::clone(&store)));
     let console_logins =
         Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
     Ok(AppState {
         console_logins,
         readiness: Arc::default(),
         local_buckets: Arc::default(),
+        revocations,
         verifier,
         key_source,
         tls: config.tls.is_some(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -71,6 +72,7 @@ pub struct Metrics {
     jwks_fetches: Family<JwksLabels, Counter>,
     saml_refreshes: Family<SamlRefreshLabels, Counter>,
     throttled: Family<ThrottleLabels, Counter>,
+    event_streams: Gauge,
 }
 
 impl Default for Metrics {
@@ -78,6 +80,10 @@ impl Default for Metrics {
         Self::new()
     }
 }
+
+/// The action of `GET /verify/events` (audit, metric, throttle). Its `ServiceUnavailable` says
+/// that too many streams are open, not that the store failed: it is not counted as a store error.
+pub const WATCH_REVOCATIONS: &str = "WatchRevocations";
 
 /// The action label for a request's `Action` parameter.
 pub fn action_label(action: Option<&str>) -> &'static str {
@@ -134,8 +140,15 @@ impl Metrics {
             "Refreshes of SAML provider metadata from its URL by provider and outcome (updated, unchanged, error: the old keys stay)",
             saml_refreshes.clone(),
         );
+        let event_streams = Gauge::default();
+        registry.register(
+            "verify_event_streams",
+            "GET /verify/events streams open in this process",
+            event_streams.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
+            event_streams,
             saml_refreshes,
             calls,
             latency,
@@ -160,9 +173,15 @@ impl Metrics {
         self.latency
             .get_or_create(&ActionLabel { action })
             .observe(took.as_secs_f64());
-        if outcome == "ServiceUnavailable" {
+        // An event stream refused because too many are open is not the store's failure.
+        if outcome == "ServiceUnavailable" && action != WATCH_REVOCATIONS {
             self.store_errors.inc();
         }
+    }
+
+    /// `n` event streams (`GET /verify/events`) are open now.
+    pub fn event_streams(&self, n: usize) {
+        self.event_streams.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Count one fetch of an OIDC provider's keys.

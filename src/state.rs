@@ -40,6 +40,9 @@ pub struct AppState {
     /// Rate-limit buckets of this process, used while the store cannot be reached (see
     /// `crate::throttle`), shared by the workers.
     pub local_buckets: Arc<idbroker_session::LocalBuckets>,
+    /// The process's one follower of the store's revocation feed, fanned out to the
+    /// `GET /verify/events` streams of every worker (and the count of those streams).
+    pub revocations: Arc<crate::revocation_hub::RevocationHub>,
 }
 
 /// How long a `/readyz` answer is reused. The probe costs the store a `PING`, an `INFO` and a

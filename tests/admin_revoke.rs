@@ -18,7 +18,7 @@ use common::admin::{
     admin, broker, demo_user, done, refused, t0, Broker, Creds, ACCOUNT, ADMIN_KEY, ADMIN_ROLE,
     ADMIN_SECRET,
 };
-use common::{sdk_code, sdk_with_keys, KEY, READER, SECRET};
+use common::{sdk_code, sdk_with_keys, READER};
 use idbroker::clock::{Clock, Stopwatch, SystemClock};
 use idbroker::config::StoreConfig;
 use idbroker_sigv4::{Payload, RequestParts, SigningParams};
@@ -462,28 +462,9 @@ async fn a_verifier_follows_the_feed_again_after_redis_restarts() {
     // The restarted Redis is empty: issue a session (the server's store reconnects on its own,
     // allow it a bounded moment), warm the verifier, revoke through the API.
     let started = Stopwatch::start();
-    let c = loop {
-        let out = sdk_with_keys(&b.url, KEY, SECRET, None, b.now())
-            .assume_role()
-            .role_arn(READER)
-            .role_session_name("after-restart")
-            .send()
+    let c =
+        common::admin::assume_once_the_store_is_back(&b.url, b.now(), "after-restart", patience)
             .await;
-        match out {
-            Ok(out) => {
-                let c = out.credentials().unwrap();
-                break Creds {
-                    key: c.access_key_id().into(),
-                    secret: c.secret_access_key().into(),
-                    token: Some(c.session_token().into()),
-                };
-            }
-            Err(e) => {
-                assert!(started.elapsed() < patience, "no recovery: {e:?}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
     let now = b.now();
     // The verifier's own store connection reconnects on use too (failing closed meanwhile).
     while let Err(e) = verify(&v, &c, now).await {

@@ -19,6 +19,7 @@ mod saml_metadata;
 mod sts_endpoint;
 mod throttle;
 pub mod verify;
+pub mod verify_events;
 pub mod verify_key;
 pub mod web_identity;
 pub mod xml;

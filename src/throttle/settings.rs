@@ -46,6 +46,7 @@ pub const ACTIONS: &[&str] = &[
     "FederationLogin",
     "Admin",
     "GetScopedKey",
+    "WatchRevocations",
 ];
 
 /// One limit as written: `{ rate = 200, burst = 400 }`; `rate = 0` turns the bucket off.

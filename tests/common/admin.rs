@@ -125,6 +125,39 @@ pub async fn assume(
     }
 }
 
+/// AssumeRole of the demo reader role by the demo user at `at`, tried again every 100 ms while
+/// it fails (the server's store reconnecting after an outage), for at most `patience`.
+pub async fn assume_once_the_store_is_back(
+    url: &str,
+    at: SystemTime,
+    name: &str,
+    patience: Duration,
+) -> Creds {
+    let started = idbroker::clock::Stopwatch::start();
+    loop {
+        let out = super::sdk_with_keys(url, super::KEY, super::SECRET, None, at)
+            .assume_role()
+            .role_arn(super::READER)
+            .role_session_name(name)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                let c = out.credentials().unwrap();
+                return Creds {
+                    key: c.access_key_id().into(),
+                    secret: c.secret_access_key().into(),
+                    token: Some(c.session_token().into()),
+                };
+            }
+            Err(e) => {
+                assert!(started.elapsed() < patience, "no recovery: {e:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 /// The server at `url`, signed for region eu-west-1, no CA bundle.
 pub fn endpoint(url: &str) -> Endpoint {
     Endpoint {

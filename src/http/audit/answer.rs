@@ -38,6 +38,11 @@ pub(crate) enum Asked {
         /// The scope's service.
         service: String,
     },
+    /// `GET /verify/events`: the service whose verifiers the stream is for.
+    Events {
+        /// The `service` query parameter.
+        service: String,
+    },
     /// `POST /verify`: the forwarded request's service, method and path, and the action and
     /// resource to decide. Its headers, query and context are emptied before it is kept
     /// (they carry the signature and token) and never written.
@@ -166,6 +171,11 @@ impl Serialize for RequestParameters<'_> {
                 m.serialize_entry("accessKeyId", &field(access_key_id))?;
                 m.serialize_entry("date", &field(date))?;
                 m.serialize_entry("region", &field(region))?;
+                m.serialize_entry("service", &field(service))?;
+                m.end()
+            }
+            RequestParameters::Asked(Asked::Events { service }) => {
+                let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("service", &field(service))?;
                 m.end()
             }

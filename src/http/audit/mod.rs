@@ -149,7 +149,9 @@ pub(crate) fn event(action: &'static str) -> Event {
         }
         "FederationGetSigninToken" => signin("GetSigninToken"),
         "ConsoleSignOut" => signin("ConsoleSignOut"),
-        "VerifyRequest" | "ListSessions" | "GetScopedKey" => api(IDBROKER, true),
+        "VerifyRequest" | "ListSessions" | "GetScopedKey" | "WatchRevocations" => {
+            api(IDBROKER, true)
+        }
         _ => api(IDBROKER, false),
     }
 }

@@ -251,6 +251,23 @@ fn a_scoped_key_call_names_the_scope_and_the_principal_never_the_key() {
     );
 }
 
+#[test]
+fn an_event_stream_subscription_names_the_service() {
+    let audit = Audit {
+        who: Who::Signed(user()),
+        asked: Asked::Events {
+            service: "reports".into(),
+        },
+        ..Audit::default()
+    };
+    let (_, v) = record(&audit, &ctx("WatchRevocations", Outcome::Ok, None));
+    assert_eq!(v["eventSource"], "idbroker.amazonaws.com");
+    assert_eq!(v["eventName"], "WatchRevocations");
+    assert_eq!(v["readOnly"], true);
+    assert_eq!(v["requestParameters"], json!({"service": "reports"}));
+    assert_eq!(v["responseElements"], Value::Null);
+}
+
 #[tokio::test]
 async fn assume_role_with_saml_by_a_saml_user() {
     let session = minted().await;
