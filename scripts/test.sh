@@ -111,6 +111,9 @@ cargo clippy --workspace --all-targets --all-features --locked -q -- -D warnings
 
 echo "test: doctests"
 cargo test --workspace --locked --doc -q
+# tests/verify_e2e.rs runs the example service as a process of its own.
+echo "test: examples"
+cargo build --workspace --all-features --locked --examples -q
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-features --locked --no-fail-fast
 else

@@ -52,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/sessions", web::post().to(http::admin::sessions))
         .route("/verify", web::post().to(http::verify::verify))
         .route("/verify/key", web::post().to(http::verify_key::verify_key))
+        .route("/verify/k8s", web::post().to(http::verify_k8s::verify_k8s))
         .route(
             "/verify/events",
             web::get().to(http::verify_events::verify_events),

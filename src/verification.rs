@@ -112,6 +112,74 @@ impl Verification {
     }
 }
 
+/// The JSON body of `POST /verify/k8s`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct K8sTokenInput {
+    /// The `k8s-aws-v1.` bearer token.
+    pub token: String,
+    /// The cluster it must be made for (`x-k8s-aws-id`).
+    pub cluster_id: String,
+}
+
+// The token is a credential: never printed.
+impl std::fmt::Debug for K8sTokenInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("K8sTokenInput")
+            .field("cluster_id", &self.cluster_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `POST /verify/k8s` can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum K8sVerificationError {
+    /// The call itself: invalid input, or the calling service may not verify for this cluster.
+    #[error(transparent)]
+    Call(#[from] StsError),
+    /// The token did not verify.
+    #[error(transparent)]
+    Token(idbroker_verify::K8sTokenError),
+}
+
+/// `arn:aws:idbroker:REGION:ACCOUNT:k8s-cluster/CLUSTER_ID`: what [`ACTION`] is decided on for
+/// a k8s token.
+pub fn k8s_cluster_arn(region: &str, account: &str, cluster_id: &str) -> String {
+    format!("arn:aws:idbroker:{region}:{account}:k8s-cluster/{cluster_id}")
+}
+
+/// A cluster id: 1..100 of `[A-Za-z0-9._-]` (nothing an ARN pattern could read as more).
+fn valid_cluster_id(s: &str) -> bool {
+    (1..=100).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Check the k8s token `input` carries for `service_caller` (already authenticated), which must
+/// be allowed [`ACTION`] on the cluster's ARN ([`k8s_cluster_arn`]). The token is checked by
+/// idbroker's own verifier: no service is ever given a key for `sts`.
+pub async fn verify_k8s_token(
+    verifier: &Verifier,
+    dir: &Directory,
+    region: &str,
+    service_caller: &Caller,
+    call: &RequestFacts<'_>,
+    input: &K8sTokenInput,
+) -> Result<VerifiedCaller, K8sVerificationError> {
+    if !valid_cluster_id(&input.cluster_id) {
+        return Err(StsError::Validation(
+            "cluster_id must be 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-'".into(),
+        )
+        .into());
+    }
+    let resource = k8s_cluster_arn(region, &dir.account_id, &input.cluster_id);
+    sts::authorize(dir, service_caller, ACTION, &resource, call)?;
+    verifier
+        .verify_k8s_token(&input.token, &input.cluster_id, call.now)
+        .await
+        .map_err(K8sVerificationError::Token)
+}
+
 /// `arn:aws:idbroker:REGION:ACCOUNT:service/SERVICE`: what [`ACTION`] is decided on.
 pub fn service_arn(region: &str, account: &str, service: &str) -> String {
     format!("arn:aws:idbroker:{region}:{account}:service/{service}")
@@ -242,6 +310,14 @@ mod tests {
             service_arn("us-east-1", "123456789012", "orders"),
             "arn:aws:idbroker:us-east-1:123456789012:service/orders"
         );
+    }
+
+    #[test]
+    fn cluster_ids() {
+        assert!(valid_cluster_id("prod-eu.1_a"));
+        for bad in ["", "a/b", "a:b", "*", "a b", &"x".repeat(101)] {
+            assert!(!valid_cluster_id(bad), "{bad}");
+        }
     }
 
     #[test]

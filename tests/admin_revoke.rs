@@ -380,7 +380,7 @@ async fn revoked_within_a_second(store: StoreConfig, victims: usize) {
     let b = broker(store.clone(), SystemClock.now()).await;
     // Another replica on the same store: the second verifier follows its stream, while every
     // revocation is made through `b`.
-    let replica = broker(store, SystemClock.now()).await;
+    let replica = common::admin::replica(&b, store).await;
     let first = remote(&b);
     let second = remote(&replica);
     let mut watched = Vec::new();

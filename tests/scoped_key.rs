@@ -168,11 +168,31 @@ async fn a_service_gets_its_own_scope_key_and_nothing_more() {
     let (status, answer, raw) = ask(&s, SVC_KEY, SVC_SECRET, &doc).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
-        answer["arn"],
+        answer["caller"]["arn"],
         "arn:aws:sts::123456789012:assumed-role/ReportsReader/alice"
     );
-    assert_eq!(answer["type"], "AssumedRole");
+    assert_eq!(answer["caller"]["type"], "AssumedRole");
     assert_eq!(answer["service"], "reports");
+    // The server's policies for the session, as documents: the role's managed and inline ones.
+    let ids: Vec<&str> = answer["policies"]["identity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"arn:aws:iam::123456789012:policy/ReadOnlyReports"),
+        "{ids:?}"
+    );
+    assert!(answer["policies"]["identity"][0]["document"]
+        .as_str()
+        .unwrap()
+        .contains("Statement"));
+    assert_eq!(answer["policies"]["resolved"], true);
+    assert_eq!(
+        answer["policy_version"].as_str().unwrap(),
+        s.state.config.directory.version()
+    );
     assert!(answer["expires_at"].as_u64().unwrap() > epoch(s.now));
     // Never the secret; the token only as the caller sent it (not echoed).
     assert!(!raw.contains(&alice.secret));
@@ -295,7 +315,8 @@ async fn a_key_needs_a_valid_credential_and_a_near_date() {
     // A long-term user key: its key for the day (no token allowed with it).
     let (st, a, _) = ask(&s, SVC_KEY, SVC_SECRET, &ask_for(KEY, None, &today)).await;
     assert_eq!(st, 200, "{a}");
-    assert_eq!(a["arn"], "arn:aws:iam::123456789012:user/demo");
+    assert_eq!(a["caller"]["arn"], "arn:aws:iam::123456789012:user/demo");
+    assert_eq!(a["caller"]["issued_at"], Value::Null);
     let (st, _, _) = ask(
         &s,
         SVC_KEY,

@@ -491,17 +491,45 @@ async fn bad_requests_fail_closed() {
         "InvalidClientTokenId",
         "request",
     );
-    // The demo user's long-term key is not an idbroker session.
+    // The demo user's long-term key verifies as the user (issue 17: AKIA keys too)...
     let long_term = Creds {
         id: KEY.into(),
         secret: SECRET.into(),
         token: String::new(),
     };
     let lt = Inner::new("GET", "/orders/42", b"").signed(&long_term, None, "orders", now, None);
+    let (status, v) = call(&f.url, &lt.doc("orders"), now).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["caller"]["arn"], "arn:aws:iam::123456789012:user/demo",
+        "{v}"
+    );
+    assert_eq!(v["caller"]["type"], "User", "{v}");
+    assert_eq!(v["caller"]["issued_at"], Value::Null, "{v}");
+    // ...but not with a session token beside it, nor signed with another secret.
+    let with_token = Inner::new("GET", "/orders/42", b"").signed(
+        &long_term,
+        Some(&a.token),
+        "orders",
+        now,
+        None,
+    );
     refused(
-        &call(&f.url, &lt.doc("orders"), now).await,
+        &call(&f.url, &with_token.doc("orders"), now).await,
         403,
         "InvalidClientTokenId",
+        "request",
+    );
+    let forged = Creds {
+        id: KEY.into(),
+        secret: "not-the-secret".into(),
+        token: String::new(),
+    };
+    let forged = Inner::new("GET", "/orders/42", b"").signed(&forged, None, "orders", now, None);
+    refused(
+        &call(&f.url, &forged.doc("orders"), now).await,
+        403,
+        "SignatureDoesNotMatch",
         "request",
     );
 
@@ -522,6 +550,21 @@ async fn bad_requests_fail_closed() {
         "call",
     );
 
+    // A signature outside the skew window, the session valid: RequestExpired.
+    let stale = Inner::new("GET", "/orders/42", b"").signed(
+        a,
+        Some(&a.token),
+        "orders",
+        f.now() - 901,
+        None,
+    );
+    refused(
+        &call(&f.url, &stale.doc("orders"), f.now()).await,
+        400,
+        "RequestExpired",
+        "request",
+    );
+
     // Replayed outside the 15-minute window (the session still valid for a moment).
     f.clock.set(f.t0 + Duration::from_secs(899));
     let later = f.now();
@@ -539,12 +582,13 @@ async fn bad_requests_fail_closed() {
         "request",
     );
 
-    // A signature outside the skew window: RequestExpired.
+    // An expired session with a stale signature: ExpiredToken, as AWS answers an expired
+    // token (the grant of an expired session is refused before any signature is checked).
     f.clock.set(f.t0 + Duration::from_secs(2000));
     refused(
         &call(&f.url, &get.doc("orders"), f.now()).await,
-        400,
-        "RequestExpired",
+        403,
+        "ExpiredToken",
         "request",
     );
 }
@@ -652,9 +696,23 @@ async fn redis_down_fails_closed_and_recovers() {
 
     server.kill().unwrap();
     server.wait().unwrap();
-    // The cached entry expires; the store must be asked, and cannot answer.
-    f.clock.advance(Duration::from_millis(1001));
+    // Once the verifier's revocation feed is lost (it notices within its ping bound), a cached
+    // grant is used for at most a second: then the store must be asked, and cannot answer.
+    let lost = Stopwatch::start();
+    let answer = loop {
+        f.clock.advance(Duration::from_millis(1001));
+        let answer = call(&f.url, &get.doc("orders"), f.now()).await;
+        if answer.0 != 200 {
+            break answer;
+        }
+        assert!(
+            lost.elapsed() < Duration::from_secs(10),
+            "the feed's loss was never noticed"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
     let started = Stopwatch::start();
+    refused(&answer, 503, "ServiceUnavailable", "request");
     let answer = call(&f.url, &get.doc("orders"), f.now()).await;
     refused(&answer, 503, "ServiceUnavailable", "request");
     assert_eq!(answer.1["authenticated"], false);

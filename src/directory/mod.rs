@@ -114,6 +114,9 @@ pub struct Directory {
     version: String,
 }
 
+/// A principal's ARN, identity policies and permissions boundary.
+type PrincipalPolicies<'a> = (&'a str, &'a [Arc<Policy>], &'a Option<Arc<Policy>>);
+
 /// A hash over every principal's policies (id and document, in order) and boundary, and every
 /// managed policy, in a stable order.
 fn policy_version(
@@ -128,7 +131,7 @@ fn policy_version(
         h.update(part.as_bytes());
     };
     add(account);
-    let mut principals: Vec<(&str, &[Arc<Policy>], &Option<Arc<Policy>>)> = users
+    let mut principals: Vec<PrincipalPolicies<'_>> = users
         .iter()
         .map(|u| {
             (

@@ -20,6 +20,7 @@ mod sts_endpoint;
 mod throttle;
 pub mod verify;
 pub mod verify_events;
+pub mod verify_k8s;
 pub mod verify_key;
 pub mod web_identity;
 pub mod xml;

@@ -47,6 +47,7 @@ pub const ACTIONS: &[&str] = &[
     "Admin",
     "GetScopedKey",
     "WatchRevocations",
+    "VerifyK8sToken",
 ];
 
 /// One limit as written: `{ rate = 200, burst = 400 }`; `rate = 0` turns the bucket off.

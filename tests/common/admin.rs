@@ -33,14 +33,25 @@ pub struct Broker {
     pub state: idbroker::state::AppState,
 }
 
-/// Start a [`Broker`] whose clock reads `at`.
+/// Start a [`Broker`] whose clock reads `at`, sealing with a fixed test key (so that replicas
+/// on the same store open each other's sessions).
 pub async fn broker(store: StoreConfig, at: SystemTime) -> Broker {
     let mut config = super::demo();
     config.store = store;
+    config.sealing = Some(idbroker::config::SealingConfig {
+        active_key_id: "test".into(),
+        keys: [("test".to_owned(), zeroize::Zeroizing::new(vec![7u8; 32]))].into(),
+    });
     let clock = Arc::new(ManualClock::new(at));
     let state = idbroker::build_state(config, clock.clone()).await.unwrap();
     let url = super::start(state.clone()).await;
     Broker { url, clock, state }
+}
+
+/// Another replica of `of`: the same configuration (sealing keys included) on `store` (the same
+/// as `of`'s), its own process state (event hub, verifier, caches) and listener.
+pub async fn replica(of: &Broker, store: StoreConfig) -> Broker {
+    broker(store, of.now()).await
 }
 
 impl Broker {

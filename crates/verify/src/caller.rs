@@ -59,6 +59,10 @@ impl VerifiedCaller {
     pub fn identity(&self) -> &CallerIdentity {
         &self.identity
     }
+    /// The policies that decide for the caller (what [`Verifier::authorize`](crate::Verifier::authorize) evaluates).
+    pub fn policies(&self) -> &GrantPolicies {
+        &self.policies
+    }
     /// The principal ARN (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`).
     pub fn arn(&self) -> &str {
         &self.identity.arn

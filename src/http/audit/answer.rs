@@ -38,6 +38,11 @@ pub(crate) enum Asked {
         /// The scope's service.
         service: String,
     },
+    /// `POST /verify/k8s`: the cluster the token was checked for (never the token).
+    K8sToken {
+        /// The `cluster_id`.
+        cluster_id: String,
+    },
     /// `GET /verify/events`: the service whose verifiers the stream is for.
     Events {
         /// The `service` query parameter.
@@ -81,6 +86,11 @@ pub(crate) enum Answer {
     WebIdentity(Issued, Box<WebIdentityAnswer>),
     /// What the admin API revoked.
     Revoked(Revoked),
+    /// A k8s token's principal (`POST /verify/k8s`).
+    Identified {
+        /// The principal the token identified.
+        arn: String,
+    },
     /// A scoped key given (never the key): whose it is and until when.
     ScopedKey {
         /// The principal it belongs to.
@@ -172,6 +182,11 @@ impl Serialize for RequestParameters<'_> {
                 m.serialize_entry("date", &field(date))?;
                 m.serialize_entry("region", &field(region))?;
                 m.serialize_entry("service", &field(service))?;
+                m.end()
+            }
+            RequestParameters::Asked(Asked::K8sToken { cluster_id }) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("clusterId", &field(cluster_id))?;
                 m.end()
             }
             RequestParameters::Asked(Asked::Events { service }) => {
@@ -312,6 +327,9 @@ impl Serialize for ResponseElements<'_> {
                 if let Some(t) = r.revoked_before {
                     m.serialize_entry("revokedBefore", &Shown(Utc(t)))?;
                 }
+            }
+            Answer::Identified { arn } => {
+                m.serialize_entry("principal", &field(arn))?;
             }
             Answer::ScopedKey { arn, expires_at } => {
                 m.serialize_entry("principal", &field(arn))?;

@@ -149,9 +149,8 @@ pub(crate) fn event(action: &'static str) -> Event {
         }
         "FederationGetSigninToken" => signin("GetSigninToken"),
         "ConsoleSignOut" => signin("ConsoleSignOut"),
-        "VerifyRequest" | "ListSessions" | "GetScopedKey" | "WatchRevocations" => {
-            api(IDBROKER, true)
-        }
+        "VerifyRequest" | "ListSessions" | "GetScopedKey" | "WatchRevocations"
+        | "VerifyK8sToken" => api(IDBROKER, true),
         _ => api(IDBROKER, false),
     }
 }

@@ -307,26 +307,26 @@ impl SessionStore for Flaky {
 }
 
 /// A store, whatever its type.
-pub trait AsStore {
-    fn as_store(self) -> Arc<dyn SessionStore>;
+pub trait IntoStore {
+    fn into_store(self) -> Arc<dyn SessionStore>;
 }
 
-impl<S: SessionStore + 'static> AsStore for Arc<S> {
-    fn as_store(self) -> Arc<dyn SessionStore> {
+impl<S: SessionStore + 'static> IntoStore for Arc<S> {
+    fn into_store(self) -> Arc<dyn SessionStore> {
         self
     }
 }
 
-impl AsStore for Arc<dyn SessionStore> {
-    fn as_store(self) -> Arc<dyn SessionStore> {
+impl IntoStore for Arc<dyn SessionStore> {
+    fn into_store(self) -> Arc<dyn SessionStore> {
         self
     }
 }
 
 /// Grants from `store`, opened with the test keys, with the test policies (idbroker's own
 /// source).
-pub fn over(store: impl AsStore) -> Arc<dyn KeySource> {
-    Arc::new(StoreSource::new(store.as_store(), keys(), directory()))
+pub fn over(store: impl IntoStore) -> Arc<dyn KeySource> {
+    Arc::new(StoreSource::new(store.into_store(), keys(), directory()))
 }
 
 /// A verifier over the configured store, following its revocation feed.
