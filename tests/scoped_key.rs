@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use idbroker::clock::{epoch, Clock, ManualClock, SystemClock};
 use idbroker::config::Config;
@@ -224,6 +224,16 @@ async fn a_service_gets_its_own_scope_key_and_nothing_more() {
         ("eu-west-1", "reports"),
         &key,
         (today.as_str(), "eu-west-1", "reports")
+    ));
+    // ...nor those of another day (checked at that day's time, with the key labelled for it).
+    let tomorrow_t = s.now + Duration::from_secs(86_400);
+    let tomorrow = day(tomorrow_t);
+    assert!(!verifies(
+        &alice,
+        tomorrow_t,
+        ("us-east-1", "reports"),
+        &key,
+        (tomorrow.as_str(), "us-east-1", "reports")
     ));
     let mallory = Session {
         secret: "x".repeat(40),

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use idbroker_policy::{Policy, PolicyKind};
-use idbroker_session::{PrincipalKind, SessionTag};
+use idbroker_session::{PrincipalKind, RevocationEvent, SessionTag};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::caller::CallerIdentity;
-use crate::source::{Answer, GrantPolicies};
+use crate::source::{Answer, GrantPolicies, SourceNews};
 
 /// A caller's facts, as sent: `arn`, `account`, `user_id`, `access_key_id`, `type`, `role_arn`,
 /// `session_name`, `user_name`, `source_identity`, `tags`, `issued_at`, `expires_at`, `mfa`.
@@ -179,6 +179,96 @@ pub(crate) fn parse_answer(v: &Value, compiled: &Compiled) -> Result<Answer, ()>
     })
 }
 
+/// Longest event (or unfinished line) of the event stream.
+const MAX_EVENT: usize = 64 * 1024;
+
+/// The reader of `GET /verify/events`'s server-sent events: bytes in ([`push`](Self::push)),
+/// the events this verifier knows out ([`next_event`](Self::next_event)). Comments and unknown
+/// events are skipped; an event or line over 64 KiB ends the stream.
+#[derive(Debug, Default)]
+pub struct EventParser {
+    buf: Vec<u8>,
+    event: String,
+    data: String,
+}
+
+impl EventParser {
+    /// Bytes received.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete event, `Ok(None)` when more bytes are needed, `Err` when the stream
+    /// broke its bounds (it must be dropped).
+    #[allow(clippy::result_unit_err)]
+    pub fn next_event(&mut self) -> Result<Option<SourceNews>, ()> {
+        while let Some(line) = self.line() {
+            if line.is_empty() {
+                if let Some(news) = self.dispatch() {
+                    return Ok(Some(news));
+                }
+            } else if let Some(v) = line.strip_prefix("event:") {
+                self.event = v.trim_start().to_owned();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                if self.data.len() + v.len() > MAX_EVENT {
+                    return Err(());
+                }
+                self.data.push_str(v.trim_start());
+            }
+            // Comments (`:`) and other fields are ignored.
+        }
+        if self.buf.len() > MAX_EVENT {
+            return Err(());
+        }
+        Ok(None)
+    }
+
+    /// The next complete line in the buffer, without its end.
+    fn line(&mut self) -> Option<String> {
+        let end = self.buf.iter().position(|&b| b == b'\n')?;
+        let mut line: Vec<u8> = self.buf.drain(..=end).collect();
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Some(String::from_utf8_lossy(&line).into_owned())
+    }
+
+    /// The event dispatched by a blank line, if it is one this verifier knows.
+    fn dispatch(&mut self) -> Option<SourceNews> {
+        let event = std::mem::take(&mut self.event);
+        let data = std::mem::take(&mut self.data);
+        let field = |k: &str| {
+            serde_json::from_str::<Value>(&data)
+                .ok()
+                .and_then(|v| v.get(k)?.as_str().map(str::to_owned))
+        };
+        match event.as_str() {
+            "hello" | "policies" => Some(match field("policy_version") {
+                Some(v) => SourceNews::Policies(v),
+                None => SourceNews::Reset,
+            }),
+            "revoked" => Some(match RevocationEvent::from_message(data.as_bytes()) {
+                Some(e) => SourceNews::Revoked(e),
+                // A revocation this verifier cannot read: anything may have been revoked.
+                None => SourceNews::Reset,
+            }),
+            "reset" => Some(SourceNews::Reset),
+            "alive" => Some(SourceNews::Alive),
+            "down" => Some(SourceNews::Down),
+            _ => None,
+        }
+    }
+}
+
+/// A grant's JSON (`POST /verify/key`'s answer) read as [`RemoteSource`](crate::RemoteSource)
+/// reads it: the caller and the policies (compiled), or `Err`. For the fuzzer.
+#[allow(clippy::result_unit_err)]
+pub fn read_answer(bytes: &[u8]) -> Result<Answer, ()> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| ())?;
+    parse_answer(&v, &Compiled::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +339,25 @@ mod tests {
         let unresolved =
             json!({"identity": [], "boundary": null, "session": [], "resolved": false});
         assert!(!Compiled::default().policies(&unresolved).resolved);
+    }
+
+    #[test]
+    fn events_are_read_across_chunks_and_bounded() {
+        let mut p = EventParser::default();
+        p.push(b"event: hello\ndata: {\"policy_version\":\"v1\"}\n");
+        assert_eq!(p.next_event(), Ok(None));
+        p.push(b"\n: keep-alive\n\nevent: rev");
+        assert_eq!(p.next_event(), Ok(Some(SourceNews::Policies("v1".into()))));
+        assert_eq!(p.next_event(), Ok(None), "a comment is no event");
+        p.push(b"oked\r\ndata: {\"session\":\"ASIAIDBROKEREXAMPLEA\"}\r\n\r\n");
+        assert!(matches!(p.next_event(), Ok(Some(SourceNews::Revoked(_)))));
+        // An unreadable revocation is "anything may have been revoked".
+        p.push(b"event: revoked\ndata: {\"scope\":\"nope\"}\n\n");
+        assert_eq!(p.next_event(), Ok(Some(SourceNews::Reset)));
+        p.push(b"event: whatever\ndata: {}\n\nevent: down\ndata: {}\n\n");
+        assert_eq!(p.next_event(), Ok(Some(SourceNews::Down)));
+        p.push(&vec![b'x'; MAX_EVENT + 1]);
+        assert_eq!(p.next_event(), Err(()));
     }
 
     #[test]

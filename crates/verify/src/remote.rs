@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use idbroker_session::RevocationEvent;
 use idbroker_sigv4::{sign, Payload, RequestParts, ScopeKey, SigningParams};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -26,8 +25,6 @@ use crate::{K8sTokenError, VerifyError};
 const IDBROKER_SERVICE: &str = "idbroker";
 /// Largest answer read from idbroker (a grant carries the caller's policy documents).
 const MAX_ANSWER: usize = 1 << 20;
-/// Longest line of the event stream.
-const MAX_EVENT_LINE: usize = 64 * 1024;
 
 /// A clock for the calls the verifier makes on its own (the event stream's subscription).
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -377,9 +374,7 @@ impl KeySource for RemoteSource {
         }
         Ok(Some(Box::new(RemoteEvents {
             resp,
-            buf: Vec::new(),
-            event: String::new(),
-            data: String::new(),
+            parser: crate::protocol::EventParser::default(),
             stall: self.config.stall,
         })))
     }
@@ -439,75 +434,21 @@ impl RemoteSource {
 /// idbroker's event stream, read as server-sent events.
 struct RemoteEvents {
     resp: reqwest::Response,
-    buf: Vec<u8>,
-    event: String,
-    data: String,
+    parser: crate::protocol::EventParser,
     stall: Duration,
-}
-
-impl RemoteEvents {
-    /// The next complete line in the buffer, without its end.
-    fn line(&mut self) -> Option<String> {
-        let end = self.buf.iter().position(|&b| b == b'\n')?;
-        let mut line: Vec<u8> = self.buf.drain(..=end).collect();
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
-        Some(String::from_utf8_lossy(&line).into_owned())
-    }
-
-    /// The event dispatched by a blank line, if it is one this verifier knows.
-    fn dispatch(&mut self) -> Option<SourceNews> {
-        let event = std::mem::take(&mut self.event);
-        let data = std::mem::take(&mut self.data);
-        let field = |k: &str| {
-            serde_json::from_str::<Value>(&data)
-                .ok()
-                .and_then(|v| v.get(k)?.as_str().map(str::to_owned))
-        };
-        match event.as_str() {
-            "hello" | "policies" => Some(match field("policy_version") {
-                Some(v) => SourceNews::Policies(v),
-                None => SourceNews::Reset,
-            }),
-            "revoked" => Some(match RevocationEvent::from_message(data.as_bytes()) {
-                Some(e) => SourceNews::Revoked(e),
-                // A revocation this verifier cannot read: anything may have been revoked.
-                None => SourceNews::Reset,
-            }),
-            "reset" => Some(SourceNews::Reset),
-            "alive" => Some(SourceNews::Alive),
-            "down" => Some(SourceNews::Down),
-            _ => None,
-        }
-    }
 }
 
 #[async_trait]
 impl EventStream for RemoteEvents {
     async fn next(&mut self) -> SourceNews {
         loop {
-            while let Some(line) = self.line() {
-                if line.is_empty() {
-                    if let Some(news) = self.dispatch() {
-                        return news;
-                    }
-                } else if let Some(v) = line.strip_prefix("event:") {
-                    self.event = v.trim_start().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    if self.data.len() + v.len() > MAX_EVENT_LINE {
-                        return SourceNews::Lost;
-                    }
-                    self.data.push_str(v.trim_start());
-                }
-                // Comments (`:`) and other fields are ignored.
-            }
-            if self.buf.len() > MAX_EVENT_LINE {
-                return SourceNews::Lost;
+            match self.parser.next_event() {
+                Ok(Some(news)) => return news,
+                Ok(None) => {}
+                Err(()) => return SourceNews::Lost,
             }
             match tokio::time::timeout(self.stall, self.resp.chunk()).await {
-                Ok(Ok(Some(chunk))) => self.buf.extend_from_slice(&chunk),
+                Ok(Ok(Some(chunk))) => self.parser.push(&chunk),
                 // Ended, failed, or silent past the bound: lost.
                 _ => return SourceNews::Lost,
             }
