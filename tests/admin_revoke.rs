@@ -316,13 +316,7 @@ async fn verify(v: &Verifier, c: &Creds, now: SystemTime) -> Result<(), VerifyEr
     );
     params.security_token = c.token.as_deref();
     let signed = idbroker_sigv4::sign(&parts, &params).unwrap();
-    let mut all: Vec<(&str, &str)> = headers.to_vec();
-    all.extend(
-        signed
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str())),
-    );
+    let all = signed.headers_after(&headers);
     let parts = RequestParts {
         headers: &all,
         ..parts

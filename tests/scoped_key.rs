@@ -139,13 +139,7 @@ fn verifies(
     let mut params = SigningParams::new(&c.id, &c.secret, region, service, epoch(now));
     params.security_token = Some(&c.token);
     let signed = sign(&parts, &params).unwrap();
-    let mut all: Vec<(&str, &str)> = headers.to_vec();
-    all.extend(
-        signed
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str())),
-    );
+    let all = signed.headers_after(&headers);
     let parts = RequestParts {
         headers: &all,
         ..parts

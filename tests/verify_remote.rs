@@ -105,7 +105,17 @@ fn remote(url: &str, b: &Broker) -> Verifier {
 
 /// Sign a request to the example service with `c` at `now` and verify it with `v`.
 async fn verify(v: &Verifier, c: &Creds, now: SystemTime) -> Result<(), VerifyError> {
-    let headers = [("host", "things.example.com")];
+    verify_as(v, c, now, ("things.example.com", "example")).await
+}
+
+/// Sign a GET for `(host, service)` with `c` at `now` and verify it with `v`.
+async fn verify_as(
+    v: &Verifier,
+    c: &Creds,
+    now: SystemTime,
+    (host, service): (&str, &str),
+) -> Result<(), VerifyError> {
+    let headers = [("host", host)];
     let parts = RequestParts {
         method: "GET",
         path: "/things",
@@ -117,18 +127,12 @@ async fn verify(v: &Verifier, c: &Creds, now: SystemTime) -> Result<(), VerifyEr
         &c.key,
         &c.secret,
         "us-east-1",
-        "example",
+        service,
         idbroker_session::unix_seconds(now),
     );
     params.security_token = c.token.as_deref();
     let signed = sign(&parts, &params).unwrap();
-    let mut all: Vec<(&str, &str)> = headers.to_vec();
-    all.extend(
-        signed
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str())),
-    );
+    let all = signed.headers_after(&headers);
     v.verify(
         &RequestParts {
             headers: &all,
@@ -468,41 +472,10 @@ async fn a_service_not_allowed_fails_closed() {
     config.clock = Arc::new(move || clock.now());
     // things-service may verify `example` only; this verifier is for `reports`.
     let v = Verifier::remote(config, VerifierOptions::new("reports")).unwrap();
-    let headers = [("host", "reports.example.com")];
-    let parts = RequestParts {
-        method: "GET",
-        path: "/",
-        query: "",
-        headers: &headers,
-        payload: Payload::Bytes(b""),
-    };
-    let now = b.now();
-    let mut params = SigningParams::new(
-        &alice.key,
-        &alice.secret,
-        "us-east-1",
-        "reports",
-        idbroker_session::unix_seconds(now),
-    );
-    params.security_token = alice.token.as_deref();
-    let signed = sign(&parts, &params).unwrap();
-    let mut all: Vec<(&str, &str)> = headers.to_vec();
-    all.extend(
-        signed
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str())),
-    );
     assert_eq!(
-        v.verify(
-            &RequestParts {
-                headers: &all,
-                ..parts
-            },
-            now
-        )
-        .await
-        .unwrap_err(),
+        verify_as(&v, &alice, b.now(), ("reports.example.com", "reports"))
+            .await
+            .unwrap_err(),
         VerifyError::ServiceUnavailable
     );
 }

@@ -114,6 +114,12 @@ impl SignedRequest {
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers
     }
+    /// The request's own `headers` followed by [`headers`](Self::headers): all that is sent.
+    pub fn headers_after<'a>(&'a self, headers: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut all = headers.to_vec();
+        all.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        all
+    }
     /// The `Authorization` header value (header form).
     pub fn authorization(&self) -> Option<&str> {
         self.headers
