@@ -2,26 +2,33 @@
 //! and of the verifier inside idbroker (`POST /verify`, `POST /verify/k8s`), one code path.
 //! A session's (`ASIA…`) grant is the session store's ([`StoreSource`]: session token,
 //! expiry, revocation, then the key derived from the secret inside the session crate's check);
-//! an IAM user's long-term key (`AKIA…`) is the directory's.
+//! an IAM user's long-term key (`AKIA…`) is the directory's. Both read the directory in force
+//! ([`LiveDirectory`]). Its events are the process's [`RevocationHub`]: the store's revocations
+//! and the directory's new versions.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use idbroker_session::{PrincipalKind, SessionStore};
+use idbroker_session::{PrincipalKind, SealingKeys, SessionStore};
 use idbroker_sigv4::ScopeKey;
 use idbroker_verify::{
-    user_policies, Answer, CallerIdentity, EventStream, Grant, KeyAsk, KeySource, StoreSource,
-    VerifyError,
+    user_policies, Answer, CallerIdentity, EventStream, Grant, KeyAsk, KeySource, SourceNews,
+    StoreSource, VerifyError,
 };
+use tokio::sync::broadcast;
 
 use crate::clock::epoch;
-use crate::config::Config;
+use crate::directory::live::LiveDirectory;
+use crate::directory::Directory;
+use crate::revocation_hub::{HubNews, RevocationHub};
 
 /// See the module.
 #[derive(Debug, Clone)]
 pub struct ServerKeySource {
-    config: Arc<Config>,
-    sessions: StoreSource,
+    store: Arc<dyn SessionStore>,
+    keys: Arc<SealingKeys>,
+    directory: Arc<LiveDirectory>,
+    hub: Arc<RevocationHub>,
 }
 
 /// How long past its scope's date a long-term key's grant is used: a request dated `date` may
@@ -29,22 +36,31 @@ pub struct ServerKeySource {
 const LONG_TERM_GRANT: i64 = 2 * 86_400;
 
 impl ServerKeySource {
-    /// Grants of the sessions `sessions` reads, and of the long-term keys of `config`'s
-    /// directory.
-    pub fn new(config: Arc<Config>, sessions: StoreSource) -> Self {
-        ServerKeySource { config, sessions }
+    /// Grants of the sessions in `store` (their secrets opened with `keys`) and of the
+    /// long-term keys of the directory in force; events from `hub`.
+    pub fn new(
+        store: Arc<dyn SessionStore>,
+        keys: Arc<SealingKeys>,
+        directory: Arc<LiveDirectory>,
+        hub: Arc<RevocationHub>,
+    ) -> Self {
+        ServerKeySource {
+            store,
+            keys,
+            directory,
+            hub,
+        }
     }
 
     /// The same source over another handle of the store (a worker's own connection).
     pub fn with_store(&self, store: Arc<dyn SessionStore>) -> Self {
         ServerKeySource {
-            config: Arc::clone(&self.config),
-            sessions: self.sessions.with_store(store),
+            store,
+            ..self.clone()
         }
     }
 
-    fn long_term(&self, ask: &KeyAsk<'_>) -> Result<Grant, VerifyError> {
-        let dir = &self.config.directory;
+    fn long_term(&self, dir: &Directory, ask: &KeyAsk<'_>) -> Result<Grant, VerifyError> {
         let (user, key) = dir
             .access_key(ask.access_key_id)
             .ok_or(VerifyError::InvalidClientTokenId)?;
@@ -85,7 +101,7 @@ impl ServerKeySource {
                     expires_at,
                     mfa: false,
                 },
-                policies: user_policies(self.sessions.policies(), &user.arn),
+                policies: user_policies(dir.policies(), &user.arn),
             },
         })
     }
@@ -94,17 +110,53 @@ impl ServerKeySource {
 #[async_trait]
 impl KeySource for ServerKeySource {
     async fn grant(&self, ask: &KeyAsk<'_>) -> Result<Grant, VerifyError> {
+        // One version of the directory for the whole grant.
+        let dir = self.directory.load();
         if ask.access_key_id.starts_with("AKIA") {
-            self.long_term(ask)
+            self.long_term(&dir, ask)
         } else {
-            self.sessions.grant(ask).await
+            let sessions = StoreSource::new(
+                Arc::clone(&self.store),
+                Arc::clone(&self.keys),
+                Arc::clone(dir.policies()),
+            );
+            sessions.grant(ask).await
         }
     }
 
     async fn events(
         &self,
-        service: Option<&str>,
+        _service: Option<&str>,
     ) -> Result<Option<Box<dyn EventStream>>, VerifyError> {
-        self.sessions.events(service).await
+        Ok(Some(Box::new(HubEvents {
+            news: self.hub.subscribe(),
+            // A stream that starts while the hub's feed is down says so first.
+            down_first: !self.hub.feed_up(),
+        })))
+    }
+}
+
+/// The hub's news as a verifier's events.
+struct HubEvents {
+    news: broadcast::Receiver<HubNews>,
+    down_first: bool,
+}
+
+#[async_trait]
+impl EventStream for HubEvents {
+    async fn next(&mut self) -> SourceNews {
+        if std::mem::take(&mut self.down_first) {
+            return SourceNews::Down;
+        }
+        match self.news.recv().await {
+            Ok(HubNews::Revoked(e)) => SourceNews::Revoked(e),
+            Ok(HubNews::Policies(v)) => SourceNews::Policies(v),
+            // Back up (revocations may have been missed), or something unreadable.
+            Ok(HubNews::Reset | HubNews::Up) => SourceNews::Reset,
+            Ok(HubNews::Down) => SourceNews::Down,
+            // Missed news: anything may have been revoked.
+            Err(broadcast::error::RecvError::Lagged(_)) => SourceNews::Reset,
+            Err(broadcast::error::RecvError::Closed) => SourceNews::Lost,
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod key_source;
 pub mod log_limit;
 pub mod logging;
 pub mod metrics;
+pub mod reload;
 pub mod revocation_hub;
 pub mod scoped_key;
 pub mod settings;
@@ -200,11 +201,19 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     let mut verify_options = idbroker_verify::VerifierOptions::service_per_call()
         .with_sts_hosts(config.sts_hosts.iter().cloned());
     verify_options.skew = idbroker_verify::Skew::from_secs(config.sigv4_skew.as_secs());
-    let policies = Arc::new(config.directory.policy_directory());
     let config = Arc::new(config);
+    let live_directory = Arc::new(directory::live::LiveDirectory::new(
+        config.directory.clone(),
+    ));
+    // One subscription to the store's revocation feed for the whole process, on this (the main)
+    // runtime: every worker's /verify/events streams and verifier read it.
+    let revocations = Arc::new(revocation_hub::RevocationHub::new(Arc::clone(&metrics)));
+    tokio::spawn(Arc::clone(&revocations).follow(Arc::clone(&store)));
     let key_source = Arc::new(key_source::ServerKeySource::new(
-        Arc::clone(&config),
-        idbroker_verify::StoreSource::new(Arc::clone(&store), Arc::clone(&keys), policies),
+        Arc::clone(&store),
+        Arc::clone(&keys),
+        Arc::clone(&live_directory),
+        Arc::clone(&revocations),
     ));
     let verifier = Arc::new(idbroker_verify::Verifier::new(
         Arc::clone(&key_source) as Arc<dyn idbroker_verify::KeySource>,
@@ -213,10 +222,6 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     if config.console.ephemeral_key {
         tracing::warn!("console.cookie_key is not set: using a random key; console sessions end at restart and replicas do not share them");
     }
-    // One subscription to the store's revocation feed for the whole process, on this (the main)
-    // runtime: every worker's /verify/events streams read it.
-    let revocations = Arc::new(revocation_hub::RevocationHub::new(Arc::clone(&metrics)));
-    tokio::spawn(Arc::clone(&revocations).follow(Arc::clone(&store)));
     let console_logins =
         Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
     Ok(AppState {
@@ -226,6 +231,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         revocations,
         verifier,
         key_source,
+        live_directory,
         tls: config.tls.is_some(),
         oidc: Arc::new(oidc),
         config,

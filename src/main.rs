@@ -372,22 +372,29 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     // After the policy: the reporting thread inherits it, as every thread of the server does.
     idbroker::log_limit::report_left_out();
     let tls = match &cfg.tls {
-        Some(t) => Some((
-            Arc::new(
-                ReloadableCert::new(&t.cert, &t.key)
-                    .map_err(|e| format!("server.tls_cert: {e}"))?,
-            ),
-            t.reload_every,
+        Some(t) => Some(Arc::new(
+            ReloadableCert::new(&t.cert, &t.key).map_err(|e| format!("server.tls_cert: {e}"))?,
         )),
         None => None,
     };
+    let reload_every = cfg.reload_every;
+    let watched = idbroker::reload::WatchedFile::new(file);
     let listen = cfg.listen.clone();
     let metrics_listen = cfg.metrics.listen.clone();
     let body_limit = cfg.max_body_bytes;
     let grace = cfg.shutdown_timeout;
     let served = system.block_on(async move {
-        actix_web::rt::spawn(on_sighup(hup, tls.clone()));
-        let state = idbroker::build_state(cfg, clock).await?;
+        let state = idbroker::build_state(cfg, clock.clone()).await?;
+        actix_web::rt::spawn(on_sighup(
+            hup,
+            reload_every,
+            Reloads {
+                tls: tls.clone(),
+                state: state.clone(),
+                file: watched,
+                clock,
+            },
+        ));
         // /metrics on a listener of its own (server.metrics_listen), stopped after the API's.
         let metrics = match &metrics_listen {
             Some(addr) => {
@@ -413,7 +420,7 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         // SIGTERM: stop accepting, let in-flight requests finish for up to `grace`.
         .shutdown_timeout(grace.as_secs());
         let server = match &tls {
-            Some((cert, _)) => {
+            Some(cert) => {
                 let config = idbroker::tls::server_config(Arc::clone(cert))
                     .map_err(|e| format!("server.tls_cert: {e}"))?;
                 server.bind_rustls_0_23(&listen, config)
@@ -448,30 +455,20 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
     served
 }
 
-/// SIGHUP: reload what can be reloaded without a restart, which is the TLS certificate when
-/// HTTPS is on ([`watch_certificate`]); without TLS there is nothing, and that is logged. The
-/// signal never stops the server.
-async fn on_sighup(
-    mut hup: tokio::signal::unix::Signal,
-    tls: Option<(Arc<ReloadableCert>, Option<std::time::Duration>)>,
-) {
-    match tls {
-        Some((cert, every)) => watch_certificate(cert, every, hup).await,
-        None => {
-            while hup.recv().await.is_some() {
-                tracing::info!(
-                    "SIGHUP: nothing to reload (no TLS certificate configured; the configuration file is read at start only)"
-                );
-            }
-        }
-    }
+/// What SIGHUP and the reload tick reload: the TLS certificate when HTTPS is on, and the
+/// directory of the configuration file (`idbroker::reload`). The signal never stops the server.
+struct Reloads {
+    tls: Option<Arc<ReloadableCert>>,
+    state: idbroker::state::AppState,
+    file: idbroker::reload::WatchedFile,
+    clock: Arc<SystemClock>,
 }
 
-/// Serve a renewed certificate without a restart: on SIGHUP, and when the files change.
-async fn watch_certificate(
-    cert: Arc<ReloadableCert>,
-    every: Option<std::time::Duration>,
+/// Reload on SIGHUP, and when the files change (looked at every `every`).
+async fn on_sighup(
     mut hup: tokio::signal::unix::Signal,
+    every: Option<std::time::Duration>,
+    mut r: Reloads,
 ) {
     let mut tick = every.map(|d| {
         let mut t = tokio::time::interval_at(tokio::time::Instant::now() + d, d);
@@ -491,18 +488,25 @@ async fn watch_certificate(
                 }
             } => false,
         };
-        let outcome = if forced {
-            cert.reload().map(|()| Reload::Reloaded)
-        } else {
-            cert.reload_if_changed()
-        };
-        match outcome {
-            Ok(Reload::Reloaded) => tracing::info!(signal = forced, "TLS certificate reloaded"),
-            Ok(Reload::Unchanged) => {}
-            Err(e) => tracing::error!(
-                error = %e,
-                "TLS certificate reload failed; still serving the previous certificate"
-            ),
+        if let Some(cert) = &r.tls {
+            let outcome = if forced {
+                cert.reload().map(|()| Reload::Reloaded)
+            } else {
+                cert.reload_if_changed()
+            };
+            match outcome {
+                Ok(Reload::Reloaded) => tracing::info!(signal = forced, "TLS certificate reloaded"),
+                Ok(Reload::Unchanged) => {}
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "TLS certificate reload failed; still serving the previous certificate"
+                ),
+            }
+        }
+        let changed = r.file.changed();
+        if forced || changed {
+            let why = if forced { "SIGHUP" } else { "file changed" };
+            idbroker::reload::reload_and_log(&r.state, r.file.path(), why, r.clock.now());
         }
     }
 }

@@ -27,6 +27,9 @@ pub enum HubNews {
     Down,
     /// The feed is (back) up. Whatever was revoked while it was down is unknown.
     Up,
+    /// The directory in force changed (its new version): what was granted under the old one
+    /// may no longer hold.
+    Policies(String),
 }
 
 /// News a subscriber may fall behind by before it lags (and is told to forget everything).
@@ -87,6 +90,11 @@ impl RevocationHub {
     /// Event streams open now.
     pub fn open_streams(&self) -> usize {
         self.streams.load(Ordering::Acquire)
+    }
+
+    /// Tell every subscriber that the directory's new version `version` is in force.
+    pub fn policies_changed(&self, version: String) {
+        let _ = self.news.send(HubNews::Policies(version));
     }
 
     fn set_up(&self, up: bool) {

@@ -12,8 +12,11 @@ use crate::config::Config;
 /// Shared state of the server.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The validated configuration (directory included).
+    /// The validated configuration, as loaded at start (its `directory` is the first version:
+    /// the one in force is [`AppState::directory`]).
     pub config: Arc<Config>,
+    /// The directory in force (reloaded on SIGHUP or when the configuration file changes).
+    pub live_directory: Arc<crate::directory::live::LiveDirectory>,
     /// Where sessions live.
     pub store: Arc<dyn SessionStore>,
     /// Seals secret access keys at rest.
@@ -90,10 +93,19 @@ impl AppState {
         state
     }
 
-    /// What the STS use cases read and write, for one call.
-    pub fn sts(&self) -> crate::sts::Services<'_> {
+    /// The directory in force now: one version for the whole call.
+    pub fn directory(&self) -> Arc<crate::directory::Directory> {
+        self.live_directory.load()
+    }
+
+    /// What the STS use cases read and write, for one call, with `directory` (the call's
+    /// [`AppState::directory`]).
+    pub fn sts<'a>(
+        &'a self,
+        directory: &'a crate::directory::Directory,
+    ) -> crate::sts::Services<'a> {
         crate::sts::Services {
-            directory: &self.config.directory,
+            directory,
             store: self.store.as_ref(),
             keys: &self.keys,
             saml: &self.config.saml,

@@ -77,10 +77,15 @@ impl Server {
     /// port 0; their ports are read back from the start-up log lines that name the addresses
     /// bound ("idbroker serving", "metrics served on their own listener").
     fn start(dir: &Path, env: &[(&str, &Path)]) -> Server {
+        Self::start_with(dir, &root().join("config/demo/idbroker.toml"), env)
+    }
+
+    /// As [`Server::start`], with the configuration file `config`.
+    fn start_with(dir: &Path, config: &Path, env: &[(&str, &Path)]) -> Server {
         let log = dir.join("server.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_idbroker"));
         cmd.args(["serve", "--config"])
-            .arg(root().join("config/demo/idbroker.toml"))
+            .arg(config)
             .args(["--listen", "127.0.0.1:0"])
             .env("IDBROKER_METRICS_LISTEN", "127.0.0.1:0")
             .env("IDBROKER_LOG", "info")
@@ -592,7 +597,8 @@ fn http_get(port: u16, path: &str, extra: &str) -> String {
     out
 }
 
-/// Issue 13, item 7: SIGHUP on a server without TLS (nothing to reload) must not stop it.
+/// Issue 13, item 7: SIGHUP on a server without TLS (only the unchanged directory to reload)
+/// must not stop it.
 #[test]
 fn sighup_without_tls_keeps_serving() {
     let dir = scratch("sighup-plain");
@@ -604,7 +610,11 @@ fn sighup_without_tls_keeps_serving() {
         server.signal("HUP");
         server.wait_for(
             || {
-                server.log().matches("nothing to reload").count() >= n
+                server
+                    .log()
+                    .matches("directory reloaded: unchanged")
+                    .count()
+                    >= n
                     || TcpStream::connect(("127.0.0.1", port)).is_err()
             },
             "the SIGHUP to be handled",
@@ -1029,5 +1039,65 @@ fn audit_records_are_cloudtrail_records() {
         assert!(!log.contains(secret), "a secret reached the log: {secret}");
     }
     drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Issue 18 (first part): SIGHUP reloads the configuration file's directory. A key deactivated
+/// in the file is refused once the signal is handled; a bad file is refused (logged) and the
+/// directory in force stays.
+#[test]
+fn sighup_reloads_the_directory_and_refuses_a_bad_file() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const DEMO: (&str, &str) = (
+        "AKIAIDBROKERDEMO0001",
+        "idbrokerDemoSecretKeyDoNotUseAnywhere000",
+    );
+    let dir = scratch("sighup-directory");
+    let demo = root().join("config/demo/idbroker.toml");
+    let config = demo.with_file_name(format!(".sighup-directory-{}.toml", std::process::id()));
+    std::fs::copy(&demo, &config).unwrap();
+    let server = Server::start_with(&dir, &config, &[]);
+    let port = server.port;
+    let whoami = || {
+        let body = form(&[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]);
+        post(port, "/", FORM, &body, Some((DEMO.0, DEMO.1, None, "sts")))
+    };
+    assert_eq!(whoami().0, 200);
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    let key_line = format!("id = \"{}\"\n", DEMO.0);
+    assert!(text.contains(&key_line));
+    std::fs::write(
+        &config,
+        text.replacen(&key_line, &format!("{key_line}status = \"Inactive\"\n"), 1),
+    )
+    .unwrap();
+    server.signal("HUP");
+    server.wait_for(
+        || {
+            server
+                .log()
+                .contains("directory reloaded: a new version is in force")
+        },
+        "the reload",
+    );
+    let (status, body) = whoami();
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("InvalidClientTokenId"), "{body}");
+
+    std::fs::write(&config, "account_id = \"not twelve digits\"\n").unwrap();
+    server.signal("HUP");
+    server.wait_for(
+        || {
+            server
+                .log()
+                .contains("configuration refused; the directory in force stays")
+        },
+        "the refusal",
+    );
+    assert_eq!(whoami().0, 403, "the directory in force stays");
+    assert!(http_get(port, "/healthz", "").starts_with("HTTP/1.1 200"));
+    drop(server);
+    let _ = std::fs::remove_file(&config);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use common::admin::{admin, assume, broker, done, Broker, Creds};
+use common::admin::{admin, assume, broker, done, Broker, Creds, THINGS_KEY, THINGS_SECRET};
 use common::READER;
 use idbroker::clock::{Clock, Stopwatch, SystemClock};
 use idbroker::config::StoreConfig;
@@ -26,11 +26,6 @@ use idbroker_verify::{K8sTokenError, RemoteConfig, Verifier, VerifierOptions, Ve
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-
-/// The demo's example service (config/demo/idbroker.toml): verifies `example` requests and
-/// k8s tokens for the cluster `demo`.
-const THINGS_KEY: &str = "AKIAIDBROKERTHINGS01";
-const THINGS_SECRET: &str = "idbrokerDemoThingsSecretDoNotUseIt000000";
 
 /// A TCP proxy to idbroker that can be cut (every connection closed, new ones refused) and
 /// pointed at another backend (a restarted idbroker).

@@ -79,7 +79,8 @@ pub struct RawServer {
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
     pub tls_key: Option<PathBuf>,
-    /// How often to look for a changed certificate or key file, in seconds (0: only on SIGHUP).
+    /// How often to look for a changed certificate or key file, and a changed configuration file
+    /// (whose directory is then reloaded), in seconds (0: only on SIGHUP).
     #[serde(default = "default_tls_reload")]
     pub tls_reload_seconds: u64,
     /// How long in-flight requests may take to finish after SIGTERM, in seconds.
@@ -259,6 +260,9 @@ pub struct Config {
     pub sigv4_skew: std::time::Duration,
     /// `server.sts_hosts`: the hosts a k8s token may be presigned for.
     pub sts_hosts: Vec<String>,
+    /// How often to look for a changed configuration file (its directory is reloaded);
+    /// `None`: on SIGHUP only (`server.tls_reload_seconds`, 0).
+    pub reload_every: Option<std::time::Duration>,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// Where `/metrics` is served.
@@ -498,6 +502,10 @@ impl Config {
             shutdown_timeout: std::time::Duration::from_secs(raw.server.shutdown_timeout_seconds),
             sigv4_skew: std::time::Duration::from_secs(raw.server.sigv4_skew_seconds),
             sts_hosts: raw.server.sts_hosts.clone(),
+            reload_every: match raw.server.tls_reload_seconds {
+                0 => None,
+                s => Some(std::time::Duration::from_secs(s)),
+            },
             max_body_bytes: raw.server.max_body_bytes,
             metrics,
             cpu_scheduling: raw.server.cpu_scheduling,

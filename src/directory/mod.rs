@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::settings::{ConfigError, SecretRef};
 
+pub mod live;
 mod raw;
 pub use raw::{DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole, RawUser};
 
@@ -43,6 +44,7 @@ pub type SecretReader<'a> =
     dyn FnMut(&SecretRef, &str) -> Result<Zeroizing<String>, ConfigError> + 'a;
 
 /// A long-term access key of a user.
+#[derive(Clone)]
 pub struct AccessKey {
     /// `AKIA...`
     pub id: String,
@@ -63,7 +65,7 @@ impl std::fmt::Debug for AccessKey {
 }
 
 /// An IAM user.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct User {
     /// Name.
     pub name: String,
@@ -80,7 +82,7 @@ pub struct User {
 }
 
 /// An IAM role.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Role {
     /// Name.
     pub name: String,
@@ -101,7 +103,7 @@ pub struct Role {
 }
 
 /// All entities of the account.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Directory {
     /// The twelve-digit account id.
     pub account_id: String,
@@ -112,6 +114,8 @@ pub struct Directory {
     keys: HashMap<String, (usize, usize)>,
     /// See [`Directory::version`].
     version: String,
+    /// The same policies for verification (see [`Directory::policies`]).
+    policies: Arc<idbroker_verify::PolicyDirectory>,
 }
 
 /// A principal's ARN, identity policies and permissions boundary.
@@ -151,6 +155,13 @@ fn policy_version(
     principals.sort_by_key(|(arn, _, _)| *arn);
     for (arn, policies, boundary) in principals {
         add(arn);
+        if let Some(user) = users.iter().find(|u| u.arn == arn) {
+            for k in &user.access_keys {
+                add(&k.id);
+                add(if k.active { "active" } else { "inactive" });
+                add(&data_encoding::HEXLOWER.encode(&Sha256::digest(k.secret.as_bytes())));
+            }
+        }
         for p in policies {
             add(p.id());
             add(p.document());
@@ -419,21 +430,31 @@ impl Directory {
         }
 
         let version = policy_version(acct, &users, &roles, &managed);
-        Ok(Directory {
+        let mut directory = Directory {
             account_id: acct.to_owned(),
             users,
             roles,
             managed,
             keys,
             version,
-        })
+            policies: Arc::default(),
+        };
+        directory.policies = Arc::new(directory.policy_directory());
+        Ok(directory)
     }
 
-    /// The version of the policies that decide for principals (hex): it changes whenever a
-    /// policy document, an attachment or a permissions boundary does. Downstream verifiers are
-    /// told it (`GET /verify/events`) and forget what they cached when it changes.
+    /// The version of what decides for principals (hex): it changes whenever a policy
+    /// document, an attachment, a permissions boundary or an access key (added, removed,
+    /// (de)activated, its secret changed) does. Downstream verifiers are told it (`GET
+    /// /verify/events`) and forget what they cached when it changes.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The compiled policies of every principal, as the verifier reads them
+    /// ([`Directory::policy_directory`], built once with the directory).
+    pub fn policies(&self) -> &Arc<idbroker_verify::PolicyDirectory> {
+        &self.policies
     }
 
     /// The user owning a long-term access key, and the key.

@@ -25,7 +25,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, JsonError> {
     let what = Revocation::from_json(&body);
     let action = what.as_ref().map_or("Revoke", Revocation::action);
-    let dir = &state.config.directory;
+    let dir = &state.directory();
     let store = state.store.as_ref();
     let (what, unreadable) = match what {
         Ok(w) => (Some(w), None),
@@ -58,7 +58,7 @@ pub async fn sessions(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JsonError> {
     let request = ListSessionsRequest::from_json(&body);
-    let dir = &state.config.directory;
+    let dir = &state.directory();
     let store = state.store.as_ref();
     let asked = request
         .as_ref()

@@ -59,7 +59,7 @@ pub async fn authenticate_for(
     let now_s = epoch(now);
     let skew = state.skew().as_secs();
     let id = parsed.access_key_id().to_owned();
-    let dir = &state.config.directory;
+    let dir = &state.directory();
 
     if id.starts_with("AKIA") {
         let (user, key) = dir.access_key(&id).ok_or(AuthError::InvalidClientTokenId)?;

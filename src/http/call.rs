@@ -69,7 +69,7 @@ impl Call {
             source_ip: req.peer_addr().map(|a| a.ip()),
             user_agent,
             region: &state.config.region,
-            account: &state.config.directory.account_id,
+            account: &state.directory().account_id,
             params,
         });
     }

@@ -110,7 +110,8 @@ async fn dispatch(
         }
     }
     let now = state.clock.now();
-    let services = state.sts();
+    let directory = state.directory();
+    let services = state.sts(&directory);
     let rid = call.request_id.clone();
     match action {
         "GetCallerIdentity" => {

@@ -93,7 +93,7 @@ pub async fn verify(
                 return Err(e);
             }
         };
-        let dir = &state.config.directory;
+        let dir = &state.directory();
         let request_facts = facts(&req, &state, now);
         let verified = verification::verify_request(
             &state.verifier,

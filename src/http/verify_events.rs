@@ -65,7 +65,7 @@ pub async fn verify_events(
         call.audit.asked = Asked::Events {
             service: service.clone(),
         };
-        let dir = &state.config.directory;
+        let dir = &state.directory();
         let resource = service_arn(&state.config.region, &dir.account_id, &service);
         crate::sts::authorize(
             dir,
@@ -138,7 +138,7 @@ impl Relay {
         let hub = Arc::clone(&state.revocations);
         // Subscribed before the feed's state is read: a change in between is in the news too.
         let news = hub.subscribe();
-        let hello = serde_json::json!({ "policy_version": state.config.directory.version() });
+        let hello = serde_json::json!({ "policy_version": state.directory().version() });
         let mut first = format!("event: hello\ndata: {hello}\n\n").into_bytes();
         if !hub.feed_up() {
             first.extend_from_slice(DOWN);
@@ -175,6 +175,10 @@ impl Relay {
                         Some(Bytes::from_static(RESET))
                     }
                     Ok(HubNews::Down) => Some(Bytes::from_static(DOWN)),
+                    Ok(HubNews::Policies(version)) => Some(Bytes::from(format!(
+                        "event: policies\ndata: {}\n\n",
+                        serde_json::json!({ "policy_version": version })
+                    ))),
                     // The hub is gone (never while the state lives).
                     Err(RecvError::Closed) => None,
                 },

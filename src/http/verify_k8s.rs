@@ -45,7 +45,7 @@ pub async fn verify_k8s(
                 let facts = facts(&req, &state, now);
                 verification::verify_k8s_token(
                     &state.verifier,
-                    &state.config.directory,
+                    &state.directory(),
                     &state.config.region,
                     &caller,
                     &facts,
@@ -69,7 +69,7 @@ pub async fn verify_k8s(
             "caller": protocol::caller_json(verified.identity()),
             "policies": protocol::policies_json(verified.policies()),
             "region": verified.region(),
-            "policy_version": state.config.directory.version(),
+            "policy_version": state.directory().version(),
             "request_id": call.request_id,
         });
         Ok::<_, ApiError>(

@@ -50,7 +50,7 @@ pub async fn verify_key(
                 };
                 let facts = facts(&req, &state, now);
                 scoped_key::scoped_key(
-                    &state.config.directory,
+                    &state.directory(),
                     &state.config.region,
                     &state.key_source,
                     &caller,
@@ -84,7 +84,7 @@ pub async fn verify_key(
             "expires_at": k.expires_at,
             "caller": protocol::caller_json(&k.caller.identity),
             "policies": protocol::policies_json(&k.caller.policies),
-            "policy_version": state.config.directory.version(),
+            "policy_version": state.directory().version(),
             "request_id": call.request_id,
         });
         Ok::<_, ApiError>(

@@ -137,7 +137,8 @@ async fn exchange(
 ) -> Result<HttpResponse, ApiError> {
     let r = query::assume_role_with_web_identity_request(params, false)?;
     let facts = crate::http::facts(req, state, now);
-    let out = crate::sts::assume_role_with_web_identity(&state.sts(), &r, &facts).await?;
+    let out = crate::sts::assume_role_with_web_identity(&state.sts(&state.directory()), &r, &facts)
+        .await?;
     let body = container_json(&out).to_string();
     audit(call, out);
     Ok(HttpResponse::Ok()

@@ -16,6 +16,11 @@ use serde_json::Value;
 pub const ADMIN_KEY: &str = "AKIAIDBROKERADMIN001";
 /// Its secret.
 pub const ADMIN_SECRET: &str = "idbrokerAdminSecretKeyDoNotUseAnywhere00";
+/// The demo's example service (config/demo/idbroker.toml, development-only key): verifies
+/// `example` requests and k8s tokens for the cluster `demo`.
+pub const THINGS_KEY: &str = "AKIAIDBROKERTHINGS01";
+/// Its secret.
+pub const THINGS_SECRET: &str = "idbrokerDemoThingsSecretDoNotUseIt000000";
 /// The demo role with every permission, assumable by the demo user.
 pub const ADMIN_ROLE: &str = "arn:aws:iam::123456789012:role/demo/Admin";
 /// The demo account.

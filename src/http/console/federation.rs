@@ -68,9 +68,14 @@ async fn get_signin_token(
     let creds = FederationSession::from_json(&raw)?;
     let duration = federation::session_duration(query(req, "SessionDuration").as_deref())?;
     let now = state.clock.now();
-    let issued =
-        federation::get_signin_token(&state.sts(), &state.config.console, creds, duration, now)
-            .await?;
+    let issued = federation::get_signin_token(
+        &state.sts(&state.directory()),
+        &state.config.console,
+        creds,
+        duration,
+        now,
+    )
+    .await?;
     call.audit.who = Who::Session(Box::new(issued.session));
     Ok(issued.token)
 }
@@ -88,7 +93,7 @@ async fn federation_login(
     let issuer = query(req, "Issuer").filter(|i| console::origin_of(i).is_some());
     let token = query(req, "SigninToken");
     let done = federation::login(
-        &state.sts(),
+        &state.sts(&state.directory()),
         &state.config.console,
         token.as_deref(),
         issuer,

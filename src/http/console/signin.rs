@@ -30,7 +30,7 @@ async fn signed_in(
 ) -> Result<HttpResponse, ConsoleError> {
     call.audit.who = via(&sign_in.via);
     match signin::proceed(
-        &state.sts(),
+        &state.sts(&state.directory()),
         &state.config.console,
         sign_in,
         to.clone(),
@@ -112,8 +112,13 @@ pub(super) async fn saml_acs(
         let to = destination(&state, form(&body, "RelayState").as_deref())?;
         let now = state.clock.now();
         let facts = crate::http::facts(&req, &state, now);
-        let sign_in =
-            signin::saml_sign_in(&state.sts(), &state.config.console, &encoded, &facts).await?;
+        let sign_in = signin::saml_sign_in(
+            &state.sts(&state.directory()),
+            &state.config.console,
+            &encoded,
+            &facts,
+        )
+        .await?;
         signed_in(&state, sign_in, to, &mut call, now).await
     }
     .await;
@@ -219,7 +224,7 @@ pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) 
         let now = state.clock.now();
         let facts = crate::http::facts(&req, &state, now);
         let (sign_in, to) = signin::oidc_sign_in(
-            &state.sts(),
+            &state.sts(&state.directory()),
             &state.config.console,
             &state.console_logins,
             login.as_ref(),
@@ -256,7 +261,7 @@ pub(super) async fn picker(req: HttpRequest, state: web::Data<AppState>) -> Http
         Some(p) => page(
             StatusCode::OK,
             &state,
-            pages::picker(&p, &state.config.directory, &rid),
+            pages::picker(&p, &state.directory(), &rid),
         ),
         None => error_page(
             &state,
@@ -284,7 +289,7 @@ pub(super) async fn pick(
         let csrf = form(&body, "csrf").unwrap_or_default();
         let role = form(&body, "role");
         let started = signin::pick(
-            &state.sts(),
+            &state.sts(&state.directory()),
             &state.config.console,
             &p,
             &csrf,
