@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use tracing::instrument;
 
 use crate::admin::{self, ListSessionsRequest, ListedSession, Revocation, Revoked, SessionListing};
+use crate::directory::Directory;
 use crate::http::audit::{Answer, Asked, Outcome, Who};
 use crate::http::error::{ApiError, JsonError};
 use crate::http::{auth, facts, Call};
@@ -25,27 +26,41 @@ pub async fn revoke(
 ) -> Result<HttpResponse, JsonError> {
     let what = Revocation::from_json(&body);
     let action = what.as_ref().map_or("Revoke", Revocation::action);
-    let dir = &state.directory();
+    let dir = state.directory();
     let store = state.store.as_ref();
     let (what, unreadable) = match what {
         Ok(w) => (Some(w), None),
         Err(e) => (None, Some(e)),
     };
     let asked = what.clone().map_or(Asked::Nothing, Asked::Revocation);
-    admin_call(&req, &body, &state, action, asked, async |caller, facts| {
-        let what = match (&what, unreadable) {
-            (Some(w), _) => w,
-            (None, e) => {
-                return Err(e.map_or_else(
-                    || ApiError::new("ValidationError", 400, "The request body is not readable"),
-                    ApiError::from,
-                ))
-            }
-        };
-        let done = admin::revoke(dir, store, caller, what, facts).await?;
-        let doc = render_revoked(&done);
-        Ok((doc, Answer::Revoked(done)))
-    })
+    admin_call(
+        &req,
+        &body,
+        &state,
+        &dir,
+        action,
+        asked,
+        async |caller, facts| {
+            let what = match (&what, unreadable) {
+                (Some(w), _) => w,
+                (None, e) => {
+                    return Err(e.map_or_else(
+                        || {
+                            ApiError::new(
+                                "ValidationError",
+                                400,
+                                "The request body is not readable",
+                            )
+                        },
+                        ApiError::from,
+                    ))
+                }
+            };
+            let done = admin::revoke(&dir, store, caller, what, facts).await?;
+            let doc = render_revoked(&done);
+            Ok((doc, Answer::Revoked(done)))
+        },
+    )
     .await
 }
 
@@ -58,7 +73,7 @@ pub async fn sessions(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, JsonError> {
     let request = ListSessionsRequest::from_json(&body);
-    let dir = &state.directory();
+    let dir = state.directory();
     let store = state.store.as_ref();
     let asked = request
         .as_ref()
@@ -67,10 +82,11 @@ pub async fn sessions(
         &req,
         &body,
         &state,
+        &dir,
         "ListSessions",
         asked,
         async |caller, facts| {
-            let listing = admin::list_sessions(dir, store, caller, &request?, facts).await?;
+            let listing = admin::list_sessions(&dir, store, caller, &request?, facts).await?;
             let doc = render_listing(&listing);
             let answer = Answer::Listed {
                 resource: listing.resource,
@@ -92,6 +108,7 @@ async fn admin_call(
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
+    dir: &Directory,
     action: &'static str,
     asked: Asked,
     use_case: impl AsyncFnOnce(
@@ -104,7 +121,7 @@ async fn admin_call(
     call.audit.asked = asked;
     let result = async {
         let now = state.clock.now();
-        let caller = auth::authenticate_for(SERVICE, req, body, state, now).await?;
+        let caller = auth::authenticate_for(SERVICE, req, body, state, dir, now).await?;
         // After the signature verified: the caller's own bucket (crate::throttle).
         let admitted = crate::http::throttle::by_principal(state, &caller, "Admin", now).await;
         let done = match admitted {

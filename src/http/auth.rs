@@ -9,6 +9,7 @@ use idbroker_sigv4::{ParsedSignature, Payload, RequestParts, SigV4Error};
 use tracing::instrument;
 
 use crate::clock::epoch;
+use crate::directory::Directory;
 use crate::http::error::{ApiError, AuthError};
 use crate::state::AppState;
 use crate::sts::Tag;
@@ -31,19 +32,22 @@ pub async fn authenticate(
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
+    dir: &Directory,
     now: SystemTime,
 ) -> Result<Caller, ApiError> {
-    authenticate_for("sts", req, body, state, now).await
+    authenticate_for("sts", req, body, state, dir, now).await
 }
 
 /// Verify the request's signature, made for `service` (`sts` for STS calls, `idbroker` for the
-/// admin API), and say who made it.
+/// admin API), and say who made it. `dir` is the call's one version of the directory
+/// ([`AppState::directory`]), the same its use case decides with.
 #[instrument(skip_all)]
 pub async fn authenticate_for(
     service: &str,
     req: &HttpRequest,
     body: &[u8],
     state: &AppState,
+    dir: &Directory,
     now: SystemTime,
 ) -> Result<Caller, ApiError> {
     let received = idbroker_verify::actix::received(req);
@@ -59,7 +63,6 @@ pub async fn authenticate_for(
     let now_s = epoch(now);
     let skew = state.skew().as_secs();
     let id = parsed.access_key_id().to_owned();
-    let dir = &state.directory();
 
     if id.starts_with("AKIA") {
         let (user, key) = dir.access_key(&id).ok_or(AuthError::InvalidClientTokenId)?;

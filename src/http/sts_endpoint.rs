@@ -115,7 +115,7 @@ async fn dispatch(
     let rid = call.request_id.clone();
     match action {
         "GetCallerIdentity" => {
-            let caller = auth::authenticate(req, body, state, now).await?;
+            let caller = auth::authenticate(req, body, state, &directory, now).await?;
             let admitted = throttle::by_principal(state, &caller, "GetCallerIdentity", now).await;
             let id = sts::get_caller_identity(&caller);
             call.audit.who = Who::Signed(caller);
@@ -141,7 +141,7 @@ async fn dispatch(
             Ok(xml_ok(b.response("GetCallerIdentity", &rid), &rid))
         }
         "GetSessionToken" => {
-            let caller = auth::authenticate(req, body, state, now).await?;
+            let caller = auth::authenticate(req, body, state, &directory, now).await?;
             let admitted = throttle::by_principal(state, &caller, "GetSessionToken", now).await;
             let issued = match (admitted, query::get_session_token_request(params)) {
                 (Err(throttled), _) => Err(throttled.into()),
@@ -158,7 +158,7 @@ async fn dispatch(
             Ok(xml_ok(b.response("GetSessionToken", &rid), &rid))
         }
         "AssumeRole" => {
-            let caller = auth::authenticate(req, body, state, now).await?;
+            let caller = auth::authenticate(req, body, state, &directory, now).await?;
             let admitted = throttle::by_principal(state, &caller, "AssumeRole", now).await;
             let issued = match (admitted, query::assume_role_request(params)) {
                 (Err(throttled), _) => Err(throttled.into()),

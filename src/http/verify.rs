@@ -79,7 +79,8 @@ pub async fn verify(
     let mut call = Call::start(&req);
     let now = state.clock.now();
     let result = async {
-        let service = auth::authenticate_for("idbroker", &req, &body, &state, now)
+        let dir = &state.directory();
+        let service = auth::authenticate_for("idbroker", &req, &body, &state, dir, now)
             .await
             .map_err(|e| (e, VerifyBlame::Call))?;
         let input = serde_json::from_slice::<VerifyInput>(&body).map_err(|e| {
@@ -93,7 +94,6 @@ pub async fn verify(
                 return Err(e);
             }
         };
-        let dir = &state.directory();
         let request_facts = facts(&req, &state, now);
         let verified = verification::verify_request(
             &state.verifier,

@@ -58,17 +58,18 @@ pub async fn verify_events(
     let mut call = Call::start(&req);
     let result = async {
         let now = state.clock.now();
-        let caller = auth::authenticate_for(crate::admin::SERVICE, &req, &[], &state, now).await?;
+        let dir = state.directory();
+        let caller =
+            auth::authenticate_for(crate::admin::SERVICE, &req, &[], &state, &dir, now).await?;
         call.audit.who = Who::Signed(caller.clone());
         crate::http::throttle::by_principal(&state, &caller, ACTION, now).await?;
         let service = service_param(req.query_string())?;
         call.audit.asked = Asked::Events {
             service: service.clone(),
         };
-        let dir = &state.directory();
         let resource = service_arn(&state.config.region, &dir.account_id, &service);
         crate::sts::authorize(
-            dir,
+            &dir,
             &caller,
             crate::verification::ACTION,
             &resource,

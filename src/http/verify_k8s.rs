@@ -29,8 +29,9 @@ pub async fn verify_k8s(
     let mut call = Call::start(&req);
     let result = async {
         let now = state.clock.now();
+        let dir = state.directory();
         let caller =
-            auth::authenticate_for(crate::admin::SERVICE, &req, &body, &state, now).await?;
+            auth::authenticate_for(crate::admin::SERVICE, &req, &body, &state, &dir, now).await?;
         let admitted = crate::http::throttle::by_principal(&state, &caller, ACTION, now).await;
         let input: Result<K8sTokenInput, ApiError> = serde_json::from_slice(&body).map_err(|e| {
             StsError::Validation(format!("the body is not a k8s token request: {e}")).into()
@@ -45,7 +46,7 @@ pub async fn verify_k8s(
                 let facts = facts(&req, &state, now);
                 verification::verify_k8s_token(
                     &state.verifier,
-                    &state.directory(),
+                    &dir,
                     &state.config.region,
                     &caller,
                     &facts,
@@ -69,7 +70,7 @@ pub async fn verify_k8s(
             "caller": protocol::caller_json(verified.identity()),
             "policies": protocol::policies_json(verified.policies()),
             "region": verified.region(),
-            "policy_version": state.directory().version(),
+            "policy_version": dir.version(),
             "request_id": call.request_id,
         });
         Ok::<_, ApiError>(

@@ -31,7 +31,9 @@ pub async fn verify_key(
     let mut call = Call::start(&req);
     let result = async {
         let now = state.clock.now();
-        let caller = auth::authenticate_for(crate::admin::SERVICE, &req, &body, &state, now).await;
+        let dir = state.directory();
+        let caller =
+            auth::authenticate_for(crate::admin::SERVICE, &req, &body, &state, &dir, now).await;
         let caller = caller?;
         let admitted = crate::http::throttle::by_principal(&state, &caller, ACTION, now).await;
         let input: Result<ScopedKeyRequest, ApiError> =
@@ -50,7 +52,7 @@ pub async fn verify_key(
                 };
                 let facts = facts(&req, &state, now);
                 scoped_key::scoped_key(
-                    &state.directory(),
+                    &dir,
                     &state.config.region,
                     &state.key_source,
                     &caller,
@@ -84,7 +86,7 @@ pub async fn verify_key(
             "expires_at": k.expires_at,
             "caller": protocol::caller_json(&k.caller.identity),
             "policies": protocol::policies_json(&k.caller.policies),
-            "policy_version": state.directory().version(),
+            "policy_version": dir.version(),
             "request_id": call.request_id,
         });
         Ok::<_, ApiError>(

@@ -18,7 +18,9 @@ use std::time::SystemTime;
 use idbroker_policy::Context;
 use idbroker_session::{RevocationEvent, RevocationScope};
 use idbroker_sigv4::{ParsedRequest, SigningKey, Verified};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::watch;
 use zeroize::Zeroizing;
 
 use crate::authorize::base_context;
@@ -75,6 +77,8 @@ pub(crate) struct Cache {
     pub(crate) revocations_seen: AtomicU64,
     /// The last policy version the stream announced.
     pub(crate) policy_version: Mutex<Option<String>>,
+    /// Cold lookups in flight, by [`flight_key`].
+    flights: Mutex<HashMap<String, watch::Receiver<Shared>>>,
 }
 
 /// Is `id`'s session among those `scope` names?
@@ -222,12 +226,51 @@ impl Verifier {
             service: sig.service(),
             now,
         };
+        // Concurrent cold lookups of one scope (and one session token) ask the source once: the
+        // first asks, the others wait for its grant. Only a grant is shared: after a refusal
+        // (or a first asker that went away) each asks for itself, so that a request with a wrong
+        // token cannot make a concurrent right one fail.
+        let flight_key = flight_key(&ask);
+        match self.cache.join_flight(&flight_key) {
+            Flight::Follower(mut rx) => {
+                if let Ok(shared) = rx.wait_for(Option::is_some).await {
+                    if let Some(Ok(entry)) = shared.as_ref() {
+                        return Ok(entry.clone());
+                    }
+                }
+                self.fill(&ask, now, &fresh).await
+            }
+            Flight::Leader(tx) => {
+                let leader = FlightGuard {
+                    cache: &self.cache,
+                    key: flight_key,
+                };
+                let filled = self.fill(&ask, now, &fresh).await;
+                drop(leader);
+                let _ = tx.send(Some(filled.clone()));
+                filled
+            }
+        }
+    }
+
+    /// Ask the source for `ask`'s grant and cache it (unless a revocation raced with it).
+    async fn fill(
+        &self,
+        ask: &KeyAsk<'_>,
+        now: SystemTime,
+        fresh: &(impl Fn(&Entry) -> bool + ?Sized),
+    ) -> Result<Arc<Entry>, VerifyError> {
+        let scope_of = |e: &Entry| {
+            e.scope.date == ask.date
+                && e.scope.region == ask.region
+                && e.scope.service == ask.service
+        };
         // An answer that raced with a revocation is not cached; it is asked again (once), so
         // that the answer reflects the revocation the stream just announced.
         let mut raced = false;
         loop {
             let generation = self.cache.generation.load(Ordering::Acquire);
-            let grant = self.source.grant(&ask).await?;
+            let grant = self.source.grant(ask).await?;
             let key = SigningKey::from_scope_key(&grant.key, ask.date, ask.region, ask.service)?;
             let identity = Arc::new(grant.caller.identity);
             let entry = Arc::new(Entry {
@@ -278,6 +321,62 @@ impl Verifier {
             scopes.push(entry.clone());
             return Ok(entry);
         }
+    }
+}
+
+/// What a cold lookup's outcome is shared as.
+type Shared = Option<Result<Arc<Entry>, VerifyError>>;
+
+/// A cold lookup of a scope: the first asks the source, the others wait for it.
+pub(crate) enum Flight {
+    /// This lookup asks; it tells the others through the sender.
+    Leader(watch::Sender<Shared>),
+    /// Another lookup is asking: wait for its outcome.
+    Follower(watch::Receiver<Shared>),
+}
+
+/// The scope and (a hash of) the session token: lookups share a flight only when both match.
+fn flight_key(ask: &KeyAsk<'_>) -> String {
+    let token = ask
+        .session_token
+        .map(|t| data_hex(&Sha256::digest(t.as_bytes())))
+        .unwrap_or_default();
+    format!(
+        "{}/{}/{}/{}/{token}",
+        ask.access_key_id, ask.date, ask.region, ask.service
+    )
+}
+
+fn data_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Takes a finished (or abandoned) flight off the list when dropped.
+struct FlightGuard<'a> {
+    cache: &'a Cache,
+    key: String,
+}
+
+impl Drop for FlightGuard<'_> {
+    fn drop(&mut self) {
+        self.cache
+            .flights
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}
+
+impl Cache {
+    /// Join the cold lookup of `key` in flight, or start it.
+    fn join_flight(&self, key: &str) -> Flight {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(rx) = flights.get(key) {
+            return Flight::Follower(rx.clone());
+        }
+        let (tx, rx) = watch::channel(None);
+        flights.insert(key.to_owned(), rx);
+        Flight::Leader(tx)
     }
 }
 
