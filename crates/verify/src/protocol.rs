@@ -360,6 +360,42 @@ mod tests {
         assert_eq!(p.next_event(), Err(()));
     }
 
+    proptest::proptest! {
+        /// Arbitrary bytes, in arbitrary chunks, through both readers: no panic, the buffer
+        /// bounded (fuzz/fuzz_targets/verify_protocol.rs does the same, longer).
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..4096), step in 1usize..97) {
+            let _ = read_answer(&data);
+            let mut p = EventParser::default();
+            for chunk in data.chunks(step) {
+                p.push(chunk);
+                loop {
+                    match p.next_event() {
+                        Ok(Some(_)) => continue,
+                        Ok(None) => break,
+                        Err(()) => return Ok(()),
+                    }
+                }
+                proptest::prop_assert!(p.buf.len() <= MAX_EVENT + 97);
+            }
+        }
+
+        /// Events built from arbitrary revocations and versions read back as sent.
+        #[test]
+        fn events_read_back(version in "[0-9a-f]{1,64}", chunk in 1usize..17) {
+            let text = format!("event: hello\ndata: {{\"policy_version\":\"{version}\"}}\n\nevent: alive\ndata: {{}}\n\n");
+            let mut p = EventParser::default();
+            let mut got = Vec::new();
+            for c in text.as_bytes().chunks(chunk) {
+                p.push(c);
+                while let Ok(Some(n)) = p.next_event() {
+                    got.push(n);
+                }
+            }
+            proptest::prop_assert_eq!(got, vec![SourceNews::Policies(version), SourceNews::Alive]);
+        }
+    }
+
     #[test]
     fn malformed_callers_are_refused() {
         let mut v = caller_json(&identity());
