@@ -246,8 +246,10 @@ impl Verifier {
                     key: flight_key,
                 };
                 let filled = self.fill(&ask, now, &fresh).await;
-                drop(leader);
+                // Told before the flight leaves the list: a lookup that joins in between reads
+                // the outcome at once.
                 let _ = tx.send(Some(filled.clone()));
+                drop(leader);
                 filled
             }
         }
