@@ -203,8 +203,6 @@ pub struct TlsConfig {
     pub cert: PathBuf,
     /// Private key (PEM).
     pub key: PathBuf,
-    /// Poll interval for changed files; `None`: reload on SIGHUP only.
-    pub reload_every: Option<std::time::Duration>,
 }
 
 /// Where `/metrics` is served, validated.
@@ -260,8 +258,8 @@ pub struct Config {
     pub sigv4_skew: std::time::Duration,
     /// `server.sts_hosts`: the hosts a k8s token may be presigned for.
     pub sts_hosts: Vec<String>,
-    /// How often to look for a changed configuration file (its directory is reloaded);
-    /// `None`: on SIGHUP only (`server.tls_reload_seconds`, 0).
+    /// How often to look for a changed certificate, key or configuration file (whose directory
+    /// is then reloaded); `None`: on SIGHUP only (`server.tls_reload_seconds`, 0).
     pub reload_every: Option<std::time::Duration>,
     /// Largest request body.
     pub max_body_bytes: usize,
@@ -433,14 +431,7 @@ impl Config {
                 let (cert, key) = (base.join(c), base.join(k));
                 crate::tls::load(&cert, &key)
                     .map_err(|e| ConfigError::new(file, "server.tls_cert", e.to_string()))?;
-                Some(TlsConfig {
-                    cert,
-                    key,
-                    reload_every: match raw.server.tls_reload_seconds {
-                        0 => None,
-                        s => Some(std::time::Duration::from_secs(s)),
-                    },
-                })
+                Some(TlsConfig { cert, key })
             }
             (None, None) => None,
             _ => {
