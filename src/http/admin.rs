@@ -7,12 +7,10 @@ use serde_json::{Map, Value};
 use tracing::instrument;
 
 use crate::admin::{self, ListSessionsRequest, ListedSession, Revocation, Revoked, SessionListing};
-use crate::directory::Directory;
-use crate::http::audit::{Answer, Asked, Outcome, Who};
+use crate::http::audit::{Answer, Asked};
+use crate::http::call::{signed_json_call, JsonCall};
 use crate::http::error::{ApiError, JsonError};
-use crate::http::{auth, facts, Call};
 use crate::state::AppState;
-use crate::sts::{Caller, RequestFacts};
 
 /// The SigV4 service name of the admin API.
 pub use crate::admin::SERVICE;
@@ -33,12 +31,12 @@ pub async fn revoke(
         Err(e) => (None, Some(e)),
     };
     let asked = what.clone().map_or(Asked::Nothing, Asked::Revocation);
-    admin_call(
+    signed_json_call(
         &req,
         &body,
         &state,
         &dir,
-        action,
+        JsonCall::admin(action),
         asked,
         async |caller, facts| {
             let what = match (&what, unreadable) {
@@ -78,12 +76,12 @@ pub async fn sessions(
     let asked = request
         .as_ref()
         .map_or(Asked::Nothing, |r| Asked::Listing(r.clone()));
-    admin_call(
+    signed_json_call(
         &req,
         &body,
         &state,
         &dir,
-        "ListSessions",
+        JsonCall::admin("ListSessions"),
         asked,
         async |caller, facts| {
             let listing = admin::list_sessions(&dir, store, caller, &request?, facts).await?;
@@ -97,51 +95,6 @@ pub async fn sessions(
         },
     )
     .await
-}
-
-/// What both admin calls do around their use case: a request id, SigV4 authentication for the
-/// service `idbroker`, the caller's rate-limit bucket, the use case (given the caller and the
-/// request's facts; it answers the JSON document and what the audit record says of it), the
-/// JSON answer with the request id, the metric and the audit record (under `action`, with
-/// `asked` as its request parameters).
-async fn admin_call(
-    req: &HttpRequest,
-    body: &[u8],
-    state: &AppState,
-    dir: &Directory,
-    action: &'static str,
-    asked: Asked,
-    use_case: impl AsyncFnOnce(
-        &Caller,
-        &RequestFacts<'static>,
-    ) -> Result<(Map<String, Value>, Answer), ApiError>,
-) -> Result<HttpResponse, JsonError> {
-    let mut call = Call::start(req);
-    tracing::Span::current().record("action", action);
-    call.audit.asked = asked;
-    let result = async {
-        let now = state.clock.now();
-        let caller = auth::authenticate_for(SERVICE, req, body, state, dir, now).await?;
-        // After the signature verified: the caller's own bucket (crate::throttle).
-        let admitted = crate::http::throttle::by_principal(state, &caller, "Admin", now).await;
-        let done = match admitted {
-            Err(throttled) => Err(ApiError::from(throttled)),
-            Ok(()) => use_case(&caller, &facts(req, state, now)).await,
-        };
-        call.audit.who = Who::Signed(caller);
-        let (mut doc, answer) = done?;
-        call.audit.answer = answer;
-        doc.insert("RequestId".into(), call.request_id.as_str().into());
-        Ok::<_, ApiError>(
-            HttpResponse::Ok()
-                .content_type("application/json")
-                .insert_header(("x-amzn-RequestId", call.request_id.clone()))
-                .body(Value::Object(doc).to_string()),
-        )
-    }
-    .await;
-    call.end(state, req, action, Outcome::of(&result), None);
-    result.map_err(|e| JsonError(e.with_request_id(&call.request_id)))
 }
 
 fn render_revoked(done: &Revoked) -> Map<String, Value> {

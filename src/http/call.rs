@@ -89,3 +89,103 @@ pub(crate) fn facts(
         extra: &[],
     }
 }
+
+/// How a signed JSON call of idbroker's own API is named: the action (audit record, metric),
+/// the throttle bucket, and the answer's request id field (`RequestId` for the admin API,
+/// `request_id` for the verifier protocol).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JsonCall {
+    pub(crate) action: &'static str,
+    pub(crate) bucket: &'static str,
+    pub(crate) request_id_field: &'static str,
+}
+
+impl JsonCall {
+    /// A call of the verifier protocol (`POST /verify/key`, `/verify/k8s`): its own bucket.
+    pub(crate) fn verifier(action: &'static str) -> Self {
+        JsonCall {
+            action,
+            bucket: action,
+            request_id_field: "request_id",
+        }
+    }
+
+    /// An admin call (the `Admin` bucket).
+    pub(crate) fn admin(action: &'static str) -> Self {
+        JsonCall {
+            action,
+            bucket: "Admin",
+            request_id_field: "RequestId",
+        }
+    }
+}
+
+/// The JSON body of a call, read as `T` (`what` names it in the error:
+/// `ValidationError`, "the body is not WHAT: ...").
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, crate::http::error::ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        crate::sts::StsError::Validation(format!("the body is not {what}: {e}")).into()
+    })
+}
+
+/// What idbroker's own signed JSON calls (the admin API, `POST /verify/key`, `POST /verify/k8s`)
+/// do around their use case: a request id, SigV4 authentication for the service `idbroker`
+/// against `dir` (the call's one version of the directory), the caller's rate-limit bucket, the
+/// use case (given the caller and the request's facts; it answers the JSON document and what
+/// the audit record says of it), the JSON answer (`Cache-Control: no-store`) with the request
+/// id, the metric and the audit record (with `asked` as its request parameters).
+pub(crate) async fn signed_json_call(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &AppState,
+    dir: &crate::directory::Directory,
+    names: JsonCall,
+    asked: crate::http::audit::Asked,
+    use_case: impl AsyncFnOnce(
+        &crate::sts::Caller,
+        &RequestFacts<'static>,
+    ) -> Result<
+        (
+            serde_json::Map<String, serde_json::Value>,
+            crate::http::audit::Answer,
+        ),
+        crate::http::error::ApiError,
+    >,
+) -> Result<actix_web::HttpResponse, crate::http::error::JsonError> {
+    use crate::http::error::{ApiError, JsonError};
+    let mut call = Call::start(req);
+    tracing::Span::current().record("action", names.action);
+    call.audit.asked = asked;
+    let result = async {
+        let now = state.clock.now();
+        let caller =
+            crate::http::auth::authenticate_for(crate::admin::SERVICE, req, body, state, dir, now)
+                .await?;
+        // After the signature verified: the caller's own bucket (crate::throttle).
+        let admitted = crate::http::throttle::by_principal(state, &caller, names.bucket, now).await;
+        let done = match admitted {
+            Err(throttled) => Err(ApiError::from(throttled)),
+            Ok(()) => use_case(&caller, &facts(req, state, now)).await,
+        };
+        call.audit.who = crate::http::audit::Who::Signed(caller);
+        let (mut doc, answer) = done?;
+        call.audit.answer = answer;
+        doc.insert(
+            names.request_id_field.into(),
+            call.request_id.as_str().into(),
+        );
+        Ok::<_, ApiError>(
+            actix_web::HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header(("x-amzn-RequestId", call.request_id.clone()))
+                .insert_header(("Cache-Control", "no-store"))
+                .body(serde_json::Value::Object(doc).to_string()),
+        )
+    }
+    .await;
+    call.end(state, req, names.action, Outcome::of(&result), None);
+    result.map_err(|e| JsonError(e.with_request_id(&call.request_id)))
+}

@@ -8,7 +8,7 @@
 //! `source`: `call` or `request`) when not allowed.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use idbroker_verify::{Decision, SignatureForm, VerifiedCaller};
+use idbroker_verify::{protocol, Decision, SignatureForm, VerifiedCaller};
 use tracing::instrument;
 
 use crate::http::audit::{decision_label, Answer, Asked, Outcome, Who};
@@ -18,30 +18,21 @@ use crate::state::AppState;
 use crate::sts::StsError;
 use crate::verification::{self, Verification, VerifyInput};
 
+/// The caller as the verifier protocol renders it (`idbroker_verify::protocol::caller_json`),
+/// and how this request was signed.
 fn caller_json(c: &VerifiedCaller) -> serde_json::Value {
-    let id = c.identity();
-    serde_json::json!({
-        "arn": id.arn,
-        "account": id.account,
-        "user_id": id.user_id,
-        "access_key_id": id.access_key_id,
-        "type": id.kind.name(),
-        "role_arn": id.role_arn,
-        "session_name": id.session_name,
-        "user_name": id.user_name,
-        "source_identity": id.source_identity,
-        "tags": id.tags.iter().map(|t| serde_json::json!({"key": t.key, "value": t.value})).collect::<Vec<_>>(),
-        "issued_at": id.issued_at,
-        "expires_at": id.expires_at,
-        "mfa": id.mfa,
-        "region": c.region(),
-        "service": c.service(),
-        "signature": match c.form() {
+    let mut doc = protocol::caller_json(c.identity());
+    if let Some(m) = doc.as_object_mut() {
+        m.insert("region".into(), c.region().into());
+        m.insert("service".into(), c.service().into());
+        let form = match c.form() {
             SignatureForm::Header => "header",
             SignatureForm::Presigned => "presigned",
-        },
-        "payload_signed": c.payload_signed(),
-    })
+        };
+        m.insert("signature".into(), form.into());
+        m.insert("payload_signed".into(), c.payload_signed().into());
+    }
+    doc
 }
 
 fn render(v: &Verification, request_id: &str) -> HttpResponse {
