@@ -13,6 +13,7 @@ pub mod console;
 pub mod directory;
 pub mod federation;
 pub mod http;
+pub mod iam;
 pub mod key_source;
 pub mod log_limit;
 pub mod logging;

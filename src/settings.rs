@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A configuration that failed to load or validate.
 #[derive(Debug, thiserror::Error)]
@@ -31,15 +31,23 @@ impl ConfigError {
 
 /// Where a secret comes from. Never the config file itself, except `value` for demos (idbroker
 /// warns at start).
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRef {
     /// An environment variable that holds the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
     /// A file that holds the secret (trailing newline ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
     /// The secret in clear: development only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The secret sealed with one of the `[sealing]` keys (`KEY_ID:NONCE:CIPHERTEXT`, base64):
+    /// what the database and `idbroker directory export` hold. Only the directory reads it
+    /// (`crate::directory::sealed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 /// Read a secret from where it is referenced.
@@ -51,15 +59,27 @@ pub fn resolve_secret(
     env: &dyn Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<zeroize::Zeroizing<String>, ConfigError> {
-    let given = [r.env.is_some(), r.file.is_some(), r.value.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
+    let given = [
+        r.env.is_some(),
+        r.file.is_some(),
+        r.value.is_some(),
+        r.sealed.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if given != 1 {
         return Err(ConfigError::new(
             file,
             key,
             "give exactly one of env, file or value",
+        ));
+    }
+    if r.sealed.is_some() {
+        return Err(ConfigError::new(
+            file,
+            key,
+            "a sealed secret is only read where the sealing keys are (a user's access key)",
         ));
     }
     if let Some(name) = &r.env {

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use crate::directory::{Directory, DirectoryError, DirectorySection};
+use crate::directory::{Directory, DirectoryDoc, DirectoryError};
 use crate::settings::resolve_secret;
 pub use crate::settings::{ConfigError, SecretRef};
 pub use store::{RawStore, StoreConfig, StoreOptions};
@@ -33,6 +33,8 @@ pub struct RawConfig {
     pub sealing: RawSealing,
     /// The account that owns the directory.
     pub account_id: Option<String>,
+    /// The account's alias.
+    pub account_alias: Option<String>,
     /// `[[users]]`
     #[serde(default)]
     pub users: Vec<crate::directory::RawUser>,
@@ -453,13 +455,15 @@ impl Config {
             .account_id
             .clone()
             .ok_or_else(|| ConfigError::new(file, "account_id", "missing (twelve digits)"))?;
-        let section = DirectorySection {
-            managed_policies: &raw.managed_policies,
-            groups: &raw.groups,
-            users: &raw.users,
-            roles: &raw.roles,
+        let doc = DirectoryDoc {
+            account_id: account_id.clone(),
+            account_alias: raw.account_alias.clone(),
+            managed_policies: raw.managed_policies.clone(),
+            groups: raw.groups.clone(),
+            users: raw.users.clone(),
+            roles: raw.roles.clone(),
         };
-        let directory = Directory::build(&section, &account_id, &mut |r, key| {
+        let directory = Directory::build(&doc, &mut |r, key| {
             resolve_secret(r, file, base, key, env, &mut warnings)
         })
         .map_err(|e| match e {

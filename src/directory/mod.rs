@@ -14,7 +14,10 @@ use crate::settings::{ConfigError, SecretRef};
 
 pub mod live;
 mod raw;
-pub use raw::{DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole, RawUser};
+pub use raw::{
+    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole, RawUser,
+    Tags,
+};
 
 /// A directory that cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +119,8 @@ pub struct Directory {
     version: String,
     /// The same policies for verification (see [`Directory::policies`]).
     policies: Arc<idbroker_verify::PolicyDirectory>,
+    /// The data it was built from (see [`Directory::doc`]).
+    doc: Arc<DirectoryDoc>,
 }
 
 /// A principal's ARN, identity policies and permissions boundary.
@@ -184,32 +189,100 @@ fn policy_version(
 }
 
 /// A stable unique id in AWS's shape: prefix + 16 upper-case base32 characters of a hash.
-fn unique_id(prefix: &str, account: &str, arn: &str) -> String {
+pub(crate) fn unique_id(prefix: &str, account: &str, arn: &str) -> String {
     let digest = Sha256::digest(format!("{account}\0{arn}").as_bytes());
     let b32 = data_encoding::BASE32_NOPAD.encode(&digest);
     format!("{prefix}{}", b32.get(..16).unwrap_or_default())
 }
 
-fn valid_name(name: &str) -> bool {
+/// A managed policy's versions: ids `vN`, the default not among the others, at most 5 in all,
+/// each a valid identity policy.
+fn check_versions(m: &RawManagedPolicy, key: &str) -> Result<(), DirectoryError> {
+    let version_id = |v: &str| {
+        v.strip_prefix('v')
+            .is_some_and(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !version_id(&m.default_version) {
+        return Err(invalid(
+            format!("{key}.default_version"),
+            "a version id is v1, v2, ...",
+        ));
+    }
+    if m.other_versions.len() > 4 {
+        return Err(invalid(
+            format!("{key}.other_versions"),
+            "a managed policy has at most 5 versions",
+        ));
+    }
+    for (id, document) in &m.other_versions {
+        if !version_id(id) || *id == m.default_version {
+            return Err(invalid(
+                format!("{key}.other_versions.{id}"),
+                "a version id is v1, v2, ..., not the default's",
+            ));
+        }
+        Policy::parse(document, PolicyKind::Identity).map_err(|e| {
+            invalid(
+                format!("{key}.other_versions.{id}"),
+                format!("MalformedPolicyDocument: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// At most 50 tags, keys 1..128 and values 0..256 characters.
+fn check_tags(tags: &Tags, key: &str) -> Result<(), DirectoryError> {
+    if tags.len() > 50 {
+        return Err(invalid(format!("{key}.tags"), "at most 50 tags"));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.len() > 128 || v.len() > 256 {
+            return Err(invalid(
+                format!("{key}.tags.{k}"),
+                "a tag key is 1..128 characters, its value at most 256",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
 }
 
-fn valid_path(path: &str) -> bool {
+pub(crate) fn valid_path(path: &str) -> bool {
     path.starts_with('/') && path.ends_with('/') && path.len() <= 512
 }
 
 impl Directory {
-    /// Build and validate from the raw configuration. `secret` reads a secret reference.
+    /// Build and validate from the directory as data (a configuration file's, the database's,
+    /// or one the IAM API edited). `secret` reads a secret reference.
     pub fn build(
-        raw: &DirectorySection<'_>,
-        account_id: &str,
+        doc: &DirectoryDoc,
         secret: &mut SecretReader<'_>,
     ) -> Result<Directory, DirectoryError> {
+        let raw = doc.section();
+        let account_id = doc.account_id.as_str();
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid("account_id", "must be twelve digits"));
+        }
+        if let Some(alias) = &doc.account_alias {
+            let ok = (3..=63).contains(&alias.len())
+                && alias
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !alias.starts_with('-')
+                && !alias.ends_with('-');
+            if !ok {
+                return Err(invalid(
+                    "account_alias",
+                    "3..63 of [a-z0-9-], not starting or ending with -",
+                ));
+            }
         }
         let acct = account_id;
 
@@ -232,6 +305,8 @@ impl Directory {
                     )
                 })?
                 .with_id(arn.clone());
+            check_versions(m, &key)?;
+            check_tags(&m.tags, &key)?;
             if managed.insert(arn.clone(), Arc::new(p)).is_some() {
                 return Err(invalid(key, format!("{arn} is defined twice")));
             }
@@ -317,6 +392,7 @@ impl Directory {
                 })?;
                 policies.extend(gp.iter().cloned());
             }
+            check_tags(&u.tags, &key)?;
             if u.access_keys.len() > 2 {
                 return Err(invalid(
                     format!("{key}.access_keys"),
@@ -390,6 +466,7 @@ impl Directory {
             if !role_names.insert(r.name.as_str()) {
                 return Err(invalid(&key, format!("role {} is defined twice", r.name)));
             }
+            check_tags(&r.tags, &key)?;
             if !(3600..=43200).contains(&r.max_session_duration) {
                 return Err(invalid(
                     format!("{key}.max_session_duration"),
@@ -438,6 +515,7 @@ impl Directory {
             keys,
             version,
             policies: Arc::default(),
+            doc: Arc::new(doc.clone()),
         };
         directory.policies = Arc::new(directory.policy_directory());
         Ok(directory)
@@ -449,6 +527,12 @@ impl Directory {
     /// /verify/events`) and forget what they cached when it changes.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The directory as data, as it was built from: what the IAM API reads and edits (a copy),
+    /// and `idbroker directory export` writes.
+    pub fn doc(&self) -> &Arc<DirectoryDoc> {
+        &self.doc
     }
 
     /// The compiled policies of every principal, as the verifier reads them

@@ -1,9 +1,14 @@
-//! The directory's section of the configuration, as written: `[[users]]`, `[[groups]]`,
-//! `[[roles]]`, `[[managed_policies]]`. Validated by [`super::Directory::build`].
+//! The directory as data, as written: `[[users]]`, `[[groups]]`, `[[roles]]`,
+//! `[[managed_policies]]` of a configuration file, the documents the database holds
+//! (`crate::directory::store`) and what the IAM API edits (`crate::iam`). Validated by
+//! [`super::Directory::build`]; serialized back by `idbroker directory export`.
+//!
+//! Fields that only the IAM API sets (creation times, tags, descriptions, policy versions) are
+//! optional so that a hand-written file needs none of them.
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::settings::SecretRef;
 
@@ -20,8 +25,47 @@ pub struct DirectorySection<'a> {
     pub roles: &'a [RawRole],
 }
 
+/// A whole directory as data: one account and its entities. What `idbroker directory
+/// import/export/diff/apply` read and write (TOML) and the database stores.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryDoc {
+    /// The twelve-digit account id.
+    pub account_id: String,
+    /// The account alias (`iam:CreateAccountAlias`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_alias: Option<String>,
+    /// `[[managed_policies]]`
+    #[serde(default)]
+    pub managed_policies: Vec<RawManagedPolicy>,
+    /// `[[groups]]`
+    #[serde(default)]
+    pub groups: Vec<RawGroup>,
+    /// `[[users]]`
+    #[serde(default)]
+    pub users: Vec<RawUser>,
+    /// `[[roles]]`
+    #[serde(default)]
+    pub roles: Vec<RawRole>,
+}
+
+impl DirectoryDoc {
+    /// Its entities, borrowed as [`super::Directory::build`] reads them.
+    pub fn section(&self) -> DirectorySection<'_> {
+        DirectorySection {
+            managed_policies: &self.managed_policies,
+            groups: &self.groups,
+            users: &self.users,
+            roles: &self.roles,
+        }
+    }
+}
+
+/// Tags: key -> value (at most 50 per entity).
+pub type Tags = BTreeMap<String, String>;
+
 /// `[[users]]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawUser {
     /// User name.
@@ -39,14 +83,21 @@ pub struct RawUser {
     #[serde(default)]
     pub inline_policies: BTreeMap<String, String>,
     /// Permissions boundary (managed policy ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<String>,
     /// Long-term access keys (at most 2).
     #[serde(default)]
     pub access_keys: Vec<RawAccessKey>,
+    /// When it was created (`2026-12-06T15:04:05Z`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
 }
 
 /// `[[users.access_keys]]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAccessKey {
     /// `AKIA...`
@@ -56,6 +107,9 @@ pub struct RawAccessKey {
     /// `Active` (default) or `Inactive`.
     #[serde(default = "default_active")]
     pub status: String,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 fn default_active() -> String {
@@ -66,7 +120,7 @@ fn default_path() -> String {
 }
 
 /// `[[groups]]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroup {
     /// Group name.
@@ -80,10 +134,13 @@ pub struct RawGroup {
     /// Inline policies.
     #[serde(default)]
     pub inline_policies: BTreeMap<String, String>,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// `[[roles]]`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRole {
     /// Role name.
@@ -103,18 +160,25 @@ pub struct RawRole {
     #[serde(default)]
     pub inline_policies: BTreeMap<String, String>,
     /// Permissions boundary (managed policy ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<String>,
     /// Longest session, seconds (3600..43200, default 3600).
     #[serde(default = "default_max_session")]
     pub max_session_duration: u32,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
 }
 
 fn default_max_session() -> u32 {
     3600
 }
 
-/// `[[managed_policies]]`
-#[derive(Debug, Deserialize)]
+/// `[[managed_policies]]`: the default version's document, and the other versions kept.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawManagedPolicy {
     /// Policy name.
@@ -122,6 +186,25 @@ pub struct RawManagedPolicy {
     /// IAM path.
     #[serde(default = "default_path")]
     pub path: String,
-    /// The JSON document.
+    /// The JSON document (the default version's).
     pub document: String,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The default version's id (`v1` unless the IAM API made others).
+    #[serde(default = "default_version_id")]
+    pub default_version: String,
+    /// The versions that are not the default (at most 4): id -> document.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub other_versions: BTreeMap<String, String>,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+}
+
+fn default_version_id() -> String {
+    "v1".into()
 }
