@@ -11,9 +11,11 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod directory;
+pub mod directory_service;
 pub mod federation;
 pub mod http;
 pub mod iam;
+pub mod iam_call;
 pub mod key_source;
 pub mod log_limit;
 pub mod logging;
@@ -157,19 +159,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     };
     state::check_eviction(store.as_ref(), config.store_options.allow_evicting_policy).await?;
     let keys = match &config.sealing {
-        Some(s) => {
-            let active = s
-                .keys
-                .get(&s.active_key_id)
-                .ok_or("sealing.active_key_id: unknown key")?;
-            let mut keys = idbroker_session::seal::SealingKeys::new(&s.active_key_id, active)
-                .map_err(|e| format!("sealing: {e}"))?;
-            for (id, k) in s.keys.iter().filter(|(id, _)| **id != s.active_key_id) {
-                keys.add_old(id, k)
-                    .map_err(|e| format!("sealing.keys.{id}: {e}"))?;
-            }
-            keys
-        }
+        Some(s) => s.keys()?,
         None => {
             tracing::warn!("no [sealing] keys configured: using a random key; sessions do not survive a restart");
             idbroker_session::seal::SealingKeys::ephemeral().map_err(|e| format!("sealing: {e}"))?
@@ -210,6 +200,17 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     // runtime: every worker's /verify/events streams and verifier read it.
     let revocations = Arc::new(revocation_hub::RevocationHub::new(Arc::clone(&metrics)));
     tokio::spawn(Arc::clone(&revocations).follow(Arc::clone(&store)));
+    // The directory in force: the file's, or the database's (followed from now on).
+    let directory_service = Arc::new(
+        directory_service::DirectoryService::start(
+            &config,
+            Arc::clone(&keys),
+            Arc::clone(&live_directory),
+            Arc::clone(&revocations),
+        )
+        .await?,
+    );
+    tokio::spawn(Arc::clone(&directory_service).follow());
     let key_source = Arc::new(key_source::ServerKeySource::new(
         Arc::clone(&store),
         Arc::clone(&keys),
@@ -226,6 +227,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     let console_logins =
         Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
     Ok(AppState {
+        directory_service,
         console_logins,
         readiness: Arc::default(),
         local_buckets: Arc::default(),

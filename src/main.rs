@@ -46,10 +46,49 @@ enum Command {
     /// Call the admin API of a running server.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The directory's database ([directory] url of the configuration): import, export, diff,
+    /// apply TOML files.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Validate a configuration file as `serve` would; exits 1 naming the file, key and problem.
     CheckConfig {
         /// The file (default config/idbroker.toml).
         #[arg(default_value = "config/idbroker.toml")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DirectoryCommand {
+    /// Put a TOML file's directory into the (empty) database.
+    Import {
+        /// The configuration naming the database and the sealing keys.
+        #[arg(long, default_value = "config/idbroker.toml")]
+        config: PathBuf,
+        /// The TOML file (a configuration file or an export).
+        file: PathBuf,
+    },
+    /// Print the database's directory as TOML (secrets sealed).
+    Export {
+        /// The configuration naming the database and the sealing keys.
+        #[arg(long, default_value = "config/idbroker.toml")]
+        config: PathBuf,
+    },
+    /// Show what applying a TOML file would change (exit 0: nothing, 2: changes).
+    Diff {
+        /// The configuration naming the database and the sealing keys.
+        #[arg(long, default_value = "config/idbroker.toml")]
+        config: PathBuf,
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Make the database's directory the TOML file's: print the plan, then write it (refused,
+    /// with nothing written, when the directory changed meanwhile).
+    Apply {
+        /// The configuration naming the database and the sealing keys.
+        #[arg(long, default_value = "config/idbroker.toml")]
+        config: PathBuf,
+        /// The TOML file.
         file: PathBuf,
     },
 }
@@ -282,6 +321,7 @@ fn main() -> ExitCode {
             &mut BufWriter::new(std::io::stdout().lock()),
         )
         .map(|()| ExitCode::SUCCESS),
+        Command::Directory(cmd) => directory(cmd),
         Command::Admin(AdminCommand::Revoke(args)) => admin_revoke(&args),
         Command::Admin(AdminCommand::Sessions(args)) => admin_sessions(&args),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
@@ -639,6 +679,60 @@ fn with_newline(mut text: String) -> String {
         text.push('\n');
     }
     text
+}
+
+fn directory(cmd: DirectoryCommand) -> Result<ExitCode, String> {
+    use idbroker::cli::directory_tool::{open, to_toml};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let now = SystemClock.now();
+    rt.block_on(async {
+        match cmd {
+            DirectoryCommand::Import { config, file } => {
+                let target = open(&config, now).await?;
+                let version = target.import(&file).await?;
+                println!("imported {} (version {version})", file.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            DirectoryCommand::Export { config } => {
+                let target = open(&config, now).await?;
+                let stored = target
+                    .load()
+                    .await?
+                    .ok_or("the database holds no directory")?;
+                print!("{}", to_toml(&stored.doc)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            DirectoryCommand::Diff { config, file } => {
+                let target = open(&config, now).await?;
+                let (_, _, changes) = target.plan(&file).await?;
+                if changes.is_empty() {
+                    println!("No changes.");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                for c in &changes {
+                    println!("{c}");
+                }
+                Ok(ExitCode::from(2))
+            }
+            DirectoryCommand::Apply { config, file } => {
+                let target = open(&config, now).await?;
+                let (stored, doc, changes) = target.plan(&file).await?;
+                if changes.is_empty() {
+                    println!("No changes.");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                for c in &changes {
+                    println!("{c}");
+                }
+                let version = target.apply(stored.as_ref(), &doc).await?;
+                println!("applied {} changes (version {version})", changes.len());
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
 }
 
 fn check_config(file: &std::path::Path) -> Result<ExitCode, String> {

@@ -1,6 +1,7 @@
 //! Reloading the directory without a restart: on SIGHUP, and when the configuration file
 //! changed. The file is read and validated whole ([`Config::load`]); a bad one is refused and
-//! logged, and the directory in force stays. Only the directory (account, users and their keys,
+//! logged, and the directory in force stays. A directory kept in a database is not reloaded from
+//! the file (`crate::directory_service`). Only the directory (account, users and their keys,
 //! groups, roles, managed policies) is reloaded; other settings take a restart. A new version
 //! is announced to every verifier (`GET /verify/events`' `policies`, and idbroker's own) through
 //! the revocation hub.
@@ -18,6 +19,9 @@ pub enum Reloaded {
     Changed(String),
     /// The file's directory is the one in force.
     Unchanged,
+    /// The directory is kept in a database (`[directory] url`): the file's is only its seed
+    /// and is not reloaded; the file was read and is valid.
+    InDatabase,
 }
 
 /// Read `file` at `now` and put its directory in force. `Err`: the file was refused (the
@@ -29,6 +33,9 @@ pub fn reload_directory(
     now: SystemTime,
 ) -> Result<Reloaded, String> {
     let config = Config::load_with_env(file, env, now).map_err(|e| e.to_string())?;
+    if state.directory_service.writable() {
+        return Ok(Reloaded::InDatabase);
+    }
     Ok(match state.live_directory.replace(config.directory) {
         Some(version) => {
             state.revocations.policies_changed(version.clone());
@@ -84,6 +91,10 @@ pub fn reload_and_log(state: &AppState, file: &Path, why: &str, now: SystemTime)
         Ok(Reloaded::Unchanged) => {
             tracing::info!(reason = why, "directory reloaded: unchanged")
         }
+        Ok(Reloaded::InDatabase) => tracing::info!(
+            reason = why,
+            "the directory is kept in the database: the file's directory is not reloaded (idbroker directory diff/apply)"
+        ),
         Err(e) => tracing::error!(
             reason = why,
             error = %e,

@@ -46,6 +46,9 @@ pub struct AppState {
     /// The process's one follower of the store's revocation feed, fanned out to the
     /// `GET /verify/events` streams of every worker (and the count of those streams).
     pub revocations: Arc<crate::revocation_hub::RevocationHub>,
+    /// Where the directory is kept and how it changes (the IAM API's writes, other replicas'
+    /// changes, access keys' last use).
+    pub directory_service: Arc<crate::directory_service::DirectoryService>,
 }
 
 /// How long a `/readyz` answer is reused. The probe costs the store a `PING`, an `INFO` and a

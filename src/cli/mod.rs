@@ -4,4 +4,5 @@
 
 pub mod admin_client;
 pub mod dev;
+pub mod directory_tool;
 pub mod policy_tool;

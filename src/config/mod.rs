@@ -31,6 +31,9 @@ pub struct RawConfig {
     /// `[sealing]`
     #[serde(default)]
     pub sealing: RawSealing,
+    /// `[directory]`: where the directory is kept (a database), when not in this file.
+    #[serde(default)]
+    pub directory: RawDirectoryStore,
     /// The account that owns the directory.
     pub account_id: Option<String>,
     /// The account's alias.
@@ -189,6 +192,40 @@ pub struct RawSealing {
     pub keys: BTreeMap<String, SecretRef>,
 }
 
+/// `[directory]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDirectoryStore {
+    /// `postgres://...` or `sqlite://PATH` (`sqlite::memory:`: this process only, seeded from
+    /// this file at every start). None: the directory is this file's (read-only to the IAM API).
+    pub url: Option<String>,
+    /// How often replicas look for a change in the database, in milliseconds.
+    #[serde(default = "default_poll_ms")]
+    pub poll_milliseconds: u64,
+}
+
+impl Default for RawDirectoryStore {
+    fn default() -> Self {
+        RawDirectoryStore {
+            url: None,
+            poll_milliseconds: default_poll_ms(),
+        }
+    }
+}
+
+fn default_poll_ms() -> u64 {
+    250
+}
+
+/// The directory's database (`[directory]`).
+#[derive(Debug, Clone)]
+pub struct DirectoryStoreConfig {
+    /// Its URL (may hold a password: never logged as is).
+    pub url: String,
+    /// How often to look for a change.
+    pub poll: std::time::Duration,
+}
+
 /// The keys that seal secrets at rest.
 #[derive(Debug)]
 pub struct SealingConfig {
@@ -196,6 +233,27 @@ pub struct SealingConfig {
     pub active_key_id: String,
     /// Key id -> 32 key bytes.
     pub keys: BTreeMap<String, zeroize::Zeroizing<Vec<u8>>>,
+}
+
+impl SealingConfig {
+    /// The keyring: the active key seals, the others still open.
+    pub fn keys(&self) -> Result<idbroker_session::SealingKeys, String> {
+        let active = self
+            .keys
+            .get(&self.active_key_id)
+            .ok_or("sealing.active_key_id: unknown key")?;
+        let mut keys = idbroker_session::SealingKeys::new(&self.active_key_id, active)
+            .map_err(|e| format!("sealing: {e}"))?;
+        for (id, k) in self
+            .keys
+            .iter()
+            .filter(|(id, _)| **id != self.active_key_id)
+        {
+            keys.add_old(id, k)
+                .map_err(|e| format!("sealing.keys.{id}: {e}"))?;
+        }
+        Ok(keys)
+    }
 }
 
 /// `[server]` TLS settings, validated: the pair was read and matched at load.
@@ -275,6 +333,9 @@ pub struct Config {
     pub store_options: StoreOptions,
     /// Sealing keys, when configured.
     pub sealing: Option<SealingConfig>,
+    /// The directory's database, when configured (`[directory] url`); the directory below is
+    /// then only its seed, imported when the database is empty.
+    pub directory_store: Option<DirectoryStoreConfig>,
     /// Users, groups, roles, policies.
     pub directory: Directory,
     /// OpenID Connect providers.
@@ -463,13 +524,26 @@ impl Config {
             users: raw.users.clone(),
             roles: raw.roles.clone(),
         };
-        let directory = Directory::build(&doc, &mut |r, key| {
-            resolve_secret(r, file, base, key, env, &mut warnings)
-        })
-        .map_err(|e| match e {
-            DirectoryError::Invalid { key, problem } => ConfigError::new(file, key, problem),
-            DirectoryError::Secret(e) => e,
-        })?;
+        let sealing_keys = sealing
+            .as_ref()
+            .map(SealingConfig::keys)
+            .transpose()
+            .map_err(|e| ConfigError::new(file, "sealing", e))?;
+        let directory =
+            Directory::build(&doc, &mut |r, key, id| match (&r.sealed, &sealing_keys) {
+                (Some(sealed), Some(keys)) => crate::directory::sealed::open(keys, id, sealed)
+                    .map_err(|e| ConfigError::new(file, key, e.to_string())),
+                (Some(_), None) => Err(ConfigError::new(
+                    file,
+                    key,
+                    "a sealed secret needs the [sealing] keys that sealed it",
+                )),
+                _ => resolve_secret(r, file, base, key, env, &mut warnings),
+            })
+            .map_err(|e| match e {
+                DirectoryError::Invalid { key, problem } => ConfigError::new(file, key, problem),
+                DirectoryError::Secret(e) => e,
+            })?;
 
         let oidc_providers =
             crate::federation::oidc::providers_from_raw(&raw.oidc_providers, &account_id, base)
@@ -507,6 +581,15 @@ impl Config {
             store,
             store_options,
             sealing,
+            directory_store: match &raw.directory.url {
+                None => None,
+                Some(url) => Some(DirectoryStoreConfig {
+                    url: url.clone(),
+                    poll: std::time::Duration::from_millis(
+                        raw.directory.poll_milliseconds.clamp(50, 60_000),
+                    ),
+                }),
+            },
             directory,
             oidc_providers,
             saml,

@@ -13,7 +13,10 @@ use zeroize::Zeroizing;
 use crate::settings::{ConfigError, SecretRef};
 
 pub mod live;
+pub mod plan;
 mod raw;
+pub mod sealed;
+pub mod store;
 pub use raw::{
     DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole, RawUser,
     Tags,
@@ -42,9 +45,10 @@ fn invalid(key: impl Into<String>, problem: impl Into<String>) -> DirectoryError
     }
 }
 
-/// Reads a secret reference (the key names it in errors).
+/// Reads an access key's secret reference: (the reference, the configuration key that names it
+/// in errors, the access key id it belongs to).
 pub type SecretReader<'a> =
-    dyn FnMut(&SecretRef, &str) -> Result<Zeroizing<String>, ConfigError> + 'a;
+    dyn FnMut(&SecretRef, &str, &str) -> Result<Zeroizing<String>, ConfigError> + 'a;
 
 /// A long-term access key of a user.
 #[derive(Clone)]
@@ -121,6 +125,8 @@ pub struct Directory {
     policies: Arc<idbroker_verify::PolicyDirectory>,
     /// The data it was built from (see [`Directory::doc`]).
     doc: Arc<DirectoryDoc>,
+    /// The database's version it was loaded from (0: not from a database).
+    store_version: i64,
 }
 
 /// A principal's ARN, identity policies and permissions boundary.
@@ -423,8 +429,8 @@ impl Directory {
                         ))
                     }
                 };
-                let s =
-                    secret(&k.secret, &format!("{kkey}.secret")).map_err(DirectoryError::Secret)?;
+                let s = secret(&k.secret, &format!("{kkey}.secret"), &k.id)
+                    .map_err(DirectoryError::Secret)?;
                 if s.len() < 16 {
                     return Err(invalid(
                         format!("{kkey}.secret"),
@@ -516,6 +522,7 @@ impl Directory {
             version,
             policies: Arc::default(),
             doc: Arc::new(doc.clone()),
+            store_version: 0,
         };
         directory.policies = Arc::new(directory.policy_directory());
         Ok(directory)
@@ -533,6 +540,17 @@ impl Directory {
     /// and `idbroker directory export` writes.
     pub fn doc(&self) -> &Arc<DirectoryDoc> {
         &self.doc
+    }
+
+    /// The database's version this directory was loaded from (0: a file's).
+    pub fn store_version(&self) -> i64 {
+        self.store_version
+    }
+
+    /// The same directory, marked as the database's version `version`.
+    pub fn with_store_version(mut self, version: i64) -> Self {
+        self.store_version = version;
+        self
     }
 
     /// The compiled policies of every principal, as the verifier reads them

@@ -71,6 +71,10 @@ pub async fn authenticate_for(
             return Err(AuthError::InvalidClientTokenId.into());
         }
         check_signature(&parts, &parsed, &key.secret, now_s, skew).map_err(AuthError::from)?;
+        // GetAccessKeyLastUsed: kept in memory, written in batches (nothing waits on it).
+        state
+            .directory_service
+            .note_use(&id, now, parsed.service(), parsed.region());
         return Ok(Caller {
             kind: CallerKind::User {
                 name: user.name.clone(),

@@ -124,6 +124,12 @@ impl From<crate::admin::AdminError> for ApiError {
     }
 }
 
+impl From<crate::iam::IamError> for ApiError {
+    fn from(e: crate::iam::IamError) -> Self {
+        ApiError::new(e.code(), e.status(), e.message())
+    }
+}
+
 impl From<StsError> for ApiError {
     fn from(e: StsError) -> Self {
         let msg = e.to_string();

@@ -13,6 +13,7 @@ pub mod auth;
 mod call;
 pub mod console;
 pub mod error;
+mod iam_endpoint;
 pub mod ops;
 pub mod query;
 mod saml_metadata;

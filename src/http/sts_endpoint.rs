@@ -46,8 +46,12 @@ pub async fn sts(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut call = Call::start(&req);
     let params = query::params(&req, &body);
+    // The IAM API shares the listener (the AWS CLI and SDKs send it to the same endpoint URL).
+    if params.get("Version") == Some(crate::iam::VERSION) {
+        return crate::http::iam_endpoint::iam(&req, &body, &params, &state).await;
+    }
+    let mut call = Call::start(&req);
     let result = dispatch(&req, &body, &params, &state, &mut call).await;
     let action = crate::metrics::action_label(params.get("Action"));
     call.end(&state, &req, action, Outcome::of(&result), Some(&params));

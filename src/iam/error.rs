@@ -39,6 +39,9 @@ pub enum IamError {
     /// code for an entity that cannot be changed.
     #[error("{0}")]
     ReadOnly(String),
+    /// `AccessDenied` (403): the caller's policies do not allow it.
+    #[error("{0}")]
+    AccessDenied(String),
     /// `ServiceFailure` (500): the store failed; nothing was changed.
     #[error("{0}")]
     ServiceFailure(String),
@@ -59,6 +62,7 @@ impl IamError {
             IamError::InvalidAction(_) => "InvalidAction",
             IamError::ConcurrentModification(_) => "ConcurrentModification",
             IamError::ReadOnly(_) => "UnmodifiableEntity",
+            IamError::AccessDenied(_) => "AccessDenied",
             IamError::ServiceFailure(_) => "ServiceFailure",
         }
     }
@@ -72,6 +76,7 @@ impl IamError {
             | IamError::DeleteConflict(_)
             | IamError::ConcurrentModification(_) => 409,
             IamError::ServiceFailure(_) => 500,
+            IamError::AccessDenied(_) => 403,
             _ => 400,
         }
     }

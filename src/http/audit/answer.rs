@@ -52,6 +52,14 @@ pub(crate) enum Asked {
     /// resource to decide. Its headers, query and context are emptied before it is kept
     /// (they carry the signature and token) and never written.
     Verify(Box<VerifyInput>),
+    /// An IAM call: the resource it was authorized on (when it got that far) and its
+    /// parameters (never a password or an MFA code: the handler leaves those out).
+    Iam {
+        /// The resource ARN.
+        resource: Option<String>,
+        /// The parameters, by their Query names.
+        parameters: Vec<(String, String)>,
+    },
 }
 
 /// An issued session, without its secret and token.
@@ -205,6 +213,25 @@ impl Serialize for RequestParameters<'_> {
                 }
                 m.serialize_entry("maxItems", &l.max_items)?;
                 m.serialize_entry("marker", &l.marker.is_some())?;
+                m.end()
+            }
+            RequestParameters::Asked(Asked::Iam {
+                resource,
+                parameters,
+            }) => {
+                let mut m = s.serialize_map(None)?;
+                if let Some(r) = resource {
+                    m.serialize_entry("resource", &field(r))?;
+                }
+                for (name, value) in parameters.iter().take(super::bounded::MAX_ITEMS) {
+                    m.serialize_entry(name, &field(value))?;
+                }
+                if parameters.len() > super::bounded::MAX_ITEMS {
+                    m.serialize_entry(
+                        "moreParameters",
+                        &(parameters.len() - super::bounded::MAX_ITEMS),
+                    )?;
+                }
                 m.end()
             }
             RequestParameters::Asked(Asked::Verify(v)) => {

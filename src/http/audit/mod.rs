@@ -121,6 +121,8 @@ pub(crate) const SIGNIN: &str = "signin.amazonaws.com";
 /// idbroker's own API (the admin API, `/verify`, `/workload/credentials`): the SigV4 service
 /// name `idbroker` in CloudTrail's form. Not an AWS service.
 pub(crate) const IDBROKER: &str = "idbroker.amazonaws.com";
+/// The IAM API's calls.
+pub(crate) const IAM: &str = "iam.amazonaws.com";
 
 /// The event `action` is recorded as.
 pub(crate) fn event(action: &'static str) -> Event {
@@ -151,7 +153,10 @@ pub(crate) fn event(action: &'static str) -> Event {
         "ConsoleSignOut" => signin("ConsoleSignOut"),
         "VerifyRequest" | "ListSessions" | "GetScopedKey" | "WatchRevocations"
         | "VerifyK8sToken" => api(IDBROKER, true),
-        _ => api(IDBROKER, false),
+        _ => match crate::iam_call::known(action) {
+            Some(c) => api(IAM, c.effect == crate::iam::Effect::Read),
+            None => api(IDBROKER, false),
+        },
     }
 }
 

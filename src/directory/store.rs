@@ -1,0 +1,438 @@
+//! The directory in a database: PostgreSQL for several replicas, SQLite embedded for one process
+//! (and the demo). Schema in `migrations/{postgres,sqlite}` (embedded, applied at open).
+//!
+//! Invariants, enforced here:
+//! - The database holds one account's directory as documents, one row per entity (its JSON),
+//!   and a version that every change increments. A change is written only over the version it
+//!   was computed from ([`DirectoryStore::save`]): of two conflicting writers one wins, the other
+//!   is told [`StoreError::Conflict`] and nothing of it is written.
+//! - No secret in clear is ever written: every access key's secret must be `sealed`.
+//! - Replicas learn of a change by polling [`DirectoryStore::version`] (one indexed row).
+//!
+//! When a long-term access key was last used is kept apart (`idbroker_access_key_last_used`),
+//! written in batches, and is not part of the version.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
+
+use super::raw::{DirectoryDoc, RawGroup, RawManagedPolicy, RawRole, RawUser};
+
+/// A store that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another change was written since the version this one was computed from.
+    #[error("the directory changed since version {0}; nothing was written")]
+    Conflict(i64),
+    /// The URL is not one the store knows.
+    #[error("directory.url: {0}")]
+    Url(String),
+    /// The database failed or could not be reached (no secret in the text).
+    #[error("directory store: {0}")]
+    Database(String),
+    /// A row could not be read back as an entity.
+    #[error("directory store: entity {kind}/{name}: {problem}")]
+    Corrupt {
+        /// Kind of entity.
+        kind: String,
+        /// Its name key.
+        name: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A document to write holds a secret in clear.
+    #[error("directory store: {0}: only sealed secrets are stored")]
+    Unsealed(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Database(format!("migration: {e}"))
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run `$body` with `$pool` bound to whichever pool the store has (the SQL is the same for
+/// both: `$N` placeholders in order, `ON CONFLICT ... DO UPDATE`).
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// A directory as stored: its version and its documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The version (1 for the first write, then one more per change).
+    pub version: i64,
+    /// The directory.
+    pub doc: DirectoryDoc,
+}
+
+/// When an access key was last used: seconds since the epoch, the service and region signed
+/// for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUsed {
+    /// Seconds since the Unix epoch.
+    pub at: i64,
+    /// The SigV4 service (`sts`, `iam`, ...).
+    pub service: String,
+    /// The SigV4 region.
+    pub region: String,
+}
+
+/// See the module.
+#[derive(Debug, Clone)]
+pub struct DirectoryStore {
+    db: Db,
+    /// The URL without its password, for logs.
+    shown: String,
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+impl DirectoryStore {
+    /// Connect to `url` (`postgres://...`, `postgresql://...`, `sqlite://PATH`,
+    /// `sqlite::memory:`) and bring its schema up to date.
+    pub async fn open(url: &str) -> Result<DirectoryStore, StoreError> {
+        let shown = redact(url);
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Url(format!("{shown}: {e}")))?
+                .options([("statement_timeout", "5s")]);
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(opts)
+                .await
+                .map_err(|e| StoreError::Database(format!("{shown}: {e}")))?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            Db::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Url(format!("{shown}: {e}")))?
+                .create_if_missing(true)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let opts = if memory {
+                opts
+            } else {
+                opts.journal_mode(SqliteJournalMode::Wal)
+            };
+            // An in-memory database lives as long as its one connection.
+            let pool = if memory {
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+            } else {
+                SqlitePoolOptions::new().max_connections(4)
+            }
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Database(format!("{shown}: {e}")))?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Db::Sqlite(pool)
+        } else {
+            return Err(StoreError::Url(format!(
+                "{shown}: use postgres://... or sqlite://PATH"
+            )));
+        };
+        Ok(DirectoryStore { db, shown })
+    }
+
+    /// The URL, without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The version stored (0: nothing was ever written).
+    pub async fn version(&self) -> Result<i64, StoreError> {
+        let v: Option<(i64,)> = with_pool!(&self.db, pool => {
+            sqlx::query_as("SELECT version FROM idbroker_directory_meta WHERE id = 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(v.map_or(0, |(v,)| v))
+    }
+
+    /// The directory stored, `None` when nothing was ever written.
+    pub async fn load(&self) -> Result<Option<Stored>, StoreError> {
+        // One transaction: the version and the rows it names, not a mix of two changes.
+        with_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let meta: Option<(i64, String, Option<String>)> = sqlx::query_as(
+                "SELECT version, account_id, account_alias FROM idbroker_directory_meta WHERE id = 1",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((version, account_id, account_alias)) = meta else {
+                return Ok(None);
+            };
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT kind, name_key, body FROM idbroker_directory_entities \
+                 WHERE account_id = $1 ORDER BY kind, name_key",
+            )
+            .bind(&account_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let mut doc = DirectoryDoc {
+                account_id,
+                account_alias,
+                ..DirectoryDoc::default()
+            };
+            for (kind, name, body) in rows {
+                read_row(&mut doc, &kind, &name, &body)?;
+            }
+            Ok(Some(Stored { version, doc }))
+        })
+    }
+
+    /// Write `new` over the stored version `expected` (0: the store is empty), whose directory
+    /// was `old`: only the entities that differ are written. The new version, or
+    /// [`StoreError::Conflict`] when the store is no longer at `expected` (nothing written).
+    pub async fn save(
+        &self,
+        expected: i64,
+        old: Option<&DirectoryDoc>,
+        new: &DirectoryDoc,
+    ) -> Result<i64, StoreError> {
+        check_sealed(new)?;
+        let empty = DirectoryDoc::default();
+        let old = match old {
+            Some(o) if o.account_id == new.account_id => o,
+            _ => &empty,
+        };
+        let before = rows(old)?;
+        let after = rows(new)?;
+        let gone: Vec<&(&'static str, String)> =
+            before.keys().filter(|k| !after.contains_key(*k)).collect();
+        let changed: Vec<(&(&'static str, String), &String)> = after
+            .iter()
+            .filter(|(k, body)| before.get(*k) != Some(*body))
+            .collect();
+        with_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = if expected == 0 {
+                sqlx::query(
+                    "INSERT INTO idbroker_directory_meta (id, version, account_id, account_alias) \
+                     VALUES (1, 1, $1, $2) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&new.account_id)
+                .bind(&new.account_alias)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            } else {
+                sqlx::query(
+                    "UPDATE idbroker_directory_meta SET version = version + 1, account_id = $1, \
+                     account_alias = $2 WHERE id = 1 AND version = $3",
+                )
+                .bind(&new.account_id)
+                .bind(&new.account_alias)
+                .bind(expected)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+            };
+            if updated != 1 {
+                tx.rollback().await?;
+                return Err(StoreError::Conflict(expected));
+            }
+            // Rows of another account (the directory's account changed): gone.
+            sqlx::query("DELETE FROM idbroker_directory_entities WHERE account_id <> $1")
+                .bind(&new.account_id)
+                .execute(&mut *tx)
+                .await?;
+            for (kind, name) in gone {
+                sqlx::query(
+                    "DELETE FROM idbroker_directory_entities \
+                     WHERE account_id = $1 AND kind = $2 AND name_key = $3",
+                )
+                .bind(&new.account_id)
+                .bind(*kind)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for ((kind, name), body) in changed {
+                sqlx::query(
+                    "INSERT INTO idbroker_directory_entities (account_id, kind, name_key, body) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, kind, name_key) \
+                     DO UPDATE SET body = excluded.body",
+                )
+                .bind(&new.account_id)
+                .bind(*kind)
+                .bind(name)
+                .bind(body)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let (version,): (i64,) =
+                sqlx::query_as("SELECT version FROM idbroker_directory_meta WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            Ok(version)
+        })
+    }
+
+    /// Record when access keys were last used (one statement per key, one transaction; a later
+    /// time never goes back).
+    pub async fn record_last_used(&self, batch: &[(String, LastUsed)]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        with_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for (id, used) in batch {
+                sqlx::query(
+                    "INSERT INTO idbroker_access_key_last_used (access_key_id, used_at, service_name, region) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (access_key_id) DO UPDATE SET \
+                     used_at = excluded.used_at, service_name = excluded.service_name, region = excluded.region \
+                     WHERE idbroker_access_key_last_used.used_at <= excluded.used_at",
+                )
+                .bind(id)
+                .bind(used.at)
+                .bind(&used.service)
+                .bind(&used.region)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// When `access_key_id` was last used, if ever (as recorded).
+    pub async fn last_used(&self, access_key_id: &str) -> Result<Option<LastUsed>, StoreError> {
+        let row: Option<(i64, String, String)> = with_pool!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT used_at, service_name, region FROM idbroker_access_key_last_used \
+                 WHERE access_key_id = $1",
+            )
+            .bind(access_key_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|(at, service, region)| LastUsed {
+            at,
+            service,
+            region,
+        }))
+    }
+}
+
+const MANAGED: &str = "managed_policy";
+const GROUP: &str = "group";
+const USER: &str = "user";
+const ROLE: &str = "role";
+
+fn json<T: serde::Serialize>(kind: &str, name: &str, v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt {
+        kind: kind.into(),
+        name: name.into(),
+        problem: e.to_string(),
+    })
+}
+
+/// Every entity of `doc` as (kind, lower-case name) -> JSON body.
+fn rows(doc: &DirectoryDoc) -> Result<BTreeMap<(&'static str, String), String>, StoreError> {
+    let mut out = BTreeMap::new();
+    for p in &doc.managed_policies {
+        let k = p.name.to_ascii_lowercase();
+        out.insert((MANAGED, k.clone()), json(MANAGED, &k, p)?);
+    }
+    for g in &doc.groups {
+        let k = g.name.to_ascii_lowercase();
+        out.insert((GROUP, k.clone()), json(GROUP, &k, g)?);
+    }
+    for u in &doc.users {
+        let k = u.name.to_ascii_lowercase();
+        out.insert((USER, k.clone()), json(USER, &k, u)?);
+    }
+    for r in &doc.roles {
+        let k = r.name.to_ascii_lowercase();
+        out.insert((ROLE, k.clone()), json(ROLE, &k, r)?);
+    }
+    Ok(out)
+}
+
+fn read_row(doc: &mut DirectoryDoc, kind: &str, name: &str, body: &str) -> Result<(), StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+        kind: kind.into(),
+        name: name.into(),
+        problem: e.to_string(),
+    };
+    match kind {
+        MANAGED => doc
+            .managed_policies
+            .push(serde_json::from_str::<RawManagedPolicy>(body).map_err(corrupt)?),
+        GROUP => doc
+            .groups
+            .push(serde_json::from_str::<RawGroup>(body).map_err(corrupt)?),
+        USER => doc
+            .users
+            .push(serde_json::from_str::<RawUser>(body).map_err(corrupt)?),
+        ROLE => doc
+            .roles
+            .push(serde_json::from_str::<RawRole>(body).map_err(corrupt)?),
+        other => {
+            return Err(StoreError::Corrupt {
+                kind: other.into(),
+                name: name.into(),
+                problem: "unknown kind".into(),
+            })
+        }
+    }
+    Ok(())
+}
+
+fn check_sealed(doc: &DirectoryDoc) -> Result<(), StoreError> {
+    for u in &doc.users {
+        for k in &u.access_keys {
+            let s = &k.secret;
+            if s.sealed.is_none() || s.value.is_some() || s.env.is_some() || s.file.is_some() {
+                return Err(StoreError::Unsealed(format!(
+                    "user {} access key {}",
+                    u.name, k.id
+                )));
+            }
+        }
+    }
+    Ok(())
+}

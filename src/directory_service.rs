@@ -1,0 +1,348 @@
+//! The directory in force and where it is kept: the one path by which it is loaded, changed and
+//! followed.
+//!
+//! - A file's directory (no `[directory] url`) is read-only here: the IAM API's changes are
+//!   refused ([`IamError::ReadOnly`]); the file is reloaded on SIGHUP or change
+//!   (`crate::reload`).
+//! - A database's directory: at start the database is read (seeded with the file's directory
+//!   when empty, secrets sealed); a change ([`DirectoryService::change`]) edits a copy of the
+//!   version in force, is validated whole ([`Directory::build`]), written over that version
+//!   (another replica's change in between: computed again on the newer version, up to 3 times),
+//!   and put in force here at once; other replicas see the database's version move within
+//!   `[directory] poll_milliseconds` ([`DirectoryService::follow`]) and load it.
+//!
+//! A request reads one whole version ([`LiveDirectory::load`]); nothing here is on the STS hot
+//! path except [`DirectoryService::note_use`] (a map insert; written to the database in
+//! batches).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use idbroker_session::SealingKeys;
+
+use crate::config::Config;
+use crate::directory::live::LiveDirectory;
+use crate::directory::store::{DirectoryStore, LastUsed, StoreError};
+use crate::directory::{sealed, Directory, DirectoryDoc, DirectoryError};
+use crate::iam::IamError;
+use crate::revocation_hub::RevocationHub;
+
+/// How many times a change is computed again after another replica's change won.
+const ATTEMPTS: usize = 3;
+/// How often access keys' last use is written.
+const FLUSH_EVERY: Duration = Duration::from_secs(2);
+/// At most this many keys' last use wait to be written (more are dropped until the next flush).
+const PENDING_MAX: usize = 100_000;
+
+/// See the module.
+pub struct DirectoryService {
+    live: Arc<LiveDirectory>,
+    store: Option<DirectoryStore>,
+    keys: Arc<SealingKeys>,
+    hub: Arc<RevocationHub>,
+    poll: Duration,
+    /// This process's changes, one at a time.
+    writes: tokio::sync::Mutex<()>,
+    /// Access key id -> last use not yet written.
+    pending: Mutex<HashMap<String, LastUsed>>,
+    /// Where the file's directory is (for the read-only refusal's message).
+    file: String,
+}
+
+impl std::fmt::Debug for DirectoryService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryService")
+            .field("store", &self.store.as_ref().map(DirectoryStore::shown))
+            .field("poll", &self.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Build a directory from data whose secrets are sealed (or, for a file's, given as the file
+/// says: those were opened when the file loaded).
+pub fn build(doc: &DirectoryDoc, keys: &SealingKeys) -> Result<Directory, DirectoryError> {
+    Directory::build(doc, &mut |r, key, id| match &r.sealed {
+        Some(text) => sealed::open(keys, id, text).map_err(|e| crate::settings::ConfigError {
+            file: "directory".into(),
+            key: key.into(),
+            problem: e.to_string(),
+        }),
+        None => Err(crate::settings::ConfigError {
+            file: "directory".into(),
+            key: key.into(),
+            problem: "a stored secret must be sealed".into(),
+        }),
+    })
+}
+
+/// `doc` (a file's directory, built as `built`) with every access key's secret sealed: what a
+/// database may hold.
+pub fn sealed_copy(
+    doc: &DirectoryDoc,
+    built: &Directory,
+    keys: &SealingKeys,
+) -> Result<DirectoryDoc, String> {
+    let mut out = doc.clone();
+    for u in &mut out.users {
+        for k in &mut u.access_keys {
+            if k.secret.sealed.is_some() {
+                continue;
+            }
+            let (_, key) = built
+                .access_key(&k.id)
+                .ok_or_else(|| format!("access key {} is not in the directory", k.id))?;
+            k.secret = sealed::seal(keys, &k.id, &key.secret).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(out)
+}
+
+fn invalid(e: DirectoryError) -> IamError {
+    match e {
+        DirectoryError::Invalid { key, problem } => {
+            match problem.strip_prefix("MalformedPolicyDocument: ") {
+                Some(why) => IamError::MalformedPolicyDocument(why.to_owned()),
+                None => IamError::Validation(format!("{key}: {problem}")),
+            }
+        }
+        DirectoryError::Secret(e) => IamError::ServiceFailure(format!("{}: {}", e.key, e.problem)),
+    }
+}
+
+impl DirectoryService {
+    /// The directory of `config`, put in force in `live`: the file's, or the database's
+    /// (seeded with the file's when empty).
+    pub async fn start(
+        config: &Config,
+        keys: Arc<SealingKeys>,
+        live: Arc<LiveDirectory>,
+        hub: Arc<RevocationHub>,
+    ) -> Result<DirectoryService, String> {
+        let mut service = DirectoryService {
+            live,
+            store: None,
+            keys,
+            hub,
+            poll: Duration::from_millis(250),
+            writes: tokio::sync::Mutex::new(()),
+            pending: Mutex::default(),
+            file: config.file.display().to_string(),
+        };
+        let Some(settings) = &config.directory_store else {
+            return Ok(service);
+        };
+        if config.sealing.is_none() {
+            return Err("[directory] url needs [sealing] keys: access keys' secrets are sealed in the database, and a random key would lose them at restart".into());
+        }
+        let store = DirectoryStore::open(&settings.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let stored = match store.load().await.map_err(|e| e.to_string())? {
+            Some(s) => s,
+            None => {
+                let seed = sealed_copy(config.directory.doc(), &config.directory, &service.keys)?;
+                let version = match store.save(0, None, &seed).await {
+                    Ok(v) => v,
+                    // Another replica seeded it first: read what it wrote.
+                    Err(StoreError::Conflict(_)) => 0,
+                    Err(e) => return Err(e.to_string()),
+                };
+                tracing::info!(store = %store.shown(), version, "directory database was empty: seeded with the configuration file's directory");
+                store
+                    .load()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("directory database: empty after seeding")?
+            }
+        };
+        let directory = build(&stored.doc, &service.keys)
+            .map_err(|e| format!("directory database ({}): {e}", store.shown()))?
+            .with_store_version(stored.version);
+        let (users, roles, policies) = directory.counts();
+        tracing::info!(store = %store.shown(), version = stored.version, users, roles, policies, "directory loaded from the database");
+        service.live.replace(directory);
+        service.poll = settings.poll;
+        service.store = Some(store);
+        Ok(service)
+    }
+
+    /// Is the directory kept in a database (changes allowed)?
+    pub fn writable(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The database, when there is one.
+    pub fn store(&self) -> Option<&DirectoryStore> {
+        self.store.as_ref()
+    }
+
+    fn put(&self, directory: Directory) {
+        if let Some(version) = self.live.replace(directory) {
+            self.hub.policies_changed(version);
+        }
+    }
+
+    /// Change the directory: `edit` a copy of the version in force; the result is validated
+    /// whole, written over that version and put in force. `edit` runs again (on the newer
+    /// version) when another replica's change was written first; after [`ATTEMPTS`]:
+    /// `ConcurrentModification`.
+    pub async fn change<T>(
+        &self,
+        mut edit: impl FnMut(&mut DirectoryDoc) -> Result<T, IamError>,
+    ) -> Result<T, IamError> {
+        let Some(store) = &self.store else {
+            return Err(IamError::ReadOnly(format!(
+                "The directory is read-only: it is the configuration file's ({}). Change the file, or keep the directory in a database ([directory] url).",
+                self.file
+            )));
+        };
+        let _one_at_a_time = self.writes.lock().await;
+        for _ in 0..ATTEMPTS {
+            let current = self.live.load();
+            let mut doc = DirectoryDoc::clone(current.doc());
+            let out = edit(&mut doc)?;
+            if doc == **current.doc() {
+                return Ok(out);
+            }
+            let directory = build(&doc, &self.keys).map_err(invalid)?;
+            match store
+                .save(current.store_version(), Some(current.doc()), &doc)
+                .await
+            {
+                Ok(version) => {
+                    self.put(directory.with_store_version(version));
+                    return Ok(out);
+                }
+                Err(StoreError::Conflict(_)) => {
+                    self.refresh()
+                        .await
+                        .map_err(|e| IamError::ServiceFailure(e.to_string()))?;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "directory change not written");
+                    return Err(IamError::ServiceFailure(
+                        "The directory could not be written; nothing was changed.".into(),
+                    ));
+                }
+            }
+        }
+        Err(IamError::ConcurrentModification(
+            "The directory was changed by others while this change was made; try again.".into(),
+        ))
+    }
+
+    /// Load the database's version when it is not the one in force. `true`: another version
+    /// is in force now.
+    pub async fn refresh(&self) -> Result<bool, StoreError> {
+        let Some(store) = &self.store else {
+            return Ok(false);
+        };
+        let version = store.version().await?;
+        if version == self.live.load().store_version() {
+            return Ok(false);
+        }
+        let Some(stored) = store.load().await? else {
+            return Ok(false);
+        };
+        match build(&stored.doc, &self.keys) {
+            Ok(d) => {
+                self.put(d.with_store_version(stored.version));
+                Ok(true)
+            }
+            Err(e) => Err(StoreError::Corrupt {
+                kind: "directory".into(),
+                name: format!("version {}", stored.version),
+                problem: e.to_string(),
+            }),
+        }
+    }
+
+    /// Follow the database for as long as the process runs: another replica's change is in
+    /// force here within the poll interval; access keys' last use is written every
+    /// [`FLUSH_EVERY`]. A failing database keeps the version in force (logged once a minute).
+    pub async fn follow(self: Arc<Self>) {
+        if self.store.is_none() {
+            return;
+        }
+        let mut tick = tokio::time::interval(self.poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_flush = crate::clock::Stopwatch::start();
+        let mut last_warning: Option<crate::clock::Stopwatch> = None;
+        loop {
+            tick.tick().await;
+            let mut failed = self.refresh().await.err();
+            if last_flush.elapsed() >= FLUSH_EVERY {
+                last_flush = crate::clock::Stopwatch::start();
+                if let Err(e) = self.flush().await {
+                    failed = Some(e);
+                }
+            }
+            if let Some(e) = failed {
+                if last_warning
+                    .as_ref()
+                    .is_none_or(|w| w.elapsed() >= Duration::from_secs(60))
+                {
+                    tracing::warn!(error = %e, "directory database: keeping the directory in force");
+                    last_warning = Some(crate::clock::Stopwatch::start());
+                }
+            }
+        }
+    }
+
+    /// An access key signed a request at `at` for `service` in `region` (kept until the next
+    /// flush; nothing waits on the database).
+    pub fn note_use(&self, access_key_id: &str, at: SystemTime, service: &str, region: &str) {
+        if self.store.is_none() {
+            return;
+        }
+        let at = crate::clock::epoch(at);
+        let Ok(mut pending) = self.pending.lock() else {
+            return;
+        };
+        if pending.len() >= PENDING_MAX && !pending.contains_key(access_key_id) {
+            return;
+        }
+        pending.insert(
+            access_key_id.to_owned(),
+            LastUsed {
+                at: i64::try_from(at).unwrap_or(i64::MAX),
+                service: service.to_owned(),
+                region: region.to_owned(),
+            },
+        );
+    }
+
+    /// Write what [`Self::note_use`] kept.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let batch: Vec<(String, LastUsed)> = match self.pending.lock() {
+            Ok(mut p) => p.drain().collect(),
+            Err(_) => return Ok(()),
+        };
+        store.record_last_used(&batch).await
+    }
+
+    /// When `access_key_id` was last used: what waits to be written, else what was written.
+    pub async fn last_used(&self, access_key_id: &str) -> Result<Option<LastUsed>, StoreError> {
+        if let Some(u) = self
+            .pending
+            .lock()
+            .ok()
+            .and_then(|p| p.get(access_key_id).cloned())
+        {
+            return Ok(Some(u));
+        }
+        match &self.store {
+            Some(s) => s.last_used(access_key_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The sealing keys (to seal new access keys' secrets).
+    pub fn keys(&self) -> &SealingKeys {
+        &self.keys
+    }
+}

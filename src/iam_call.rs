@@ -1,0 +1,147 @@
+//! One IAM Query API call (Version 2010-05-08): the use case between the handler
+//! (`crate::http::iam_endpoint`) and the directory. The caller's own policies decide (`iam:ACTION`
+//! on the entity's ARN, as IAM names resources); a reading call runs on the call's one version of
+//! the directory; a writing one goes through [`DirectoryService::change`] (validated whole,
+//! stored over the version it was computed from, in force here at once and on every replica
+//! within the poll interval). `GetAccessKeyLastUsed` reads the database.
+
+use idbroker_session::SealingKeys;
+
+use crate::directory::Directory;
+use crate::directory_service::DirectoryService;
+use crate::iam::{self, Call, Context, Effect, IamError, Input, Node, Output};
+use crate::sts::{Caller, CallerKind, RequestFacts};
+
+/// What the audit record says of an IAM call: the action and the resource it was authorized on.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// `CreateRole`, ...
+    pub action: &'static str,
+    /// The resource ARN (or `*`).
+    pub resource: String,
+}
+
+/// `GetAccessKeyLastUsed`: not one of the pure calls (it reads the database).
+const LAST_USED: Call = Call {
+    action: "GetAccessKeyLastUsed",
+    effect: Effect::Read,
+};
+
+/// The call `action` names, if idbroker has it.
+pub fn known(action: &str) -> Option<Call> {
+    if action == LAST_USED.action {
+        return Some(LAST_USED);
+    }
+    iam::call(action)
+}
+
+fn caller_user(caller: &Caller) -> Option<&str> {
+    match &caller.kind {
+        CallerKind::User { name } | CallerKind::UserSession { name } => Some(name),
+        CallerKind::AssumedRole { .. } => None,
+    }
+}
+
+fn seal_with(
+    keys: &SealingKeys,
+) -> impl Fn(&str, &str) -> Result<crate::settings::SecretRef, IamError> + Sync + '_ {
+    move |id, secret| {
+        crate::directory::sealed::seal(keys, id, secret).map_err(|e| {
+            tracing::error!(error = %e, "a new access key's secret could not be sealed");
+            IamError::ServiceFailure("The access key could not be created.".into())
+        })
+    }
+}
+
+/// Run `call` for `caller` (verified), with `dir` the call's one version of the directory.
+/// `decided` is filled as soon as the resource is known (for the audit record, also when the
+/// call is then refused).
+pub async fn run(
+    service: &DirectoryService,
+    dir: &Directory,
+    caller: &Caller,
+    call: Call,
+    input: Input<'_>,
+    facts: &RequestFacts<'_>,
+    decided: &mut Option<Decided>,
+) -> Result<Output, IamError> {
+    // AWS refuses IAM calls made with GetSessionToken's credentials unless they carry MFA,
+    // which idbroker's sessions do not yet.
+    if matches!(caller.kind, CallerKind::UserSession { .. }) {
+        return Err(IamError::AccessDenied(
+            "Cannot call IAM APIs with credentials from GetSessionToken that were not authenticated with MFA.".into(),
+        ));
+    }
+    let seal = seal_with(service.keys());
+    let ctx = Context {
+        now: facts.now,
+        caller_user: caller_user(caller),
+        seal: &seal,
+    };
+    let doc = dir.doc();
+    let resource = if call.action == LAST_USED.action {
+        last_used_owner(dir, &input)?.1
+    } else {
+        iam::resource(&call, &input, doc, &ctx)
+    };
+    *decided = Some(Decided {
+        action: call.action,
+        resource: resource.clone(),
+    });
+    let action = format!("iam:{}", call.action);
+    crate::sts::authorize(dir, caller, &action, &resource, facts)
+        .map_err(|e| IamError::AccessDenied(e.to_string()))?;
+    if call.action == LAST_USED.action {
+        return last_used(service, dir, &input).await;
+    }
+    match call.effect {
+        Effect::Read => iam::read(&call, &input, doc, &ctx),
+        Effect::Write => {
+            service
+                .change(|doc| iam::write(&call, &input, doc, &ctx))
+                .await
+        }
+    }
+}
+
+/// The user owning the key `AccessKeyId` names, and the user's ARN.
+fn last_used_owner(dir: &Directory, input: &Input<'_>) -> Result<(String, String), IamError> {
+    let id = input.required("AccessKeyId", "accessKeyId")?;
+    let (user, _) = dir.access_key(id).ok_or_else(|| {
+        IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found"))
+    })?;
+    Ok((user.name.clone(), user.arn.clone()))
+}
+
+async fn last_used(
+    service: &DirectoryService,
+    dir: &Directory,
+    input: &Input<'_>,
+) -> Result<Output, IamError> {
+    let (user, _) = last_used_owner(dir, input)?;
+    let id = input.required("AccessKeyId", "accessKeyId")?;
+    let used = service.last_used(id).await.map_err(|e| {
+        tracing::warn!(error = %e, "access key last use could not be read");
+        IamError::ServiceFailure("The access key's last use could not be read.".into())
+    })?;
+    let details = match used {
+        Some(u) => Node::Struct(vec![
+            (
+                "LastUsedDate",
+                Node::text(iam::timestamp(
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::from_secs(u64::try_from(u.at).unwrap_or(0)),
+                )),
+            ),
+            ("ServiceName", Node::text(u.service)),
+            ("Region", Node::text(u.region)),
+        ]),
+        None => Node::Struct(vec![
+            ("ServiceName", Node::text("N/A")),
+            ("Region", Node::text("N/A")),
+        ]),
+    };
+    Ok(Output::empty()
+        .field("UserName", Node::text(user))
+        .field("AccessKeyLastUsed", details))
+}
