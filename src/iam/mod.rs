@@ -6,8 +6,9 @@
 //! (`crate::iam_service`); nothing here does IO.
 //!
 //! Each family of calls has its module: `roles`, `policies` (inline policies, attachments,
-//! boundaries), `users`, `groups`, `keys` (access keys), `account` (alias, authorization
-//! details); `entities` holds the lookups the roles and policies families share.
+//! boundaries), `managed` (managed policies and their versions), `users`, `groups`, `keys`
+//! (access keys), `account` (alias, authorization details); `entities` holds the lookups the
+//! roles, policies and managed families share.
 
 use std::time::SystemTime;
 
@@ -120,6 +121,7 @@ mod common;
 mod entities;
 mod groups;
 mod keys;
+mod managed;
 mod policies;
 mod roles;
 mod users;
