@@ -25,6 +25,12 @@ const FAMILIES: &[Family] = &[
         write: super::policies::write,
     },
     Family {
+        calls: super::managed::CALLS,
+        resource: super::managed::resource,
+        read: super::managed::read,
+        write: super::managed::write,
+    },
+    Family {
         calls: super::users::CALLS,
         resource: super::users::resource,
         read: super::users::read,

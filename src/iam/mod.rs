@@ -5,9 +5,10 @@
 //! validating the whole edited directory, storing it and auditing are the caller's
 //! (`crate::iam_service`); nothing here does IO.
 //!
-//! Each family of calls has its module: `roles`, `policies` (inline and managed, versions,
-//! attachments, boundaries), `users`, `groups`, `keys` (access keys), `account` (alias,
-//! authorization details).
+//! Each family of calls has its module: `roles`, `policies` (inline policies, attachments,
+//! boundaries), `managed` (managed policies and their versions), `users`, `groups`, `keys`
+//! (access keys), `account` (alias, authorization details); `entities` holds the lookups the
+//! roles, policies and managed families share.
 
 use std::time::SystemTime;
 
@@ -117,8 +118,13 @@ pub fn write(
 mod account;
 mod calls;
 mod common;
+mod entities;
 mod groups;
 mod keys;
+mod managed;
 mod policies;
 mod roles;
 mod users;
+
+#[cfg(test)]
+mod testkit;
