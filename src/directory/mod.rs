@@ -254,7 +254,13 @@ fn check_tags(tags: &Tags, key: &str) -> Result<(), DirectoryError> {
 }
 
 pub(crate) fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
+    valid_name_up_to(name, 64)
+}
+
+/// A name of 1..=`max` of `[A-Za-z0-9+=,.@_-]` (users and roles: 64; groups and managed
+/// policies: 128, as IAM allows).
+pub(crate) fn valid_name_up_to(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
@@ -296,10 +302,10 @@ impl Directory {
         let mut managed = HashMap::new();
         for (i, m) in raw.managed_policies.iter().enumerate() {
             let key = format!("managed_policies[{i}]");
-            if !valid_name(&m.name) || !valid_path(&m.path) {
+            if !valid_name_up_to(&m.name, 128) || !valid_path(&m.path) {
                 return Err(invalid(
                     &key,
-                    "name must be 1..64 of [A-Za-z0-9+=,.@_-], path /.../",
+                    "name must be 1..128 of [A-Za-z0-9+=,.@_-], path /.../",
                 ));
             }
             let arn = format!("arn:aws:iam::{acct}:policy{}{}", m.path, m.name);
@@ -359,7 +365,7 @@ impl Directory {
         let mut groups: HashMap<&str, Vec<Arc<Policy>>> = HashMap::new();
         for (i, g) in raw.groups.iter().enumerate() {
             let key = format!("groups[{i}]");
-            if !valid_name(&g.name) || !valid_path(&g.path) {
+            if !valid_name_up_to(&g.name, 128) || !valid_path(&g.path) {
                 return Err(invalid(&key, "invalid group name or path"));
             }
             let arn = format!("arn:aws:iam::{acct}:group{}{}", g.path, g.name);

@@ -2,13 +2,21 @@
 
 use super::{Call, Context, DirectoryDoc, IamError, Input, Output};
 
+/// How a family names a call's resource.
+type ResourceFn = fn(&Call, &Input<'_>, &DirectoryDoc, &Context<'_>) -> Option<String>;
+/// How a family runs a reading call (`None`: not one of its own).
+type ReadFn =
+    fn(&Call, &Input<'_>, &DirectoryDoc, &Context<'_>) -> Option<Result<Output, IamError>>;
+/// How a family runs a writing call (`None`: not one of its own).
+type WriteFn =
+    fn(&Call, &Input<'_>, &mut DirectoryDoc, &Context<'_>) -> Option<Result<Output, IamError>>;
+
 /// Every family: its calls, how it names their resources, and how it runs them.
 struct Family {
     calls: &'static [Call],
-    resource: fn(&Call, &Input<'_>, &DirectoryDoc, &Context<'_>) -> Option<String>,
-    read: fn(&Call, &Input<'_>, &DirectoryDoc, &Context<'_>) -> Option<Result<Output, IamError>>,
-    write:
-        fn(&Call, &Input<'_>, &mut DirectoryDoc, &Context<'_>) -> Option<Result<Output, IamError>>,
+    resource: ResourceFn,
+    read: ReadFn,
+    write: WriteFn,
 }
 
 const FAMILIES: &[Family] = &[

@@ -1,5 +1,4 @@
 //! What every family of IAM calls shares: names, paths, ARNs and ids, case-insensitive
-#![allow(dead_code)] // Until every family uses them (removed when the calls land).
 //! lookups, policy documents (validation, size, how answers write them), tags, pagination.
 
 use idbroker_policy::{Policy, PolicyKind};

@@ -159,7 +159,7 @@ fn update_group(input: &Input<'_>, doc: &mut DirectoryDoc) -> Result<Output, Iam
     let name = group_name(input)?;
     let new_name = input.get("NewGroupName");
     if let Some(n) = new_name {
-        common::check_name(n, "newGroupName", entity::MAX_NAME)?;
+        common::check_name(n, "newGroupName", entity::MAX_GROUP_NAME)?;
     }
     let new_path = match input.get("NewPath") {
         Some(_) => Some(common::path(input, "NewPath", "newPath")?),

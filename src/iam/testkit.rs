@@ -107,7 +107,7 @@ pub(crate) fn run(
             let out = write(&c, &input, &mut copy, ctx);
             match &out {
                 Ok(_) => {
-                    if let Err(e) = Directory::build(&copy, &mut |_, _| {
+                    if let Err(e) = Directory::build(&copy, &mut |_, _, _| {
                         Ok(zeroize::Zeroizing::new("x".repeat(40)))
                     }) {
                         panic!("{action} left a directory that does not build: {e}");

@@ -13,8 +13,10 @@ pub(crate) const EPOCH: &str = "1970-01-01T00:00:00Z";
 pub(crate) const USER_MEMBER: &str = "userName";
 /// `GroupName` member in messages.
 pub(crate) const GROUP_MEMBER: &str = "groupName";
-/// The longest user or group name the directory holds.
+/// The longest user name (IAM's).
 pub(crate) const MAX_NAME: usize = 64;
+/// The longest group name (IAM's).
+pub(crate) const MAX_GROUP_NAME: usize = 128;
 
 /// `The user with name X cannot be found.`
 pub(crate) fn no_user(name: &str) -> IamError {
@@ -68,7 +70,7 @@ pub(crate) fn user_name<'a>(input: &Input<'a>) -> Result<&'a str, IamError> {
 
 /// A required `GroupName` parameter, validated.
 pub(crate) fn group_name<'a>(input: &Input<'a>) -> Result<&'a str, IamError> {
-    common::name(input, "GroupName", GROUP_MEMBER, MAX_NAME)
+    common::name(input, "GroupName", GROUP_MEMBER, MAX_GROUP_NAME)
 }
 
 /// `UserName` when given, else the calling user's; a caller that is no user must name one.

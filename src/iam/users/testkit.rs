@@ -153,7 +153,9 @@ pub(crate) fn resource_of(
 }
 
 pub(crate) fn builds(doc: &DirectoryDoc) {
-    if let Err(e) = Directory::build(doc, &mut |_, _| Ok(zeroize::Zeroizing::new("x".repeat(40)))) {
+    if let Err(e) = Directory::build(doc, &mut |_, _, _| {
+        Ok(zeroize::Zeroizing::new("x".repeat(40)))
+    }) {
         panic!("the edited directory does not build: {e}");
     }
 }
