@@ -28,8 +28,9 @@ use crate::directory::{sealed, Directory, DirectoryDoc, DirectoryError};
 use crate::iam::IamError;
 use crate::revocation_hub::RevocationHub;
 
-/// How many times a change is computed again after another replica's change won.
-const ATTEMPTS: usize = 3;
+/// How many times a change is computed again after another replica's change won (with a short,
+/// growing, jittered pause between: replicas writing at once take turns).
+const ATTEMPTS: u32 = 8;
 /// How often access keys' last use is written.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// At most this many keys' last use wait to be written (more are dropped until the next flush).
@@ -96,6 +97,18 @@ pub fn sealed_copy(
         }
     }
     Ok(out)
+}
+
+/// The pause before attempt `n` (1..): 5·n ms plus up to as much again, at random.
+fn backoff(n: u32) -> Duration {
+    let base = 5 * u64::from(n);
+    let random = uuid::Uuid::new_v4()
+        .as_bytes()
+        .first()
+        .copied()
+        .unwrap_or(0);
+    let jitter = u64::from(random) * base / 255;
+    Duration::from_millis(base + jitter)
 }
 
 fn invalid(e: DirectoryError) -> IamError {
@@ -198,7 +211,10 @@ impl DirectoryService {
             )));
         };
         let _one_at_a_time = self.writes.lock().await;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
             let current = self.live.load();
             let mut doc = DirectoryDoc::clone(current.doc());
             let out = edit(&mut doc)?;
@@ -228,7 +244,7 @@ impl DirectoryService {
             }
         }
         Err(IamError::ConcurrentModification(
-            "The directory was changed by others while this change was made; try again.".into(),
+            "The directory was changed by other replicas while this change was made (8 times); nothing was written, try again.".into(),
         ))
     }
 

@@ -1,0 +1,569 @@
+//! The IAM Query API against a running server whose directory is in a database: the unmodified
+//! AWS CLI drives a whole life cycle (SQLite), aws-sdk-iam two replicas on one PostgreSQL
+//! database (a change on one in force on the other within a second; conflicting writes: one
+//! wins, nothing lost), every error code, a file's directory read-only, and the database
+//! surviving a restart.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::iam::{aws, code, iam_sdk, ok, server, sqlite_file, DEMO_USER, IAM_ADMIN};
+
+const TRUST_DEMO_USER: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/demo"},"Action":"sts:AssumeRole"}]}"#;
+const TRUST_NOBODY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/security-admin"},"Action":"sts:AssumeRole"}]}"#;
+const READ_REPORTS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"}]}"#;
+
+fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> impl std::future::Future<Output = T> {
+    async { actix_web::rt::task::spawn_blocking(f).await.unwrap() }
+}
+
+#[actix_web::test]
+async fn the_aws_cli_manages_the_directory_on_sqlite_and_it_survives_a_restart() {
+    if !common::iam::have_aws_cli() {
+        return common::skip_or_fail("the AWS CLI is not installed (pip install awscli)");
+    }
+    let (db, path) = sqlite_file("cli");
+    let (url, _state) = server(Some(&db)).await;
+    let u = url.clone();
+    blocking(move || {
+        let url = u.as_str();
+        // A role with a trust policy and a managed policy attached, assumed through STS.
+        let role = ok(aws(
+            url,
+            IAM_ADMIN,
+            &[
+                "iam",
+                "create-role",
+                "--role-name",
+                "Deployer",
+                "--path",
+                "/ci/",
+                "--assume-role-policy-document",
+                TRUST_DEMO_USER,
+                "--description",
+                "deploys",
+                "--tags",
+                "Key=team,Value=platform",
+            ],
+        ));
+        assert_eq!(
+            role["Role"]["Arn"],
+            "arn:aws:iam::123456789012:role/ci/Deployer"
+        );
+        assert_eq!(
+            role["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Action"],
+            "sts:AssumeRole"
+        );
+        let policy = ok(aws(
+            url,
+            IAM_ADMIN,
+            &[
+                "iam",
+                "create-policy",
+                "--policy-name",
+                "ReadReports",
+                "--policy-document",
+                READ_REPORTS,
+            ],
+        ));
+        let policy_arn = policy["Policy"]["Arn"].as_str().unwrap().to_owned();
+        ok(aws(
+            url,
+            IAM_ADMIN,
+            &[
+                "iam",
+                "attach-role-policy",
+                "--role-name",
+                "Deployer",
+                "--policy-arn",
+                &policy_arn,
+            ],
+        ));
+        let attached = ok(aws(
+            url,
+            IAM_ADMIN,
+            &[
+                "iam",
+                "list-attached-role-policies",
+                "--role-name",
+                "Deployer",
+            ],
+        ));
+        assert_eq!(
+            attached["AttachedPolicies"][0]["PolicyArn"],
+            policy_arn.as_str()
+        );
+        let assumed = ok(aws(
+            url,
+            DEMO_USER,
+            &[
+                "sts",
+                "assume-role",
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/ci/Deployer",
+                "--role-session-name",
+                "cli",
+            ],
+        ));
+        assert_eq!(
+            assumed["AssumedRoleUser"]["Arn"],
+            "arn:aws:sts::123456789012:assumed-role/Deployer/cli"
+        );
+        // The trust policy changes: the demo user may no longer assume it.
+        ok(aws(
+            url,
+            IAM_ADMIN,
+            &[
+                "iam",
+                "update-assume-role-policy",
+                "--role-name",
+                "Deployer",
+                "--policy-document",
+                TRUST_NOBODY,
+            ],
+        ));
+        assert_eq!(
+            code(aws(
+                url,
+                DEMO_USER,
+                &[
+                    "sts",
+                    "assume-role",
+                    "--role-arn",
+                    "arn:aws:iam::123456789012:role/ci/Deployer",
+                    "--role-session-name",
+                    "cli",
+                ]
+            )),
+            "AccessDenied"
+        );
+
+        // A user's keys rotated: the new key works, the deactivated one is refused, last use moves.
+        ok(aws(
+            url,
+            IAM_ADMIN,
+            &["iam", "create-user", "--user-name", "builder"],
+        ));
+        let first = ok(aws(
+            url,
+            IAM_ADMIN,
+            &["iam", "create-access-key", "--user-name", "builder"],
+        ));
+        let k1 = (
+            first["AccessKey"]["AccessKeyId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            first["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let never = ok(aws(
+            url,
+            IAM_ADMIN,
+            &["iam", "get-access-key-last-used", "--access-key-id", &k1.0],
+        ));
+        assert_eq!(never["AccessKeyLastUsed"]["ServiceName"], "N/A");
+        let me = ok(aws(url, (&k1.0, &k1.1), &["sts", "get-caller-identity"]));
+        assert_eq!(me["Arn"], "arn:aws:iam::123456789012:user/builder");
+        let used = ok(aws(
+            url,
+            IAM_ADMIN,
+            &["iam", "get-access-key-last-used", "--access-key-id", &k1.0],
+        ));
+        assert_eq!(used["AccessKeyLastUsed"]["ServiceName"], "sts");
+        assert_eq!(used["UserName"], "builder");
+        let second = ok(aws(
+            url,
+            IAM_ADMIN,
+            &["iam", "create-access-key", "--user-name", "builder"],
+        ));
+        let k2 = (
+            second["AccessKey"]["AccessKeyId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            second["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        ok(aws(
+            url,
+            IAM_ADMIN,
+            &[
+                "iam",
+                "update-access-key",
+                "--user-name",
+                "builder",
+                "--access-key-id",
+                &k1.0,
+                "--status",
+                "Inactive",
+            ],
+        ));
+        assert_eq!(
+            code(aws(url, (&k1.0, &k1.1), &["sts", "get-caller-identity"])),
+            "InvalidClientTokenId"
+        );
+        ok(aws(url, (&k2.0, &k2.1), &["sts", "get-caller-identity"]));
+        let keys = ok(aws(
+            url,
+            IAM_ADMIN,
+            &["iam", "list-access-keys", "--user-name", "builder"],
+        ));
+        assert_eq!(keys["AccessKeyMetadata"].as_array().unwrap().len(), 2);
+        assert!(
+            keys.to_string().find("SecretAccessKey").is_none(),
+            "no secret listed"
+        );
+
+        // Every error code.
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &["iam", "get-role", "--role-name", "Nobody"]
+            )),
+            "NoSuchEntity"
+        );
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &[
+                    "iam",
+                    "create-role",
+                    "--role-name",
+                    "deployer",
+                    "--assume-role-policy-document",
+                    TRUST_DEMO_USER
+                ]
+            )),
+            "EntityAlreadyExists"
+        );
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &[
+                    "iam",
+                    "create-policy",
+                    "--policy-name",
+                    "Bad",
+                    "--policy-document",
+                    "{\"Statement\":[]}"
+                ]
+            )),
+            "MalformedPolicyDocument"
+        );
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &["iam", "create-access-key", "--user-name", "builder"]
+            )),
+            "LimitExceeded"
+        );
+        for i in 2..=5 {
+            let doc = READ_REPORTS.replace("reports/*", &format!("reports/v{i}/*"));
+            ok(aws(
+                url,
+                IAM_ADMIN,
+                &[
+                    "iam",
+                    "create-policy-version",
+                    "--policy-arn",
+                    &policy_arn,
+                    "--policy-document",
+                    &doc,
+                ],
+            ));
+        }
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &[
+                    "iam",
+                    "create-policy-version",
+                    "--policy-arn",
+                    &policy_arn,
+                    "--policy-document",
+                    READ_REPORTS
+                ]
+            )),
+            "LimitExceeded"
+        );
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &["iam", "delete-role", "--role-name", "Deployer"]
+            )),
+            "DeleteConflict"
+        );
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &["iam", "delete-user", "--user-name", "builder"]
+            )),
+            "DeleteConflict"
+        );
+        assert_eq!(
+            code(aws(
+                url,
+                IAM_ADMIN,
+                &["iam", "create-user", "--user-name", "bad name"]
+            )),
+            "ValidationError"
+        );
+        assert_eq!(
+            code(aws(url, DEMO_USER, &["iam", "list-roles"])),
+            "AccessDenied"
+        );
+
+        // Paging as the CLI does it (Marker/MaxItems/IsTruncated under the hood).
+        let names = ok(aws(
+            url,
+            IAM_ADMIN,
+            &[
+                "iam",
+                "list-roles",
+                "--page-size",
+                "2",
+                "--query",
+                "Roles[].RoleName",
+            ],
+        ));
+        assert_eq!(names.as_array().unwrap().len(), 5, "{names}");
+    })
+    .await;
+
+    // Another process on the same database file (a restart): everything is there.
+    drop(_state);
+    let (url2, _state2) = server(Some(&db)).await;
+    blocking(move || {
+        let role = ok(aws(
+            &url2,
+            IAM_ADMIN,
+            &["iam", "get-role", "--role-name", "Deployer"],
+        ));
+        assert_eq!(role["Role"]["Description"], "deploys");
+        assert_eq!(role["Role"]["Tags"][0]["Value"], "platform");
+        let keys = ok(aws(
+            &url2,
+            IAM_ADMIN,
+            &["iam", "list-access-keys", "--user-name", "builder"],
+        ));
+        let active: Vec<_> = keys["AccessKeyMetadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["Status"] == "Active")
+            .collect();
+        assert_eq!(active.len(), 1);
+    })
+    .await;
+    // The file holds no secret in clear.
+    let bytes = std::fs::read(&path).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        !text.contains("idbrokerIamAdminSecret"),
+        "a secret in clear in the database"
+    );
+}
+
+#[actix_web::test]
+async fn a_file_directory_is_read_only_to_the_iam_api() {
+    let (url, _state) = server(None).await;
+    let iam = iam_sdk(&url, IAM_ADMIN);
+    let role = iam
+        .get_role()
+        .role_name("ReportsReader")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        role.role().unwrap().arn(),
+        "arn:aws:iam::123456789012:role/demo/ReportsReader"
+    );
+    let err = iam
+        .create_role()
+        .role_name("New")
+        .assume_role_policy_document(TRUST_DEMO_USER)
+        .send()
+        .await
+        .unwrap_err();
+    let meta = aws_sdk_iam::error::ProvideErrorMetadata::code(&err);
+    assert_eq!(meta, Some("UnmodifiableEntity"), "{err:?}");
+}
+
+/// Two replicas on one PostgreSQL database.
+#[actix_web::test]
+async fn two_replicas_on_postgresql_see_each_others_changes_within_a_second() {
+    let Some(db) = common::iam::postgres_database("replicas").await else {
+        return common::skip_or_fail(
+            "no PostgreSQL answers on 127.0.0.1:5432 (IDBROKER_TEST_POSTGRES)",
+        );
+    };
+    let (a_url, _a) = server(Some(&db)).await;
+    let (b_url, _b) = server(Some(&db)).await;
+    let a = iam_sdk(&a_url, IAM_ADMIN);
+    let b = iam_sdk(&b_url, IAM_ADMIN);
+
+    // A role made on A is on B within a second.
+    a.create_role()
+        .role_name("Replicated")
+        .assume_role_policy_document(TRUST_DEMO_USER)
+        .send()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if b.get_role().role_name("Replicated").send().await.is_ok() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not on B within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("replicated to B after {:?}", started.elapsed());
+
+    // The trust policy changed on B: A's STS decides with it within a second.
+    let sts_a = common::sdk_with_keys(
+        &a_url,
+        DEMO_USER.0,
+        DEMO_USER.1,
+        None,
+        std::time::SystemTime::now(),
+    );
+    let arn = "arn:aws:iam::123456789012:role/Replicated";
+    sts_a
+        .assume_role()
+        .role_arn(arn)
+        .role_session_name("replica")
+        .send()
+        .await
+        .unwrap();
+    b.update_assume_role_policy()
+        .role_name("Replicated")
+        .policy_document(TRUST_NOBODY)
+        .send()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if sts_a
+            .assume_role()
+            .role_arn(arn)
+            .role_session_name("replica")
+            .send()
+            .await
+            .is_err()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "A still trusts after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // The same name created on both at once: one wins, the other is told it exists.
+    let (ra, rb) = tokio::join!(
+        a.create_role()
+            .role_name("Race")
+            .assume_role_policy_document(TRUST_DEMO_USER)
+            .send(),
+        b.create_role()
+            .role_name("Race")
+            .assume_role_policy_document(TRUST_DEMO_USER)
+            .send(),
+    );
+    let codes: Vec<Option<String>> = [ra.map(|_| ()), rb.map(|_| ())]
+        .into_iter()
+        .map(|r| {
+            r.err().map(|e| {
+                aws_sdk_iam::error::ProvideErrorMetadata::code(&e)
+                    .unwrap_or("?")
+                    .to_owned()
+            })
+        })
+        .collect();
+    assert_eq!(codes.iter().filter(|c| c.is_none()).count(), 1, "{codes:?}");
+    assert!(
+        codes.contains(&Some("EntityAlreadyExists".into())),
+        "{codes:?}"
+    );
+
+    // Many different writes at once on both replicas: nothing lost.
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let client = if i % 2 == 0 { a.clone() } else { b.clone() };
+        calls.spawn(async move {
+            client
+                .create_policy()
+                .policy_name(format!("P{i}"))
+                .policy_document(READ_REPORTS)
+                .send()
+                .await
+        });
+    }
+    let results = calls.join_all().await;
+    let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    // A writer that lost three times in a row is told so (ConcurrentModification), never silently dropped.
+    for f in &failed {
+        let e = f.as_ref().err().unwrap();
+        assert_eq!(
+            aws_sdk_iam::error::ProvideErrorMetadata::code(e),
+            Some("ConcurrentModification"),
+            "{e:?}"
+        );
+    }
+    let started = Instant::now();
+    loop {
+        let listed = b
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .max_items(1000)
+            .send()
+            .await
+            .unwrap();
+        let made = listed
+            .policies()
+            .iter()
+            .filter(|p| {
+                p.policy_name()
+                    .is_some_and(|n| n.starts_with('P') && n[1..].parse::<u32>().is_ok())
+            })
+            .count();
+        if made == 16 - failed.len() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "B has {made} of {}",
+            16 - failed.len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "{} of 16 concurrent creates told to try again",
+        failed.len()
+    );
+}
