@@ -36,7 +36,10 @@ impl ConfigFile {
     fn demo(name: &str) -> ConfigFile {
         let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo/idbroker.toml");
         let path = demo.with_file_name(format!(".{name}-{}.toml", std::process::id()));
-        std::fs::copy(&demo, &path).unwrap();
+        // The demo's directory from its file (no [directory] url): the file is what reloads.
+        let text = std::fs::read_to_string(&demo).unwrap();
+        assert!(text.contains("url = \"sqlite::memory:\""));
+        std::fs::write(&path, text.replacen("url = \"sqlite::memory:\"", "", 1)).unwrap();
         ConfigFile(path)
     }
 

@@ -567,3 +567,171 @@ async fn two_replicas_on_postgresql_see_each_others_changes_within_a_second() {
         failed.len()
     );
 }
+
+#[actix_web::test]
+async fn boto3_drives_a_life_cycle() {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import boto3"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        return common::skip_or_fail("python3 with boto3 is missing (pip install boto3)");
+    }
+    let (db, _path) = sqlite_file("boto3");
+    let (url, _state) = server(Some(&db)).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iam/boto3_lifecycle.py");
+    let out = blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(&url)
+            .env("ADMIN_KEY", IAM_ADMIN.0)
+            .env("ADMIN_SECRET", IAM_ADMIN.1)
+            .env("USER_KEY", DEMO_USER.0)
+            .env("USER_SECRET", DEMO_USER.1)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    })
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("delete and errors ok"), "{stdout}");
+}
+
+/// Terraform (its AWS provider from the machine's filesystem mirror, no registry) applies a
+/// configuration, changes a trust policy in place on a second apply, and destroys it all.
+#[actix_web::test]
+async fn terraform_applies_changes_and_destroys() {
+    let mirror = std::env::var("IDBROKER_TF_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
+    let have = std::process::Command::new("terraform")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && std::path::Path::new(&mirror)
+            .join("registry.terraform.io/hashicorp/aws")
+            .is_dir();
+    if !have {
+        return common::skip_or_fail(format!("terraform or its AWS provider (a filesystem mirror at {mirror}, IDBROKER_TF_MIRROR) is missing"));
+    }
+    let (db, _path) = sqlite_file("terraform");
+    let (url, _state) = server(Some(&db)).await;
+    let work = std::env::temp_dir().join(format!("idbroker-tf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iam/terraform/main.tf"),
+        work.join("main.tf"),
+    )
+    .unwrap();
+    let rc = work.join("terraformrc");
+    std::fs::write(&rc, format!("provider_installation {{\n  filesystem_mirror {{\n    path = \"{mirror}\"\n  }}\n  direct {{\n    exclude = [\"*/*/*\"]\n  }}\n}}\n")).unwrap();
+    let tf = move |args: Vec<String>| {
+        let mut cmd = std::process::Command::new("terraform");
+        cmd.current_dir(&work)
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &work)
+            .env("TF_CLI_CONFIG_FILE", &rc)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("AWS_ACCESS_KEY_ID", IAM_ADMIN.0)
+            .env("AWS_SECRET_ACCESS_KEY", IAM_ADMIN.1)
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "terraform {args:?}:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let vars = |trusted: &str| {
+        vec![
+            "-input=false".to_owned(),
+            "-auto-approve".to_owned(),
+            "-no-color".to_owned(),
+            format!("-var=endpoint={url}"),
+            format!("-var=trusted={trusted}"),
+        ]
+    };
+    let iam = iam_sdk(&url, IAM_ADMIN);
+    let demo = "arn:aws:iam::123456789012:user/demo";
+    let admin = "arn:aws:iam::123456789012:user/security-admin";
+    let (v1, v2) = (vars(demo), vars(admin));
+    let tf2 = tf.clone();
+    blocking(move || {
+        tf(vec![
+            "init".into(),
+            "-input=false".into(),
+            "-no-color".into(),
+        ]);
+        tf([vec!["apply".to_owned()], v1].concat());
+    })
+    .await;
+    let role = iam
+        .get_role()
+        .role_name("TerraformDeployer")
+        .send()
+        .await
+        .unwrap();
+    let role = role.role().unwrap();
+    assert_eq!(
+        role.arn(),
+        "arn:aws:iam::123456789012:role/tf/TerraformDeployer"
+    );
+    assert!(role
+        .assume_role_policy_document()
+        .unwrap()
+        .contains("user%2Fdemo"));
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("TerraformDeployer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 1);
+    let groups = iam
+        .list_groups_for_user()
+        .user_name("terraform-bot")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.groups()[0].group_name(), "terraform-ops");
+    let tf3 = tf2.clone();
+    let plan = blocking(move || tf2([vec!["apply".to_owned()], v2].concat())).await;
+    assert!(plan.contains("1 changed"), "{plan}");
+    let role = iam
+        .get_role()
+        .role_name("TerraformDeployer")
+        .send()
+        .await
+        .unwrap();
+    assert!(role
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap()
+        .contains("security-admin"));
+    let destroy_vars = vars(admin);
+    blocking(move || tf3([vec!["destroy".to_owned()], destroy_vars].concat())).await;
+    assert!(iam
+        .get_role()
+        .role_name("TerraformDeployer")
+        .send()
+        .await
+        .is_err());
+    assert!(iam
+        .get_user()
+        .user_name("terraform-bot")
+        .send()
+        .await
+        .is_err());
+}

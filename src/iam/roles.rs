@@ -36,6 +36,10 @@ pub(super) const CALLS: &[Call] = &[
         effect: Effect::Read,
     },
     Call {
+        action: "ListInstanceProfilesForRole",
+        effect: Effect::Read,
+    },
+    Call {
         action: "UpdateAssumeRolePolicy",
         effect: Effect::Write,
     },
@@ -87,6 +91,7 @@ pub(super) fn read(
         "GetRole" => get_role(input, doc),
         "ListRoles" => list_roles(input, doc),
         "ListRoleTags" => list_role_tags(input, doc),
+        "ListInstanceProfilesForRole" => list_instance_profiles(input, doc),
         _ => return None,
     })
 }
@@ -405,6 +410,16 @@ fn list_role_tags(input: &Input<'_>, doc: &DirectoryDoc) -> Result<Output, IamEr
     Ok(common::page_fields(
         Output::empty().field("Tags", common::tags_node(page)),
         next,
+    ))
+}
+
+/// ListInstanceProfilesForRole: idbroker has no instance profiles (there are no instances), so
+/// an existing role has none; tools that clean up before DeleteRole (Terraform) ask.
+fn list_instance_profiles(input: &Input<'_>, doc: &DirectoryDoc) -> Result<Output, IamError> {
+    find(input, doc)?;
+    Ok(common::page_fields(
+        Output::empty().field("InstanceProfiles", Node::List(Vec::new())),
+        None,
     ))
 }
 
