@@ -85,7 +85,11 @@ pub fn sealed_copy(
     keys: &SealingKeys,
 ) -> Result<DirectoryDoc, String> {
     let mut out = doc.clone();
-    for u in &mut out.users {
+    let mut users: Vec<&mut crate::directory::RawUser> = out.users.iter_mut().collect();
+    for a in &mut out.accounts {
+        users.extend(a.users.iter_mut());
+    }
+    for u in users {
         for k in &mut u.access_keys {
             if k.secret.sealed.is_some() {
                 continue;

@@ -78,9 +78,13 @@ pub async fn run(
         caller_user: caller_user(caller),
         seal: &seal,
     };
-    let doc = dir.doc();
+    // IAM calls act in the caller's own account (a directory may hold several).
+    let account = caller.account.as_str();
+    let doc = dir.doc().account(account).ok_or_else(|| {
+        IamError::AccessDenied(format!("The account {account} is not in this directory."))
+    })?;
     let resource = if call.action == LAST_USED.action {
-        last_used_owner(dir, &input)?.1
+        last_used_owner(dir, account, &input)?.1
     } else {
         iam::resource(&call, &input, doc, &ctx)
     };
@@ -92,33 +96,49 @@ pub async fn run(
     crate::sts::authorize(dir, caller, &action, &resource, facts)
         .map_err(|e| IamError::AccessDenied(e.to_string()))?;
     if call.action == LAST_USED.action {
-        return last_used(service, dir, &input).await;
+        return last_used(service, dir, account, &input).await;
     }
     match call.effect {
         Effect::Read => iam::read(&call, &input, doc, &ctx),
         Effect::Write => {
             service
-                .change(|doc| iam::write(&call, &input, doc, &ctx))
+                .change(|whole| {
+                    let doc = whole.account_mut(account).ok_or_else(|| {
+                        IamError::AccessDenied(format!(
+                            "The account {account} is not in this directory."
+                        ))
+                    })?;
+                    iam::write(&call, &input, doc, &ctx)
+                })
                 .await
         }
     }
 }
 
-/// The user owning the key `AccessKeyId` names, and the user's ARN.
-fn last_used_owner(dir: &Directory, input: &Input<'_>) -> Result<(String, String), IamError> {
+/// The user of `account` owning the key `AccessKeyId` names, and the user's ARN (another
+/// account's key is not found, as on AWS).
+fn last_used_owner(
+    dir: &Directory,
+    account: &str,
+    input: &Input<'_>,
+) -> Result<(String, String), IamError> {
     let id = input.required("AccessKeyId", "accessKeyId")?;
-    let (user, _) = dir.access_key(id).ok_or_else(|| {
-        IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found"))
-    })?;
+    let (user, _) = dir
+        .access_key(id)
+        .filter(|(u, _)| u.account == account)
+        .ok_or_else(|| {
+            IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found"))
+        })?;
     Ok((user.name.clone(), user.arn.clone()))
 }
 
 async fn last_used(
     service: &DirectoryService,
     dir: &Directory,
+    account: &str,
     input: &Input<'_>,
 ) -> Result<Output, IamError> {
-    let (user, _) = last_used_owner(dir, input)?;
+    let (user, _) = last_used_owner(dir, account, input)?;
     let id = input.required("AccessKeyId", "accessKeyId")?;
     let used = service.last_used(id).await.map_err(|e| {
         tracing::warn!(error = %e, "access key last use could not be read");

@@ -91,7 +91,7 @@ impl ServerKeySource {
                     kind: PrincipalKind::User,
                     arn: user.arn.clone(),
                     user_id: user.user_id.clone(),
-                    account: dir.account_id.clone(),
+                    account: user.account.clone(),
                     role_arn: None,
                     session_name: None,
                     user_name: Some(user.name.clone()),

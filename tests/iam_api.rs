@@ -12,7 +12,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use idbroker::clock::{Clock, Stopwatch, SystemClock};
 
 use common::iam::{aws, code, iam_sdk, ok, server, sqlite_file, DEMO_USER, IAM_ADMIN};
 
@@ -20,10 +22,8 @@ const TRUST_DEMO_USER: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":
 const TRUST_NOBODY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/security-admin"},"Action":"sts:AssumeRole"}]}"#;
 const READ_REPORTS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::reports/*"}]}"#;
 
-fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> impl std::future::Future<Output = T> {
-    async { actix_web::rt::task::spawn_blocking(f).await.unwrap() }
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    actix_web::rt::task::spawn_blocking(f).await.unwrap()
 }
 
 #[actix_web::test]
@@ -430,7 +430,7 @@ async fn two_replicas_on_postgresql_see_each_others_changes_within_a_second() {
         .send()
         .await
         .unwrap();
-    let started = Instant::now();
+    let started = Stopwatch::start();
     loop {
         if b.get_role().role_name("Replicated").send().await.is_ok() {
             break;
@@ -444,13 +444,7 @@ async fn two_replicas_on_postgresql_see_each_others_changes_within_a_second() {
     eprintln!("replicated to B after {:?}", started.elapsed());
 
     // The trust policy changed on B: A's STS decides with it within a second.
-    let sts_a = common::sdk_with_keys(
-        &a_url,
-        DEMO_USER.0,
-        DEMO_USER.1,
-        None,
-        std::time::SystemTime::now(),
-    );
+    let sts_a = common::sdk_with_keys(&a_url, DEMO_USER.0, DEMO_USER.1, None, SystemClock.now());
     let arn = "arn:aws:iam::123456789012:role/Replicated";
     sts_a
         .assume_role()
@@ -465,7 +459,7 @@ async fn two_replicas_on_postgresql_see_each_others_changes_within_a_second() {
         .send()
         .await
         .unwrap();
-    let started = Instant::now();
+    let started = Stopwatch::start();
     loop {
         if sts_a
             .assume_role()
@@ -535,7 +529,7 @@ async fn two_replicas_on_postgresql_see_each_others_changes_within_a_second() {
             "{e:?}"
         );
     }
-    let started = Instant::now();
+    let started = Stopwatch::start();
     loop {
         let listed = b
             .list_policies()
@@ -734,4 +728,155 @@ async fn terraform_applies_changes_and_destroys() {
         .send()
         .await
         .is_err());
+}
+
+/// Two accounts in one directory: IAM calls act in the caller's account; cross-account
+/// AssumeRole needs the role's trust policy AND the caller's own policies, as AWS decides it.
+#[actix_web::test]
+async fn accounts_are_apart_and_cross_account_assume_role_needs_both_sides() {
+    use idbroker::directory::{Directory, DirectoryDoc};
+    const B: &str = "222233334444";
+    const B_ADMIN: (&str, &str) = (
+        "AKIAACCOUNTBADMIN001",
+        "accountBAdminSecretDoNotUseAnywhere00000",
+    );
+    let second: DirectoryDoc = toml::from_str(&format!(
+        r#"
+account_id = "{B}"
+account_alias = "team-b"
+[[managed_policies]]
+name = "IamAdministrator"
+document = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:*","Resource":"*"}}]}}'
+[[users]]
+name = "b-admin"
+policies = ["arn:aws:iam::{B}:policy/IamAdministrator"]
+[[users.access_keys]]
+id = "{}"
+secret = {{ value = "{}" }}
+[[roles]]
+name = "CrossDeployer"
+trust_policy = '{TRUST_DEMO_USER}'
+"#,
+        B_ADMIN.0, B_ADMIN.1
+    ))
+    .unwrap();
+    let mut config = common::demo();
+    let mut doc = DirectoryDoc::clone(config.directory.doc());
+    doc.accounts.push(second);
+    config.directory = Directory::build(&doc, &mut |r, _, _| {
+        Ok(zeroize::Zeroizing::new(r.value.clone().unwrap()))
+    })
+    .unwrap();
+    let (db, _path) = sqlite_file("accounts");
+    config.directory_store = Some(idbroker::config::DirectoryStoreConfig {
+        url: db,
+        poll: Duration::from_millis(100),
+    });
+    let state = idbroker::build_state(config, std::sync::Arc::new(idbroker::clock::SystemClock))
+        .await
+        .unwrap();
+    let url = common::start(state.clone()).await;
+    let a_iam = iam_sdk(&url, IAM_ADMIN);
+    let b_iam = iam_sdk(&url, B_ADMIN);
+
+    // Each account's IAM sees its own entities only.
+    let b_roles = b_iam.list_roles().send().await.unwrap();
+    let names: Vec<&str> = b_roles.roles().iter().map(|r| r.role_name()).collect();
+    assert_eq!(names, ["CrossDeployer"]);
+    assert_eq!(
+        b_roles.roles()[0].arn(),
+        format!("arn:aws:iam::{B}:role/CrossDeployer")
+    );
+    let missing = a_iam
+        .get_role()
+        .role_name("CrossDeployer")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&missing),
+        Some("NoSuchEntity")
+    );
+    let aliases = b_iam.list_account_aliases().send().await.unwrap();
+    assert_eq!(aliases.account_aliases(), ["team-b"]);
+    b_iam
+        .create_user()
+        .user_name("b-only")
+        .send()
+        .await
+        .unwrap();
+    let a_users = a_iam.list_users().send().await.unwrap();
+    assert!(a_users.users().iter().all(|u| u.user_name() != "b-only"));
+    let b_me = common::sdk_with_keys(&url, B_ADMIN.0, B_ADMIN.1, None, SystemClock.now());
+    let who = b_me.get_caller_identity().send().await.unwrap();
+    assert_eq!(who.account(), Some(B));
+
+    // The trust policy names the demo user, but the demo user's own policies allow only its
+    // account's demo roles: refused.
+    let role_b = format!("arn:aws:iam::{B}:role/CrossDeployer");
+    let demo = common::sdk_with_keys(&url, DEMO_USER.0, DEMO_USER.1, None, SystemClock.now());
+    let denied = demo
+        .assume_role()
+        .role_arn(&role_b)
+        .role_session_name("cross")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::sdk_code(&denied), "AccessDenied");
+    // Account A allows it on the demo user's side: now both sides allow.
+    a_iam
+        .put_user_policy()
+        .user_name("demo")
+        .policy_name("cross")
+        .policy_document(format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{role_b}"}}]}}"#))
+        .send()
+        .await
+        .unwrap();
+    let session = demo
+        .assume_role()
+        .role_arn(&role_b)
+        .role_session_name("cross")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        session.assumed_role_user().unwrap().arn(),
+        format!("arn:aws:sts::{B}:assumed-role/CrossDeployer/cross")
+    );
+    let c = session.credentials().unwrap();
+    let as_role = common::sdk_with_keys(
+        &url,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        SystemClock.now(),
+    );
+    assert_eq!(
+        as_role
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .account(),
+        Some(B)
+    );
+    // Account B's trust policy no longer names the demo user: refused again.
+    b_iam
+        .update_assume_role_policy()
+        .role_name("CrossDeployer")
+        .policy_document(TRUST_NOBODY.replace(
+            "123456789012:user/security-admin",
+            &format!("{B}:user/b-admin"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let denied = demo
+        .assume_role()
+        .role_arn(&role_b)
+        .role_session_name("cross")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::sdk_code(&denied), "AccessDenied");
 }

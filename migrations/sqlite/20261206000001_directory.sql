@@ -1,5 +1,6 @@
 -- The directory as data (src/directory/store.rs): one row of meta (the version every replica
--- polls), one row per entity (its TOML/JSON document, names unique case-insensitively), and when
+-- polls, the first account), one row per entity of every account (its JSON document, names unique
+-- case-insensitively per account; kind account: another account and its alias), and when
 -- each long-term access key was last used (not part of the directory's version).
 CREATE TABLE idbroker_directory_meta (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -10,7 +11,7 @@ CREATE TABLE idbroker_directory_meta (
 
 CREATE TABLE idbroker_directory_entities (
     account_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('managed_policy', 'group', 'user', 'role')),
+    kind TEXT NOT NULL CHECK (kind IN ('account', 'managed_policy', 'group', 'user', 'role')),
     name_key TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (account_id, kind, name_key)

@@ -88,11 +88,15 @@ pub fn read_file(
     let mut doc = doc;
     // Keep the database's sealed form of a secret that did not change.
     if let Some(current) = current {
-        for u in &mut doc.users {
+        let mut users: Vec<&mut crate::directory::RawUser> = doc.users.iter_mut().collect();
+        for a in &mut doc.accounts {
+            users.extend(a.users.iter_mut());
+        }
+        for u in users {
             for k in &mut u.access_keys {
                 let stored = current
-                    .users
-                    .iter()
+                    .all_accounts()
+                    .flat_map(|a| a.users.iter())
                     .flat_map(|cu| cu.access_keys.iter())
                     .find(|ck| ck.id == k.id)
                     .and_then(|ck| ck.secret.sealed.as_deref().map(|s| (ck, s)));

@@ -50,6 +50,9 @@ pub struct RawConfig {
     /// `[[managed_policies]]`
     #[serde(default)]
     pub managed_policies: Vec<crate::directory::RawManagedPolicy>,
+    /// `[[accounts]]`: the directory's other accounts.
+    #[serde(default)]
+    pub accounts: Vec<DirectoryDoc>,
     /// `[[oidc_providers]]`
     #[serde(default)]
     pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
@@ -523,6 +526,7 @@ impl Config {
             groups: raw.groups.clone(),
             users: raw.users.clone(),
             roles: raw.roles.clone(),
+            accounts: raw.accounts.clone(),
         };
         let sealing_keys = sealing
             .as_ref()

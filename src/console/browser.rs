@@ -68,7 +68,6 @@ impl RoleOption {
             })
             .collect();
         let mut plan = crate::sts::plan::role_session_plan(
-            dir,
             role,
             &self.name,
             Duration::from_secs(self.secs),

@@ -76,6 +76,8 @@ impl std::fmt::Debug for AccessKey {
 pub struct User {
     /// Name.
     pub name: String,
+    /// Its account.
+    pub account: String,
     /// `arn:aws:iam::ACCOUNT:user/PATH/NAME`
     pub arn: String,
     /// `AIDA...`: stable, derived from the account and the ARN.
@@ -127,6 +129,15 @@ pub struct Directory {
     doc: Arc<DirectoryDoc>,
     /// The database's version it was loaded from (0: not from a database).
     store_version: i64,
+}
+
+/// The entities of every account, gathered by [`Directory::add_account`].
+#[derive(Default)]
+struct Parts {
+    users: Vec<User>,
+    roles: HashMap<String, Role>,
+    managed: HashMap<String, Arc<Policy>>,
+    keys: HashMap<String, (usize, usize)>,
 }
 
 /// A principal's ARN, identity policies and permissions boundary.
@@ -272,11 +283,67 @@ pub(crate) fn valid_path(path: &str) -> bool {
 
 impl Directory {
     /// Build and validate from the directory as data (a configuration file's, the database's,
-    /// or one the IAM API edited). `secret` reads a secret reference.
+    /// or one the IAM API edited): its account, then each of `doc.accounts` (ids unique, not
+    /// nested; access key ids unique across all). `secret` reads an access key's secret.
     pub fn build(
         doc: &DirectoryDoc,
         secret: &mut SecretReader<'_>,
     ) -> Result<Directory, DirectoryError> {
+        let mut parts = Parts::default();
+        Self::add_account(doc, secret, &mut parts)?;
+        let mut seen = HashSet::from([doc.account_id.as_str()]);
+        for (i, sub) in doc.accounts.iter().enumerate() {
+            let prefix = format!("accounts[{i}]");
+            if !sub.accounts.is_empty() {
+                return Err(invalid(
+                    format!("{prefix}.accounts"),
+                    "accounts are listed at the top level only",
+                ));
+            }
+            if !seen.insert(sub.account_id.as_str()) {
+                return Err(invalid(
+                    format!("{prefix}.account_id"),
+                    format!("account {} is defined twice", sub.account_id),
+                ));
+            }
+            Self::add_account(sub, secret, &mut parts).map_err(|e| match e {
+                DirectoryError::Invalid { key, problem } => DirectoryError::Invalid {
+                    key: format!("{prefix}.{key}"),
+                    problem,
+                },
+                other => other,
+            })?;
+        }
+        let Parts {
+            users,
+            roles,
+            managed,
+            keys,
+        } = parts;
+        let mut accounts: Vec<&str> = seen.into_iter().collect();
+        accounts.sort_unstable();
+        let version = policy_version(&accounts.join(","), &users, &roles, &managed);
+        let mut directory = Directory {
+            account_id: doc.account_id.clone(),
+            users,
+            roles,
+            managed,
+            keys,
+            version,
+            policies: Arc::default(),
+            doc: Arc::new(doc.clone()),
+            store_version: 0,
+        };
+        directory.policies = Arc::new(directory.policy_directory());
+        Ok(directory)
+    }
+
+    /// Validate one account of `doc` and add its entities to `parts`.
+    fn add_account(
+        doc: &DirectoryDoc,
+        secret: &mut SecretReader<'_>,
+        parts: &mut Parts,
+    ) -> Result<(), DirectoryError> {
         let raw = doc.section();
         let account_id = doc.account_id.as_str();
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
@@ -380,8 +447,9 @@ impl Directory {
             }
         }
 
-        let mut users = Vec::new();
-        let mut keys = HashMap::new();
+        let users = &mut parts.users;
+        let keys = &mut parts.keys;
+        let offset = users.len();
         let mut names = HashSet::new();
         for (ui, u) in raw.users.iter().enumerate() {
             let key = format!("users[{ui}]");
@@ -443,7 +511,7 @@ impl Directory {
                         "too short (16 characters at least)",
                     ));
                 }
-                if keys.insert(k.id.clone(), (ui, ki)).is_some() {
+                if keys.insert(k.id.clone(), (offset + ui, ki)).is_some() {
                     return Err(invalid(
                         format!("{kkey}.id"),
                         format!("{} is used twice", k.id),
@@ -457,6 +525,7 @@ impl Directory {
             }
             users.push(User {
                 name: u.name.clone(),
+                account: acct.to_owned(),
                 user_id: unique_id("AIDA", acct, &arn),
                 permissions_boundary: boundary(
                     &u.permissions_boundary,
@@ -468,7 +537,7 @@ impl Directory {
             });
         }
 
-        let mut roles = HashMap::new();
+        let roles = &mut parts.roles;
         let mut role_names = HashSet::new();
         for (i, r) in raw.roles.iter().enumerate() {
             let key = format!("roles[{i}]");
@@ -518,22 +587,9 @@ impl Directory {
             );
         }
 
-        let version = policy_version(acct, &users, &roles, &managed);
-        let mut directory = Directory {
-            account_id: acct.to_owned(),
-            users,
-            roles,
-            managed,
-            keys,
-            version,
-            policies: Arc::default(),
-            doc: Arc::new(doc.clone()),
-            store_version: 0,
-        };
-        directory.policies = Arc::new(directory.policy_directory());
-        Ok(directory)
+        parts.managed.extend(managed);
+        Ok(())
     }
-
     /// The version of what decides for principals (hex): it changes whenever a policy
     /// document, an attachment, a permissions boundary or an access key (added, removed,
     /// (de)activated, its secret changed) does. Downstream verifiers are told it (`GET
@@ -594,9 +650,21 @@ impl Directory {
         self.managed.get(arn)
     }
 
-    /// A user by name.
+    /// A user by ARN.
+    pub fn user_by_arn(&self, arn: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.arn == arn)
+    }
+
+    /// A user of the directory's own account by name.
     pub fn user(&self, name: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.name == name)
+        self.users
+            .iter()
+            .find(|u| u.name == name && u.account == self.account_id)
+    }
+
+    /// The account an IAM ARN names (`arn:aws:iam::ACCOUNT:...`; empty when it names none).
+    pub fn account_of(arn: &str) -> &str {
+        arn.split(':').nth(4).unwrap_or_default()
     }
 
     /// The policies downstream verification needs (`idbroker-verify`'s directory): every
@@ -632,3 +700,6 @@ impl Directory {
         (self.users.len(), self.roles.len(), self.managed.len())
     }
 }
+
+#[cfg(test)]
+mod tests;

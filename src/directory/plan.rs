@@ -28,44 +28,52 @@ impl std::fmt::Display for Change {
 
 fn entities(doc: &DirectoryDoc) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let mut put = |kind: &str, name: &str, v: Result<String, serde_json::Error>| {
+    for (i, a) in doc.all_accounts().enumerate() {
+        // The first account's entities by path and name; the others' prefixed with their id.
+        let at = if i == 0 {
+            String::new()
+        } else {
+            format!("{}:", a.account_id)
+        };
+        let mut put = |kind: &str, name: String, v: Result<String, serde_json::Error>| {
+            out.insert(
+                format!("{kind} {at}{name}"),
+                v.unwrap_or_else(|e| format!("unserializable: {e}")),
+            );
+        };
+        for p in &a.managed_policies {
+            put(
+                "policy",
+                format!("{}{}", p.path, p.name),
+                serde_json::to_string(p),
+            );
+        }
+        for g in &a.groups {
+            put(
+                "group",
+                format!("{}{}", g.path, g.name),
+                serde_json::to_string(g),
+            );
+        }
+        for u in &a.users {
+            put(
+                "user",
+                format!("{}{}", u.path, u.name),
+                serde_json::to_string(u),
+            );
+        }
+        for r in &a.roles {
+            put(
+                "role",
+                format!("{}{}", r.path, r.name),
+                serde_json::to_string(r),
+            );
+        }
         out.insert(
-            format!("{kind} {name}"),
-            v.unwrap_or_else(|e| format!("unserializable: {e}")),
-        );
-    };
-    for p in &doc.managed_policies {
-        put(
-            "policy",
-            &format!("{}{}", p.path, p.name),
-            serde_json::to_string(p),
+            format!("account {}", a.account_id),
+            format!("{:?} {}", a.account_alias, i == 0),
         );
     }
-    for g in &doc.groups {
-        put(
-            "group",
-            &format!("{}{}", g.path, g.name),
-            serde_json::to_string(g),
-        );
-    }
-    for u in &doc.users {
-        put(
-            "user",
-            &format!("{}{}", u.path, u.name),
-            serde_json::to_string(u),
-        );
-    }
-    for r in &doc.roles {
-        put(
-            "role",
-            &format!("{}{}", r.path, r.name),
-            serde_json::to_string(r),
-        );
-    }
-    out.insert(
-        "account".into(),
-        format!("{} {:?}", doc.account_id, doc.account_alias),
-    );
     out
 }
 

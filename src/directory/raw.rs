@@ -47,9 +47,36 @@ pub struct DirectoryDoc {
     /// `[[roles]]`
     #[serde(default)]
     pub roles: Vec<RawRole>,
+    /// `[[accounts]]`: other accounts of the directory, each with its own entities (listed at
+    /// the top level only; their own `accounts` stay empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<DirectoryDoc>,
 }
 
 impl DirectoryDoc {
+    /// The account `account_id`: this one or one of `accounts`.
+    pub fn account(&self, account_id: &str) -> Option<&DirectoryDoc> {
+        if self.account_id == account_id {
+            return Some(self);
+        }
+        self.accounts.iter().find(|a| a.account_id == account_id)
+    }
+
+    /// The account `account_id`, to edit.
+    pub fn account_mut(&mut self, account_id: &str) -> Option<&mut DirectoryDoc> {
+        if self.account_id == account_id {
+            return Some(self);
+        }
+        self.accounts
+            .iter_mut()
+            .find(|a| a.account_id == account_id)
+    }
+
+    /// This account and the others.
+    pub fn all_accounts(&self) -> impl Iterator<Item = &DirectoryDoc> {
+        std::iter::once(self).chain(self.accounts.iter())
+    }
+
     /// Its entities, borrowed as [`super::Directory::build`] reads them.
     pub fn section(&self) -> DirectorySection<'_> {
         DirectorySection {

@@ -202,11 +202,10 @@ impl DirectoryStore {
             let Some((version, account_id, account_alias)) = meta else {
                 return Ok(None);
             };
-            let rows: Vec<(String, String, String)> = sqlx::query_as(
-                "SELECT kind, name_key, body FROM idbroker_directory_entities \
-                 WHERE account_id = $1 ORDER BY kind, name_key",
+            let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT account_id, kind, name_key, body FROM idbroker_directory_entities \
+                 ORDER BY account_id, kind, name_key",
             )
-            .bind(&account_id)
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -215,8 +214,31 @@ impl DirectoryStore {
                 account_alias,
                 ..DirectoryDoc::default()
             };
-            for (kind, name, body) in rows {
-                read_row(&mut doc, &kind, &name, &body)?;
+            // The other accounts first (their rows say so), then every entity into its account.
+            for (account, kind, name, body) in &rows {
+                if kind == ACCOUNT && *account != doc.account_id {
+                    let a: AccountRow = serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+                        kind: kind.clone(),
+                        name: name.clone(),
+                        problem: e.to_string(),
+                    })?;
+                    doc.accounts.push(DirectoryDoc {
+                        account_id: account.clone(),
+                        account_alias: a.account_alias,
+                        ..DirectoryDoc::default()
+                    });
+                }
+            }
+            for (account, kind, name, body) in rows {
+                if kind == ACCOUNT {
+                    continue;
+                }
+                let target = doc.account_mut(&account).ok_or_else(|| StoreError::Corrupt {
+                    kind: kind.clone(),
+                    name: name.clone(),
+                    problem: format!("account {account} is not in the directory"),
+                })?;
+                read_row(target, &kind, &name, &body)?;
             }
             Ok(Some(Stored { version, doc }))
         })
@@ -234,14 +256,13 @@ impl DirectoryStore {
         check_sealed(new)?;
         let empty = DirectoryDoc::default();
         let old = match old {
-            Some(o) if o.account_id == new.account_id => o,
+            Some(o) if expected != 0 => o,
             _ => &empty,
         };
         let before = rows(old)?;
         let after = rows(new)?;
-        let gone: Vec<&(&'static str, String)> =
-            before.keys().filter(|k| !after.contains_key(*k)).collect();
-        let changed: Vec<(&(&'static str, String), &String)> = after
+        let gone: Vec<&RowKey> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+        let changed: Vec<(&RowKey, &String)> = after
             .iter()
             .filter(|(k, body)| before.get(*k) != Some(*body))
             .collect();
@@ -273,29 +294,30 @@ impl DirectoryStore {
                 tx.rollback().await?;
                 return Err(StoreError::Conflict(expected));
             }
-            // Rows of another account (the directory's account changed): gone.
-            sqlx::query("DELETE FROM idbroker_directory_entities WHERE account_id <> $1")
-                .bind(&new.account_id)
-                .execute(&mut *tx)
-                .await?;
-            for (kind, name) in gone {
+            // The first write: whatever rows there are belong to no version.
+            if expected == 0 {
+                sqlx::query("DELETE FROM idbroker_directory_entities")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (account, kind, name) in gone {
                 sqlx::query(
                     "DELETE FROM idbroker_directory_entities \
                      WHERE account_id = $1 AND kind = $2 AND name_key = $3",
                 )
-                .bind(&new.account_id)
+                .bind(account)
                 .bind(*kind)
                 .bind(name)
                 .execute(&mut *tx)
                 .await?;
             }
-            for ((kind, name), body) in changed {
+            for ((account, kind, name), body) in changed {
                 sqlx::query(
                     "INSERT INTO idbroker_directory_entities (account_id, kind, name_key, body) \
                      VALUES ($1, $2, $3, $4) ON CONFLICT (account_id, kind, name_key) \
                      DO UPDATE SET body = excluded.body",
                 )
-                .bind(&new.account_id)
+                .bind(account)
                 .bind(*kind)
                 .bind(name)
                 .bind(body)
@@ -357,7 +379,17 @@ impl DirectoryStore {
     }
 }
 
+const ACCOUNT: &str = "account";
 const MANAGED: &str = "managed_policy";
+
+/// (account, kind, lower-case name).
+type RowKey = (String, &'static str, String);
+
+/// Another account's own row: its alias.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AccountRow {
+    account_alias: Option<String>,
+}
 const GROUP: &str = "group";
 const USER: &str = "user";
 const ROLE: &str = "role";
@@ -370,24 +402,33 @@ fn json<T: serde::Serialize>(kind: &str, name: &str, v: &T) -> Result<String, St
     })
 }
 
-/// Every entity of `doc` as (kind, lower-case name) -> JSON body.
-fn rows(doc: &DirectoryDoc) -> Result<BTreeMap<(&'static str, String), String>, StoreError> {
+/// Every entity of every account of `doc` as (account, kind, lower-case name) -> JSON body;
+/// the other accounts' own rows (their alias) as kind `account`.
+fn rows(doc: &DirectoryDoc) -> Result<BTreeMap<RowKey, String>, StoreError> {
     let mut out = BTreeMap::new();
-    for p in &doc.managed_policies {
-        let k = p.name.to_ascii_lowercase();
-        out.insert((MANAGED, k.clone()), json(MANAGED, &k, p)?);
-    }
-    for g in &doc.groups {
-        let k = g.name.to_ascii_lowercase();
-        out.insert((GROUP, k.clone()), json(GROUP, &k, g)?);
-    }
-    for u in &doc.users {
-        let k = u.name.to_ascii_lowercase();
-        out.insert((USER, k.clone()), json(USER, &k, u)?);
-    }
-    for r in &doc.roles {
-        let k = r.name.to_ascii_lowercase();
-        out.insert((ROLE, k.clone()), json(ROLE, &k, r)?);
+    for (i, a) in doc.all_accounts().enumerate() {
+        let acct = &a.account_id;
+        let mut put = |kind: &'static str, name: &str, body: String| {
+            out.insert((acct.clone(), kind, name.to_ascii_lowercase()), body);
+        };
+        if i > 0 {
+            let row = AccountRow {
+                account_alias: a.account_alias.clone(),
+            };
+            put(ACCOUNT, acct, json(ACCOUNT, acct, &row)?);
+        }
+        for p in &a.managed_policies {
+            put(MANAGED, &p.name, json(MANAGED, &p.name, p)?);
+        }
+        for g in &a.groups {
+            put(GROUP, &g.name, json(GROUP, &g.name, g)?);
+        }
+        for u in &a.users {
+            put(USER, &u.name, json(USER, &u.name, u)?);
+        }
+        for r in &a.roles {
+            put(ROLE, &r.name, json(ROLE, &r.name, r)?);
+        }
     }
     Ok(out)
 }
@@ -423,7 +464,7 @@ fn read_row(doc: &mut DirectoryDoc, kind: &str, name: &str, body: &str) -> Resul
 }
 
 fn check_sealed(doc: &DirectoryDoc) -> Result<(), StoreError> {
-    for u in &doc.users {
+    for u in doc.all_accounts().flat_map(|a| a.users.iter()) {
         for k in &u.access_keys {
             let s = &k.secret;
             if s.sealed.is_none() || s.value.is_some() || s.env.is_some() || s.file.is_some() {

@@ -81,7 +81,7 @@ pub async fn authenticate_for(
             },
             arn: user.arn.clone(),
             user_id: user.user_id.clone(),
-            account: dir.account_id.clone(),
+            account: user.account.clone(),
             access_key_id: id,
             session_policy: None,
             session_policy_arns: Vec::new(),

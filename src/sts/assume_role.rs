@@ -166,7 +166,6 @@ pub fn decide(
     }
 
     let plan = role_session_plan(
-        dir,
         role,
         req.session_name,
         Duration::from_secs(u64::from(duration)),

@@ -404,7 +404,6 @@ pub fn decide(
     }
 
     let plan = crate::sts::plan::role_session_plan(
-        dir,
         role,
         session_name,
         Duration::from_secs(lifetime),

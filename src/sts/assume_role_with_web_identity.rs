@@ -218,7 +218,6 @@ pub fn decide(
         ));
     }
     let mut session = crate::sts::plan::role_session_plan(
-        dir,
         role,
         session_name,
         Duration::from_secs(u64::from(duration)),

@@ -54,7 +54,6 @@ pub struct SessionPlan {
 /// The plan of a role session with its session policies and tags, within AWS's packed size.
 /// Source identity, transitive tag keys and the parent key are left for the caller to set.
 pub(crate) fn role_session_plan(
-    dir: &Directory,
     role: &Role,
     session_name: &str,
     duration: Duration,
@@ -67,7 +66,8 @@ pub(crate) fn role_session_plan(
             "Packed policy consumes {packed}% of allotted space, please use smaller policy."
         )));
     }
-    let account = dir.account_id.clone();
+    // The role's own account (a directory may hold several).
+    let account = Directory::account_of(&role.arn).to_owned();
     Ok(SessionPlan {
         arn: format!(
             "arn:aws:sts::{account}:assumed-role/{}/{session_name}",

@@ -38,8 +38,9 @@ pub(crate) fn caller_policies(
         session.push(dir.managed_policy(arn).cloned().ok_or(StsError::Internal)?);
     }
     match &caller.kind {
-        CallerKind::User { name } | CallerKind::UserSession { name } => {
-            let user = dir.user(name).ok_or_else(|| {
+        CallerKind::User { .. } | CallerKind::UserSession { .. } => {
+            // By ARN: several accounts may each have a user of this name.
+            let user = dir.user_by_arn(&caller.arn).ok_or_else(|| {
                 StsError::AccessDenied(format!(
                     "User: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the action",
                     caller.arn

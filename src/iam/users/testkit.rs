@@ -95,6 +95,7 @@ pub(crate) fn doc() -> DirectoryDoc {
         groups: vec![devs],
         users: vec![alice, bob],
         roles: vec![],
+        accounts: vec![],
     }
 }
 
