@@ -21,6 +21,8 @@ COPY vendor ./vendor
 COPY src ./src
 # The console's pages (askama compiles them into the binary).
 COPY templates ./templates
+# The directory store's schema (sqlx embeds the migrations into the binary).
+COPY migrations ./migrations
 COPY examples ./examples
 COPY benches ./benches
 RUN cargo build --release --locked --bin idbroker

@@ -67,6 +67,31 @@ if [ -z "${REDIS_CLUSTER_NODES:-}" ]; then
   fi
 fi
 
+# The directory's PostgreSQL tests (tests/iam_api.rs, tests/directory_cli.rs) create databases of
+# their own on the PostgreSQL at IDBROKER_TEST_POSTGRES (default the local one, as user postgres).
+# When none answers on 127.0.0.1:5432, Debian's postgresql is installed and started here, with a
+# password for that user (its default TCP authentication asks for one).
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+if [ -z "${IDBROKER_TEST_POSTGRES:-}" ] && ! pg_up; then
+  echo "test: installing and starting postgresql"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  command -v pg_ctlcluster >/dev/null 2>&1 || {
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql
+  }
+  for cluster in /etc/postgresql/*/main; do
+    $SUDO pg_ctlcluster "$(basename "$(dirname "$cluster")")" main start || true
+  done
+  for _ in $(seq 50); do pg_up && break; sleep 0.2; done
+  pg_up || { echo "test: postgresql did not start" >&2; exit 1; }
+  if [ "$(id -u)" -eq 0 ]; then
+    su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'idbroker-test'\""
+  else
+    sudo -u postgres psql -q -c "ALTER USER postgres PASSWORD 'idbroker-test'"
+  fi
+  export IDBROKER_TEST_POSTGRES="postgres://postgres:idbroker-test@127.0.0.1:5432/postgres"
+fi
+
 # The OIDC tests run a real OpenID Provider (panva's oidc-provider) on Node: install Node when
 # missing and the pinned npm packages of tests/oidc/op. Under CI a missing Node fails the test.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -84,10 +109,11 @@ npm ci --prefix tests/samlify --no-audit --no-fund --loglevel=error
 # The AWS CLI drives the workload-credentials endpoint in tests/oidc_provider.rs. The console's
 # browser tests (tests/console_e2e.rs) use a pysaml2 IdP (freezegun makes its expired responses).
 # botocore (with awscli) presigns k8s-aws-v1 tokens in crates/verify/tests/k8s.rs.
-python_modules='import signxml, lxml, cryptography, awscli, botocore, saml2, freezegun'
+# boto3 drives an IAM life cycle in tests/iam_api.rs.
+python_modules='import signxml, lxml, cryptography, awscli, botocore, boto3, saml2, freezegun'
 if ! python3 -c "$python_modules" >/dev/null 2>&1; then
-  echo "test: installing signxml, lxml, pysaml2, freezegun, awscli (pip)"
-  python3 -m pip install -q signxml lxml pysaml2 freezegun awscli || python3 -m pip install -q --break-system-packages signxml lxml pysaml2 freezegun awscli
+  echo "test: installing signxml, lxml, pysaml2, freezegun, awscli, boto3 (pip)"
+  python3 -m pip install -q signxml lxml pysaml2 freezegun awscli boto3 || python3 -m pip install -q --break-system-packages signxml lxml pysaml2 freezegun awscli boto3
 fi
 # pip puts the `aws` script in ~/.local/bin when not root.
 command -v aws >/dev/null 2>&1 || export PATH="$HOME/.local/bin:$PATH"

@@ -2,7 +2,8 @@
 
 use super::*;
 
-const ADMIN: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
+const ADMIN: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
 
 fn account(id: &str, key: &str) -> DirectoryDoc {
     toml::from_str(&format!(
@@ -38,7 +39,8 @@ fn problem(r: Result<Directory, DirectoryError>) -> (String, String) {
 #[test]
 fn accounts_keep_their_own_names_and_keys() {
     let mut doc = account("111111111111", "AKIAAAAAAAAAAAAAAAA1");
-    doc.accounts.push(account("222222222222", "AKIAAAAAAAAAAAAAAAA2"));
+    doc.accounts
+        .push(account("222222222222", "AKIAAAAAAAAAAAAAAAA2"));
     let d = build(&doc).unwrap();
     // The same user name in each account, told apart by ARN and key.
     let (a, _) = d.access_key("AKIAAAAAAAAAAAAAAAA1").unwrap();
@@ -55,21 +57,28 @@ fn accounts_keep_their_own_names_and_keys() {
 #[test]
 fn accounts_are_refused_when_repeated_nested_or_sharing_a_key() {
     let mut doc = account("111111111111", "AKIAAAAAAAAAAAAAAAA1");
-    doc.accounts.push(account("111111111111", "AKIAAAAAAAAAAAAAAAA2"));
+    doc.accounts
+        .push(account("111111111111", "AKIAAAAAAAAAAAAAAAA2"));
     let (key, why) = problem(build(&doc));
     assert_eq!(key, "accounts[0].account_id");
     assert!(why.contains("defined twice"), "{why}");
 
     let mut doc = account("111111111111", "AKIAAAAAAAAAAAAAAAA1");
     let mut nested = account("222222222222", "AKIAAAAAAAAAAAAAAAA2");
-    nested.accounts.push(account("333333333333", "AKIAAAAAAAAAAAAAAAA3"));
+    nested
+        .accounts
+        .push(account("333333333333", "AKIAAAAAAAAAAAAAAAA3"));
     doc.accounts.push(nested);
     assert_eq!(problem(build(&doc)).0, "accounts[0].accounts");
 
     let mut doc = account("111111111111", "AKIAAAAAAAAAAAAAAAA1");
-    doc.accounts.push(account("222222222222", "AKIAAAAAAAAAAAAAAAA1"));
+    doc.accounts
+        .push(account("222222222222", "AKIAAAAAAAAAAAAAAAA1"));
     let (key, why) = problem(build(&doc));
-    assert!(key.starts_with("accounts[0].users[0].access_keys[0]"), "{key}");
+    assert!(
+        key.starts_with("accounts[0].users[0].access_keys[0]"),
+        "{key}"
+    );
     assert!(why.contains("used twice"), "{why}");
 }
 
