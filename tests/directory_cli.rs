@@ -265,3 +265,27 @@ async fn import_export_diff_apply_on_postgresql() {
         .await
         .unwrap();
 }
+
+#[test]
+fn a_sqlite_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("idbroker-dircli-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("d.db");
+    let (config, _) = config_for(&format!("sqlite://{}", db.display()), "mode");
+    let demo = root().join("config/demo/idbroker.toml");
+    let out = idbroker(
+        &[
+            "directory",
+            "import",
+            "--config",
+            config.to_str().unwrap(),
+            demo.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

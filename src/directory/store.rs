@@ -165,6 +165,9 @@ impl DirectoryStore {
             .await
             .map_err(|e| StoreError::Database(format!("{shown}: {e}")))?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            if !memory {
+                restrict_file(url);
+            }
             Db::Sqlite(pool)
         } else {
             return Err(StoreError::Url(format!(
@@ -376,6 +379,25 @@ impl DirectoryStore {
             service,
             region,
         }))
+    }
+}
+
+/// The database file (and its WAL and shared-memory files) readable by this user only: it
+/// holds sealed secrets and the whole directory.
+fn restrict_file(url: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{path}{suffix}");
+        if std::path::Path::new(&file).exists() {
+            if let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file, error = %e, "could not make the directory database private");
+            }
+        }
     }
 }
 

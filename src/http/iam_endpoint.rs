@@ -101,6 +101,8 @@ pub(crate) async fn iam(
             HttpResponse::Ok()
                 .content_type("text/xml")
                 .insert_header(("x-amzn-RequestId", call.request_id.clone()))
+                // CreateAccessKey answers a secret: no answer of IAM's is kept by a cache.
+                .insert_header(("Cache-Control", "no-store"))
                 .body(render(iam_call.action, &output, &call.request_id)),
         )
     }
