@@ -49,6 +49,10 @@ pub struct DirectoryService {
     pending: Mutex<HashMap<String, LastUsed>>,
     /// Where the file's directory is (for the read-only refusal's message).
     file: String,
+    /// Where the directory's SAML providers are put in force (AssumeRoleWithSAML's).
+    saml: Arc<crate::federation::saml::SamlSettings>,
+    /// The time, for the SAML providers' certificate checks.
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl std::fmt::Debug for DirectoryService {
@@ -115,6 +119,38 @@ fn backoff(n: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
+/// The directory's SAML providers (every account's `[[saml_metadata]]`), by ARN, and the
+/// problems of those that could not be built (each named; the others still are).
+pub fn saml_providers(
+    doc: &DirectoryDoc,
+    now: SystemTime,
+) -> (
+    std::collections::BTreeMap<String, Arc<crate::federation::saml::SamlProvider>>,
+    Vec<String>,
+) {
+    let mut out = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for account in doc.all_accounts() {
+        for p in &account.saml_metadata {
+            match crate::federation::saml::SamlProvider::from_document(
+                &p.name,
+                &account.account_id,
+                &p.metadata,
+                now,
+            ) {
+                Ok(provider) => {
+                    out.insert(provider.arn.clone(), Arc::new(provider));
+                }
+                Err(e) => problems.push(format!(
+                    "saml provider {}/{}: {e}",
+                    account.account_id, p.name
+                )),
+            }
+        }
+    }
+    (out, problems)
+}
+
 fn invalid(e: DirectoryError) -> IamError {
     match e {
         DirectoryError::Invalid { key, problem } => {
@@ -135,6 +171,7 @@ impl DirectoryService {
         keys: Arc<SealingKeys>,
         live: Arc<LiveDirectory>,
         hub: Arc<RevocationHub>,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> Result<DirectoryService, String> {
         let mut service = DirectoryService {
             live,
@@ -145,8 +182,11 @@ impl DirectoryService {
             writes: tokio::sync::Mutex::new(()),
             pending: Mutex::default(),
             file: config.file.display().to_string(),
+            saml: Arc::clone(&config.saml),
+            clock,
         };
         let Some(settings) = &config.directory_store else {
+            service.put_providers(&service.live.load());
             return Ok(service);
         };
         if config.sealing.is_none() {
@@ -178,6 +218,7 @@ impl DirectoryService {
             .with_store_version(stored.version);
         let (users, roles, policies) = directory.counts();
         tracing::info!(store = %store.shown(), version = stored.version, users, roles, policies, "directory loaded from the database");
+        service.put_providers(&directory);
         service.live.replace(directory);
         service.poll = settings.poll;
         service.store = Some(store);
@@ -194,7 +235,23 @@ impl DirectoryService {
         self.store.as_ref()
     }
 
+    /// Put `directory`'s SAML providers in force (a provider that cannot be built is logged and
+    /// left out; the others are in force).
+    pub fn put_providers(&self, directory: &Directory) {
+        let (providers, problems) = saml_providers(directory.doc(), self.clock.now());
+        for p in problems {
+            tracing::error!(problem = %p, "a SAML provider of the directory is not in force");
+        }
+        self.saml.set_directory_providers(providers);
+    }
+
+    /// Is `arn` a configured SAML provider's (`[[saml_providers]]` of the file)?
+    pub fn saml_configured(&self, arn: &str) -> bool {
+        self.saml.configured(arn)
+    }
+
     fn put(&self, directory: Directory) {
+        self.put_providers(&directory);
         if let Some(version) = self.live.replace(directory) {
             self.hub.policies_changed(version);
         }

@@ -95,6 +95,13 @@ pub async fn run(
     let action = format!("iam:{}", call.action);
     crate::sts::authorize(dir, caller, &action, &resource, facts)
         .map_err(|e| IamError::AccessDenied(e.to_string()))?;
+    // A configured provider (the file's [[saml_providers]]) is not the IAM API's to shadow
+    // (said only to a caller allowed to create it).
+    if call.action == "CreateSAMLProvider" && service.saml_configured(&resource) {
+        return Err(IamError::EntityAlreadyExists(format!(
+            "SAMLProvider {resource} already exists (in the configuration file)."
+        )));
+    }
     if call.action == LAST_USED.action {
         return last_used(service, dir, account, &input).await;
     }

@@ -207,6 +207,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
             Arc::clone(&keys),
             Arc::clone(&live_directory),
             Arc::clone(&revocations),
+            Arc::clone(&clock),
         )
         .await?,
     );

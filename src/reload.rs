@@ -36,6 +36,7 @@ pub fn reload_directory(
     if state.directory_service.writable() {
         return Ok(Reloaded::InDatabase);
     }
+    state.directory_service.put_providers(&config.directory);
     Ok(match state.live_directory.replace(config.directory) {
         Some(version) => {
             state.revocations.policies_changed(version.clone());

@@ -979,3 +979,129 @@ async fn quotas_and_authorization_details_through_the_sdk() {
     assert_eq!(users, 5);
     assert_eq!(policies, 7 + 11);
 }
+
+/// A SAML provider created through the IAM API (the demo IdP's metadata, the file's own
+/// DemoIdP left out of the configuration) signs users in with AssumeRoleWithSAML once created,
+/// and no longer once deleted; a configured provider cannot be shadowed.
+#[actix_web::test]
+async fn a_saml_provider_made_through_iam_is_trusted_until_deleted() {
+    use idbroker::federation::saml::{dev, SamlProvider};
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let demo = root.join("config/demo/idbroker.toml");
+    let copy = demo.with_file_name(format!(".iam-saml-{}.toml", std::process::id()));
+    let block = "[[saml_providers]]\nname = \"DemoIdP\"\nmetadata_file = \"../../certs/demo/saml-idp-metadata.xml\"\n";
+    let text = std::fs::read_to_string(&demo).unwrap();
+    assert!(text.contains(block));
+    std::fs::write(&copy, text.replacen(block, "", 1)).unwrap();
+    let mut config =
+        idbroker::config::Config::load_with_env(&copy, &|_| None, SystemClock.now()).unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    let (db, _path) = sqlite_file("saml");
+    config.directory_store = Some(idbroker::config::DirectoryStoreConfig {
+        url: db,
+        poll: Duration::from_millis(100),
+    });
+    let saml = std::sync::Arc::clone(&config.saml);
+    let state = idbroker::build_state(config, std::sync::Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let url = common::start(state.clone()).await;
+    let iam = iam_sdk(&url, IAM_ADMIN);
+    let sts = common::sdk(&url, None, SystemClock.now());
+    let metadata = std::fs::read_to_string(root.join("certs/demo/saml-idp-metadata.xml")).unwrap();
+    let provider_arn = "arn:aws:iam::123456789012:saml-provider/DemoIdP";
+    let role = "arn:aws:iam::123456789012:role/demo/SamlDeveloper";
+    let assertion = || {
+        let p =
+            SamlProvider::from_document("DemoIdP", "123456789012", &metadata, SystemClock.now())
+                .unwrap();
+        dev::demo_response(
+            &saml,
+            &p,
+            &std::fs::read(root.join("certs/demo/saml-idp.key")).unwrap(),
+            &std::fs::read(root.join("certs/demo/saml-idp.crt")).unwrap(),
+            role,
+            "alice@example.com",
+            SystemClock.now(),
+        )
+        .unwrap()
+    };
+    let sign_in = |b64: String| {
+        sts.assume_role_with_saml()
+            .role_arn(role)
+            .principal_arn(provider_arn)
+            .saml_assertion(b64)
+            .send()
+    };
+    // No such provider yet: refused.
+    assert!(sign_in(assertion()).await.is_err());
+
+    let made = iam
+        .create_saml_provider()
+        .name("DemoIdP")
+        .saml_metadata_document(&metadata)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.saml_provider_arn(), Some(provider_arn));
+    let session = sign_in(assertion()).await.unwrap();
+    assert_eq!(
+        session.assumed_role_user().unwrap().arn(),
+        "arn:aws:sts::123456789012:assumed-role/SamlDeveloper/alice@example.com"
+    );
+    let got = iam
+        .get_saml_provider()
+        .saml_provider_arn(provider_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.saml_metadata_document(), Some(metadata.as_str()));
+    let listed = iam.list_saml_providers().send().await.unwrap();
+    assert_eq!(listed.saml_provider_list().len(), 1);
+    // Metadata that is not an IdP's is refused, and the provider stays as it was.
+    let bad = format!("<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\">{}</md:EntityDescriptor>", " ".repeat(1000));
+    let e = iam
+        .update_saml_provider()
+        .saml_provider_arn(provider_arn)
+        .saml_metadata_document(bad)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&e),
+        Some("InvalidInput")
+    );
+    assert!(sign_in(assertion()).await.is_ok());
+    // Deleted: refused again.
+    iam.delete_saml_provider()
+        .saml_provider_arn(provider_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(sign_in(assertion()).await.is_err());
+    let e = iam
+        .get_saml_provider()
+        .saml_provider_arn(provider_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&e),
+        Some("NoSuchEntity")
+    );
+
+    // With the demo's own configuration, DemoIdP is the file's: the IAM API cannot shadow it.
+    let (db2, _path2) = sqlite_file("saml2");
+    let (url2, _s2) = server(Some(&db2)).await;
+    let e = iam_sdk(&url2, IAM_ADMIN)
+        .create_saml_provider()
+        .name("DemoIdP")
+        .saml_metadata_document(&metadata)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&e),
+        Some("EntityAlreadyExists")
+    );
+}

@@ -68,6 +68,8 @@ pub fn read_file(
         "groups",
         "users",
         "roles",
+        "accounts",
+        "saml_metadata",
     ] {
         if let Some(v) = table.get(key) {
             part.insert(key.into(), v.clone());

@@ -53,6 +53,10 @@ pub struct RawConfig {
     /// `[[accounts]]`: the directory's other accounts.
     #[serde(default)]
     pub accounts: Vec<DirectoryDoc>,
+    /// `[[saml_metadata]]`: the directory's SAML providers (metadata inline, as the IAM API
+    /// creates them).
+    #[serde(default)]
+    pub saml_metadata: Vec<crate::directory::RawSamlMetadata>,
     /// `[[oidc_providers]]`
     #[serde(default)]
     pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
@@ -527,6 +531,7 @@ impl Config {
             users: raw.users.clone(),
             roles: raw.roles.clone(),
             accounts: raw.accounts.clone(),
+            saml_metadata: raw.saml_metadata.clone(),
         };
         let sealing_keys = sealing
             .as_ref()

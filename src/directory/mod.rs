@@ -18,8 +18,8 @@ mod raw;
 pub mod sealed;
 pub mod store;
 pub use raw::{
-    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole, RawUser,
-    Tags,
+    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole,
+    RawSamlMetadata, RawUser, Tags,
 };
 
 /// A directory that cannot be built.
@@ -537,6 +537,27 @@ impl Directory {
             });
         }
 
+        let mut provider_names = HashSet::new();
+        for (i, p) in doc.saml_metadata.iter().enumerate() {
+            let key = format!("saml_metadata[{i}]");
+            let ok = (1..=128).contains(&p.name.len())
+                && p.name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !ok {
+                return Err(invalid(
+                    format!("{key}.name"),
+                    "1..128 characters of [A-Za-z0-9_.-]",
+                ));
+            }
+            if !provider_names.insert(p.name.to_ascii_lowercase()) {
+                return Err(invalid(
+                    key,
+                    format!("provider {} is defined twice", p.name),
+                ));
+            }
+            check_tags(&p.tags, &key)?;
+        }
         let roles = &mut parts.roles;
         let mut role_names = HashSet::new();
         for (i, r) in raw.roles.iter().enumerate() {

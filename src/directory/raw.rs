@@ -47,6 +47,10 @@ pub struct DirectoryDoc {
     /// `[[roles]]`
     #[serde(default)]
     pub roles: Vec<RawRole>,
+    /// `[[saml_metadata]]`: SAML identity providers given by their metadata document (IAM's
+    /// CreateSAMLProvider); `[[saml_providers]]` of a configuration file are its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub saml_metadata: Vec<RawSamlMetadata>,
     /// `[[accounts]]`: other accounts of the directory, each with its own entities (listed at
     /// the top level only; their own `accounts` stay empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -86,6 +90,23 @@ impl DirectoryDoc {
             roles: &self.roles,
         }
     }
+}
+
+/// `[[saml_metadata]]`: a SAML provider `arn:aws:iam::ACCOUNT:saml-provider/NAME` and its
+/// metadata document (EntityDescriptor with an IDPSSODescriptor and signing certificates).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSamlMetadata {
+    /// Provider name (1..128 of `[A-Za-z0-9_.-]`).
+    pub name: String,
+    /// The metadata XML.
+    pub metadata: String,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
 }
 
 /// Tags: key -> value (at most 50 per entity).

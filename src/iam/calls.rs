@@ -57,6 +57,12 @@ const FAMILIES: &[Family] = &[
         write: super::keys::write,
     },
     Family {
+        calls: super::providers::CALLS,
+        resource: super::providers::resource,
+        read: super::providers::read,
+        write: super::providers::write,
+    },
+    Family {
         calls: super::account::CALLS,
         resource: super::account::resource,
         read: super::account::read,

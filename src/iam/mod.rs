@@ -123,6 +123,7 @@ mod groups;
 mod keys;
 mod managed;
 mod policies;
+mod providers;
 mod roles;
 mod users;
 

@@ -143,11 +143,11 @@ pub struct AssumeRoleWithSamlRequest<'a> {
 /// assertion whose signature does not verify ([`StsError::UnknownSamlProvider`]): an
 /// unauthenticated caller learns nothing of which providers are configured (the audit event
 /// keeps the detail).
-pub fn provider<'a>(
-    saml: &'a SamlSettings,
+pub fn provider(
+    saml: &SamlSettings,
     principal_arn: &str,
-) -> Result<&'a std::sync::Arc<SamlProvider>, StsError> {
-    saml.provider(principal_arn)
+) -> Result<std::sync::Arc<SamlProvider>, StsError> {
+    saml.find(principal_arn)
         .ok_or(StsError::UnknownSamlProvider)
 }
 
@@ -181,7 +181,7 @@ pub async fn assume_role_with_saml(
     let now = facts.now;
     let provider = provider(sts.saml, req.principal_arn)?;
     let checked = crate::federation::saml::check_pooled(
-        provider,
+        &provider,
         sts.saml,
         req.assertion,
         InResponseTo::Unsolicited,
@@ -193,8 +193,8 @@ pub async fn assume_role_with_saml(
     sts.throttle
         .admit("AssumeRoleWithSAML", &[Key::Provider(&provider.arn)], now)
         .await?;
-    let verified = crate::federation::saml::use_once(provider, checked, sts.store, now).await?;
-    let out = decide(sts.directory, provider, &verified, &req.role, facts)?;
+    let verified = crate::federation::saml::use_once(&provider, checked, sts.store, now).await?;
+    let out = decide(sts.directory, &provider, &verified, &req.role, facts)?;
     let session = mint(sts, out.plan, now).await?;
     Ok(SamlIssued {
         session,

@@ -209,6 +209,9 @@ pub enum MetadataSource {
         /// Interval between fetches.
         refresh: Duration,
     },
+    /// The directory's (`[[saml_metadata]]`, IAM's CreateSAMLProvider): in force with the
+    /// directory version that holds it, replaced by the next.
+    Directory,
 }
 
 /// What a provider's metadata says: its entity id and signing certificates, validated.
@@ -367,6 +370,10 @@ pub struct SamlSettings {
     /// Where signature checks run (bounded in number and time).
     pub checks: super::pool::CheckPool,
     providers: BTreeMap<String, Arc<SamlProvider>>,
+    /// The directory's providers (IAM's CreateSAMLProvider), by ARN: replaced whole with each
+    /// directory version (`crate::directory_service`). A configured provider of the same ARN
+    /// takes precedence.
+    directory_providers: Arc<arc_swap::ArcSwap<BTreeMap<String, Arc<SamlProvider>>>>,
 }
 
 impl Default for SamlSettings {
@@ -378,6 +385,7 @@ impl Default for SamlSettings {
             sp_certificate: None,
             checks: super::pool::CheckPool::default(),
             providers: BTreeMap::new(),
+            directory_providers: Arc::default(),
         }
     }
 }
@@ -455,17 +463,36 @@ impl SamlSettings {
                 std::time::Duration::from_millis(timeout_ms),
             ),
             providers: out,
+            directory_providers: Arc::default(),
         })
     }
 
-    /// A provider by ARN.
+    /// A configured provider (`[[saml_providers]]`) by ARN.
     pub fn provider(&self, arn: &str) -> Option<&Arc<SamlProvider>> {
         self.providers.get(arn)
     }
 
-    /// All providers, by ARN.
+    /// A provider AssumeRoleWithSAML may name, by ARN: a configured one, else the directory's.
+    pub fn find(&self, arn: &str) -> Option<Arc<SamlProvider>> {
+        match self.providers.get(arn) {
+            Some(p) => Some(Arc::clone(p)),
+            None => self.directory_providers.load().get(arn).cloned(),
+        }
+    }
+
+    /// Is `arn` a configured provider's (`[[saml_providers]]`)?
+    pub fn configured(&self, arn: &str) -> bool {
+        self.providers.contains_key(arn)
+    }
+
+    /// The configured providers, by ARN.
     pub fn providers(&self) -> impl Iterator<Item = &Arc<SamlProvider>> {
         self.providers.values()
+    }
+
+    /// Put the directory's providers in force (replacing the previous version's).
+    pub fn set_directory_providers(&self, providers: BTreeMap<String, Arc<SamlProvider>>) {
+        self.directory_providers.store(Arc::new(providers));
     }
 
     /// Is this audience acceptable (the SP entity id, or AWS's for IdPs set up for AWS)?
@@ -534,6 +561,50 @@ fn sp_encryption_keys(
         (Some(_), None) => return Err(err(KEY, "required with saml.sp_certificate_file")),
     };
     Ok((super::SpKeys(keys), cert))
+}
+
+impl SamlProvider {
+    /// A provider the directory holds (`[[saml_metadata]]`, IAM's CreateSAMLProvider): its
+    /// metadata document and the defaults of a configured provider (SHA-256 or better, RSA keys
+    /// of 2048 bits or more, 300 s of skew and of assertion age, certificates outside their
+    /// validity refused, AWS's Role attribute: no role mappings). `Err`: why the name or the
+    /// metadata is refused.
+    pub fn from_document(
+        name: &str,
+        account: &str,
+        text: &str,
+        now: SystemTime,
+    ) -> Result<SamlProvider, String> {
+        if !valid_provider_name(name) {
+            return Err("a provider name is 1..128 characters of [A-Za-z0-9_.-]".into());
+        }
+        let raw = RawSamlProvider {
+            name: name.to_owned(),
+            metadata_file: None,
+            metadata_url: None,
+            metadata_refresh_seconds: default_refresh(),
+            allow_http_loopback: false,
+            allow_sha1: false,
+            clock_skew_seconds: default_skew(),
+            max_assertion_age_seconds: default_max_age(),
+            expired_certs: default_expired_certs(),
+            min_rsa_key_bits: default_min_rsa(),
+            require_aead_encryption: false,
+            role_mappings: Vec::new(),
+        };
+        let mut warnings = Vec::new();
+        finish_provider(
+            &raw,
+            account,
+            MetadataSource::Directory,
+            text,
+            now,
+            "saml_metadata",
+            &mut warnings,
+            false,
+        )
+        .map_err(|e| e.problem)
+    }
 }
 
 fn valid_provider_name(name: &str) -> bool {
@@ -610,11 +681,27 @@ fn build_provider(
             ))
         }
     };
+    finish_provider(raw, account, source, &text, now, key, warnings, expired)
+}
+
+/// A provider from its validated settings and its metadata's text.
+#[allow(clippy::too_many_arguments)]
+fn finish_provider(
+    raw: &RawSamlProvider,
+    account: &str,
+    source: MetadataSource,
+    text: &str,
+    now: SystemTime,
+    key: &str,
+    warnings: &mut Vec<String>,
+    expired: bool,
+) -> Result<SamlProvider, SamlConfigError> {
     let (mkey, shown) = match &source {
         MetadataSource::File(p) => (format!("{key}.metadata_file"), p.display().to_string()),
         MetadataSource::Url { url, .. } => (format!("{key}.metadata_url"), url.clone()),
+        MetadataSource::Directory => (format!("{key}.metadata"), "the directory".to_owned()),
     };
-    let md = parse_metadata(&text, raw.min_rsa_key_bits)
+    let md = parse_metadata(text, raw.min_rsa_key_bits)
         .map_err(|p| err(mkey, format!("{shown}: {p}")))?;
     let now_s = super::unix_now(now);
     for c in &md.certs {
@@ -652,7 +739,7 @@ fn build_provider(
     let arn = format!("arn:aws:iam::{account}:saml-provider/{}", raw.name);
     let refresh_every = match &source {
         MetadataSource::Url { refresh, .. } => i64::try_from(refresh.as_secs()).unwrap_or(3600),
-        MetadataSource::File(_) => 0,
+        MetadataSource::File(_) | MetadataSource::Directory => 0,
     };
     Ok(SamlProvider {
         name: raw.name.clone(),

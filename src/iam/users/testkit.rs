@@ -96,6 +96,7 @@ pub(crate) fn doc() -> DirectoryDoc {
         users: vec![alice, bob],
         roles: vec![],
         accounts: vec![],
+        saml_metadata: vec![],
     }
 }
 
