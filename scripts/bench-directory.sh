@@ -9,7 +9,8 @@
 # the local Redis), two workers each, audit to /dev/null: "file" (the demo's [directory] url
 # removed: the file's directory) and "database" (DIRECTORY_URL, default a SQLite file in a
 # temporary directory; e.g. postgres://postgres@127.0.0.1:5432/bench_directory, which must
-# exist). The two are never loaded at once: each round runs one after the other. Then, while wrk
+# exist). The two are never loaded at once: each round runs one after the other, which first
+# alternating. Then, while wrk
 # runs AssumeRole against "database" for DURATION, scripts/bench/iam_churn.py changes its
 # directory as fast as one client can (each change a new version put in force); the STS run
 # must show no error (non2xx=0 ...). Prints every run, the medians and the ratios.
@@ -34,11 +35,12 @@ sed "s|^url = \"sqlite::memory:\"|url = \"$DIRECTORY_URL\"|" config/demo/idbroke
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; redis-cli -n 11 flushdb >/dev/null; redis-cli -n 12 flushdb >/dev/null; rm -rf "$out" "$file_cfg" "$db_cfg"; return 0; }
 trap cleanup EXIT
 wait_port() { for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
-IDBROKER_STORE_URL=redis://127.0.0.1:6379/11 IDBROKER_THROTTLE=off \
+IDBROKER_STORE_URL=redis://127.0.0.1:6379/11 IDBROKER_THROTTLE=off IDBROKER_METRICS_LISTEN=127.0.0.1:$((FILE_PORT + 1000)) \
   "$IDBROKER_BIN" serve --config "$file_cfg" --listen 127.0.0.1:$FILE_PORT >/dev/null 2>"$out/file.err" & pids+=($!)
-IDBROKER_STORE_URL=redis://127.0.0.1:6379/12 IDBROKER_THROTTLE=off \
+IDBROKER_STORE_URL=redis://127.0.0.1:6379/12 IDBROKER_THROTTLE=off IDBROKER_METRICS_LISTEN=127.0.0.1:$((DB_PORT + 1000)) \
   "$IDBROKER_BIN" serve --config "$db_cfg" --listen 127.0.0.1:$DB_PORT >/dev/null 2>"$out/db.err" & pids+=($!)
 wait_port $FILE_PORT; wait_port $DB_PORT; sleep 1
+# (Each server has its own metrics listener: the demo names one port.)
 
 echo "round target conns req/s p50 p99 errors" > "$out/runs"
 run() { # name conns url script
@@ -55,8 +57,14 @@ for round in $(seq "$ROUNDS"); do
     python3 scripts/bench/sts_request.py "http://127.0.0.1:$FILE_PORT" "$a" > "$out/file.lua"
     python3 scripts/bench/sts_request.py "http://127.0.0.1:$DB_PORT" "$a" > "$out/db.lua"
     for c in $CONNS; do
-      run "file-$a" "$c" "http://127.0.0.1:$FILE_PORT/" "$out/file.lua"
-      run "database-$a" "$c" "http://127.0.0.1:$DB_PORT/" "$out/db.lua"
+      # Which goes first alternates by round (each run grows its Redis db's session index).
+      if (( round % 2 )); then
+        run "file-$a" "$c" "http://127.0.0.1:$FILE_PORT/" "$out/file.lua"
+        run "database-$a" "$c" "http://127.0.0.1:$DB_PORT/" "$out/db.lua"
+      else
+        run "database-$a" "$c" "http://127.0.0.1:$DB_PORT/" "$out/db.lua"
+        run "file-$a" "$c" "http://127.0.0.1:$FILE_PORT/" "$out/file.lua"
+      fi
     done
   done
 done
