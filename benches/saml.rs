@@ -21,7 +21,7 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let arn = "arn:aws:iam::123456789012:saml-provider/DemoIdP";
-    let provider = &cfg.saml.provider(arn).unwrap();
+    let provider = cfg.saml.provider(arn).unwrap();
     let b64 = dev::demo_response(
         &cfg.saml,
         provider,

@@ -53,6 +53,10 @@ pub struct DirectoryService {
     saml: Arc<crate::federation::saml::SamlSettings>,
     /// The time, for the SAML providers' certificate checks.
     clock: Arc<dyn crate::clock::Clock>,
+    /// Where the directory's OpenID Connect providers are put in force.
+    oidc: Arc<crate::federation::oidc::OidcFederation>,
+    /// `[directory] allow_http_loopback_providers` (tests only).
+    loopback_providers: bool,
 }
 
 impl std::fmt::Debug for DirectoryService {
@@ -151,6 +155,45 @@ pub fn saml_providers(
     (out, problems)
 }
 
+/// The directory's OpenID Connect providers (every account's `[[openid_connect_providers]]`),
+/// validated as configured ones are (keys by discovery at the issuer), and the problems of those
+/// that could not be.
+pub fn oidc_providers(
+    doc: &DirectoryDoc,
+    loopback: bool,
+) -> (Vec<crate::federation::oidc::ProviderConfig>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for account in doc.all_accounts() {
+        for p in &account.openid_connect_providers {
+            match oidc_provider(p, &account.account_id, loopback) {
+                Ok(c) => out.push(c),
+                Err(e) => problems.push(format!(
+                    "oidc provider {} of {}: {e}",
+                    p.url, account.account_id
+                )),
+            }
+        }
+    }
+    (out, problems)
+}
+
+/// One of the directory's OpenID Connect providers as a provider configuration.
+pub fn oidc_provider(
+    p: &crate::directory::RawOpenIdConnectProvider,
+    account: &str,
+    loopback: bool,
+) -> Result<crate::federation::oidc::ProviderConfig, String> {
+    let raw: crate::federation::oidc::RawOidcProvider = serde_json::from_value(serde_json::json!({
+        "issuer": p.url,
+        "client_ids": p.client_ids,
+        "allow_http_loopback": loopback,
+    }))
+    .map_err(|e| e.to_string())?;
+    crate::federation::oidc::ProviderConfig::from_raw(&raw, account, std::path::Path::new("."))
+        .map_err(|(key, problem)| format!("{key}: {problem}"))
+}
+
 fn invalid(e: DirectoryError) -> IamError {
     match e {
         DirectoryError::Invalid { key, problem } => {
@@ -172,6 +215,7 @@ impl DirectoryService {
         live: Arc<LiveDirectory>,
         hub: Arc<RevocationHub>,
         clock: Arc<dyn crate::clock::Clock>,
+        oidc: Arc<crate::federation::oidc::OidcFederation>,
     ) -> Result<DirectoryService, String> {
         let mut service = DirectoryService {
             live,
@@ -184,6 +228,8 @@ impl DirectoryService {
             file: config.file.display().to_string(),
             saml: Arc::clone(&config.saml),
             clock,
+            oidc,
+            loopback_providers: config.loopback_providers,
         };
         let Some(settings) = &config.directory_store else {
             service.put_providers(&service.live.load());
@@ -243,6 +289,21 @@ impl DirectoryService {
             tracing::error!(problem = %p, "a SAML provider of the directory is not in force");
         }
         self.saml.set_directory_providers(providers);
+        let (configs, problems) = oidc_providers(directory.doc(), self.loopback_providers);
+        for p in problems {
+            tracing::error!(problem = %p, "an OpenID Connect provider of the directory is not in force");
+        }
+        self.oidc.set_directory_providers(&configs);
+    }
+
+    /// Is `arn` a configured OpenID Connect provider's (`[[oidc_providers]]` of the file)?
+    pub fn oidc_configured(&self, arn: &str) -> bool {
+        self.oidc.configured(arn)
+    }
+
+    /// `[directory] allow_http_loopback_providers` (tests only).
+    pub fn loopback_providers(&self) -> bool {
+        self.loopback_providers
     }
 
     /// Is `arn` a configured SAML provider's (`[[saml_providers]]` of the file)?

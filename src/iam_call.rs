@@ -77,6 +77,7 @@ pub async fn run(
         now: facts.now,
         caller_user: caller_user(caller),
         seal: &seal,
+        loopback_providers: service.loopback_providers(),
     };
     // IAM calls act in the caller's own account (a directory may hold several).
     let account = caller.account.as_str();
@@ -100,6 +101,11 @@ pub async fn run(
     if call.action == "CreateSAMLProvider" && service.saml_configured(&resource) {
         return Err(IamError::EntityAlreadyExists(format!(
             "SAMLProvider {resource} already exists (in the configuration file)."
+        )));
+    }
+    if call.action == "CreateOpenIDConnectProvider" && service.oidc_configured(&resource) {
+        return Err(IamError::EntityAlreadyExists(format!(
+            "Provider with url {resource} already exists (in the configuration file)."
         )));
     }
     if call.action == LAST_USED.action {

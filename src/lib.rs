@@ -170,8 +170,10 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         let m = metrics.clone();
         Arc::new(move |provider: &str, outcome: &str| m.jwks_fetch(provider, outcome))
     };
-    let oidc = federation::oidc::OidcFederation::new(&config.oidc_providers, Some(observer))
-        .map_err(|e| format!("oidc_providers: {e}"))?;
+    let oidc = Arc::new(
+        federation::oidc::OidcFederation::new(&config.oidc_providers, Some(observer))
+            .map_err(|e| format!("oidc_providers: {e}"))?,
+    );
     let fetcher = federation::fetch::HttpFetcher::new().map_err(|e| format!("saml: {e}"))?;
     for provider in config.saml.providers() {
         if matches!(
@@ -208,6 +210,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
             Arc::clone(&live_directory),
             Arc::clone(&revocations),
             Arc::clone(&clock),
+            Arc::clone(&oidc),
         )
         .await?,
     );
@@ -237,7 +240,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
         key_source,
         live_directory,
         tls: config.tls.is_some(),
-        oidc: Arc::new(oidc),
+        oidc,
         config,
         store,
         keys,

@@ -317,3 +317,148 @@ async fn workload_with_aws_cli(url: &str, token: &str) {
         "{stdout}"
     );
 }
+
+/// An OpenID Connect provider created through the IAM API (the real OP on loopback, allowed by
+/// `[directory] allow_http_loopback_providers`, tests only): trusted by AssumeRoleWithWebIdentity
+/// once created, for the client IDs it lists, and no longer once deleted.
+#[actix_web::test]
+async fn an_oidc_provider_made_through_iam_is_trusted_for_its_client_ids_until_deleted() {
+    oidc::install_crypto();
+    let Some(op) = start_op() else { return };
+    let hp = format!("127.0.0.1:{}", op.port);
+    let admin = (
+        "AKIAOIDCIAMADMIN0001",
+        "oidcIamAdminSecretDoNotUseAnywhere000000",
+    );
+    let text = format!(
+        r#"account_id = "123456789012"
+[store]
+kind = "memory"
+[directory]
+url = "sqlite::memory:"
+allow_http_loopback_providers = true
+[sealing]
+active_key_id = "t"
+keys.t = {{ value = "{}" }}
+
+[[managed_policies]]
+name = "IamAdmin"
+document = '{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"iam:*","Resource":"*"}}]}}'
+
+[[users]]
+name = "admin"
+policies = ["arn:aws:iam::123456789012:policy/IamAdmin"]
+[[users.access_keys]]
+id = "{}"
+secret = {{ value = "{}" }}
+
+[[roles]]
+name = "OpUser"
+path = "/op/"
+trust_policy = '''
+{{"Version": "2012-10-17", "Statement": [
+  {{"Effect": "Allow", "Principal": {{"Federated": "arn:aws:iam::123456789012:oidc-provider/{hp}"}},
+   "Action": "sts:AssumeRoleWithWebIdentity",
+   "Condition": {{"StringLike": {{"{hp}:sub": ["alice"]}}}}}}]}}
+'''
+"#,
+        data_encoding::BASE64.encode(&[5u8; 32]),
+        admin.0,
+        admin.1
+    );
+    let state = idbroker::build_state(oidc::load(&text), Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let url = common::start(state).await;
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&url)
+            .build(),
+    );
+    let iam = common::iam::iam_sdk(&url, admin);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let arn = format!("arn:aws:iam::123456789012:oidc-provider/{hp}");
+
+    let alice = op_get(&http, &op, "/test/id-token?sub=alice").await;
+    assert_eq!(
+        exchange(&sts, ROLE, &alice).await.unwrap_err(),
+        "InvalidIdentityToken"
+    );
+
+    let made = iam
+        .create_open_id_connect_provider()
+        .url(format!("http://{hp}"))
+        .client_id_list("idbroker-test")
+        .thumbprint_list("a".repeat(40))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.open_id_connect_provider_arn(), Some(arn.as_str()));
+    let (sub, key) = exchange(&sts, ROLE, &alice).await.unwrap();
+    assert_eq!(sub, "alice");
+    assert!(key.starts_with("ASIA"));
+    let got = iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.url(), Some(hp.as_str()));
+    assert_eq!(got.client_id_list(), ["idbroker-test"]);
+    let listed = iam.list_open_id_connect_providers().send().await.unwrap();
+    assert_eq!(listed.open_id_connect_provider_list().len(), 1);
+    let again = iam
+        .create_open_id_connect_provider()
+        .url(format!("http://{hp}"))
+        .client_id_list("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&again),
+        Some("EntityAlreadyExists")
+    );
+
+    // The token's audience is no longer a client ID of the provider: refused.
+    iam.add_client_id_to_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .client_id("another-client")
+        .send()
+        .await
+        .unwrap();
+    iam.remove_client_id_from_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .client_id("idbroker-test")
+        .send()
+        .await
+        .unwrap();
+    let fresh = op_get(&http, &op, "/test/id-token?sub=alice").await;
+    assert_eq!(
+        exchange(&sts, ROLE, &fresh).await.unwrap_err(),
+        "InvalidIdentityToken"
+    );
+    iam.add_client_id_to_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .client_id("idbroker-test")
+        .send()
+        .await
+        .unwrap();
+    let fresh = op_get(&http, &op, "/test/id-token?sub=alice").await;
+    exchange(&sts, ROLE, &fresh).await.unwrap();
+
+    iam.delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let fresh = op_get(&http, &op, "/test/id-token?sub=alice").await;
+    assert_eq!(
+        exchange(&sts, ROLE, &fresh).await.unwrap_err(),
+        "InvalidIdentityToken"
+    );
+}

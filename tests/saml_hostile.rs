@@ -405,7 +405,7 @@ fn encrypted_assertions_fail_for_the_right_reason() {
     let p = cfg.saml.provider(PROVIDER).unwrap();
     let run = |name: &str| {
         check(
-            &p,
+            p,
             &cfg.saml,
             &m.cases[name],
             InResponseTo::Unsolicited,
@@ -456,7 +456,7 @@ fn encrypted_assertions_fail_for_the_right_reason() {
     let p2 = rotated.saml.provider(PROVIDER).unwrap();
     for name in ["enc_other_sp_key", "enc_assertion_signed_gcm"] {
         let r = check(
-            &p2,
+            p2,
             &rotated.saml,
             &m.cases[name],
             InResponseTo::Unsolicited,
@@ -482,7 +482,7 @@ fn encrypted_assertions_fail_for_the_right_reason() {
     .unwrap();
     let p = plain.saml.provider(PROVIDER).unwrap();
     let r = check(
-        &p,
+        p,
         &plain.saml,
         &m.cases["enc_assertion_signed_gcm"],
         InResponseTo::Unsolicited,

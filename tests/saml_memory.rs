@@ -37,7 +37,7 @@ fn checking_an_assertion_signed_response_does_not_leak() {
     let b64 = data_encoding::BASE64.encode(assertion_signed.as_bytes());
     let run = |n: usize| {
         for _ in 0..n {
-            let checked = check(&p, &cfg.saml, &b64, InResponseTo::Unsolicited, now).unwrap();
+            let checked = check(p, &cfg.saml, &b64, InResponseTo::Unsolicited, now).unwrap();
             assert_eq!(checked.subject(), "alice@example.com");
         }
     };

@@ -121,7 +121,7 @@ async fn key_rollover_and_garbage() {
     )
     .unwrap();
     let sp = &cfg.saml;
-    let p = &sp.provider(PROVIDER).unwrap();
+    let p = sp.provider(PROVIDER).unwrap();
     let ok = |m: &Idp| check(p, sp, &m.valid, InResponseTo::Unsolicited, now).map(|_| ());
     assert_eq!(ok(&a), Ok(()));
     assert!(matches!(ok(&b), Err(SamlError::Signature(_))));

@@ -69,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
         now: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         caller_user: Some("u"),
         seal: &seal,
+        loopback_providers: false,
     };
     let _ = iam::resource(&call, &input, doc(), &ctx);
     match call.effect {

@@ -47,7 +47,7 @@ pub fn saml_assertions(
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let (key, cert) = (read(key)?, read(cert)?);
     for _ in 0..count {
-        let b64 = dev::demo_response(&cfg.saml, &provider, &key, &cert, role, user, clock.now())?;
+        let b64 = dev::demo_response(&cfg.saml, provider, &key, &cert, role, user, clock.now())?;
         writeln!(out, "{b64}").map_err(|e| format!("stdout: {e}"))?;
     }
     out.flush().map_err(|e| format!("stdout: {e}"))?;

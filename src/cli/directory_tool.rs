@@ -21,6 +21,7 @@ use crate::settings::resolve_secret;
 pub struct Target {
     store: DirectoryStore,
     keys: SealingKeys,
+    now: std::time::SystemTime,
 }
 
 impl std::fmt::Debug for Target {
@@ -46,7 +47,7 @@ pub async fn open(config: &Path, now: std::time::SystemTime) -> Result<Target, S
     let store = DirectoryStore::open(&settings.url)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(Target { store, keys })
+    Ok(Target { store, keys, now })
 }
 
 /// Read `file`'s directory, validate it whole, and seal its secrets (a secret the database
@@ -56,6 +57,7 @@ pub fn read_file(
     file: &Path,
     keys: &SealingKeys,
     current: Option<&DirectoryDoc>,
+    now: std::time::SystemTime,
 ) -> Result<DirectoryDoc, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let table: toml::Table =
@@ -70,6 +72,7 @@ pub fn read_file(
         "roles",
         "accounts",
         "saml_metadata",
+        "openid_connect_providers",
     ] {
         if let Some(v) = table.get(key) {
             part.insert(key.into(), v.clone());
@@ -111,6 +114,12 @@ pub fn read_file(
             }
         }
     }
+    // Its identity providers must be ones the server will trust (signing certificates, URLs).
+    let (_, saml) = crate::directory_service::saml_providers(&doc, now);
+    let (_, oidc) = crate::directory_service::oidc_providers(&doc, false);
+    if let Some(problem) = saml.into_iter().chain(oidc).next() {
+        return Err(format!("{}: {problem}", file.display()));
+    }
     sealed_copy(&doc, &built, keys)
 }
 
@@ -128,7 +137,7 @@ impl Target {
                     .into(),
             );
         }
-        let doc = read_file(file, &self.keys, None)?;
+        let doc = read_file(file, &self.keys, None, self.now)?;
         self.store
             .save(0, None, &doc)
             .await
@@ -141,7 +150,7 @@ impl Target {
         file: &Path,
     ) -> Result<(Option<Stored>, DirectoryDoc, Vec<Change>), String> {
         let stored = self.load().await?;
-        let doc = read_file(file, &self.keys, stored.as_ref().map(|s| &s.doc))?;
+        let doc = read_file(file, &self.keys, stored.as_ref().map(|s| &s.doc), self.now)?;
         let empty = DirectoryDoc::default();
         let changes = plan(stored.as_ref().map_or(&empty, |s| &s.doc), &doc);
         Ok((stored, doc, changes))

@@ -57,6 +57,10 @@ pub struct RawConfig {
     /// creates them).
     #[serde(default)]
     pub saml_metadata: Vec<crate::directory::RawSamlMetadata>,
+    /// `[[openid_connect_providers]]`: the directory's OpenID Connect providers (as the IAM API
+    /// creates them).
+    #[serde(default)]
+    pub openid_connect_providers: Vec<crate::directory::RawOpenIdConnectProvider>,
     /// `[[oidc_providers]]`
     #[serde(default)]
     pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
@@ -209,6 +213,9 @@ pub struct RawDirectoryStore {
     /// How often replicas look for a change in the database, in milliseconds.
     #[serde(default = "default_poll_ms")]
     pub poll_milliseconds: u64,
+    /// Let the IAM API create OpenID Connect providers at `http://` loopback URLs (tests only).
+    #[serde(default)]
+    pub allow_http_loopback_providers: bool,
 }
 
 impl Default for RawDirectoryStore {
@@ -216,6 +223,7 @@ impl Default for RawDirectoryStore {
         RawDirectoryStore {
             url: None,
             poll_milliseconds: default_poll_ms(),
+            allow_http_loopback_providers: false,
         }
     }
 }
@@ -343,6 +351,8 @@ pub struct Config {
     /// The directory's database, when configured (`[directory] url`); the directory below is
     /// then only its seed, imported when the database is empty.
     pub directory_store: Option<DirectoryStoreConfig>,
+    /// `[directory] allow_http_loopback_providers` (tests only).
+    pub loopback_providers: bool,
     /// Users, groups, roles, policies.
     pub directory: Directory,
     /// OpenID Connect providers.
@@ -532,6 +542,7 @@ impl Config {
             roles: raw.roles.clone(),
             accounts: raw.accounts.clone(),
             saml_metadata: raw.saml_metadata.clone(),
+            openid_connect_providers: raw.openid_connect_providers.clone(),
         };
         let sealing_keys = sealing
             .as_ref()
@@ -590,6 +601,7 @@ impl Config {
             store,
             store_options,
             sealing,
+            loopback_providers: raw.directory.allow_http_loopback_providers,
             directory_store: match &raw.directory.url {
                 None => None,
                 Some(url) => Some(DirectoryStoreConfig {

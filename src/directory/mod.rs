@@ -18,8 +18,8 @@ mod raw;
 pub mod sealed;
 pub mod store;
 pub use raw::{
-    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawRole,
-    RawSamlMetadata, RawUser, Tags,
+    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy,
+    RawOpenIdConnectProvider, RawRole, RawSamlMetadata, RawUser, Tags,
 };
 
 /// A directory that cannot be built.
@@ -554,6 +554,43 @@ impl Directory {
                 return Err(invalid(
                     key,
                     format!("provider {} is defined twice", p.name),
+                ));
+            }
+            check_tags(&p.tags, &key)?;
+        }
+        let mut urls = HashSet::new();
+        for (i, p) in doc.openid_connect_providers.iter().enumerate() {
+            let key = format!("openid_connect_providers[{i}]");
+            let host_path = p
+                .url
+                .strip_prefix("https://")
+                .or_else(|| p.url.strip_prefix("http://"))
+                .map(|r| r.trim_end_matches('/'))
+                .unwrap_or_default();
+            if host_path.is_empty() || p.url.len() > 255 || p.url.contains(['?', '#']) {
+                return Err(invalid(
+                    format!("{key}.url"),
+                    "an issuer URL (https://host/path, at most 255 characters, no query)",
+                ));
+            }
+            if !urls.insert(host_path.to_ascii_lowercase()) {
+                return Err(invalid(key, format!("provider {} is defined twice", p.url)));
+            }
+            if p.client_ids.is_empty()
+                || p.client_ids.len() > 100
+                || p.client_ids.iter().any(|c| c.is_empty() || c.len() > 255)
+            {
+                return Err(invalid(
+                    format!("{key}.client_ids"),
+                    "1..100 client IDs of 1..255 characters",
+                ));
+            }
+            let thumbprint_ok =
+                |t: &String| t.len() == 40 && t.bytes().all(|b| b.is_ascii_hexdigit());
+            if p.thumbprints.len() > 5 || !p.thumbprints.iter().all(thumbprint_ok) {
+                return Err(invalid(
+                    format!("{key}.thumbprints"),
+                    "at most 5 thumbprints of 40 hex digits",
                 ));
             }
             check_tags(&p.tags, &key)?;

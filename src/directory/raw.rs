@@ -51,6 +51,11 @@ pub struct DirectoryDoc {
     /// CreateSAMLProvider); `[[saml_providers]]` of a configuration file are its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub saml_metadata: Vec<RawSamlMetadata>,
+    /// `[[openid_connect_providers]]`: OpenID Connect providers as IAM's
+    /// CreateOpenIDConnectProvider makes them (issuer URL, client IDs); `[[oidc_providers]]` of a
+    /// configuration file are its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub openid_connect_providers: Vec<RawOpenIdConnectProvider>,
     /// `[[accounts]]`: other accounts of the directory, each with its own entities (listed at
     /// the top level only; their own `accounts` stay empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -101,6 +106,28 @@ pub struct RawSamlMetadata {
     pub name: String,
     /// The metadata XML.
     pub metadata: String,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+}
+
+/// `[[openid_connect_providers]]`: `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`, trusted for
+/// tokens whose `iss` is `url` and whose audience is one of `client_ids`; its keys are found by
+/// OpenID discovery at the issuer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOpenIdConnectProvider {
+    /// The issuer URL (`https://...`).
+    pub url: String,
+    /// The audiences accepted (1..100).
+    pub client_ids: Vec<String>,
+    /// Certificate thumbprints as IAM records them (40 hex digits, at most 5): kept, not used
+    /// (idbroker checks the issuer's TLS certificate against the system's roots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thumbprints: Vec<String>,
     /// When it was created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,

@@ -49,6 +49,8 @@ pub struct Context<'a> {
     pub caller_user: Option<&'a str>,
     /// Seals new access keys' secrets.
     pub seal: &'a Sealer<'a>,
+    /// OpenID Connect providers may have `http://` loopback URLs (tests only).
+    pub loopback_providers: bool,
 }
 
 impl std::fmt::Debug for Context<'_> {

@@ -86,6 +86,7 @@ fn ctx_run<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
         now: now(),
         caller_user: None,
         seal: &seal,
+        loopback_providers: false,
     };
     f(&ctx)
 }

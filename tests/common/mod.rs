@@ -48,7 +48,7 @@ pub fn demo_saml_xml(user: &str, now: SystemTime) -> String {
     let p = cfg.saml.provider(DEMO_SAML_PROVIDER).unwrap();
     let b64 = idbroker::federation::saml::dev::demo_response(
         &cfg.saml,
-        &p,
+        p,
         &read("certs/demo/saml-idp.key"),
         &read("certs/demo/saml-idp.crt"),
         DEMO_SAML_ROLE,

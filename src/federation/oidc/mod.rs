@@ -58,11 +58,29 @@ use token::{check_claims, claims_jti, jti_key, Claims};
 /// Longest token accepted, in characters (AWS's limit for `WebIdentityToken`).
 pub const MAX_TOKEN_CHARS: usize = 20_000;
 
-/// Every configured OIDC provider, by issuer.
-#[derive(Debug, Default)]
+/// Every configured OIDC provider, by issuer, and the directory's (IAM's
+/// CreateOpenIDConnectProvider), replaced whole with each directory version.
+#[derive(Default)]
 pub struct OidcFederation {
     providers: Vec<Arc<OidcProvider>>,
     by_issuer: HashMap<String, usize>,
+    /// The directory's providers by issuer (a configured provider of the same issuer wins).
+    directory: arc_swap::ArcSwap<HashMap<String, Arc<OidcProvider>>>,
+    /// How the directory's providers fetch their keys.
+    fetcher: Option<Arc<dyn Fetcher>>,
+    observer: Option<FetchObserver>,
+}
+
+impl std::fmt::Debug for OidcFederation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcFederation")
+            .field("providers", &self.providers)
+            .field(
+                "directory",
+                &self.directory.load().keys().collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl OidcFederation {
@@ -81,7 +99,11 @@ impl OidcFederation {
         fetcher: Arc<dyn Fetcher>,
         observer: Option<FetchObserver>,
     ) -> Self {
-        let mut f = OidcFederation::default();
+        let mut f = OidcFederation {
+            fetcher: Some(fetcher.clone()),
+            observer: observer.clone(),
+            ..OidcFederation::default()
+        };
         for c in configs {
             f.by_issuer.insert(c.issuer.clone(), f.providers.len());
             f.providers.push(Arc::new(OidcProvider::new(
@@ -96,6 +118,40 @@ impl OidcFederation {
     /// No provider configured.
     pub fn is_empty(&self) -> bool {
         self.providers.is_empty()
+    }
+
+    /// Is there a configured provider (`[[oidc_providers]]`) of this ARN?
+    pub fn configured(&self, arn: &str) -> bool {
+        self.providers.iter().any(|p| p.config().arn == arn)
+    }
+
+    /// Put the directory's providers in force. A provider whose configuration did not change
+    /// keeps its key cache; the others start empty (their keys are fetched on first use).
+    pub fn set_directory_providers(&self, configs: &[ProviderConfig]) {
+        let Some(fetcher) = &self.fetcher else {
+            return;
+        };
+        let before = self.directory.load();
+        let mut next = HashMap::new();
+        for c in configs {
+            if self.by_issuer.contains_key(&c.issuer) {
+                continue;
+            }
+            let kept = before
+                .get(&c.issuer)
+                .filter(|p| {
+                    let had = p.config();
+                    had.arn == c.arn
+                        && had.client_ids == c.client_ids
+                        && had.allow_http_loopback == c.allow_http_loopback
+                })
+                .cloned();
+            let p = kept.unwrap_or_else(|| {
+                Arc::new(OidcProvider::new(c, fetcher.clone(), self.observer.clone()))
+            });
+            next.insert(c.issuer.clone(), p);
+        }
+        self.directory.store(Arc::new(next));
     }
 
     /// Validate a web identity token at `now`. `store` records `jti` when the provider asks for
@@ -120,10 +176,12 @@ impl OidcFederation {
             .iss
             .as_deref()
             .ok_or_else(|| invalid("The token has no iss claim"))?;
+        let from_directory = self.directory.load();
         let provider = self
             .by_issuer
             .get(iss)
             .and_then(|i| self.providers.get(*i))
+            .or_else(|| from_directory.get(iss))
             .ok_or_else(|| {
                 let shown: String = iss.chars().take(200).collect();
                 tracing::debug!(issuer = %shown, "web identity token refused: no provider has its issuer");

@@ -30,6 +30,7 @@ pub(crate) fn ctx(caller: Option<&'static str>) -> Context<'static> {
         now: now(),
         caller_user: caller,
         seal: &seal,
+        loopback_providers: false,
     }
 }
 
@@ -97,6 +98,7 @@ pub(crate) fn doc() -> DirectoryDoc {
         roles: vec![],
         accounts: vec![],
         saml_metadata: vec![],
+        openid_connect_providers: vec![],
     }
 }
 
