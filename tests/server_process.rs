@@ -1105,3 +1105,108 @@ fn sighup_reloads_the_directory_and_refuses_a_bad_file() {
     let _ = std::fs::remove_file(&config);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Two `idbroker serve` processes on one PostgreSQL database (the demo configuration with its
+/// directory there): a role created through one is answered by the other within a second, and
+/// a trust policy changed through the second decides the first's AssumeRole within a second.
+#[test]
+fn two_server_processes_on_one_postgresql_database_share_changes_within_a_second() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(db) = rt.block_on(common::iam::postgres_database("processes")) else {
+        return common::skip_or_fail(
+            "no PostgreSQL answers on 127.0.0.1:5432 (IDBROKER_TEST_POSTGRES)",
+        );
+    };
+    let demo = root().join("config/demo/idbroker.toml");
+    let config = demo.with_file_name(format!(".two-processes-{}.toml", std::process::id()));
+    let text = std::fs::read_to_string(&demo).unwrap();
+    assert!(text.contains("url = \"sqlite::memory:\""));
+    std::fs::write(
+        &config,
+        text.replacen(
+            "url = \"sqlite::memory:\"",
+            &format!("url = \"{db}\"\npoll_milliseconds = 100"),
+            1,
+        ),
+    )
+    .unwrap();
+    let a = Server::start_with(&scratch("proc-a"), &config, &[]);
+    let b = Server::start_with(&scratch("proc-b"), &config, &[]);
+    std::fs::remove_file(&config).unwrap();
+    let admin = Some((
+        common::iam::IAM_ADMIN.0,
+        common::iam::IAM_ADMIN.1,
+        None,
+        "iam",
+    ));
+    let trust = |who: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::123456789012:user/{who}"}},"Action":"sts:AssumeRole"}}]}}"#
+        )
+    };
+    let iam = |port: u16, pairs: &[(&str, &str)]| {
+        let mut all = vec![("Version", "2010-05-08")];
+        all.extend_from_slice(pairs);
+        post(port, "/", FORM, &form(&all), admin)
+    };
+    let demo_trust = trust("demo");
+    let (status, body) = iam(
+        a.port,
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "Processes"),
+            ("AssumeRolePolicyDocument", &demo_trust),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let started = Stopwatch::start();
+    loop {
+        let (status, _) = iam(b.port, &[("Action", "GetRole"), ("RoleName", "Processes")]);
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 404);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not on B within 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!("process B answered the role after {:?}", started.elapsed());
+
+    // The demo user assumes it through A; B changes the trust policy; A refuses within 1 s.
+    let assume = || {
+        let body = form(&[
+            ("Action", "AssumeRole"),
+            ("Version", "2011-06-15"),
+            ("RoleArn", "arn:aws:iam::123456789012:role/Processes"),
+            ("RoleSessionName", "processes"),
+        ]);
+        post(a.port, "/", FORM, &body, Some((KEY, SECRET, None, "sts"))).0
+    };
+    assert_eq!(assume(), 200);
+    let admin_trust = trust("security-admin");
+    let (status, body) = iam(
+        b.port,
+        &[
+            ("Action", "UpdateAssumeRolePolicy"),
+            ("RoleName", "Processes"),
+            ("PolicyDocument", &admin_trust),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let started = Stopwatch::start();
+    while assume() == 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "A still trusts after 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    eprintln!("process A refused after {:?}", started.elapsed());
+    drop((a, b));
+}
