@@ -151,4 +151,7 @@ fi
 # server (the AWS CLI, curl, Python), with the binary the tests built (scripts/readme-run.py).
 echo "test: the README's commands"
 cargo build --locked -q --bin idbroker
+# The README starts the example service with `cargo run -q --example things`: built here, with the
+# features that command uses, so that the runner's wait for its port is not spent compiling.
+cargo build --locked -q --example things
 python3 scripts/readme-run.py --bin "${CARGO_TARGET_DIR:-target}/debug/idbroker"
