@@ -289,3 +289,61 @@ fn a_sqlite_database_file_is_private() {
     assert_eq!(mode, 0o600, "{mode:o}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file's other accounts and identity providers go into the database and come out again
+/// (`[[accounts]]` was once left out of what a file is read for).
+#[test]
+fn other_accounts_and_providers_round_trip() {
+    let dir = std::env::temp_dir().join(format!("idbroker-dircli-accts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("a.db");
+    let (config, _) = config_for(&format!("sqlite://{}", db.display()), "accts");
+    let metadata =
+        std::fs::read_to_string(root().join("certs/demo/saml-idp-metadata.xml")).unwrap();
+    let file = dir.join("accounts.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "account_id = \"123456789012\"\n[[saml_metadata]]\nname = \"Corp\"\nmetadata = '''{metadata}'''\n[[openid_connect_providers]]\nurl = \"https://issuer.example.com\"\nclient_ids = [\"sts.amazonaws.com\"]\n[[accounts]]\naccount_id = \"222233334444\"\naccount_alias = \"team-b\"\n[[accounts.roles]]\nname = \"Deployer\"\ntrust_policy = '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"arn:aws:iam::123456789012:root\"}},\"Action\":\"sts:AssumeRole\"}}]}}'\n"
+        ),
+    )
+    .unwrap();
+    let out = idbroker(
+        &[
+            "directory",
+            "import",
+            "--config",
+            config.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let export = idbroker(
+        &["directory", "export", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    let exported = String::from_utf8(export.stdout).unwrap();
+    assert!(
+        exported.contains("account_id = \"222233334444\""),
+        "{exported}"
+    );
+    assert!(exported.contains("name = \"Deployer\""), "{exported}");
+    assert!(exported.contains("name = \"Corp\""), "{exported}");
+    assert!(
+        exported.contains("https://issuer.example.com"),
+        "{exported}"
+    );
+    let diff = idbroker(
+        &[
+            "directory",
+            "diff",
+            "--config",
+            config.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1090,9 +1090,21 @@ async fn a_saml_provider_made_through_iam_is_trusted_until_deleted() {
         Some("NoSuchEntity")
     );
 
-    // With the demo's own configuration, DemoIdP is the file's: the IAM API cannot shadow it.
+    // With the demo's own configuration, DemoIdP is the file's: the IAM API cannot shadow it,
+    // and a caller not allowed to create providers is not told it exists.
     let (db2, _path2) = sqlite_file("saml2");
     let (url2, _s2) = server(Some(&db2)).await;
+    let e = iam_sdk(&url2, DEMO_USER)
+        .create_saml_provider()
+        .name("DemoIdP")
+        .saml_metadata_document(&metadata)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&e),
+        Some("AccessDenied")
+    );
     let e = iam_sdk(&url2, IAM_ADMIN)
         .create_saml_provider()
         .name("DemoIdP")
