@@ -11,7 +11,7 @@ CREATE TABLE idbroker_directory_meta (
 
 CREATE TABLE idbroker_directory_entities (
     account_id TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('account', 'managed_policy', 'group', 'user', 'role')),
+    kind TEXT NOT NULL CHECK (kind IN ('account', 'managed_policy', 'group', 'user', 'role', 'saml_provider', 'oidc_provider')),
     name_key TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (account_id, kind, name_key)

@@ -20,7 +20,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
-use super::raw::{DirectoryDoc, RawGroup, RawManagedPolicy, RawRole, RawUser};
+use super::raw::{
+    DirectoryDoc, RawGroup, RawManagedPolicy, RawOpenIdConnectProvider, RawRole, RawSamlMetadata,
+    RawUser,
+};
 
 /// A store that failed.
 #[derive(Debug, thiserror::Error)]
@@ -415,6 +418,8 @@ struct AccountRow {
 const GROUP: &str = "group";
 const USER: &str = "user";
 const ROLE: &str = "role";
+const SAML_PROVIDER: &str = "saml_provider";
+const OIDC_PROVIDER: &str = "oidc_provider";
 
 fn json<T: serde::Serialize>(kind: &str, name: &str, v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt {
@@ -451,6 +456,12 @@ fn rows(doc: &DirectoryDoc) -> Result<BTreeMap<RowKey, String>, StoreError> {
         for r in &a.roles {
             put(ROLE, &r.name, json(ROLE, &r.name, r)?);
         }
+        for p in &a.saml_metadata {
+            put(SAML_PROVIDER, &p.name, json(SAML_PROVIDER, &p.name, p)?);
+        }
+        for p in &a.openid_connect_providers {
+            put(OIDC_PROVIDER, &p.url, json(OIDC_PROVIDER, &p.url, p)?);
+        }
     }
     Ok(out)
 }
@@ -474,6 +485,12 @@ fn read_row(doc: &mut DirectoryDoc, kind: &str, name: &str, body: &str) -> Resul
         ROLE => doc
             .roles
             .push(serde_json::from_str::<RawRole>(body).map_err(corrupt)?),
+        SAML_PROVIDER => doc
+            .saml_metadata
+            .push(serde_json::from_str::<RawSamlMetadata>(body).map_err(corrupt)?),
+        OIDC_PROVIDER => doc
+            .openid_connect_providers
+            .push(serde_json::from_str::<RawOpenIdConnectProvider>(body).map_err(corrupt)?),
         other => {
             return Err(StoreError::Corrupt {
                 kind: other.into(),
