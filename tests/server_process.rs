@@ -1210,3 +1210,49 @@ fn two_server_processes_on_one_postgresql_database_share_changes_within_a_second
     eprintln!("process A refused after {:?}", started.elapsed());
     drop((a, b));
 }
+
+/// The IAM API's authentication: unsigned, signed for another service, signed with a wrong
+/// secret, or by a caller whose policies allow no IAM action: refused before any entity is
+/// looked at; the demo's IAM administrator: answered.
+#[test]
+fn iam_calls_are_refused_unless_signed_for_iam_by_an_allowed_caller() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let server = Server::start(&scratch("iam-auth"), &[]);
+    let body = form(&[
+        ("Action", "GetRole"),
+        ("Version", "2010-05-08"),
+        ("RoleName", "Admin"),
+    ]);
+    let (admin_key, admin_secret) = common::iam::IAM_ADMIN;
+    let call = |signer| post(server.port, "/", FORM, &body, signer);
+
+    let (status, answer) = call(None);
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer.contains("<Code>MissingAuthenticationToken</Code>"),
+        "{answer}"
+    );
+    let (status, answer) = call(Some((admin_key, admin_secret, None, "sts")));
+    assert!(status == 400 || status == 403, "{status} {answer}");
+    assert!(
+        answer.contains("correct service: &apos;iam&apos;"),
+        "{answer}"
+    );
+    let (status, answer) = call(Some((
+        admin_key,
+        "wrong-secret-wrong-secret-wrong-secret00",
+        None,
+        "iam",
+    )));
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{answer}"
+    );
+    let (status, answer) = call(Some((KEY, SECRET, None, "iam")));
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("<Code>AccessDenied</Code>"), "{answer}");
+    let (status, answer) = call(Some((admin_key, admin_secret, None, "iam")));
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("<RoleName>Admin</RoleName>"), "{answer}");
+}

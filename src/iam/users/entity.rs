@@ -6,9 +6,6 @@ use crate::directory::{DirectoryDoc, RawGroup, RawUser};
 use crate::iam::common;
 use crate::iam::{Context, IamError, Input, Node};
 
-/// What an entity without a creation time (written by hand in a configuration) answers.
-pub(crate) const EPOCH: &str = "1970-01-01T00:00:00Z";
-
 /// `UserName` member in messages.
 pub(crate) const USER_MEMBER: &str = "userName";
 /// `GroupName` member in messages.
@@ -118,7 +115,7 @@ pub(crate) fn group_arn(doc: &DirectoryDoc, name: &str) -> String {
 
 /// A creation time as answers write it.
 pub(crate) fn created(at: &Option<String>) -> Node {
-    Node::text(at.as_deref().unwrap_or(EPOCH))
+    Node::text(crate::iam::entities::created(at))
 }
 
 /// A permissions boundary (`AttachedPermissionsBoundary`).
@@ -178,19 +175,5 @@ pub(crate) fn group_node(doc: &DirectoryDoc, g: &RawGroup) -> Node {
     Node::Struct(group_fields(doc, g))
 }
 
-/// `PathPrefix` (default `/`): entities whose path starts with it are listed.
-pub(crate) fn path_prefix<'a>(input: &Input<'a>) -> Result<&'a str, IamError> {
-    let v = input.get("PathPrefix").unwrap_or("/");
-    let ok = v.starts_with('/')
-        && v.len() <= 512
-        && v.chars().all(|c| ('\u{21}'..='\u{7f}').contains(&c));
-    if ok {
-        Ok(v)
-    } else {
-        Err(common::invalid(
-            v,
-            "pathPrefix",
-            "Member must satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*",
-        ))
-    }
-}
+/// `PathPrefix` (the roles' and policies' rule, one copy).
+pub(in crate::iam) use crate::iam::entities::path_prefix;
