@@ -96,3 +96,50 @@ impl From<crate::federation::oidc::OidcError> for ConsoleError {
         }
     }
 }
+
+/// Why a command-line sign-in call (`/console/cli/token`, `/console/cli/credentials`,
+/// `/console/device/authorize`) was refused: OAuth's error codes (RFC 6749 5.2, RFC 8628
+/// 3.5), which `src/http/error.rs` renders as `{"error", "error_description"}`.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A parameter is missing or malformed.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The code, ticket or device code is not valid, expired, used, or not answered by the
+    /// verifier.
+    #[error("{0}")]
+    InvalidGrant(String),
+    /// A `grant_type` this endpoint does not know.
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    /// The device's person has not signed in yet (poll again).
+    #[error("The sign-in is not finished yet")]
+    AuthorizationPending,
+    /// The device polls faster than its interval.
+    #[error("Polling too fast: wait longer between requests")]
+    SlowDown,
+    /// The device code expired before the person signed in.
+    #[error("The device code has expired: start again")]
+    ExpiredToken,
+    /// The person's sign-in allows no such role, or none at all.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// What the console's sign-in would answer (the store unavailable, throttled, ...).
+    #[error("{0}")]
+    Console(#[from] ConsoleError),
+}
+
+impl From<StsError> for CliError {
+    fn from(e: StsError) -> Self {
+        match ConsoleError::from(e) {
+            ConsoleError::NoRole(m) => CliError::AccessDenied(m),
+            other => CliError::Console(other),
+        }
+    }
+}
+
+impl From<crate::throttle::ThrottleError> for CliError {
+    fn from(e: crate::throttle::ThrottleError) -> Self {
+        CliError::Console(e.into())
+    }
+}

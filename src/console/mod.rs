@@ -11,6 +11,8 @@
 //! holds the secret access key, which stays sealed in the session store.
 
 pub mod browser;
+pub mod cli_flow;
+pub mod device;
 pub mod error;
 pub mod federation;
 pub mod oidc_login;
@@ -24,7 +26,7 @@ pub use browser::{
     ConsoleSession, PendingSignin, RoleOption, SignedInVia, SigninToken, LOGIN_TTL, PICK_TTL,
     SIGNIN_TOKEN_TTL,
 };
-pub use error::ConsoleError;
+pub use error::{CliError, ConsoleError};
 pub use settings::{origin_of, ConsoleSettings, OidcLogin, RawConsole};
 pub use signin::{oidc_options, oidc_session_name, pending, saml_options};
 

@@ -23,6 +23,18 @@ pub enum Purpose {
     SigninToken,
     /// The ID of an AuthnRequest this service sent (SP-initiated SAML).
     AuthnRequest,
+    /// A CLI sign-in in flight (cookie `idb_cli`): where its result goes back.
+    CliFlow,
+    /// The one-time code a CLI's loopback redirect receives.
+    CliCode,
+    /// What the CLI holds between the code (or device grant) and choosing its role.
+    CliTicket,
+    /// A device authorization's `device_code`.
+    DeviceCode,
+    /// A device authorization waiting for its user code to be entered.
+    DeviceRequest,
+    /// The device code entry form's CSRF cookie (`idb_device`).
+    DeviceForm,
 }
 
 impl Purpose {
@@ -33,6 +45,12 @@ impl Purpose {
             Purpose::OidcLogin => b"idbroker console oidc login v1",
             Purpose::SigninToken => b"idbroker federation signin token v1",
             Purpose::AuthnRequest => b"idbroker saml authn request v1",
+            Purpose::CliFlow => b"idbroker cli flow v1",
+            Purpose::CliCode => b"idbroker cli code v1",
+            Purpose::CliTicket => b"idbroker cli ticket v1",
+            Purpose::DeviceCode => b"idbroker device code v1",
+            Purpose::DeviceRequest => b"idbroker device request v1",
+            Purpose::DeviceForm => b"idbroker device form v1",
         }
     }
 }

@@ -135,13 +135,16 @@ pub struct SignIn {
 }
 
 /// SAML sign-in at the ACS: a response IdP-initiated, or answering an AuthnRequest this console
-/// sent (its id is sealed: [`crate::console::saml_sp`]), verified, then the roles it allows.
+/// sent (its id is sealed: [`crate::console::saml_sp`]), verified, then the roles it allows,
+/// for sessions of `duration` seconds unless the assertion says (SessionDuration) and never
+/// more than a role's maximum.
 #[instrument(level = "debug", skip_all)]
 pub async fn saml_sign_in(
     sts: &Services<'_>,
     console: &ConsoleSettings,
     encoded: &str,
     facts: &RequestFacts<'_>,
+    duration: u32,
 ) -> Result<SignIn, ConsoleError> {
     let now = facts.now;
     // Read once before verification, trusting nothing: the Issuer chooses the keys, and a
@@ -170,13 +173,7 @@ pub async fn saml_sign_in(
         now,
     )
     .await?;
-    let (options, refusals) = saml_options(
-        sts.directory,
-        provider,
-        &verified,
-        facts,
-        console.session_duration,
-    );
+    let (options, refusals) = saml_options(sts.directory, provider, &verified, facts, duration);
     Ok(SignIn {
         via: SignedInVia {
             provider: provider.arn.clone(),
@@ -203,7 +200,8 @@ pub struct OidcCallback<'a> {
 /// OIDC sign-in at the callback: the login this browser started (`login`, from its sealed
 /// cookie; `None` when there is none), the callback's `state` matched, the code exchanged (with
 /// the PKCE verifier), the ID token verified and bound to this login (issuer, audience, nonce),
-/// then the roles it allows.
+/// then the roles it allows, for sessions of `duration` seconds (never more than a role's
+/// maximum). `duration` is asked of the login: the console's default, or a CLI flow's.
 #[instrument(level = "debug", skip_all)]
 pub async fn oidc_sign_in(
     sts: &Services<'_>,
@@ -212,6 +210,7 @@ pub async fn oidc_sign_in(
     login: Option<&LoginState>,
     callback: OidcCallback<'_>,
     facts: &RequestFacts<'_>,
+    duration: u32,
 ) -> Result<(SignIn, Option<String>), ConsoleError> {
     let now = facts.now;
     let expired = || {
@@ -257,7 +256,7 @@ pub async fn oidc_sign_in(
             "The ID token does not answer this sign-in (nonce)".into(),
         ));
     }
-    let (options, refusals) = oidc_options(sts.directory, &token, facts, console.session_duration);
+    let (options, refusals) = oidc_options(sts.directory, &token, facts, duration);
     let sign_in = SignIn {
         via: SignedInVia {
             provider: token.provider_arn().to_owned(),
@@ -388,4 +387,27 @@ async fn start(
         cookie,
         exp,
     })
+}
+
+/// A sign-in of `subject` through `provider` allowing roles `R0`..`R{n-1}` of account 1 (unit
+/// tests of the flows that follow a sign-in).
+#[cfg(test)]
+pub(crate) fn test_sign_in(provider: &str, subject: &str, n: usize) -> SignIn {
+    SignIn {
+        via: SignedInVia {
+            provider: provider.into(),
+            subject: subject.into(),
+        },
+        options: (0..n)
+            .map(|i| RoleOption {
+                role: format!("arn:aws:iam::1:role/R{i}"),
+                name: subject.into(),
+                secs: 3600,
+                si: None,
+                tags: Vec::new(),
+                tt: Vec::new(),
+            })
+            .collect(),
+        refusals: Vec::new(),
+    }
 }

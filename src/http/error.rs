@@ -461,3 +461,45 @@ pub fn console_error(e: &crate::console::ConsoleError) -> ConsolePageError {
         advice,
     }
 }
+
+/// A command-line sign-in call's error, as OAuth answers it: `{"error", "error_description"}`
+/// with its status.
+#[derive(Debug)]
+pub struct CliErrorBody {
+    /// HTTP status.
+    pub status: u16,
+    /// OAuth's `error` (RFC 6749 5.2, RFC 8628 3.5), also the audit outcome.
+    pub error: &'static str,
+    /// `error_description`.
+    pub description: String,
+}
+
+/// The command-line sign-in calls' error map.
+pub fn cli_error(e: &crate::console::CliError) -> CliErrorBody {
+    use crate::console::{CliError as E, ConsoleError as C};
+    let (status, error) = match e {
+        E::InvalidRequest(_) => (400, "invalid_request"),
+        E::InvalidGrant(_) => (400, "invalid_grant"),
+        E::UnsupportedGrantType(_) => (400, "unsupported_grant_type"),
+        E::AuthorizationPending => (400, "authorization_pending"),
+        E::SlowDown => (400, "slow_down"),
+        E::ExpiredToken => (400, "expired_token"),
+        E::AccessDenied(_) => (403, "access_denied"),
+        E::Console(c) => match c {
+            C::Throttled => (429, "slow_down"),
+            C::Unavailable => (503, "temporarily_unavailable"),
+            C::Internal => (500, "server_error"),
+            C::NoRole(_) => (403, "access_denied"),
+            C::BadRequest(_) | C::Destination(_) => (400, "invalid_request"),
+            C::Identity(_) | C::Expired(_) | C::SigninToken(_) | C::Csrf(_) => {
+                (400, "invalid_grant")
+            }
+            C::Idp(_) => (502, "server_error"),
+        },
+    };
+    CliErrorBody {
+        status,
+        error,
+        description: e.to_string(),
+    }
+}

@@ -41,7 +41,7 @@ pub use session::{
 pub use store::{
     connect, take, Admission, FeedNews, ListPosition, LocalBuckets, MemoryStore, RateBucket,
     RateLimit, RedisOptions, RedisStore, RevocationEvent, RevocationFeed, SessionPage,
-    SessionStore, SessionStoreConfig, MAX_BUCKET_NAME, MAX_PAGE_SIZE,
+    SessionStore, SessionStoreConfig, MAX_BUCKET_NAME, MAX_HANDOFF_BYTES, MAX_PAGE_SIZE,
 };
 
 /// Seconds since the Unix epoch; times before the epoch are 0.

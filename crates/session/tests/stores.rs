@@ -233,6 +233,7 @@ async fn suite(
     no_overwrite_and_validation(store, &keys).await;
     delete_and_revoke(store, &keys, probe).await;
     single_use(store, replica, probe).await;
+    handoffs(store, replica, probe).await;
     revocation_marks(store, replica, &keys, probe).await;
     rate_limits(store, replica).await;
     listing(store, replica, &keys, probe).await;
@@ -548,6 +549,80 @@ async fn single_use(
         let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: {a:?} {b:?}");
         assert!(a == Err(SessionError::Replay) || b == Err(SessionError::Replay));
+    }
+}
+
+/// A value left by one replica is taken once, by any replica, and never replaced.
+async fn handoffs(store: &dyn SessionStore, replica: &dyn SessionStore, probe: Option<&Probe<'_>>) {
+    let id = AccessKeyId::generate_temporary().unwrap().to_string();
+    assert_eq!(store.take_handoff("device", &id, NOW).await, Ok(None));
+    store
+        .put_handoff("device", &id, b"granted", NOW + 60, NOW)
+        .await
+        .unwrap();
+    // Not replaced: the first value stays.
+    assert_eq!(
+        replica
+            .put_handoff("device", &id, b"other", NOW + 60, NOW)
+            .await,
+        Err(SessionError::Replay)
+    );
+    if let Some(p) = probe {
+        let ttl = p.raw.ttl(&p.store.handoff_key("device", &id)).await;
+        assert!((58..=60).contains(&ttl), "ttl {ttl}");
+    }
+    // Another namespace is another id.
+    assert_eq!(store.take_handoff("devicex", &id, NOW).await, Ok(None));
+    assert_eq!(
+        replica.take_handoff("device", &id, NOW + 1).await,
+        Ok(Some(b"granted".to_vec()))
+    );
+    assert_eq!(store.take_handoff("device", &id, NOW + 1).await, Ok(None));
+    // Expired values are not handed over; bounds are enforced.
+    store
+        .put_handoff("device", "late", &[0u8; 3], NOW + 5, NOW)
+        .await
+        .unwrap();
+    if probe.is_none() {
+        // (Redis expires the key on its own clock; the memory store on the caller's.)
+        assert_eq!(
+            store.take_handoff("device", "late", NOW + 5).await,
+            Ok(None)
+        );
+    }
+    assert_eq!(
+        store.put_handoff("device", "x", b"v", NOW, NOW).await,
+        Err(SessionError::Expired)
+    );
+    let big = vec![7u8; idbroker_session::MAX_HANDOFF_BYTES + 1];
+    assert!(matches!(
+        store
+            .put_handoff("device", "big", &big, NOW + 60, NOW)
+            .await,
+        Err(SessionError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .put_handoff("Device:x", "a", b"v", NOW + 60, NOW)
+            .await,
+        Err(SessionError::Invalid(_))
+    ));
+    // Two replicas taking at once: one gets it.
+    for round in 0..10 {
+        let id = format!(
+            "race-{round}-{}",
+            AccessKeyId::generate_temporary().unwrap()
+        );
+        store
+            .put_handoff("device", &id, b"v", NOW + 60, NOW)
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(
+            store.take_handoff("device", &id, NOW),
+            replica.take_handoff("device", &id, NOW)
+        );
+        let got = [&a, &b].iter().filter(|r| matches!(r, Ok(Some(_)))).count();
+        assert_eq!(got, 1, "round {round}: {a:?} {b:?}");
     }
 }
 

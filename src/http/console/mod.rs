@@ -9,8 +9,11 @@
 
 //!
 //! Files: `signin.rs` (ACS, SP-initiated SAML, OIDC login and callback, the role picker),
-//! `session.rs` (landing page, sign-out), `federation.rs` (`/federation`), `pages.rs` (HTML).
+//! `cli.rs` (command-line sign-in: the loopback flow's start, the device pages, the CLI's JSON
+//! calls), `session.rs` (landing page, sign-out), `federation.rs` (`/federation`), `pages.rs`
+//! (HTML).
 
+mod cli;
 mod federation;
 mod pages;
 mod session;
@@ -32,6 +35,8 @@ use signin::{oidc_callback, oidc_login, pick, picker, saml_acs, saml_login};
 pub(super) const PICK_COOKIE: &str = "idb_pick";
 pub(super) const CONSOLE_COOKIE: &str = "idb_console";
 pub(super) const OIDC_COOKIE: &str = "idb_oidc";
+pub(super) const CLI_COOKIE: &str = "idb_cli";
+pub(super) const DEVICE_COOKIE: &str = "idb_device";
 
 /// Routes of the console, for `App::configure`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -45,6 +50,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/saml/acs", web::post().to(saml_acs))
         .route("/console/oidc/login", web::get().to(oidc_login))
         .route("/console/oidc/callback", web::get().to(oidc_callback))
+        .route("/console/cli/start", web::get().to(cli::start))
+        .route("/console/cli/token", web::post().to(cli::token))
+        .route("/console/cli/credentials", web::post().to(cli::credentials))
+        .route("/console/device", web::get().to(cli::entry))
+        .route("/console/device", web::post().to(cli::enter))
+        .route(
+            "/console/device/authorize",
+            web::post().to(cli::device_authorize),
+        )
         .route("/federation", web::get().to(federation))
         .route("/console/static/console.css", web::get().to(css))
         .route("/console/static/console.js", web::get().to(js));

@@ -174,6 +174,35 @@ pub fn signed_out(reason: &str, issuer: Option<&str>, request_id: &str) -> Strin
 }
 
 #[derive(Template)]
+#[template(path = "console/device.html")]
+struct DeviceEntry<'a> {
+    code: &'a str,
+    csrf: &'a str,
+    request_id: &'a str,
+}
+
+/// The device flow's code entry page.
+pub fn device_entry(code: &str, csrf: &str, request_id: &str) -> String {
+    render(&DeviceEntry {
+        code,
+        csrf,
+        request_id,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/device_done.html")]
+struct DeviceDone<'a> {
+    code: &'a str,
+    request_id: &'a str,
+}
+
+/// The device flow's last page: the device is signed in.
+pub fn device_done(code: &str, request_id: &str) -> String {
+    render(&DeviceDone { code, request_id })
+}
+
+#[derive(Template)]
 #[template(path = "console/error.html")]
 struct ErrorPage<'a> {
     code: &'a str,

@@ -11,6 +11,7 @@ use super::{
     secured, CONSOLE_COOKIE, OIDC_COOKIE, PICK_COOKIE,
 };
 use crate::clock::epoch;
+use crate::console::cli_flow::{self, CliFlow};
 use crate::console::oidc_login::LoginState;
 use crate::console::seal::Purpose;
 use crate::console::signin::{self, Next, OidcCallback, SignIn, Started};
@@ -19,16 +20,21 @@ use crate::http::audit::Who;
 use crate::http::Call;
 use crate::state::AppState;
 
-/// The sign-in is decided: one role signs in at once (its console cookie), several go to the
-/// picker (the pending sign-in's cookie).
+/// The sign-in is decided: for a command-line sign-in (`cli`), its result goes back to the
+/// CLI; otherwise one role signs in at once (its console cookie), several go to the picker
+/// (the pending sign-in's cookie).
 async fn signed_in(
     state: &AppState,
     sign_in: SignIn,
     to: Option<String>,
+    cli: Option<CliFlow>,
     call: &mut Call,
     now: std::time::SystemTime,
 ) -> Result<HttpResponse, ConsoleError> {
     call.audit.who = via(&sign_in.via);
+    if let Some(flow) = cli {
+        return super::cli::signed_in(state, flow, sign_in, call, now).await;
+    }
     match signin::proceed(
         &state.sts(&state.directory()),
         &state.config.console,
@@ -54,7 +60,7 @@ async fn signed_in(
 
 /// Who signed in, for the audit record: a SAML or an OIDC identity (named by the provider's
 /// ARN: the console does not keep the assertion's NameQualifier or the token's audience).
-fn via(v: &console::SignedInVia) -> Who {
+pub(super) fn via(v: &console::SignedInVia) -> Who {
     if v.provider.contains(":oidc-provider/") {
         Who::WebIdentity {
             provider: v.provider.clone(),
@@ -109,20 +115,75 @@ pub(super) async fn saml_acs(
             .await?;
         let encoded = form(&body, "SAMLResponse")
             .ok_or_else(|| ConsoleError::BadRequest("The request has no SAMLResponse".into()))?;
-        let to = destination(&state, form(&body, "RelayState").as_deref())?;
         let now = state.clock.now();
+        let relay = form(&body, "RelayState");
+        // A RelayState naming a command-line sign-in: its flow, from this browser's cookie.
+        let (to, cli) = match cli_flow::marked(relay.as_deref()) {
+            Some(id) => (None, Some(super::cli::flow(&state, &req, id, epoch(now))?)),
+            None => (destination(&state, relay.as_deref())?, None),
+        };
+        let duration = super::cli::duration(&state, cli.as_ref());
         let facts = crate::http::facts(&req, &state, now);
         let sign_in = signin::saml_sign_in(
             &state.sts(&state.directory()),
             &state.config.console,
             &encoded,
             &facts,
+            duration,
         )
         .await?;
-        signed_in(&state, sign_in, to, &mut call, now).await
+        signed_in(&state, sign_in, to, cli, &mut call, now).await
     }
     .await;
     finish(&state, &req, "ConsoleSignInSAML", &call, result)
+}
+
+/// The IdP URL that starts an SP-initiated sign-in with SAML provider `name`, carrying `relay`.
+pub(super) fn saml_redirect(
+    state: &AppState,
+    name: &str,
+    relay: Option<&str>,
+) -> Result<String, ConsoleError> {
+    let provider = state
+        .config
+        .saml
+        .providers()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ConsoleError::BadRequest(format!("No identity provider {name:?}")))?;
+    console::saml_sp::authn_request_url(
+        &state.config.console.sealer,
+        &state.config.saml,
+        provider,
+        relay,
+        state.config.console.sign_authn_requests,
+        state.clock.now(),
+    )
+}
+
+/// The IdP URL that starts an OIDC login with provider `name` (its `[oidc_providers.login]`
+/// name), going to `to` afterwards, and the sealed login state for its cookie.
+pub(super) async fn oidc_redirect(
+    state: &AppState,
+    name: &str,
+    to: Option<String>,
+) -> Result<(String, String), ConsoleError> {
+    let login = state
+        .config
+        .console
+        .oidc_login(name)
+        .ok_or_else(|| ConsoleError::BadRequest(format!("No identity provider {name:?}")))?;
+    let redirect = format!("{}/console/oidc/callback", state.config.console.public_url);
+    let now_s = epoch(state.clock.now());
+    let (url, login_state) = state
+        .console_logins
+        .start(login, &redirect, to, now_s)
+        .await?;
+    let sealed = state
+        .config
+        .console
+        .sealer
+        .seal(Purpose::OidcLogin, &login_state)?;
+    Ok((url, sealed))
 }
 
 /// `GET /console/saml/login?provider=NAME[&to=...]`: SP-initiated sign-in.
@@ -132,24 +193,11 @@ pub(super) async fn saml_login(req: HttpRequest, state: web::Data<AppState>) -> 
         let name = query(&req, "provider").ok_or_else(|| {
             ConsoleError::BadRequest("Which identity provider? (provider=)".into())
         })?;
-        let provider = state
-            .config
-            .saml
-            .providers()
-            .find(|p| p.name == name)
-            .ok_or_else(|| ConsoleError::BadRequest(format!("No identity provider {name:?}")))?;
         let to = query(&req, "to");
         destination(&state, to.as_deref())?;
         // RelayState is at most 80 bytes (SAML bindings 3.4.3): a longer target is dropped.
         let relay = to.filter(|t| t.len() <= 80);
-        let url = console::saml_sp::authn_request_url(
-            &state.config.console.sealer,
-            &state.config.saml,
-            provider,
-            relay.as_deref(),
-            state.config.console.sign_authn_requests,
-            state.clock.now(),
-        )?;
+        let url = saml_redirect(&state, &name, relay.as_deref())?;
         Ok(secured(HttpResponse::Found(), &state)
             .insert_header((header::LOCATION, url))
             .finish())
@@ -164,22 +212,8 @@ pub(super) async fn oidc_login(req: HttpRequest, state: web::Data<AppState>) -> 
         let name = query(&req, "provider").ok_or_else(|| {
             ConsoleError::BadRequest("Which identity provider? (provider=)".into())
         })?;
-        let login =
-            state.config.console.oidc_login(&name).ok_or_else(|| {
-                ConsoleError::BadRequest(format!("No identity provider {name:?}"))
-            })?;
         let to = destination(&state, query(&req, "to").as_deref())?;
-        let redirect = format!("{}/console/oidc/callback", state.config.console.public_url);
-        let now_s = epoch(state.clock.now());
-        let (url, login_state) = state
-            .console_logins
-            .start(login, &redirect, to, now_s)
-            .await?;
-        let sealed = state
-            .config
-            .console
-            .sealer
-            .seal(Purpose::OidcLogin, &login_state)?;
+        let (url, sealed) = oidc_redirect(&state, &name, to).await?;
         Ok(secured(HttpResponse::Found(), &state)
             .insert_header((header::LOCATION, url))
             .cookie(cookie(
@@ -222,6 +256,15 @@ pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) 
             error_description: description.as_deref(),
         };
         let now = state.clock.now();
+        // A login started for a command-line sign-in names its flow as its destination.
+        let marked = login
+            .as_ref()
+            .and_then(|l| cli_flow::marked(l.to.as_deref()));
+        let cli = match marked {
+            Some(id) => Some(super::cli::flow(&state, &req, id, epoch(now))?),
+            None => None,
+        };
+        let duration = super::cli::duration(&state, cli.as_ref());
         let facts = crate::http::facts(&req, &state, now);
         let (sign_in, to) = signin::oidc_sign_in(
             &state.sts(&state.directory()),
@@ -230,9 +273,11 @@ pub(super) async fn oidc_callback(req: HttpRequest, state: web::Data<AppState>) 
             login.as_ref(),
             callback,
             &facts,
+            duration,
         )
         .await?;
-        signed_in(&state, sign_in, to, &mut call, now).await
+        let to = if cli.is_some() { None } else { to };
+        signed_in(&state, sign_in, to, cli, &mut call, now).await
     }
     .await;
     let mut resp = finish(&state, &req, "ConsoleSignInOIDC", &call, result);

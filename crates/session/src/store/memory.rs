@@ -8,7 +8,9 @@ use tokio::sync::{broadcast, Mutex};
 use super::feed::{RevocationEvent, RevocationFeed};
 use super::page::{check_page_size, page_of, ListPosition, SessionPage};
 use super::rate::{check_buckets, Admission, LocalBuckets, RateBucket};
-use super::{check_namespace, check_new_session, check_once_id, remaining, SessionStore};
+use super::{
+    check_handoff, check_namespace, check_new_session, check_once_id, remaining, SessionStore,
+};
 use crate::credentials::AccessKeyId;
 use crate::session::{RevocationScope, Session};
 use crate::SessionError;
@@ -51,6 +53,7 @@ struct Inner {
     tombstones: HashMap<AccessKeyId, u64>,
     /// (namespace, id) → until.
     once: HashMap<(String, String), u64>,
+    handoffs: HashMap<(String, String), (u64, Vec<u8>)>,
     /// scope → (revoked before, kept until).
     marks: HashMap<RevocationScope, (u64, u64)>,
     /// The `now` of the last prune.
@@ -69,6 +72,7 @@ impl Inner {
         self.sessions.retain(|_, s| !s.is_expired(now));
         self.tombstones.retain(|_, until| *until > now);
         self.once.retain(|_, until| *until > now);
+        self.handoffs.retain(|_, (until, _)| *until > now);
     }
 }
 
@@ -249,6 +253,52 @@ impl SessionStore for MemoryStore {
         }
         inner.once.insert(key, until);
         Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", name = "store.put_handoff", skip_all, fields(store = "memory", namespace = %namespace))]
+    async fn put_handoff(
+        &self,
+        namespace: &str,
+        id: &str,
+        value: &[u8],
+        until: u64,
+        now: u64,
+    ) -> Result<(), SessionError> {
+        check_namespace(namespace)?;
+        check_once_id(id)?;
+        check_handoff(value)?;
+        remaining(until, now)?;
+        let mut inner = self.inner.lock().await;
+        inner.prune(now);
+        let key = (namespace.to_owned(), id.to_owned());
+        if inner
+            .handoffs
+            .get(&key)
+            .is_some_and(|(until, _)| *until > now)
+        {
+            return Err(SessionError::Replay);
+        }
+        inner.handoffs.insert(key, (until, value.to_vec()));
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", name = "store.take_handoff", skip_all, fields(store = "memory", namespace = %namespace))]
+    async fn take_handoff(
+        &self,
+        namespace: &str,
+        id: &str,
+        now: u64,
+    ) -> Result<Option<Vec<u8>>, SessionError> {
+        check_namespace(namespace)?;
+        check_once_id(id)?;
+        let mut inner = self.inner.lock().await;
+        inner.prune(now);
+        let key = (namespace.to_owned(), id.to_owned());
+        Ok(inner
+            .handoffs
+            .remove(&key)
+            .filter(|(until, _)| *until > now)
+            .map(|(_, value)| value))
     }
 
     #[tracing::instrument(

@@ -118,6 +118,37 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
         now: u64,
     ) -> Result<(), SessionError>;
 
+    /// Leave `value` (at most [`MAX_HANDOFF_BYTES`]) under `id` in `namespace` (as
+    /// [`use_once`](Self::use_once)'s) until `until`, for one later
+    /// [`take_handoff`](Self::take_handoff) on any replica: how one request hands a result to
+    /// another (a device sign-in approved in a browser, to the CLI polling for it).
+    /// [`SessionError::Replay`] if something is already left there (it is not replaced),
+    /// [`SessionError::Expired`] if `until <= now`. A store that cannot hand over answers
+    /// [`SessionError::Unavailable`] (the default).
+    async fn put_handoff(
+        &self,
+        namespace: &str,
+        id: &str,
+        value: &[u8],
+        until: u64,
+        now: u64,
+    ) -> Result<(), SessionError> {
+        let _ = (namespace, id, value, until, now);
+        Err(SessionError::Unavailable)
+    }
+
+    /// Take what [`put_handoff`](Self::put_handoff) left under `id`, removing it (one taker
+    /// across all replicas); `None` when nothing is there or it expired at `now`.
+    async fn take_handoff(
+        &self,
+        namespace: &str,
+        id: &str,
+        now: u64,
+    ) -> Result<Option<Vec<u8>>, SessionError> {
+        let _ = (namespace, id, now);
+        Err(SessionError::Unavailable)
+    }
+
     /// Take one request from each of `buckets` at `now_us` (microseconds since the Unix epoch),
     /// all or none of them (see `rate.rs`): shared by every replica that shares the store.
     /// [`SessionError::Invalid`] for a bucket name outside `[A-Za-z0-9:_-]{1,200}`.
@@ -186,6 +217,17 @@ pub(crate) fn check_namespace(namespace: &str) -> Result<(), SessionError> {
         Ok(())
     } else {
         Err(SessionError::Invalid("single-use namespace"))
+    }
+}
+
+/// The most [`SessionStore::put_handoff`] keeps under one id.
+pub const MAX_HANDOFF_BYTES: usize = 16 * 1024;
+
+pub(crate) fn check_handoff(value: &[u8]) -> Result<(), SessionError> {
+    if value.len() > MAX_HANDOFF_BYTES {
+        Err(SessionError::Invalid("handoff value (too large)"))
+    } else {
+        Ok(())
     }
 }
 

@@ -49,8 +49,8 @@ use super::page::{ListPosition, SessionPage};
 use super::rate::{check_buckets, Admission, RateBucket, GCRA_SCRIPT};
 use super::warn_limit::WarnLimit;
 use super::{
-    check_namespace, check_new_session, check_once_id, redact_url, remaining, RedisOptions,
-    SessionStore,
+    check_handoff, check_namespace, check_new_session, check_once_id, redact_url, remaining,
+    RedisOptions, SessionStore,
 };
 use crate::credentials::AccessKeyId;
 use crate::session::{RevocationScope, Session};
@@ -303,6 +303,11 @@ impl RedisStore {
     /// The key recording a single-use id: `Ponce:NS:` + SHA-256 of the id, hex.
     pub fn once_key(&self, namespace: &str, id: &str) -> String {
         format!("{}once:{namespace}:{}", self.prefix, sha256_hex(id))
+    }
+
+    /// The key of a handoff: `Phandoff:NAMESPACE:` + SHA-256 of the id, hex.
+    pub fn handoff_key(&self, namespace: &str, id: &str) -> String {
+        format!("{}handoff:{namespace}:{}", self.prefix, sha256_hex(id))
     }
 
     /// The key of a revocation mark: `Prevoked-before:KIND:` + SHA-256 of the value, hex.
@@ -648,6 +653,49 @@ impl SessionStore for RedisStore {
             Some("OK") => Ok(()),
             _ => Err(SessionError::Replay),
         }
+    }
+
+    #[tracing::instrument(level = "debug", name = "store.put_handoff", skip_all, fields(store = "redis", namespace = %namespace))]
+    async fn put_handoff(
+        &self,
+        namespace: &str,
+        id: &str,
+        value: &[u8],
+        until: u64,
+        now: u64,
+    ) -> Result<(), SessionError> {
+        check_namespace(namespace)?;
+        check_once_id(id)?;
+        check_handoff(value)?;
+        let ttl = remaining(until, now)?;
+        let mut cmd = ::redis::cmd("SET");
+        cmd.arg(self.handoff_key(namespace, id))
+            .arg(value)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl);
+        let set: Option<String> = self.query(cmd).await?;
+        match set.as_deref() {
+            Some("OK") => Ok(()),
+            _ => Err(SessionError::Replay),
+        }
+    }
+
+    #[tracing::instrument(level = "debug", name = "store.take_handoff", skip_all, fields(store = "redis", namespace = %namespace))]
+    async fn take_handoff(
+        &self,
+        namespace: &str,
+        id: &str,
+        _now: u64,
+    ) -> Result<Option<Vec<u8>>, SessionError> {
+        check_namespace(namespace)?;
+        check_once_id(id)?;
+        // GETDEL (Redis 6.2): read and remove in one command, so two replicas never both
+        // take it. Redis expires the key itself (EX above).
+        let mut cmd = ::redis::cmd("GETDEL");
+        cmd.arg(self.handoff_key(namespace, id));
+        let value: Option<Vec<u8>> = self.query(cmd).await?;
+        Ok(value)
     }
 
     #[tracing::instrument(
