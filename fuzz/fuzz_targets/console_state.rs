@@ -1,5 +1,6 @@
 //! What the browser sends back to the console, from untrusted input: sealed state (cookies,
-//! sign-in tokens, SAML request ids) through `Sealer::open` for every purpose, the SAML
+//! sign-in tokens, SAML request ids, the CLI's codes and tickets) through `Sealer::open` for
+//! every purpose, a CLI's redirect URI and a device user code as typed, the SAML
 //! response's Issuer and status as the ACS reads them before verifying (`peek`), and the destination check.
 //! Whatever the bytes: no panic, nothing opens without the key, no destination outside the
 //! allowed origins.
@@ -30,9 +31,28 @@ fuzz_target!(|data: &[u8]| {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
-    for p in [Purpose::Pick, Purpose::Console, Purpose::OidcLogin, Purpose::SigninToken, Purpose::AuthnRequest] {
+    for p in [
+        Purpose::Pick, Purpose::Console, Purpose::OidcLogin, Purpose::SigninToken, Purpose::AuthnRequest,
+        Purpose::CliFlow, Purpose::CliCode, Purpose::CliTicket, Purpose::DeviceCode, Purpose::DeviceRequest,
+        Purpose::DeviceForm,
+    ] {
         // Forging a value without the key is the only way this opens: never.
         assert!(sealer.open::<String>(p, text).is_none());
+    }
+    // A CLI's redirect URI: accepted only as the loopback literal with a port, read back the same.
+    if idbroker::console::cli_flow::check_redirect_uri(text).is_ok() {
+        let u = match url::Url::parse(text) {
+            Ok(u) => u,
+            Err(e) => panic!("accepted but does not parse: {text:?}: {e}"),
+        };
+        assert_eq!(u.scheme(), "http");
+        assert!(matches!(u.host_str(), Some("127.0.0.1") | Some("[::1]")), "{text:?}");
+        assert_eq!(u.as_str(), text);
+    }
+    // A device user code as typed: canonical when accepted.
+    if let Some(code) = idbroker::console::device::normalize(text) {
+        assert_eq!(code.len(), 8);
+        assert!(code.bytes().all(|b| b"BCDFGHJKLMNPQRSTVWXZ".contains(&b)), "{code}");
     }
     let cfg = config();
     if let Some(u) = idbroker::federation::saml::peek(text) {

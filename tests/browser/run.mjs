@@ -155,6 +155,52 @@ const scenarios = {
     }
     await landing(arnOf('ReadOnly', 'dave@example.com'));
   },
+  // Command-line sign-in (tests/cli_login_e2e.rs): CLI_URL is what `idbroker login
+  // --no-browser` printed; the person signs in at the IdP as CLI_USER and the browser lands on
+  // the CLI's loopback listener.
+  async 'cli-saml'() {
+    await page.goto(process.env.CLI_URL);
+    const user = process.env.CLI_USER || 'bob';
+    await page.waitForSelector(`#login-${user}`);
+    check(page.url().startsWith(`${IDP_URL}/sso/redirect?SAMLRequest=`), 'at the IdP with an AuthnRequest');
+    await page.click(`#login-${user}`);
+    await page.waitForURL(/^http:\/\/127\.0\.0\.1:\d+\/idbroker\/callback\?/);
+    check((await page.textContent('body')).includes('Signed in'), 'the CLI\'s page says signed in');
+  },
+  async 'cli-oidc'() {
+    await page.goto(process.env.CLI_URL);
+    const loopback = /^http:\/\/127\.0\.0\.1:\d+\/idbroker\/callback\?/;
+    for (let i = 0; i < 6 && !loopback.test(page.url()); i += 1) {
+      await page.waitForSelector('button[type=submit], main#error, body');
+      if (loopback.test(page.url())) break;
+      if (await page.$('main#error')) throw new Check(`error page: ${await text('main#error')}`);
+      if (await page.$('input[name=login]')) {
+        check(page.url().startsWith(OP_URL), 'at the OpenID Provider login page');
+        await page.fill('input[name=login]', process.env.CLI_USER || 'dave');
+        await page.fill('input[name=password]', 'any');
+      }
+      await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+    }
+    check(loopback.test(page.url()), 'at the CLI\'s loopback listener');
+    check((await page.textContent('body')).includes('Signed in'), 'the CLI\'s page says signed in');
+  },
+  // The device flow, in a browser of its own: DEVICE_URL (verification_uri_complete) shows the
+  // code DEVICE_CODE; the person confirms it and signs in at the IdP.
+  async 'cli-device'() {
+    await page.goto(process.env.DEVICE_URL);
+    await page.waitForSelector('main#device');
+    check((await page.inputValue('#user_code')) === process.env.DEVICE_CODE, 'the code is filled in');
+    await page.click('#continue');
+    const user = process.env.CLI_USER || 'bob';
+    await page.waitForSelector(`#login-${user}`);
+    await page.click(`#login-${user}`);
+    await page.waitForSelector('main#device-done');
+    check((await text('#user-code')) === process.env.DEVICE_CODE, 'the signed-in page names the code');
+    // The same code a second time: refused.
+    await page.goto(process.env.DEVICE_URL);
+    await page.click('#continue');
+    await errorPage('bad_request');
+  },
   // (d) Federation endpoint round trip, single use, destination restricted.
   async federation() {
     const creds = await samlCredentials('bob', 'ReadOnly');
