@@ -150,6 +150,11 @@ pub(crate) fn event(action: &'static str) -> Event {
             signin("ConsoleLogin")
         }
         "FederationGetSigninToken" => signin("GetSigninToken"),
+        // Command-line sign-in, named as AWS IAM Identity Center's OIDC and portal calls.
+        "DeviceAuthorization" => signin("StartDeviceAuthorization"),
+        "ConsoleDeviceCode" => signin("ConsoleLogin"),
+        "CliToken" => signin("CreateToken"),
+        "CliCredentials" => signin("GetRoleCredentials"),
         "ConsoleSignOut" => signin("ConsoleSignOut"),
         "VerifyRequest" | "ListSessions" | "GetScopedKey" | "WatchRevocations"
         | "VerifyK8sToken" => api(IDBROKER, true),

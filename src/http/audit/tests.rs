@@ -477,6 +477,21 @@ fn events_by_action() {
             "AwsConsoleSignIn",
             false,
         ),
+        ("CliToken", SIGNIN, "CreateToken", "AwsConsoleSignIn", false),
+        (
+            "CliCredentials",
+            SIGNIN,
+            "GetRoleCredentials",
+            "AwsConsoleSignIn",
+            false,
+        ),
+        (
+            "DeviceAuthorization",
+            SIGNIN,
+            "StartDeviceAuthorization",
+            "AwsConsoleSignIn",
+            false,
+        ),
         (
             "VerifyRequest",
             IDBROKER,
