@@ -5,4 +5,5 @@
 pub mod admin_client;
 pub mod dev;
 pub mod directory_tool;
+pub mod http_client;
 pub mod policy_tool;
