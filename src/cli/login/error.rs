@@ -13,7 +13,7 @@ pub enum LoginError {
     #[error("{0}")]
     Unreachable(String),
     /// The server refused: its `error` and `error_description` (shown, not trusted).
-    #[error("{}: {}", shown(.error), shown(.description))]
+    #[error("{}{}{}", shown(.error), if .description.is_empty() { "" } else { ": " }, shown(.description))]
     Refused {
         /// HTTP status.
         status: u16,
@@ -70,5 +70,11 @@ mod tests {
         };
         assert_eq!(e.to_string(), "invalid_grant: bad\\rcode");
         assert_eq!(shown(&"x".repeat(2000)).chars().count(), 1001);
+        let bare = LoginError::Refused {
+            status: 400,
+            error: "invalid_grant".into(),
+            description: String::new(),
+        };
+        assert_eq!(bare.to_string(), "invalid_grant");
     }
 }

@@ -25,6 +25,8 @@ pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
 pub const PER_CONNECTION: Duration = Duration::from_secs(5);
 /// Connections served at once; more are closed unanswered.
 pub const MAX_CONNECTIONS: usize = 16;
+/// The pause after a failed accept.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
 /// What the redirect brought.
 pub enum Callback {
@@ -85,9 +87,8 @@ impl Loopback {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    // A failed accept (out of descriptors, a reset) drops that connection only.
-                    if let Ok((stream, _)) = accepted {
-                        if serving.len() < MAX_CONNECTIONS {
+                    match accepted {
+                        Ok((stream, _)) if serving.len() < MAX_CONNECTIONS => {
                             let state = Arc::clone(&state);
                             serving.spawn(async move {
                                 tokio::time::timeout(PER_CONNECTION, serve(stream, &state))
@@ -96,6 +97,10 @@ impl Loopback {
                                     .flatten()
                             });
                         }
+                        // Too many at once: this one is closed unanswered.
+                        Ok(_) => {}
+                        // Out of descriptors, say: a pause instead of a busy loop.
+                        Err(_) => tokio::time::sleep(ACCEPT_PAUSE).await,
                     }
                 }
                 Some(done) = serving.join_next(), if !serving.is_empty() => {
