@@ -50,12 +50,81 @@ enum Command {
     /// apply TOML files.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Sign in through your identity provider in a browser (or with a device code) and write a
+    /// role's temporary credentials to a profile of the AWS shared credentials file (or print
+    /// them as `export` lines). Exits 1 when the sign-in fails or is refused.
+    Login(LoginArgs),
+    /// Print a profile's credentials as the AWS CLI's `credential_process` JSON: the cached ones
+    /// while they have more than 15 minutes left, else (with a terminal on standard input) after
+    /// a new browser sign-in; without a terminal, exits 1 at once saying what to run.
+    Credentials(CredentialsArgs),
     /// Validate a configuration file as `serve` would; exits 1 naming the file, key and problem.
     CheckConfig {
         /// The file (default config/idbroker.toml).
         #[arg(default_value = "config/idbroker.toml")]
         file: PathBuf,
     },
+}
+
+#[derive(Args, Debug)]
+struct LoginArgs {
+    /// The idbroker server, e.g. https://idbroker.example.com (http is allowed).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: String,
+    /// The identity provider's name (default: the server's only one).
+    #[arg(long, value_name = "NAME")]
+    provider: Option<String>,
+    /// The role to take (default: the only one the sign-in grants; with several, a numbered
+    /// list on a terminal).
+    #[arg(long, value_name = "ROLE_ARN")]
+    role: Option<String>,
+    /// The profile written (its name: 1-64 of A-Z a-z 0-9 _ . -).
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    profile: String,
+    /// The credentials' lifetime asked for, in seconds (the server and the role may cap it).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(900..=43200))]
+    duration: Option<u32>,
+    /// Print the sign-in URL instead of starting a browser.
+    #[arg(long, conflicts_with = "device")]
+    no_browser: bool,
+    /// Sign in with a code on another device (RFC 8628) instead of a redirect to this machine.
+    #[arg(long)]
+    device: bool,
+    /// Print `export AWS_...=` lines on standard output instead of writing the credentials file.
+    #[arg(long)]
+    env: bool,
+    /// The longest wait for the sign-in, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+    /// Trust only the CA certificates in this PEM file for HTTPS (default: AWS_CA_BUNDLE, else
+    /// the system's roots).
+    #[arg(long, value_name = "FILE")]
+    ca_bundle: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct CredentialsArgs {
+    /// The profile (its cache file, written by `idbroker login` or by this command).
+    #[arg(long, value_name = "NAME")]
+    profile: String,
+    /// The idbroker server (default: the one of the cached sign-in).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The identity provider's name (default: the cached sign-in's).
+    #[arg(long, value_name = "NAME")]
+    provider: Option<String>,
+    /// The role (default: the cached sign-in's).
+    #[arg(long, value_name = "ROLE_ARN")]
+    role: Option<String>,
+    /// The credentials' lifetime asked for, in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(900..=43200))]
+    duration: Option<u32>,
+    /// Trust only the CA certificates in this PEM file for HTTPS.
+    #[arg(long, value_name = "FILE")]
+    ca_bundle: Option<PathBuf>,
+    /// The longest wait for a new sign-in, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -322,6 +391,8 @@ fn main() -> ExitCode {
         )
         .map(|()| ExitCode::SUCCESS),
         Command::Directory(cmd) => directory(cmd),
+        Command::Login(args) => Ok(login(args)),
+        Command::Credentials(args) => Ok(credentials(args)),
         Command::Admin(AdminCommand::Revoke(args)) => admin_revoke(&args),
         Command::Admin(AdminCommand::Sessions(args)) => admin_sessions(&args),
         Command::Policy(PolicyCommand::Lint(args)) => run_lint(&args),
@@ -547,6 +618,63 @@ async fn on_sighup(
         if forced || changed {
             let why = if forced { "SIGHUP" } else { "file changed" };
             idbroker::reload::reload_and_log(&r.state, r.file.path(), why, r.clock.now());
+        }
+    }
+}
+
+/// `idbroker login`: 0 written, 1 with the reason on standard error.
+fn login(args: LoginArgs) -> ExitCode {
+    use idbroker::cli::login::{LoginOptions, Settings, SignInBy};
+    let opts = LoginOptions {
+        settings: Settings {
+            endpoint_url: args.endpoint_url,
+            provider: args.provider,
+            role_arn: args.role,
+            duration_seconds: args.duration,
+            ca_bundle: args.ca_bundle,
+        },
+        profile: args.profile,
+        by: match (args.device, args.no_browser) {
+            (true, _) => SignInBy::Device,
+            (false, true) => SignInBy::PrintedUrl,
+            (false, false) => SignInBy::Browser,
+        },
+        env_output: args.env,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    login_exit(idbroker::cli::login::login(&opts, &SystemClock, &|k| {
+        std::env::var(k).ok()
+    }))
+}
+
+/// `idbroker credentials`: 0 with the JSON on standard output, 1 with the reason on standard
+/// error.
+fn credentials(args: CredentialsArgs) -> ExitCode {
+    use idbroker::cli::login::{CredentialsOptions, Overrides};
+    let opts = CredentialsOptions {
+        profile: args.profile,
+        overrides: Overrides {
+            endpoint_url: args.endpoint_url,
+            provider: args.provider,
+            role_arn: args.role,
+            duration_seconds: args.duration,
+            ca_bundle: args.ca_bundle,
+        },
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    login_exit(idbroker::cli::login::credentials(
+        &opts,
+        &SystemClock,
+        &|k| std::env::var(k).ok(),
+    ))
+}
+
+fn login_exit(done: Result<(), idbroker::cli::login::LoginError>) -> ExitCode {
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("idbroker: {e}");
+            ExitCode::from(1)
         }
     }
 }

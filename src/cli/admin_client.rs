@@ -190,23 +190,12 @@ async fn post(
     let signed = idbroker_sigv4::sign(&parts, &params)
         .map_err(|e| local(format!("cannot sign the request: {e}")))?;
 
-    let mut client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("idbroker-cli/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30));
-    if let Some(path) = &endpoint.ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| local(format!("{}: {e}", path.display())))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| local(format!("{}: {e}", path.display())))?;
-        if certs.is_empty() {
-            return Err(local(format!("{}: no PEM certificate", path.display())));
-        }
-        client = client.tls_certs_only(certs);
-    }
-    let client = client
-        .build()
-        .map_err(|e| local(format!("HTTP client: {e}")))?;
+    let client = super::http_client::build(
+        endpoint.ca_bundle.as_deref(),
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+    )
+    .map_err(local)?;
     let mut request = client.post(url.clone()).body(payload);
     for (name, value) in headers.iter().copied().chain(
         signed
@@ -216,10 +205,9 @@ async fn post(
     ) {
         request = request.header(name, value);
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| ClientError::Unreachable(format!("{url}: {}", error_chain(&e))))?;
+    let response = request.send().await.map_err(|e| {
+        ClientError::Unreachable(format!("{url}: {}", super::http_client::error_chain(&e)))
+    })?;
     let status = response.status().as_u16();
     let text = response
         .text()
@@ -246,18 +234,6 @@ async fn post(
 /// A JSON string's text, or "".
 fn json_str(v: Option<&Value>) -> &str {
     v.and_then(Value::as_str).unwrap_or_default()
-}
-
-/// An error and its causes, `a: b: c` (reqwest's own text hides the TLS or IO cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// One line saying what a successful answer revoked.
