@@ -158,7 +158,11 @@ fn setup(name: &str) -> Option<Setup> {
 /// The URL `idbroker login --no-browser` printed on its line.
 fn url_in(line: &str) -> String {
     line.split_whitespace()
-        .find(|w| w.starts_with("http"))
+        .find_map(|w| {
+            let w = w.trim_start_matches(['(', '<']);
+            w.starts_with("http")
+                .then(|| w.trim_end_matches([')', '>', '.', ',']))
+        })
         .unwrap_or_else(|| panic!("no URL in {line:?}"))
         .to_owned()
 }

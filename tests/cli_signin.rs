@@ -81,6 +81,14 @@ fn hidden<'a>(answer: &'a str, name: &str) -> &'a str {
     &answer[at..at + answer[at..].find('"').unwrap()]
 }
 
+/// The `href` of the link with id `id`.
+fn hidden_href<'a>(answer: &'a str, id: &str) -> &'a str {
+    let at = answer.find(&format!("id=\"{id}\" href=\"")).unwrap();
+    let rest = &answer[at..];
+    let start = rest.find("href=\"").unwrap() + 6;
+    &rest[start..start + rest[start..].find('"').unwrap()]
+}
+
 /// A genuine response of the demo IdP for `user`, base64.
 fn demo_response(user: &str, now: SystemTime) -> String {
     let read = |p: &str| std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap();
@@ -447,9 +455,17 @@ async fn device_flow() {
         &format!("csrf={csrf}&user_code={}", user_code.to_lowercase()),
     )
     .await;
-    assert!(a.starts_with("HTTP/1.1 302"), "{a}");
-    let relay = param(&header(&a, "location").unwrap(), "RelayState").unwrap();
+    assert!(a.starts_with("HTTP/1.1 200"), "{a}");
+    assert!(a.contains(&user_code), "{a}");
+    let link = hidden_href(&a, "signin")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let relay = param(&link, "RelayState").unwrap();
     let flow_cookie = cookie(&a, "idb_cli").unwrap();
+    assert!(
+        cookie(&a, "idb_device").is_none(),
+        "the form's cookie is cleared"
+    );
     // Entered once only (another browser, same code).
     let a = request(
         &url,

@@ -191,6 +191,9 @@ const scenarios = {
     await page.waitForSelector('main#device');
     check((await page.inputValue('#user_code')) === process.env.DEVICE_CODE, 'the code is filled in');
     await page.click('#continue');
+    await page.waitForSelector('main#device-go');
+    check((await text('#user-code')) === process.env.DEVICE_CODE, 'the code is accepted');
+    await page.click('#signin');
     const user = process.env.CLI_USER || 'bob';
     await page.waitForSelector(`#login-${user}`);
     await page.click(`#login-${user}`);

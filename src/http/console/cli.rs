@@ -4,6 +4,7 @@
 //! `POST /console/cli/token`, `POST /console/cli/credentials`). Each reads the request, calls
 //! one use case of [`crate::console::cli_flow`] or [`crate::console::device`], and answers.
 
+use actix_web::cookie::Cookie;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -110,33 +111,46 @@ pub(super) fn duration(state: &AppState, cli: Option<&CliFlow>) -> u32 {
         .unwrap_or(state.config.console.session_duration)
 }
 
-/// Off to the provider's sign-in, the flow sealed in the browser's `idb_cli` cookie and named
-/// through the IdP round trip by its marker.
-async fn to_provider(
+/// Where the provider's sign-in starts for `flow`, and the cookies the browser must hold on the
+/// way: the flow sealed in `idb_cli` (named through the IdP round trip by its marker) and, for
+/// OIDC, the login's state.
+async fn provider_start(
     state: &AppState,
     provider: &Provider,
     flow: &CliFlow,
-) -> Result<HttpResponse, ConsoleError> {
+) -> Result<(String, Vec<Cookie<'static>>), ConsoleError> {
     let now = epoch(state.clock.now());
     let sealed = state.config.console.sealer.seal(Purpose::CliFlow, flow)?;
     let secs = flow.exp.saturating_sub(now);
-    let mut b = secured(HttpResponse::Found(), state);
-    b.cookie(cookie(state, CLI_COOKIE, sealed, "/", secs));
-    match provider {
-        Provider::Saml(name) => {
-            let url = saml_redirect(state, name, Some(&flow.marker()))?;
-            b.insert_header((header::LOCATION, url));
-        }
+    let mut cookies = vec![cookie(state, CLI_COOKIE, sealed, "/", secs)];
+    let url = match provider {
+        Provider::Saml(name) => saml_redirect(state, name, Some(&flow.marker()))?,
         Provider::Oidc(name) => {
             let (url, login) = oidc_redirect(state, name, Some(flow.marker())).await?;
-            b.insert_header((header::LOCATION, url)).cookie(cookie(
+            cookies.push(cookie(
                 state,
                 OIDC_COOKIE,
                 login,
                 "/console/oidc",
                 crate::console::LOGIN_TTL,
             ));
+            url
         }
+    };
+    Ok((url, cookies))
+}
+
+/// Off to the provider's sign-in (a redirect).
+async fn to_provider(
+    state: &AppState,
+    provider: &Provider,
+    flow: &CliFlow,
+) -> Result<HttpResponse, ConsoleError> {
+    let (url, cookies) = provider_start(state, provider, flow).await?;
+    let mut b = secured(HttpResponse::Found(), state);
+    b.insert_header((header::LOCATION, url));
+    for c in cookies {
+        b.cookie(c);
     }
     Ok(b.finish())
 }
@@ -278,7 +292,21 @@ pub(super) async fn enter(
             )
         })?;
         let provider = provider(&state, Some(&flow.provider))?;
-        let mut resp = to_provider(&state, &provider, &flow).await?;
+        // A page with a link, not a redirect: the console's CSP allows forms to post to
+        // idbroker only (form-action), redirects after a post included.
+        let (url, cookies) = provider_start(&state, &provider, &flow).await?;
+        let code = match &flow.back {
+            Back::Device { user_code, .. } => user_code.as_str(),
+            Back::Loopback { .. } => "",
+        };
+        let mut resp = page(
+            StatusCode::OK,
+            &state,
+            pages::device_go(code, provider.name(), &url, &call.request_id),
+        );
+        for c in cookies {
+            let _ = resp.add_cookie(&c);
+        }
         let _ = resp.add_cookie(&removal(&state, DEVICE_COOKIE, "/console/device"));
         Ok(resp)
     }

@@ -191,6 +191,25 @@ pub fn device_entry(code: &str, csrf: &str, request_id: &str) -> String {
 }
 
 #[derive(Template)]
+#[template(path = "console/device_go.html")]
+struct DeviceGo<'a> {
+    code: &'a str,
+    provider: &'a str,
+    href: &'a str,
+    request_id: &'a str,
+}
+
+/// The device flow's code accepted: on to the provider's sign-in.
+pub fn device_go(code: &str, provider: &str, href: &str, request_id: &str) -> String {
+    render(&DeviceGo {
+        code,
+        provider,
+        href,
+        request_id,
+    })
+}
+
+#[derive(Template)]
 #[template(path = "console/device_done.html")]
 struct DeviceDone<'a> {
     code: &'a str,
