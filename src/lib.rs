@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod dev_idp;
 pub mod directory;
 pub mod directory_service;
 pub mod federation;

@@ -23,6 +23,13 @@ pub enum Purpose {
     SigninToken,
     /// The ID of an AuthnRequest this service sent (SP-initiated SAML).
     AuthnRequest,
+    /// The development IdP (`crate::dev_idp`): an AuthnRequest it is answering, in its people
+    /// page's form.
+    DevIdpSaml,
+    /// The development IdP: an OIDC authorization request, in its people page's form.
+    DevIdpAuthorize,
+    /// The development IdP: an OIDC authorization code.
+    DevIdpCode,
 }
 
 impl Purpose {
@@ -33,6 +40,9 @@ impl Purpose {
             Purpose::OidcLogin => b"idbroker console oidc login v1",
             Purpose::SigninToken => b"idbroker federation signin token v1",
             Purpose::AuthnRequest => b"idbroker saml authn request v1",
+            Purpose::DevIdpSaml => b"idbroker dev idp saml request v1",
+            Purpose::DevIdpAuthorize => b"idbroker dev idp oidc authorize v1",
+            Purpose::DevIdpCode => b"idbroker dev idp oidc code v1",
         }
     }
 }
