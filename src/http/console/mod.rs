@@ -12,7 +12,7 @@
 //! `session.rs` (landing page, sign-out), `federation.rs` (`/federation`), `pages.rs` (HTML).
 
 mod federation;
-mod pages;
+pub(super) mod pages;
 mod session;
 mod signin;
 
