@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod dev_idp;
 pub mod directory;
 pub mod directory_service;
 pub mod federation;
@@ -61,7 +62,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/verify/events",
             web::get().to(http::verify_events::verify_events),
         )
-        .configure(http::console::routes);
+        .configure(http::console::routes)
+        // DEVELOPMENT ONLY, 404 unless [dev_idp] is enabled.
+        .configure(http::dev_idp::routes);
 }
 
 /// Routes of the metrics listener (`server.metrics_listen`): `/metrics`, nothing else.

@@ -472,6 +472,10 @@ fn serve(file: &std::path::Path, listen: Option<String>) -> Result<ExitCode, Str
         tracing::warn!("{w}");
     }
     if let Some(l) = listen {
+        // The development IdP was judged safe for the configured address: so must this one be.
+        if cfg.dev_idp.is_some() {
+            idbroker::dev_idp::check_listen(&l)?;
+        }
         cfg.listen = l;
     }
     // Before the workers start (they inherit it from this thread): without wake-up preemption,

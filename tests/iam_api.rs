@@ -347,7 +347,11 @@ async fn the_aws_cli_manages_the_directory_on_sqlite_and_it_survives_a_restart()
                 "Roles[].RoleName",
             ],
         ));
-        assert_eq!(names.as_array().unwrap().len(), 5, "{names}");
+        assert_eq!(
+            names.as_array().unwrap().len(),
+            7,
+            "6 demo roles and Deployer: {names}"
+        );
     })
     .await;
 
@@ -975,7 +979,7 @@ async fn quotas_and_authorization_details_through_the_sdk() {
         marker = page.marker().map(str::to_owned);
     }
     assert!(pages > 1);
-    assert_eq!(roles, 5, "4 demo roles and Full");
+    assert_eq!(roles, 7, "6 demo roles and Full");
     assert_eq!(users, 5);
     assert_eq!(policies, 7 + 11);
 }

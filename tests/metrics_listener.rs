@@ -146,8 +146,22 @@ fn metrics_keys_are_validated() {
         "{:?}",
         c.warnings
     );
-    // Not loopback and no token: allowed, warned.
-    let c = config_with("metrics_listen = \"0.0.0.0:9464\"", &none).unwrap();
+    // Not loopback and no token: allowed, warned; but not beside the demo's development IdP,
+    // which runs on loopback addresses only.
+    let e = config_with("metrics_listen = \"0.0.0.0:9464\"", &none).unwrap_err();
+    assert!(
+        e.contains("server.metrics_listen") && e.contains("loopback"),
+        "{e}"
+    );
+    let text = std::fs::read_to_string(demo_file())
+        .unwrap()
+        .replacen("[dev_idp]\nenabled = true", "[dev_idp]\nenabled = false", 1)
+        .replacen(
+            "[server]\n",
+            "[server]\nmetrics_listen = \"0.0.0.0:9464\"\n",
+            1,
+        );
+    let c = Config::from_toml(&text, &demo_file(), &none, SystemClock.now()).unwrap();
     assert!(
         c.warnings
             .iter()

@@ -79,6 +79,9 @@ pub struct RawConfig {
     /// `[telemetry]`
     #[serde(default)]
     pub telemetry: RawTelemetry,
+    /// `[dev_idp]`: the development-only IdP (`crate::dev_idp`).
+    #[serde(default)]
+    pub dev_idp: crate::dev_idp::RawDevIdp,
 }
 
 /// `[server]`
@@ -365,6 +368,9 @@ pub struct Config {
     pub throttle: crate::throttle::ThrottleSettings,
     /// Traces over OTLP; `None`: off.
     pub telemetry: Option<TelemetryConfig>,
+    /// The development-only IdP (`[dev_idp]`), when enabled (and judged safe: loopback, demo
+    /// keys only); `None`: off, its routes answer 404.
+    pub dev_idp: Option<std::sync::Arc<crate::dev_idp::DevIdp>>,
     /// Things an operator should know (secrets given in clear, ...).
     pub warnings: Vec<String>,
 }
@@ -579,7 +585,47 @@ impl Config {
         .map_err(|e| ConfigError::new(file, e.key, e.problem))
         .map(std::sync::Arc::new)?;
 
-        let console = build_console(&raw, file, base, tls.is_some(), env, &mut warnings)?;
+        let cookie_key = console_key(&raw, file, base, env, &mut warnings)?;
+        let console = build_console(
+            &raw,
+            file,
+            base,
+            tls.is_some(),
+            cookie_key.as_ref().map(|k| k.as_slice()),
+            env,
+            &mut warnings,
+        )?;
+        let dev_idp = crate::dev_idp::build(
+            &raw.dev_idp,
+            &crate::dev_idp::Surroundings {
+                listen: std::iter::once(("server.listen", raw.server.listen.as_str()))
+                    .chain(
+                        metrics
+                            .listen
+                            .as_deref()
+                            .map(|l| ("server.metrics_listen", l)),
+                    )
+                    .collect(),
+                public_url: &console.public_url,
+                sealing_keys: sealing
+                    .as_ref()
+                    .map(|s| s.keys.values().map(|k| k.as_slice()).collect()),
+                cookie_key: cookie_key.as_ref().map(|k| k.as_slice()),
+                sealer: &console.sealer,
+                saml: &saml,
+                oidc: &oidc_providers,
+                logins: &console.oidc_logins,
+            },
+        )
+        .map_err(|(key, problem)| ConfigError::new(file, key, problem))?
+        .map(std::sync::Arc::new);
+        if dev_idp.is_some() {
+            warnings.push(format!(
+                "{}: [dev_idp] is enabled: the DEVELOPMENT-ONLY IdP under {}/dev/idp signs anyone in as anyone; never use this configuration anywhere real",
+                file.display(),
+                console.public_url
+            ));
+        }
 
         Ok(Config {
             console,
@@ -615,6 +661,7 @@ impl Config {
             oidc_providers,
             saml,
             telemetry,
+            dev_idp,
             warnings,
         })
     }
@@ -678,12 +725,31 @@ fn metrics_config(
     Ok(MetricsConfig { listen, token })
 }
 
-/// `[console]` and the `login` tables of `[[oidc_providers]]`.
+/// `console.cookie_key`, resolved and decoded (`None`: not set).
+fn console_key(
+    raw: &RawConfig,
+    file: &Path,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, ConfigError> {
+    let Some(r) = &raw.console.cookie_key else {
+        return Ok(None);
+    };
+    let text = resolve_secret(r, file, base, "console.cookie_key", env, warnings)?;
+    let bytes = data_encoding::BASE64
+        .decode(text.trim().as_bytes())
+        .map_err(|_| ConfigError::new(file, "console.cookie_key", "not base64"))?;
+    Ok(Some(zeroize::Zeroizing::new(bytes)))
+}
+
+/// `[console]` (with its key, `cookie_key`) and the `login` tables of `[[oidc_providers]]`.
 fn build_console(
     raw: &RawConfig,
     file: &Path,
     base: &Path,
     tls: bool,
+    key: Option<&[u8]>,
     env: &dyn Fn(&str) -> Option<String>,
     warnings: &mut Vec<String>,
 ) -> Result<crate::console::ConsoleSettings, ConfigError> {
@@ -745,30 +811,13 @@ fn build_console(
             ),
         }));
     }
-    let key = match &raw.console.cookie_key {
-        Some(r) => {
-            let text = resolve_secret(r, file, base, "console.cookie_key", env, warnings)?;
-            let bytes = zeroize::Zeroizing::new(
-                data_encoding::BASE64
-                    .decode(text.trim().as_bytes())
-                    .map_err(|_| ConfigError::new(file, "console.cookie_key", "not base64"))?,
-            );
-            Some(bytes)
-        }
-        None => None,
-    };
     let default_url = format!(
         "{}://{}",
         if tls { "https" } else { "http" },
         raw.server.listen
     );
-    let settings = crate::console::ConsoleSettings::build(
-        &raw.console,
-        &default_url,
-        key.as_ref().map(|k| k.as_slice()),
-        logins,
-    )
-    .map_err(|(k, p)| ConfigError::new(file, k, p))?;
+    let settings = crate::console::ConsoleSettings::build(&raw.console, &default_url, key, logins)
+        .map_err(|(k, p)| ConfigError::new(file, k, p))?;
     if settings.sign_authn_requests && raw.saml.sp_private_key_file.is_none() {
         return Err(ConfigError::new(
             file,

@@ -35,6 +35,13 @@ pub enum Purpose {
     DeviceRequest,
     /// The device code entry form's CSRF cookie (`idb_device`).
     DeviceForm,
+    /// The development IdP (`crate::dev_idp`): an AuthnRequest it is answering, in its people
+    /// page's form.
+    DevIdpSaml,
+    /// The development IdP: an OIDC authorization request, in its people page's form.
+    DevIdpAuthorize,
+    /// The development IdP: an OIDC authorization code.
+    DevIdpCode,
 }
 
 impl Purpose {
@@ -51,6 +58,9 @@ impl Purpose {
             Purpose::DeviceCode => b"idbroker device code v1",
             Purpose::DeviceRequest => b"idbroker device request v1",
             Purpose::DeviceForm => b"idbroker device form v1",
+            Purpose::DevIdpSaml => b"idbroker dev idp saml request v1",
+            Purpose::DevIdpAuthorize => b"idbroker dev idp oidc authorize v1",
+            Purpose::DevIdpCode => b"idbroker dev idp oidc code v1",
         }
     }
 }

@@ -5,13 +5,14 @@
 //! `sts_endpoint.rs` is the STS Query API (`POST /`, `GET /`), `query.rs` its request codec and
 //! `xml.rs` its answers; `web_identity.rs` also serves `/workload/credentials`; `auth.rs` says
 //! who signed; `call.rs` is what every handler does around its use case; `error.rs` is the one
-//! error map.
+//! error map; `dev_idp/` is the development-only IdP (`/dev/idp/`, 404 unless enabled).
 
 pub mod admin;
 mod audit;
 pub mod auth;
 mod call;
 pub mod console;
+pub mod dev_idp;
 pub mod error;
 mod iam_endpoint;
 pub mod ops;

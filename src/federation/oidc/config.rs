@@ -141,7 +141,8 @@ pub struct ProviderConfig {
     pub claim_rules: Vec<ClaimRule>,
 }
 
-fn is_loopback_host(url: &reqwest::Url) -> bool {
+/// Is `url`'s host a loopback address (or `localhost`)?
+pub fn is_loopback_host(url: &reqwest::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

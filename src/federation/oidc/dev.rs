@@ -1,5 +1,6 @@
 //! DEVELOPMENT ONLY: the demo provider of config/demo/idbroker.toml (its issuer, client ID and
-//! key id) and [`demo_token`], a token of that provider signed with the demo key.
+//! key id), [`demo_token`], a token of that provider signed with the demo key, and
+//! [`sign_with_demo_key`], any claims signed with it (the development IdP's ID tokens).
 
 use std::time::SystemTime;
 
@@ -24,15 +25,21 @@ pub fn demo_token(
     now: SystemTime,
     lifetime: u64,
 ) -> Result<String, String> {
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem)
-        .map_err(|e| format!("the demo key is not an RSA private key in PEM: {e}"))?;
-    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
-    header.kid = Some(DEMO_KID.into());
     let t = epoch(now);
     let claims = serde_json::json!({
         "iss": DEMO_ISSUER, "sub": sub, "aud": DEMO_CLIENT_ID,
         "iat": t, "nbf": t, "exp": t.saturating_add(lifetime),
         "jti": uuid::Uuid::new_v4().to_string(),
     });
-    jsonwebtoken::encode(&header, &claims, &key).map_err(|e| format!("signing: {e}"))
+    sign_with_demo_key(key_pem, &claims)
+}
+
+/// DEVELOPMENT ONLY: `claims` as a compact JWS signed (RS256, `kid` [`DEMO_KID`]) with the demo
+/// key in `key_pem` (PEM). Whoever pins the demo JWKS accepts it; nobody else should.
+pub fn sign_with_demo_key(key_pem: &[u8], claims: &serde_json::Value) -> Result<String, String> {
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(key_pem)
+        .map_err(|e| format!("the demo key is not an RSA private key in PEM: {e}"))?;
+    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+    header.kid = Some(DEMO_KID.into());
+    jsonwebtoken::encode(&header, claims, &key).map_err(|e| format!("signing: {e}"))
 }

@@ -42,10 +42,10 @@ use crate::clock::epoch;
 use crate::federation::fetch::{FetchObserver, Fetcher, HttpFetcher};
 
 pub use config::{
-    check_url, providers_from_raw, ClaimRule, KeySource, ProviderConfig, RawClaimRule,
-    RawOidcLogin, RawOidcProvider,
+    check_url, is_loopback_host, providers_from_raw, ClaimRule, KeySource, ProviderConfig,
+    RawClaimRule, RawOidcLogin, RawOidcProvider,
 };
-pub use dev::{demo_token, DEMO_CLIENT_ID, DEMO_ISSUER, DEMO_KID};
+pub use dev::{demo_token, sign_with_demo_key, DEMO_CLIENT_ID, DEMO_ISSUER, DEMO_KID};
 pub use error::{OidcError, NOT_VERIFIED};
 pub use jwk::{AlgSet, KeySet, SigFailure};
 pub use provider::OidcProvider;

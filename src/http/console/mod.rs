@@ -15,7 +15,7 @@
 
 mod cli;
 mod federation;
-mod pages;
+pub(super) mod pages;
 mod session;
 mod signin;
 

@@ -7,7 +7,8 @@ use crate::console::PendingSignin;
 use crate::directory::Directory;
 use crate::http::error::ConsolePageError;
 
-fn render(t: &impl Template) -> String {
+/// A template rendered (the development IdP's pages too).
+pub(in crate::http) fn render(t: &impl Template) -> String {
     t.render().unwrap_or_else(|_| {
         // Rendering borrowed strings does not fail; should it, say so without detail.
         "<!doctype html><title>idbroker</title><p>This page could not be shown.</p>".into()
