@@ -31,4 +31,7 @@ mod terminal;
 pub use cache::REFRESH_WINDOW;
 pub use command::{credentials, login, CredentialsOptions, LoginOptions, SignInBy};
 pub use error::LoginError;
+// The two readers of outside bytes, for fuzz/fuzz_targets/cli_login.rs.
+pub use loopback::{answer as loopback_answer, Callback};
+pub use profile::edit as edit_credentials_file;
 pub use settings::{Overrides, Settings};
