@@ -122,6 +122,7 @@ pub async fn mint(
         issued_at: epoch(now),
         expires_at: epoch(expiration),
         mfa: false,
+        mfa_authenticated_at: None,
         chained_from,
     };
     sts.store
