@@ -119,6 +119,14 @@ fi
 command -v aws >/dev/null 2>&1 || export PATH="$HOME/.local/bin:$PATH"
 python3 -c "$python_modules" || { echo "test: python modules still missing" >&2; exit 1; }
 aws --version >/dev/null || { echo "test: the AWS CLI is not on PATH" >&2; exit 1; }
+# tests/mfa.rs and the README's MFA block take their codes from an independent TOTP
+# implementation: Debian's oathtool.
+if ! command -v oathtool >/dev/null 2>&1; then
+  echo "test: installing oathtool"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends oathtool
+fi
 # The browser tests: Debian's Chromium (driven by playwright-core from tests/browser) and xmlsec1
 # (pysaml2 signs with it).
 if [ ! -x /usr/bin/chromium ] || ! command -v xmlsec1 >/dev/null 2>&1; then

@@ -3,9 +3,12 @@
 //! on the entity's ARN, as IAM names resources); a reading call runs on the call's one version of
 //! the directory; a writing one goes through [`DirectoryService::change`] (validated whole,
 //! stored over the version it was computed from, in force here at once and on every replica
-//! within the poll interval). `GetAccessKeyLastUsed` reads the database.
+//! within the poll interval). `GetAccessKeyLastUsed` reads the database. EnableMFADevice's and
+//! ResyncMFADevice's two codes are marked used in the session store (`use_once`, namespace
+//! `mfa`, as STS marks a sign-in code) before the change is made: a code is accepted once, on
+//! every replica.
 
-use idbroker_session::SealingKeys;
+use idbroker_session::{SealingKeys, SessionError, SessionStore};
 
 use crate::directory::Directory;
 use crate::directory_service::DirectoryService;
@@ -55,9 +58,11 @@ fn seal_with(
 
 /// Run `call` for `caller` (verified), with `dir` the call's one version of the directory.
 /// `decided` is filled as soon as the resource is known (for the audit record, also when the
-/// call is then refused).
+/// call is then refused). `store` keeps MFA codes' single-use marks.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     service: &DirectoryService,
+    store: &dyn SessionStore,
     dir: &Directory,
     caller: &Caller,
     call: Call,
@@ -65,9 +70,10 @@ pub async fn run(
     facts: &RequestFacts<'_>,
     decided: &mut Option<Decided>,
 ) -> Result<Output, IamError> {
-    // AWS refuses IAM calls made with GetSessionToken's credentials unless they carry MFA,
-    // which idbroker's sessions do not yet.
-    if matches!(caller.kind, CallerKind::UserSession { .. }) {
+    // AWS refuses IAM calls made with GetSessionToken's credentials unless they carry MFA.
+    if matches!(caller.kind, CallerKind::UserSession { .. })
+        && caller.mfa_authenticated_at.is_none()
+    {
         return Err(IamError::AccessDenied(
             "Cannot call IAM APIs with credentials from GetSessionToken that were not authenticated with MFA.".into(),
         ));
@@ -77,6 +83,7 @@ pub async fn run(
         now: facts.now,
         caller_user: caller_user(caller),
         seal: &seal,
+        seeds: service.keys(),
         loopback_providers: service.loopback_providers(),
     };
     // IAM calls act in the caller's own account (a directory may hold several).
@@ -111,6 +118,9 @@ pub async fn run(
     if call.action == LAST_USED.action {
         return last_used(service, dir, account, &input).await;
     }
+    if let Some(spent) = iam::spent_codes(&call, &input, doc, &ctx)? {
+        spend(store, &spent, facts.now).await?;
+    }
     match call.effect {
         Effect::Read => iam::read(&call, &input, doc, &ctx),
         Effect::Write => {
@@ -126,6 +136,37 @@ pub async fn run(
                 .await
         }
     }
+}
+
+/// Mark the two codes EnableMFADevice or ResyncMFADevice accepted as used (a code already used,
+/// here or at sign-in, on any replica: `InvalidAuthenticationCode`).
+async fn spend(
+    store: &dyn SessionStore,
+    spent: &iam::SpentCodes,
+    now: std::time::SystemTime,
+) -> Result<(), IamError> {
+    let now = crate::clock::epoch(now);
+    for step in spent.steps {
+        let mark = crate::mfa::totp::mark(&spent.serial, step);
+        match store
+            .use_once("mfa", &mark, crate::mfa::totp::mark_until(step), now)
+            .await
+        {
+            Ok(()) => {}
+            Err(SessionError::Replay | SessionError::Expired) => {
+                return Err(IamError::InvalidAuthenticationCode(
+                    "Authentication code for device is not valid.".into(),
+                ))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "MFA codes could not be marked used");
+                return Err(IamError::ServiceFailure(
+                    "The MFA codes could not be checked; nothing was changed.".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The user of `account` owning the key `AccessKeyId` names, and the user's ARN (another

@@ -100,6 +100,7 @@ impl ServerKeySource {
                     issued_at: None,
                     expires_at,
                     mfa: false,
+                    mfa_authenticated_at: None,
                 },
                 policies: user_policies(dir.policies(), &user.arn),
             },

@@ -21,6 +21,7 @@ pub mod key_source;
 pub mod log_limit;
 pub mod logging;
 pub mod metrics;
+pub mod mfa;
 pub mod reload;
 pub mod revocation_hub;
 pub mod scoped_key;

@@ -38,6 +38,7 @@ fn demo_user(cfg: &Config) -> Caller {
         tags: vec![],
         transitive_tag_keys: vec![],
         issued_at: None,
+        mfa_authenticated_at: None,
     }
 }
 
@@ -61,7 +62,7 @@ fn assume(
     // The request as the Query codec reads it, then the decision (no store).
     let params = p(pairs);
     let req = query::assume_role_request(&params)?;
-    sts::assume_role::decide(&cfg.directory, caller, &req, &RequestFacts::at(now()))
+    sts::assume_role::decide(&cfg.directory, caller, &req, &RequestFacts::at(now()), None)
 }
 
 #[test]
@@ -198,6 +199,7 @@ fn durations_as_aws_limits_them() {
         tags: vec![],
         transitive_tag_keys: vec![],
         issued_at: Some(now()),
+        mfa_authenticated_at: None,
     };
     let err = assume(
         &cfg,
@@ -261,7 +263,8 @@ fn get_session_token_only_for_long_term_keys() {
     let cfg = config();
     let me = demo_user(&cfg);
     let gst = |caller: &Caller, pairs: &[(&str, &str)]| {
-        let req = query::get_session_token_request(&p(pairs))?;
+        let params = p(pairs);
+        let req = query::get_session_token_request(&params)?;
         sts::get_session_token::decide(caller, &req)
     };
     let plan = gst(&me, &[]).unwrap();
@@ -404,6 +407,7 @@ fn session_of(
             .collect(),
         transitive_tag_keys: transitive.iter().map(|k| (*k).to_owned()).collect(),
         issued_at: Some(now()),
+        mfa_authenticated_at: None,
     }
 }
 

@@ -73,6 +73,7 @@ pub fn read_file(
         "accounts",
         "saml_metadata",
         "openid_connect_providers",
+        "mfa_devices",
     ] {
         if let Some(v) = table.get(key) {
             part.insert(key.into(), v.clone());

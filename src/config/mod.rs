@@ -61,6 +61,10 @@ pub struct RawConfig {
     /// creates them).
     #[serde(default)]
     pub openid_connect_providers: Vec<crate::directory::RawOpenIdConnectProvider>,
+    /// `[[mfa_devices]]`: the directory's virtual MFA devices (as the IAM API creates them, seeds
+    /// sealed: an export of a database's directory).
+    #[serde(default)]
+    pub mfa_devices: Vec<crate::directory::RawMfaDevice>,
     /// `[[oidc_providers]]`
     #[serde(default)]
     pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
@@ -549,6 +553,7 @@ impl Config {
             accounts: raw.accounts.clone(),
             saml_metadata: raw.saml_metadata.clone(),
             openid_connect_providers: raw.openid_connect_providers.clone(),
+            mfa_devices: raw.mfa_devices.clone(),
         };
         let sealing_keys = sealing
             .as_ref()

@@ -18,7 +18,7 @@ mod raw;
 pub mod sealed;
 pub mod store;
 pub use raw::{
-    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy,
+    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawMfaDevice,
     RawOpenIdConnectProvider, RawRole, RawSamlMetadata, RawUser, Tags,
 };
 
@@ -111,6 +111,33 @@ pub struct Role {
     pub max_session_duration: u32,
 }
 
+/// A virtual MFA device, as STS checks its codes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaDevice {
+    /// Its serial number (its ARN).
+    pub serial: String,
+    /// The ARN of the user it is enabled for; `None`: unassigned (it authenticates no one).
+    pub user_arn: Option<String>,
+    /// The seed, sealed (`KEY_ID:NONCE:CIPHERTEXT`, bound to the serial number): opened only to
+    /// check a code (`crate::sts::mfa`).
+    pub sealed_seed: String,
+    /// Steps its clock is ahead of the server's (behind: negative).
+    pub drift: i64,
+}
+
+impl std::fmt::Debug for MfaDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaDevice")
+            .field("serial", &self.serial)
+            .field("user_arn", &self.user_arn)
+            .field("drift", &self.drift)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most MFA devices enabled for one user (IAM's quota).
+pub const MFA_DEVICES_PER_USER: usize = 8;
+
 /// All entities of the account.
 #[derive(Debug, Clone)]
 pub struct Directory {
@@ -121,6 +148,8 @@ pub struct Directory {
     managed: HashMap<String, Arc<Policy>>,
     /// Access key id -> (user index, key index).
     keys: HashMap<String, (usize, usize)>,
+    /// Virtual MFA devices by serial number.
+    mfa: HashMap<String, MfaDevice>,
     /// See [`Directory::version`].
     version: String,
     /// The same policies for verification (see [`Directory::policies`]).
@@ -138,6 +167,7 @@ struct Parts {
     roles: HashMap<String, Role>,
     managed: HashMap<String, Arc<Policy>>,
     keys: HashMap<String, (usize, usize)>,
+    mfa: HashMap<String, MfaDevice>,
 }
 
 /// A principal's ARN, identity policies and permissions boundary.
@@ -319,6 +349,7 @@ impl Directory {
             roles,
             managed,
             keys,
+            mfa,
         } = parts;
         let mut accounts: Vec<&str> = seen.into_iter().collect();
         accounts.sort_unstable();
@@ -329,6 +360,7 @@ impl Directory {
             roles,
             managed,
             keys,
+            mfa,
             version,
             policies: Arc::default(),
             doc: Arc::new(doc.clone()),
@@ -645,7 +677,88 @@ impl Directory {
             );
         }
 
+        Self::add_mfa_devices(doc, parts)?;
         parts.managed.extend(managed);
+        Ok(())
+    }
+
+    /// Validate `doc`'s virtual MFA devices (names, paths and serial numbers unique, seeds
+    /// sealed, each enabled for a user of its account, at most [`MFA_DEVICES_PER_USER`] per
+    /// user) and add them to `parts`.
+    fn add_mfa_devices(doc: &DirectoryDoc, parts: &mut Parts) -> Result<(), DirectoryError> {
+        let acct = doc.account_id.as_str();
+        let mut per_user: HashMap<String, usize> = HashMap::new();
+        let mut serials = HashSet::new();
+        for (i, d) in doc.mfa_devices.iter().enumerate() {
+            let key = format!("mfa_devices[{i}]");
+            let serial = d.serial(acct);
+            if !valid_name_up_to(&d.name, 226) || !valid_path(&d.path) || serial.len() > 256 {
+                return Err(invalid(
+                    &key,
+                    "name must be 1..226 of [A-Za-z0-9+=,.@_-], path /.../, serial number at most 256 characters",
+                ));
+            }
+            if !serials.insert(serial.to_ascii_lowercase()) {
+                return Err(invalid(
+                    key,
+                    format!("MFA device {serial} is defined twice"),
+                ));
+            }
+            let sealed = match &d.seed {
+                SecretRef {
+                    sealed: Some(s),
+                    value: None,
+                    env: None,
+                    file: None,
+                } if sealed::well_formed(s) => s.clone(),
+                _ => {
+                    return Err(invalid(
+                        format!("{key}.seed"),
+                        "an MFA device's seed is sealed (sealed = \"KEY_ID:NONCE:CIPHERTEXT\"), never in clear",
+                    ))
+                }
+            };
+            if d.drift.abs() > crate::mfa::totp::RESYNC_WINDOW {
+                return Err(invalid(
+                    format!("{key}.drift"),
+                    format!(
+                        "at most {} steps either way",
+                        crate::mfa::totp::RESYNC_WINDOW
+                    ),
+                ));
+            }
+            check_tags(&d.tags, &key)?;
+            let user_arn = match &d.user {
+                None => None,
+                Some(name) => {
+                    let user =
+                        doc.users.iter().find(|u| u.name == *name).ok_or_else(|| {
+                            invalid(format!("{key}.user"), format!("no user {name}"))
+                        })?;
+                    let count = per_user.entry(user.name.clone()).or_default();
+                    *count += 1;
+                    if *count > MFA_DEVICES_PER_USER {
+                        return Err(invalid(
+                            format!("{key}.user"),
+                            format!("a user has at most {MFA_DEVICES_PER_USER} MFA devices"),
+                        ));
+                    }
+                    Some(format!(
+                        "arn:aws:iam::{acct}:user{}{}",
+                        user.path, user.name
+                    ))
+                }
+            };
+            parts.mfa.insert(
+                serial.clone(),
+                MfaDevice {
+                    serial,
+                    user_arn,
+                    sealed_seed: sealed,
+                    drift: d.drift,
+                },
+            );
+        }
         Ok(())
     }
     /// The version of what decides for principals (hex): it changes whenever a policy
@@ -684,6 +797,11 @@ impl Directory {
         let (u, k) = *self.keys.get(id)?;
         let user = self.users.get(u)?;
         Some((user, user.access_keys.get(k)?))
+    }
+
+    /// The virtual MFA device whose serial number is `serial` (exactly).
+    pub fn mfa_device(&self, serial: &str) -> Option<&MfaDevice> {
+        self.mfa.get(serial)
     }
 
     /// Every role, by ARN.

@@ -69,6 +69,13 @@ fn entities(doc: &DirectoryDoc) -> BTreeMap<String, String> {
                 serde_json::to_string(r),
             );
         }
+        for d in &a.mfa_devices {
+            put(
+                "mfa",
+                format!("{}{}", d.path, d.name),
+                serde_json::to_string(d),
+            );
+        }
         out.insert(
             format!("account {}", a.account_id),
             format!("{:?} {}", a.account_alias, i == 0),

@@ -56,6 +56,10 @@ pub struct DirectoryDoc {
     /// configuration file are its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub openid_connect_providers: Vec<RawOpenIdConnectProvider>,
+    /// `[[mfa_devices]]`: virtual MFA devices (IAM's CreateVirtualMFADevice), with the user each
+    /// is enabled for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mfa_devices: Vec<RawMfaDevice>,
     /// `[[accounts]]`: other accounts of the directory, each with its own entities (listed at
     /// the top level only; their own `accounts` stay empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -134,6 +138,48 @@ pub struct RawOpenIdConnectProvider {
     /// Tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: Tags,
+}
+
+/// `[[mfa_devices]]`: a virtual MFA device, whose serial number is its ARN
+/// `arn:aws:iam::ACCOUNT:mfa/PATH+NAME` (`mfa` + path + name).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMfaDevice {
+    /// Device name (1..226 of `[\w+=,.@-]`).
+    pub name: String,
+    /// IAM path (default `/`).
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// The TOTP seed, sealed with the `[sealing]` keys and bound to the serial number
+    /// (`sealed = "KEY_ID:NONCE:CIPHERTEXT"`): never in clear.
+    pub seed: SecretRef,
+    /// The user it is enabled for (EnableMFADevice); none: unassigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// When it was enabled for that user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<String>,
+    /// How many 30-second steps the device's clock is ahead of the server's (behind: negative),
+    /// as EnableMFADevice and ResyncMFADevice measured it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub drift: i64,
+    /// When it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: Tags,
+}
+
+impl RawMfaDevice {
+    /// Its serial number (and ARN) in `account`.
+    pub fn serial(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:mfa{}{}", self.path, self.name)
+    }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Tags: key -> value (at most 50 per entity).

@@ -6,7 +6,8 @@
 //!   and a version that every change increments. A change is written only over the version it
 //!   was computed from ([`DirectoryStore::save`]): of two conflicting writers one wins, the other
 //!   is told [`StoreError::Conflict`] and nothing of it is written.
-//! - No secret in clear is ever written: every access key's secret must be `sealed`.
+//! - No secret in clear is ever written: every access key's secret and every MFA device's seed
+//!   must be `sealed`.
 //! - Replicas learn of a change by polling [`DirectoryStore::version`] (one indexed row).
 //!
 //! When a long-term access key was last used is kept apart (`idbroker_access_key_last_used`),
@@ -21,8 +22,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
 use super::raw::{
-    DirectoryDoc, RawGroup, RawManagedPolicy, RawOpenIdConnectProvider, RawRole, RawSamlMetadata,
-    RawUser,
+    DirectoryDoc, RawGroup, RawManagedPolicy, RawMfaDevice, RawOpenIdConnectProvider, RawRole,
+    RawSamlMetadata, RawUser,
 };
 
 /// A store that failed.
@@ -420,6 +421,8 @@ const USER: &str = "user";
 const ROLE: &str = "role";
 const SAML_PROVIDER: &str = "saml_provider";
 const OIDC_PROVIDER: &str = "oidc_provider";
+/// Keyed by path and name (the serial number without the account).
+const MFA_DEVICE: &str = "mfa_device";
 
 fn json<T: serde::Serialize>(kind: &str, name: &str, v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt {
@@ -462,6 +465,10 @@ fn rows(doc: &DirectoryDoc) -> Result<BTreeMap<RowKey, String>, StoreError> {
         for p in &a.openid_connect_providers {
             put(OIDC_PROVIDER, &p.url, json(OIDC_PROVIDER, &p.url, p)?);
         }
+        for d in &a.mfa_devices {
+            let name = format!("{}{}", d.path, d.name);
+            put(MFA_DEVICE, &name, json(MFA_DEVICE, &name, d)?);
+        }
     }
     Ok(out)
 }
@@ -491,6 +498,9 @@ fn read_row(doc: &mut DirectoryDoc, kind: &str, name: &str, body: &str) -> Resul
         OIDC_PROVIDER => doc
             .openid_connect_providers
             .push(serde_json::from_str::<RawOpenIdConnectProvider>(body).map_err(corrupt)?),
+        MFA_DEVICE => doc
+            .mfa_devices
+            .push(serde_json::from_str::<RawMfaDevice>(body).map_err(corrupt)?),
         other => {
             return Err(StoreError::Corrupt {
                 kind: other.into(),
@@ -503,6 +513,15 @@ fn read_row(doc: &mut DirectoryDoc, kind: &str, name: &str, body: &str) -> Resul
 }
 
 fn check_sealed(doc: &DirectoryDoc) -> Result<(), StoreError> {
+    for d in doc.all_accounts().flat_map(|a| a.mfa_devices.iter()) {
+        let s = &d.seed;
+        if s.sealed.is_none() || s.value.is_some() || s.env.is_some() || s.file.is_some() {
+            return Err(StoreError::Unsealed(format!(
+                "MFA device {}{} seed",
+                d.path, d.name
+            )));
+        }
+    }
     for u in doc.all_accounts().flat_map(|a| a.users.iter()) {
         for k in &u.access_keys {
             let s = &k.secret;

@@ -89,6 +89,7 @@ pub async fn authenticate_for(
             tags: Vec::new(),
             transitive_tag_keys: Vec::new(),
             issued_at: None,
+            mfa_authenticated_at: None,
         });
     }
     // A temporary key: idbroker_session's one check (session, token, signature, expiry,
@@ -136,6 +137,13 @@ pub async fn authenticate_for(
             .collect(),
         transitive_tag_keys: p.transitive_tag_keys.clone(),
         issued_at: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(session.issued_at)),
+        // A record that says MFA without its time (none written so) counts from its issue.
+        mfa_authenticated_at: session.mfa.then(|| {
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(
+                    session.mfa_authenticated_at.unwrap_or(session.issued_at),
+                )
+        }),
     })
 }
 

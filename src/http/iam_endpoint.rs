@@ -85,6 +85,7 @@ pub(crate) async fn iam(
             Err(throttled) => Err(ApiError::from(throttled)),
             Ok(()) => crate::iam_call::run(
                 &state.directory_service,
+                state.store.as_ref(),
                 &directory,
                 &caller,
                 iam_call,

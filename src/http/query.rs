@@ -137,10 +137,10 @@ pub fn tags(params: &Params) -> Result<Vec<Tag>, StsError> {
 }
 
 /// GetSessionToken's parameters.
-pub fn get_session_token_request(params: &Params) -> Result<GetSessionTokenRequest, StsError> {
-    Ok(GetSessionTokenRequest {
-        duration: duration(params, get_session_token::DURATION_RANGE)?,
-    })
+pub fn get_session_token_request(params: &Params) -> Result<GetSessionTokenRequest<'_>, StsError> {
+    let duration = duration(params, get_session_token::DURATION_RANGE)?;
+    let mfa = constraints::check_mfa(params.get("SerialNumber"), params.get("TokenCode"))?;
+    Ok(GetSessionTokenRequest { duration, mfa })
 }
 
 /// AssumeRole's parameters.
@@ -191,6 +191,7 @@ pub fn assume_role_request(params: &Params) -> Result<AssumeRoleRequest<'_>, Sts
         }
     }
     let duration = duration(params, (900, 43_200))?;
+    let mfa = constraints::check_mfa(params.get("SerialNumber"), params.get("TokenCode"))?;
     Ok(AssumeRoleRequest {
         role_arn,
         session_name,
@@ -201,6 +202,7 @@ pub fn assume_role_request(params: &Params) -> Result<AssumeRoleRequest<'_>, Sts
         policy_arns,
         tags,
         transitive_tag_keys,
+        mfa,
     })
 }
 

@@ -57,6 +57,12 @@ const FAMILIES: &[Family] = &[
         write: super::keys::write,
     },
     Family {
+        calls: super::mfa::CALLS,
+        resource: super::mfa::resource,
+        read: super::mfa::read,
+        write: super::mfa::write,
+    },
+    Family {
         calls: super::providers::CALLS,
         resource: super::providers::resource,
         read: super::providers::read,

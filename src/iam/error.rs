@@ -39,6 +39,9 @@ pub enum IamError {
     /// code for an entity that cannot be changed.
     #[error("{0}")]
     ReadOnly(String),
+    /// `InvalidAuthenticationCode` (403): MFA codes that the device did not show.
+    #[error("{0}")]
+    InvalidAuthenticationCode(String),
     /// `AccessDenied` (403): the caller's policies do not allow it.
     #[error("{0}")]
     AccessDenied(String),
@@ -63,6 +66,7 @@ impl IamError {
             IamError::ConcurrentModification(_) => "ConcurrentModification",
             IamError::ReadOnly(_) => "UnmodifiableEntity",
             IamError::AccessDenied(_) => "AccessDenied",
+            IamError::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
             IamError::ServiceFailure(_) => "ServiceFailure",
         }
     }
@@ -76,7 +80,7 @@ impl IamError {
             | IamError::DeleteConflict(_)
             | IamError::ConcurrentModification(_) => 409,
             IamError::ServiceFailure(_) => 500,
-            IamError::AccessDenied(_) => 403,
+            IamError::AccessDenied(_) | IamError::InvalidAuthenticationCode(_) => 403,
             _ => 400,
         }
     }

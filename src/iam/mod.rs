@@ -7,8 +7,8 @@
 //!
 //! Each family of calls has its module: `roles`, `policies` (inline policies, attachments,
 //! boundaries), `managed` (managed policies and their versions), `users`, `groups`, `keys`
-//! (access keys), `account` (alias, authorization details); `entities` holds the lookups the
-//! roles, policies and managed families share.
+//! (access keys), `mfa` (virtual MFA devices), `account` (alias, authorization details);
+//! `entities` holds the lookups the roles, policies and managed families share.
 
 use std::time::SystemTime;
 
@@ -21,6 +21,7 @@ mod output;
 
 pub use error::IamError;
 pub use input::Input;
+pub use mfa::SpentCodes;
 pub use output::{Node, Output};
 
 /// The XML namespace of IAM's answers.
@@ -40,6 +41,40 @@ pub enum Effect {
 /// Seals a new access key's secret (AAD: the key id) with the active sealing key.
 pub type Sealer<'a> = dyn Fn(&str, &str) -> Result<SecretRef, IamError> + Sync + 'a;
 
+/// Seals a new virtual MFA device's seed and opens a stored one, bound to the device's serial
+/// number (the server's: the `[sealing]` keys, `impl SeedVault for SealingKeys`).
+pub trait SeedVault: Sync {
+    /// Seal `seed` for the device `serial`.
+    fn seal(&self, serial: &str, seed: &[u8]) -> Result<SecretRef, IamError>;
+    /// Open the seed `sealed` of the device `serial`.
+    fn open(
+        &self,
+        serial: &str,
+        sealed: &SecretRef,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, IamError>;
+}
+
+impl SeedVault for idbroker_session::SealingKeys {
+    fn seal(&self, serial: &str, seed: &[u8]) -> Result<SecretRef, IamError> {
+        crate::directory::sealed::seal_seed(self, serial, seed).map_err(|e| {
+            tracing::error!(error = %e, "a virtual MFA device's seed could not be sealed");
+            IamError::ServiceFailure("The virtual MFA device could not be created.".into())
+        })
+    }
+
+    fn open(
+        &self,
+        serial: &str,
+        sealed: &SecretRef,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, IamError> {
+        let text = sealed.sealed.as_deref().unwrap_or_default();
+        crate::directory::sealed::open_seed(self, serial, text).map_err(|e| {
+            tracing::error!(serial, error = %e, "a virtual MFA device's seed could not be opened");
+            IamError::ServiceFailure("The MFA device's codes cannot be checked.".into())
+        })
+    }
+}
+
 /// What a call knows besides its parameters and the directory.
 pub struct Context<'a> {
     /// The call's time.
@@ -49,6 +84,8 @@ pub struct Context<'a> {
     pub caller_user: Option<&'a str>,
     /// Seals new access keys' secrets.
     pub seal: &'a Sealer<'a>,
+    /// Seals new MFA devices' seeds, opens stored ones (to check EnableMFADevice's codes).
+    pub seeds: &'a dyn SeedVault,
     /// OpenID Connect providers may have `http://` loopback URLs (tests only).
     pub loopback_providers: bool,
 }
@@ -107,6 +144,18 @@ pub fn read(
     calls::read(call, input, doc, ctx)
 }
 
+/// The codes EnableMFADevice or ResyncMFADevice would accept (`None` for other calls), checked
+/// as the call checks them and without changing anything: the caller marks them used (once, on
+/// every replica) before it runs the change.
+pub fn spent_codes(
+    call: &Call,
+    input: &Input<'_>,
+    doc: &DirectoryDoc,
+    ctx: &Context<'_>,
+) -> Result<Option<SpentCodes>, IamError> {
+    mfa::spent_codes(call, input, doc, ctx)
+}
+
 /// Run a writing call on `doc` (a copy: the caller validates, stores and puts it in force).
 pub fn write(
     call: &Call,
@@ -124,6 +173,7 @@ mod entities;
 mod groups;
 mod keys;
 mod managed;
+mod mfa;
 mod policies;
 mod providers;
 mod roles;

@@ -86,6 +86,7 @@ fn ctx_run<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
         now: now(),
         caller_user: None,
         seal: &seal,
+        seeds: &*crate::iam::users::testkit::SEEDS,
         loopback_providers: false,
     };
     f(&ctx)

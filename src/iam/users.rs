@@ -193,11 +193,17 @@ fn update_user(input: &Input<'_>, doc: &mut DirectoryDoc) -> Result<Output, IamE
         .users
         .get_mut(index)
         .ok_or_else(|| entity::no_user(name))?;
-    if let Some(n) = new_name {
-        n.clone_into(&mut user.name);
-    }
+    let old = new_name.map(|n| std::mem::replace(&mut user.name, n.to_owned()));
     if let Some(p) = new_path {
         user.path = p;
+    }
+    // Its MFA devices follow it.
+    if let (Some(old), Some(n)) = (old, new_name) {
+        for d in &mut doc.mfa_devices {
+            if d.user.as_deref() == Some(old.as_str()) {
+                d.user = Some(n.to_owned());
+            }
+        }
     }
     Ok(Output::empty())
 }
@@ -223,6 +229,14 @@ fn delete_user(input: &Input<'_>, doc: &mut DirectoryDoc) -> Result<Output, IamE
     }
     if !user.groups.is_empty() {
         return Err(conflict("remove users from group"));
+    }
+    let canonical = user.name.clone();
+    if doc
+        .mfa_devices
+        .iter()
+        .any(|d| d.user.as_deref() == Some(canonical.as_str()))
+    {
+        return Err(conflict("delete MFA device"));
     }
     doc.users.remove(index);
     Ok(Output::empty())

@@ -1,5 +1,8 @@
 //! AssumeRole: a user or a role session (role chaining) takes a role, if the role's trust policy
-//! lets it in and its own policies allow it.
+//! lets it in and its own policies allow it. With `SerialNumber` and `TokenCode` the code is
+//! verified first ([`crate::sts::mfa`]) and the request is authenticated with MFA
+//! (`aws:MultiFactorAuthPresent` true, `aws:MultiFactorAuthAge` 0); without them a session with
+//! MFA passes its own on (its authentication time, as AWS carries it through role chaining).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +10,7 @@ use std::time::Duration;
 use idbroker_policy::{Decision, PolicySet, Request};
 
 use crate::directory::{Directory, Role};
+use crate::sts::mfa::{self, MfaCode, VerifiedMfa};
 use crate::sts::mint::{mint, IssuedSession};
 use crate::sts::plan::role_session_plan;
 use crate::sts::policies::{
@@ -39,6 +43,8 @@ pub struct AssumeRoleRequest<'a> {
     pub tags: Vec<Tag>,
     /// `TransitiveTagKeys.member.N` (each one of `tags`).
     pub transitive_tag_keys: Vec<String>,
+    /// `SerialNumber` and `TokenCode`, when given (both or neither).
+    pub mfa: Option<MfaCode<'a>>,
 }
 
 /// AssumeRole for a verified caller: decide, mint, store.
@@ -49,16 +55,22 @@ pub async fn assume_role(
     facts: &RequestFacts<'_>,
 ) -> Result<IssuedSession, StsError> {
     let now = facts.now;
-    let plan = decide(sts.directory, caller, req, facts)?;
+    let verified = match &req.mfa {
+        Some(code) => Some(mfa::verify(sts, caller, code, now).await?),
+        None => None,
+    };
+    let plan = decide(sts.directory, caller, req, facts, verified.as_ref())?;
     mint(sts, plan, now).await
 }
 
-/// Decide an AssumeRole request: what session `caller` gets, or why not.
+/// Decide an AssumeRole request: what session `caller` gets, or why not. `mfa`: the request's
+/// code, verified.
 pub fn decide(
     dir: &Directory,
     caller: &Caller,
     req: &AssumeRoleRequest<'_>,
     facts: &RequestFacts<'_>,
+    mfa: Option<&VerifiedMfa>,
 ) -> Result<SessionPlan, StsError> {
     let role_arn = req.role_arn;
     // A source identity, once set, cannot be changed by chaining.
@@ -107,7 +119,20 @@ pub fn decide(
         ));
     }
 
-    let mut ctx = caller_context(caller, facts);
+    // This request's MFA (a code just verified) counts from now; otherwise the calling
+    // session's, if it has one.
+    let mfa_at = mfa.map(VerifiedMfa::at).or(caller.mfa_authenticated_at);
+    let mut ctx = caller_context(
+        &Caller {
+            mfa_authenticated_at: mfa_at,
+            ..caller.clone()
+        },
+        facts,
+    );
+    if mfa.is_some() {
+        // With a long-term key too: the request itself was authenticated with MFA.
+        ctx.insert("aws:MultiFactorAuthPresent", "true");
+    }
     ctx.insert("sts:RoleSessionName", req.session_name);
     if let Some(ext) = req.external_id {
         ctx.insert("sts:ExternalId", ext);
@@ -176,6 +201,7 @@ pub fn decide(
         source_identity: source_identity.map(str::to_owned),
         transitive_tag_keys: all_transitive,
         parent_access_key_id: chained.then(|| caller.access_key_id.clone()),
+        mfa_authenticated_at: mfa_at,
         ..plan
     })
 }

@@ -54,6 +54,11 @@ pub struct Caller {
     pub transitive_tag_keys: Vec<String>,
     /// When the credentials were issued (`aws:TokenIssueTime`), for temporary credentials.
     pub issued_at: Option<SystemTime>,
+    /// When the session's MFA code was verified (its own, or that of the session it was chained
+    /// from): `aws:MultiFactorAuthPresent` is true and `aws:MultiFactorAuthAge` counts from it.
+    /// `None`: no MFA (always for a long-term key: MFA comes with a request, see
+    /// [`crate::sts::mfa`]).
+    pub mfa_authenticated_at: Option<SystemTime>,
 }
 
 /// What the policies may know of the request itself (its time, the client's address, TLS):
@@ -119,8 +124,7 @@ pub fn caller_context(caller: &Caller, facts: &RequestFacts<'_>) -> Context {
         user_name,
         issued_at: caller.issued_at.map(crate::clock::epoch),
         source_identity: caller.source_identity.as_deref(),
-        // idbroker issues no session with MFA.
-        mfa: false,
+        mfa: caller.mfa_authenticated_at.is_some(),
     }
     .insert_into(
         &mut ctx,
@@ -128,6 +132,11 @@ pub fn caller_context(caller: &Caller, facts: &RequestFacts<'_>) -> Context {
             .tags
             .iter()
             .map(|t| (t.key.as_str(), t.value.as_str())),
+    );
+    idbroker_verify::insert_mfa_age(
+        &mut ctx,
+        caller.mfa_authenticated_at.map(crate::clock::epoch),
+        facts.now,
     );
     ctx
 }

@@ -3,7 +3,8 @@
 //! people see the same text as from AWS. Reading the values out of a request is the codec's job
 //! (`src/http/query.rs`).
 
-use crate::sts::StsError;
+use crate::mfa::totp::{Code, CodeError};
+use crate::sts::{MfaCode, StsError};
 
 /// `DurationSeconds` (its text as sent) within `min..=max`; `None` when absent.
 pub fn check_duration(text: Option<&str>, min: u32, max: u32) -> Result<Option<u32>, StsError> {
@@ -57,6 +58,55 @@ pub fn check_session_name(field: &str, value: &str) -> Result<(), StsError> {
         )));
     }
     Ok(())
+}
+
+/// `SerialNumber` (9..256 of `[\w+=/:,.@-]`) and `TokenCode` (six digits), which go together:
+/// one without the other is a `ValidationError`. `None` when neither is given. A code's value is
+/// never repeated in a message.
+pub fn check_mfa<'a>(
+    serial: Option<&'a str>,
+    code: Option<&str>,
+) -> Result<Option<MfaCode<'a>>, StsError> {
+    if let Some(s) = serial {
+        if !(9..=256).contains(&s.len()) {
+            return Err(StsError::Validation(format!(
+                "1 validation error detected: Value '{s}' at 'serialNumber' failed to satisfy constraint: Member must have length {}",
+                if s.len() < 9 { "greater than or equal to 9" } else { "less than or equal to 256" }
+            )));
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(c))
+        {
+            return Err(StsError::Validation(format!(
+                "1 validation error detected: Value '{s}' at 'serialNumber' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=/:,.@-]*"
+            )));
+        }
+    }
+    let code = code
+        .map(|c| {
+            Code::parse(c).map_err(|e| {
+                StsError::Validation(format!(
+                    "1 validation error detected: Value at 'tokenCode' failed to satisfy constraint: {}",
+                    match (e, c.len() < 6) {
+                        (CodeError::Length, true) => "Member must have length greater than or equal to 6",
+                        (CodeError::Length, false) => "Member must have length less than or equal to 6",
+                        (CodeError::Pattern, _) => "Member must satisfy regular expression pattern: [\\d]*",
+                    }
+                ))
+            })
+        })
+        .transpose()?;
+    match (serial, code) {
+        (None, None) => Ok(None),
+        (Some(serial), Some(code)) => Ok(Some(MfaCode { serial, code })),
+        (Some(_), None) => Err(StsError::Validation(
+            "A TokenCode is required with a SerialNumber: MFA takes the device's serial number and its current code.".into(),
+        )),
+        (None, Some(_)) => Err(StsError::Validation(
+            "A SerialNumber is required with a TokenCode: MFA takes the device's serial number and its current code.".into(),
+        )),
+    }
 }
 
 /// A session tag.
@@ -180,5 +230,37 @@ mod tests {
         assert!(check_session_policy("").is_err());
         assert!(check_policy_arns(vec!["a"; 11]).is_err());
         assert!(check_arn_length("roleArn", "short").is_err());
+    }
+
+    #[test]
+    fn mfa_parameters_go_together() {
+        let serial = "arn:aws:iam::123456789012:mfa/alice";
+        assert!(check_mfa(None, None).unwrap().is_none());
+        assert_eq!(
+            check_mfa(Some(serial), Some("123456"))
+                .unwrap()
+                .unwrap()
+                .serial,
+            serial
+        );
+        let message = |r: Result<Option<MfaCode<'_>>, StsError>| match r {
+            Err(StsError::Validation(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(message(check_mfa(Some(serial), None)).contains("TokenCode is required"));
+        assert!(message(check_mfa(None, Some("123456"))).contains("SerialNumber is required"));
+        let short = message(check_mfa(Some(serial), Some("12345")));
+        assert!(short.contains("'tokenCode'") && short.contains("greater than or equal to 6"));
+        assert!(!short.contains("12345"), "{short}");
+        assert!(
+            message(check_mfa(Some(serial), Some("1234567"))).contains("less than or equal to 6")
+        );
+        assert!(message(check_mfa(Some(serial), Some("12345a"))).contains("pattern"));
+        assert!(message(check_mfa(Some("GAHT1234"), Some("123456"))).contains("'serialNumber'"));
+        assert!(
+            message(check_mfa(Some("arn:aws:iam::1:mfa/a b"), Some("123456"))).contains("pattern")
+        );
+        // A hardware token's serial number is well-formed (and names no device here).
+        assert!(check_mfa(Some("GAHT12345678"), Some("123456")).is_ok());
     }
 }

@@ -1,15 +1,21 @@
-//! GetSessionToken: an IAM user's long-term key gets temporary credentials of the same user.
+//! GetSessionToken: an IAM user's long-term key gets temporary credentials of the same user,
+//! authenticated with MFA when the request carries a device's code (`SerialNumber`,
+//! `TokenCode`). Without one the call still succeeds, and the session simply has no MFA (as
+//! AWS: whatever the user's policies require is decided when the session is used).
 
 use std::time::{Duration, SystemTime};
 
+use crate::sts::mfa::{self, MfaCode};
 use crate::sts::mint::{mint, IssuedSession};
 use crate::sts::{Caller, CallerKind, Services, SessionPlan, StsError};
 
 /// GetSessionToken's parameters, checked ([`crate::sts::constraints`]).
 #[derive(Debug, Clone, Default)]
-pub struct GetSessionTokenRequest {
+pub struct GetSessionTokenRequest<'a> {
     /// `DurationSeconds`: 900..=129600; 43200 when absent.
     pub duration: Option<u32>,
+    /// `SerialNumber` and `TokenCode`, when given (both or neither).
+    pub mfa: Option<MfaCode<'a>>,
 }
 
 /// GetSessionToken's limits on `DurationSeconds`: AWS's.
@@ -17,7 +23,7 @@ pub const DURATION_RANGE: (u32, u32) = (900, 129_600);
 
 /// Decide: only a long-term user key may ask (AWS: "Cannot call GetSessionToken with session
 /// credentials").
-pub fn decide(caller: &Caller, req: &GetSessionTokenRequest) -> Result<SessionPlan, StsError> {
+pub fn decide(caller: &Caller, req: &GetSessionTokenRequest<'_>) -> Result<SessionPlan, StsError> {
     let CallerKind::User { name } = &caller.kind else {
         return Err(StsError::AccessDenied(
             "Cannot call GetSessionToken with session credentials".into(),
@@ -38,16 +44,21 @@ pub fn decide(caller: &Caller, req: &GetSessionTokenRequest) -> Result<SessionPl
         transitive_tag_keys: Vec::new(),
         packed_policy_size: None,
         parent_access_key_id: None,
+        mfa_authenticated_at: None,
     })
 }
 
-/// GetSessionToken for a verified caller: decide, mint, store.
+/// GetSessionToken for a verified caller: decide, verify the MFA code if there is one, mint,
+/// store.
 pub async fn get_session_token(
     sts: &Services<'_>,
     caller: &Caller,
-    req: &GetSessionTokenRequest,
+    req: &GetSessionTokenRequest<'_>,
     now: SystemTime,
 ) -> Result<IssuedSession, StsError> {
-    let plan = decide(caller, req)?;
+    let mut plan = decide(caller, req)?;
+    if let Some(code) = &req.mfa {
+        plan.mfa_authenticated_at = Some(mfa::verify(sts, caller, code, now).await?.at());
+    }
     mint(sts, plan, now).await
 }

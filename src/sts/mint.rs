@@ -121,7 +121,8 @@ pub async fn mint(
         },
         issued_at: epoch(now),
         expires_at: epoch(expiration),
-        mfa: false,
+        mfa: plan.mfa_authenticated_at.is_some(),
+        mfa_authenticated_at: plan.mfa_authenticated_at.map(epoch),
         chained_from,
     };
     sts.store

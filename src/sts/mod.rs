@@ -12,6 +12,7 @@
 //!   [`authorize`] for idbroker's own actions.
 //! - [`plan`]: [`SessionPlan`], what a decision grants.
 //! - [`mint`]: [`Credentials`], minted only once the store holds the session.
+//! - [`mfa`]: GetSessionToken's and AssumeRole's MFA codes, verified once ([`VerifiedMfa`]).
 
 pub mod assume_role;
 pub mod assume_role_with_saml;
@@ -20,6 +21,7 @@ pub mod caller;
 pub mod constraints;
 mod error;
 pub mod get_session_token;
+pub mod mfa;
 pub mod mint;
 pub mod plan;
 pub mod policies;
@@ -37,6 +39,7 @@ pub use caller::{
 pub use constraints::Tag;
 pub use error::StsError;
 pub use get_session_token::{get_session_token, GetSessionTokenRequest};
+pub use mfa::{MfaCode, VerifiedMfa};
 pub use mint::{Credentials, IssuedSession};
 pub use plan::{RoleRequest, SessionPlan};
 pub use policies::authorize;

@@ -49,6 +49,9 @@ pub struct SessionPlan {
     pub packed_policy_size: Option<u32>,
     /// The access key that asked (for role chaining records).
     pub parent_access_key_id: Option<String>,
+    /// When MFA was verified for it (this request's code, or the calling session's MFA carried
+    /// through role chaining); `None`: issued without MFA.
+    pub mfa_authenticated_at: Option<std::time::SystemTime>,
 }
 
 /// The plan of a role session with its session policies and tags, within AWS's packed size.
@@ -85,6 +88,7 @@ pub(crate) fn role_session_plan(
         transitive_tag_keys: Vec::new(),
         packed_policy_size: Some(packed),
         parent_access_key_id: None,
+        mfa_authenticated_at: None,
     })
 }
 

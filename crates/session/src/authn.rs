@@ -446,6 +446,7 @@ mod tests {
             issued_at: NOW - 100,
             expires_at: NOW + 900,
             mfa: false,
+            mfa_authenticated_at: None,
             chained_from: None,
         };
         let store = Arc::new(Switch::default());

@@ -1,9 +1,11 @@
-//! Sealing of secret access keys at rest.
+//! Sealing of secrets at rest: secret access keys, and virtual MFA devices' seeds.
 //!
 //! AES-256-GCM (AWS-LC) with a random 96-bit nonce per secret. The key id is stored beside the
 //! ciphertext so keys can rotate: [`SealingKeys`] holds one active key that seals, and older keys
-//! that still open what they sealed. The associated data is a fixed label followed by the
-//! session's access key id, so a sealed secret copied into another session's record does not open.
+//! that still open what they sealed. The associated data is a fixed label (one per kind of
+//! secret) followed by what the secret belongs to: the session's access key id, so a sealed
+//! secret copied into another session's record does not open; or the MFA device's serial number,
+//! so a seed moved to another device does not open, and a seed is never taken for a secret key.
 //!
 //! Key material lives only inside AWS-LC's key objects, which clear it when they are freed; the
 //! bytes handed to [`SealingKeys::new`] are the caller's to zeroize.
@@ -24,11 +26,13 @@ const TAG_LEN: usize = 16;
 /// Label in front of the access key id in the associated data: binds the ciphertext to its
 /// purpose and format version as well as to its session.
 const AAD_LABEL: &[u8] = b"idbroker/session-secret/v1\0";
+/// The label of a virtual MFA device's seed, followed by the device's serial number.
+const MFA_SEED_LABEL: &[u8] = b"idbroker/mfa-seed/v1\0";
 
-fn aad(access_key_id: &AccessKeyId) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(AAD_LABEL.len() + access_key_id.as_str().len());
-    aad.extend_from_slice(AAD_LABEL);
-    aad.extend_from_slice(access_key_id.as_str().as_bytes());
+fn aad(label: &[u8], owner: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(label.len() + owner.len());
+    aad.extend_from_slice(label);
+    aad.extend_from_slice(owner.as_bytes());
     aad
 }
 
@@ -153,20 +157,10 @@ impl SealingKeys {
         secret: &SecretAccessKey,
         access_key_id: &AccessKeyId,
     ) -> Result<SealedSecret, SessionError> {
-        let key = self.keys.get(&self.active).ok_or(SessionError::Sealing)?;
-        let plain = secret.expose_secret().as_bytes();
-        // Room for the tag up front: appending it must not reallocate and leave a copy of the
-        // plaintext in freed memory.
-        let mut in_out = Zeroizing::new(Vec::with_capacity(plain.len() + TAG_LEN));
-        in_out.extend_from_slice(plain);
-        let nonce = key
-            .seal_in_place_append_tag(Aad::from(aad(access_key_id)), &mut *in_out)
-            .map_err(|_| SessionError::Sealing)?;
-        Ok(SealedSecret {
-            key_id: self.active.clone(),
-            nonce: nonce.as_ref().to_vec(),
-            ciphertext: in_out.to_vec(),
-        })
+        self.seal_bytes(
+            secret.expose_secret().as_bytes(),
+            &aad(AAD_LABEL, access_key_id.as_str()),
+        )
     }
 
     /// Open a sealed secret of the session of `access_key_id`. [`SessionError::Unsealing`] when
@@ -176,6 +170,52 @@ impl SealingKeys {
         sealed: &SealedSecret,
         access_key_id: &AccessKeyId,
     ) -> Result<SecretAccessKey, SessionError> {
+        let plain = self.open_bytes(sealed, &aad(AAD_LABEL, access_key_id.as_str()))?;
+        let text = std::str::from_utf8(&plain).map_err(|_| SessionError::Unsealing)?;
+        Ok(SecretAccessKey::new(Zeroizing::new(text.to_owned())))
+    }
+
+    /// Seal a virtual MFA device's seed (its raw bytes) for the device `serial_number`.
+    pub fn seal_mfa_seed(
+        &self,
+        seed: &[u8],
+        serial_number: &str,
+    ) -> Result<SealedSecret, SessionError> {
+        self.seal_bytes(seed, &aad(MFA_SEED_LABEL, serial_number))
+    }
+
+    /// Open the seed of the MFA device `serial_number`. [`SessionError::Unsealing`] when the key
+    /// id is unknown, the ciphertext was changed, or it was sealed for another device (or is no
+    /// seed at all: a session's secret does not open here).
+    pub fn unseal_mfa_seed(
+        &self,
+        sealed: &SealedSecret,
+        serial_number: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, SessionError> {
+        self.open_bytes(sealed, &aad(MFA_SEED_LABEL, serial_number))
+    }
+
+    fn seal_bytes(&self, plain: &[u8], aad: &[u8]) -> Result<SealedSecret, SessionError> {
+        let key = self.keys.get(&self.active).ok_or(SessionError::Sealing)?;
+        // Room for the tag up front: appending it must not reallocate and leave a copy of the
+        // plaintext in freed memory.
+        let mut in_out = Zeroizing::new(Vec::with_capacity(plain.len() + TAG_LEN));
+        in_out.extend_from_slice(plain);
+        let nonce = key
+            .seal_in_place_append_tag(Aad::from(aad), &mut *in_out)
+            .map_err(|_| SessionError::Sealing)?;
+        Ok(SealedSecret {
+            key_id: self.active.clone(),
+            nonce: nonce.as_ref().to_vec(),
+            ciphertext: in_out.to_vec(),
+        })
+    }
+
+    fn open_bytes(
+        &self,
+        sealed: &SealedSecret,
+        aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, SessionError> {
         let key = self
             .keys
             .get(&sealed.key_id)
@@ -186,11 +226,12 @@ impl SealingKeys {
         let nonce =
             Nonce::try_assume_unique_for_key(&sealed.nonce).map_err(|_| SessionError::Unsealing)?;
         let mut in_out = Zeroizing::new(sealed.ciphertext.clone());
-        let plain = key
-            .open_in_place(nonce, Aad::from(aad(access_key_id)), in_out.as_mut_slice())
-            .map_err(|_| SessionError::Unsealing)?;
-        let text = std::str::from_utf8(plain).map_err(|_| SessionError::Unsealing)?;
-        Ok(SecretAccessKey::new(Zeroizing::new(text.to_owned())))
+        let len = key
+            .open_in_place(nonce, Aad::from(aad), in_out.as_mut_slice())
+            .map_err(|_| SessionError::Unsealing)?
+            .len();
+        in_out.truncate(len);
+        Ok(in_out)
     }
 }
 
@@ -309,6 +350,33 @@ mod tests {
         assert!(keys.add_old("k0", &[2u8; 31]).is_err());
         keys.add_old("k0", &[2u8; 32]).unwrap();
         assert!(keys.add_old("k0", &[3u8; 32]).is_err());
+    }
+
+    #[test]
+    fn mfa_seeds_are_bound_to_their_device_and_kind() {
+        let keys = SealingKeys::new("k1", &[1u8; 32]).unwrap();
+        let serial = "arn:aws:iam::123456789012:mfa/alice";
+        let seed = [0x5au8; 20];
+        let sealed = keys.seal_mfa_seed(&seed, serial).unwrap();
+        assert_eq!(sealed.ciphertext.len(), 20 + 16);
+        assert_eq!(
+            keys.unseal_mfa_seed(&sealed, serial).unwrap().as_slice(),
+            seed
+        );
+        // Another device, or the seed read as a session's secret: refused.
+        assert!(keys
+            .unseal_mfa_seed(&sealed, "arn:aws:iam::123456789012:mfa/bob")
+            .is_err());
+        let as_secret = keys.seal_mfa_seed(b"not a seed", A).unwrap();
+        assert_eq!(
+            keys.unseal(&as_secret, &id(A)),
+            Err(SessionError::Unsealing)
+        );
+        // A session's secret is no seed.
+        let secret = keys
+            .seal(&SecretAccessKey::generate().unwrap(), &id(A))
+            .unwrap();
+        assert!(keys.unseal_mfa_seed(&secret, A).is_err());
     }
 
     #[test]

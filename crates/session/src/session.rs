@@ -126,8 +126,13 @@ pub struct Session {
     pub issued_at: u64,
     /// When it expires; it is unusable from this second on.
     pub expires_at: u64,
-    /// Whether MFA was presented when it was issued (`aws:MultiFactorAuthPresent`).
+    /// Whether MFA was presented when it was issued, or by the session it was chained from
+    /// (`aws:MultiFactorAuthPresent`).
     pub mfa: bool,
+    /// When that MFA code was verified (seconds since the epoch; `aws:MultiFactorAuthAge` counts
+    /// from it). `None` without MFA, and in records written before it was kept (such a session
+    /// with `mfa` has no age).
+    pub mfa_authenticated_at: Option<u64>,
     /// The access key id of the session that assumed this one (role chaining).
     pub chained_from: Option<AccessKeyId>,
 }
@@ -244,6 +249,8 @@ struct SessionRecordV1 {
     #[serde(default)]
     mfa: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    mfa_authenticated_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     chained_from: Option<AccessKeyId>,
 }
 
@@ -259,6 +266,7 @@ impl From<Session> for SessionRecordV1 {
             issued_at: s.issued_at,
             expires_at: s.expires_at,
             mfa: s.mfa,
+            mfa_authenticated_at: s.mfa_authenticated_at,
             chained_from: s.chained_from,
         }
     }
@@ -279,6 +287,7 @@ impl TryFrom<SessionRecordV1> for Session {
             issued_at: r.issued_at,
             expires_at: r.expires_at,
             mfa: r.mfa,
+            mfa_authenticated_at: r.mfa_authenticated_at,
             chained_from: r.chained_from,
         })
     }
@@ -325,6 +334,7 @@ mod tests {
             issued_at: 1_800_000_000,
             expires_at: 1_800_003_600,
             mfa: true,
+            mfa_authenticated_at: Some(1_799_999_990),
             chained_from: Some(AccessKeyId::parse("ASIAPPPPPPPPPPPPPPPP").unwrap()),
         };
         (s, token)
@@ -379,15 +389,31 @@ mod tests {
         let mut minimal = s.clone();
         minimal.policies = PolicyRefs::default();
         minimal.mfa = false;
+        minimal.mfa_authenticated_at = None;
         minimal.chained_from = None;
         minimal.principal.tags.clear();
         minimal.principal.transitive_tag_keys.clear();
         let json = minimal.to_json().unwrap();
         assert!(!json.contains("chained_from"));
+        assert!(!json.contains("mfa_authenticated_at"));
         assert!(!json.contains("tags"));
         let stripped = json.replacen(r#","mfa":false"#, "", 1);
         assert_ne!(stripped, json);
         assert_eq!(Session::from_json(stripped.as_bytes()).unwrap(), minimal);
+    }
+
+    #[test]
+    fn a_record_written_before_mfa_times_were_kept_still_reads() {
+        // As an older idbroker wrote it: `mfa` without `mfa_authenticated_at`.
+        let (s, _) = sample();
+        let json = s
+            .to_json()
+            .unwrap()
+            .replacen(r#","mfa_authenticated_at":1799999990"#, "", 1);
+        assert!(!json.contains("mfa_authenticated_at"), "{json}");
+        let back = Session::from_json(json.as_bytes()).unwrap();
+        assert!(back.mfa);
+        assert_eq!(back.mfa_authenticated_at, None);
     }
 
     #[test]

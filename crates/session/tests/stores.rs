@@ -115,6 +115,7 @@ fn mint(keys: &SealingKeys, issued_at: u64, lifetime: u64) -> Minted {
         issued_at,
         expires_at: issued_at + lifetime,
         mfa: true,
+        mfa_authenticated_at: Some(1),
         chained_from: None,
     };
     Minted {

@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use idbroker_policy::{Context, Decision, Evaluation, PolicySet, Request};
 
 use crate::caller::CallerIdentity;
-use crate::condition_keys::{insert_request_keys, insert_requested_region, PrincipalKeys};
+use crate::condition_keys::{
+    insert_mfa_age, insert_request_keys, insert_requested_region, PrincipalKeys,
+};
 use crate::{VerifiedCaller, Verifier, VerifyError};
 
 /// Facts about the request that the signature does not carry, for condition keys.
@@ -83,6 +85,7 @@ impl Verifier {
         );
         insert_requested_region(&mut ctx, &caller.region);
         let id = &caller.identity;
+        insert_mfa_age(&mut ctx, id.mfa_authenticated_at, facts.now);
         let principal = match &id.role_arn {
             Some(role) => idbroker_policy::Principal::assumed_role(&id.arn, role),
             None => idbroker_policy::Principal::aws(&id.arn),

@@ -404,6 +404,7 @@ mod tests {
             issued_at: None,
             expires_at: 0,
             mfa: false,
+            mfa_authenticated_at: None,
         }
     }
 

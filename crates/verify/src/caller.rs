@@ -38,8 +38,11 @@ pub struct CallerIdentity {
     /// When it expires (seconds since the epoch); for a long-term key, when the key of the
     /// request's scope stops being used.
     pub expires_at: u64,
-    /// MFA was presented when it was issued.
+    /// MFA was presented when it was issued (or by the session it was chained from).
     pub mfa: bool,
+    /// When that MFA code was verified (seconds since the epoch): `aws:MultiFactorAuthAge`
+    /// counts from it. `None` without MFA (and for sessions whose record predates it).
+    pub mfa_authenticated_at: Option<u64>,
 }
 
 /// A request whose signature verified, made with a live, unrevoked idbroker session.

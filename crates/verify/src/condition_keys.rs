@@ -32,7 +32,11 @@ pub struct PrincipalKeys<'a> {
     pub issued_at: Option<u64>,
     /// `aws:SourceIdentity`.
     pub source_identity: Option<&'a str>,
-    /// `aws:MultiFactorAuthPresent`.
+    /// `aws:MultiFactorAuthPresent`: MFA was presented when the credentials were issued. AWS
+    /// puts the key in the context of requests made with temporary credentials only: with a
+    /// long-term key (`issued_at` `None`) it is absent, whatever this says ("The key is not
+    /// present in AWS CLI, AWS API, or AWS SDK requests that are made using long-term
+    /// credentials", IAM User Guide, "AWS global condition context keys").
     pub mfa: bool,
 }
 
@@ -40,7 +44,9 @@ impl PrincipalKeys<'_> {
     /// Set the principal's keys in `ctx`: `aws:PrincipalArn` (for a role session, the role's
     /// ARN: AWS's rule), `aws:PrincipalAccount`, `aws:userid`, `aws:PrincipalType`,
     /// `aws:username` and `aws:TokenIssueTime` (when known), `aws:SourceIdentity` (when set),
-    /// `aws:PrincipalTag/KEY` for each of `tags` (key, value), `aws:MultiFactorAuthPresent`.
+    /// `aws:PrincipalTag/KEY` for each of `tags` (key, value), `aws:MultiFactorAuthPresent` (for
+    /// temporary credentials). `aws:MultiFactorAuthAge` depends on the request's time: see
+    /// [`insert_mfa_age`].
     pub fn insert_into<'t>(
         &self,
         ctx: &mut Context,
@@ -62,7 +68,19 @@ impl PrincipalKeys<'_> {
         for (key, value) in tags {
             ctx.insert(&format!("aws:PrincipalTag/{key}"), value);
         }
-        ctx.insert("aws:MultiFactorAuthPresent", bool_value(self.mfa));
+        if self.issued_at.is_some() {
+            ctx.insert("aws:MultiFactorAuthPresent", bool_value(self.mfa));
+        }
+    }
+}
+
+/// Set `aws:MultiFactorAuthAge`: the seconds from `authenticated_at` (when the session's MFA code
+/// was verified, seconds since the epoch) to `now`; nothing without MFA ("If MFA was not used,
+/// this key is not present"). A time after `now` (clocks of two replicas) counts as 0.
+pub fn insert_mfa_age(ctx: &mut Context, authenticated_at: Option<u64>, now: SystemTime) {
+    if let Some(at) = authenticated_at {
+        let age = time::epoch(now).saturating_sub(at);
+        ctx.insert_key(&REQUEST_KEYS.mfa_age, age.to_string());
     }
 }
 
@@ -104,6 +122,7 @@ struct RequestKeys {
     secure_transport: ContextKey,
     requested_region: ContextKey,
     source_ip: ContextKey,
+    mfa_age: ContextKey,
 }
 
 static REQUEST_KEYS: LazyLock<RequestKeys> = LazyLock::new(|| RequestKeys {
@@ -112,6 +131,7 @@ static REQUEST_KEYS: LazyLock<RequestKeys> = LazyLock::new(|| RequestKeys {
     secure_transport: ContextKey::new("aws:SecureTransport"),
     requested_region: ContextKey::new("aws:RequestedRegion"),
     source_ip: ContextKey::new("aws:SourceIp"),
+    mfa_age: ContextKey::new("aws:MultiFactorAuthAge"),
 });
 
 #[cfg(test)]
@@ -181,12 +201,41 @@ mod tests {
         );
         assert_eq!(get(&ctx, "aws:PrincipalType").as_deref(), Some("User"));
         assert_eq!(get(&ctx, "aws:username").as_deref(), Some("bob"));
+        // A long-term key: no aws:MultiFactorAuthPresent at all, as AWS (so `Bool ... "false"`
+        // does not match it; BoolIfExists does).
+        assert_eq!(get(&ctx, "aws:MultiFactorAuthPresent"), None);
+        assert_eq!(get(&ctx, "aws:TokenIssueTime"), None);
+        assert_eq!(get(&ctx, "aws:SourceIdentity"), None);
+    }
+
+    #[test]
+    fn a_user_session_with_mfa_and_its_age() {
+        let mut ctx = Context::new();
+        PrincipalKeys {
+            kind: PrincipalKind::User,
+            arn: "arn:aws:iam::123456789012:user/bob",
+            role_arn: None,
+            account: "123456789012",
+            user_id: "AIDAEXAMPLE",
+            user_name: Some("bob"),
+            issued_at: Some(1_440_938_160),
+            source_identity: None,
+            mfa: true,
+        }
+        .insert_into(&mut ctx, []);
         assert_eq!(
             get(&ctx, "aws:MultiFactorAuthPresent").as_deref(),
             Some("true")
         );
-        assert_eq!(get(&ctx, "aws:TokenIssueTime"), None);
-        assert_eq!(get(&ctx, "aws:SourceIdentity"), None);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160 + 725);
+        insert_mfa_age(&mut ctx, Some(1_440_938_100), now);
+        assert_eq!(get(&ctx, "aws:MultiFactorAuthAge").as_deref(), Some("785"));
+        // Without MFA: no age; a time in the future counts as 0.
+        let mut ctx = Context::new();
+        insert_mfa_age(&mut ctx, None, now);
+        assert_eq!(get(&ctx, "aws:MultiFactorAuthAge"), None);
+        insert_mfa_age(&mut ctx, Some(1_440_999_999), now);
+        assert_eq!(get(&ctx, "aws:MultiFactorAuthAge").as_deref(), Some("0"));
     }
 
     #[test]

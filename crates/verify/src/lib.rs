@@ -78,7 +78,7 @@ use tracing::instrument;
 pub use authorize::RequestFacts;
 use cache::Cache;
 pub use caller::{CallerIdentity, VerifiedCaller};
-pub use condition_keys::{insert_request_keys, PrincipalKeys};
+pub use condition_keys::{insert_mfa_age, insert_request_keys, PrincipalKeys};
 #[cfg(feature = "store")]
 pub use directory::PolicyDirectory;
 pub use error::{DirectoryError, VerifyError};

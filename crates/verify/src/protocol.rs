@@ -14,7 +14,8 @@ use crate::caller::CallerIdentity;
 use crate::source::{Answer, GrantPolicies, SourceNews};
 
 /// A caller's facts, as sent: `arn`, `account`, `user_id`, `access_key_id`, `type`, `role_arn`,
-/// `session_name`, `user_name`, `source_identity`, `tags`, `issued_at`, `expires_at`, `mfa`.
+/// `session_name`, `user_name`, `source_identity`, `tags`, `issued_at`, `expires_at`, `mfa`,
+/// `mfa_authenticated_at` (null without MFA; an older idbroker does not send it).
 pub fn caller_json(id: &CallerIdentity) -> Value {
     json!({
         "arn": id.arn,
@@ -30,6 +31,7 @@ pub fn caller_json(id: &CallerIdentity) -> Value {
         "issued_at": id.issued_at,
         "expires_at": id.expires_at,
         "mfa": id.mfa,
+        "mfa_authenticated_at": id.mfa_authenticated_at,
     })
 }
 
@@ -168,6 +170,10 @@ fn parse_caller(v: &Value) -> Result<CallerIdentity, ()> {
         },
         expires_at: v.get("expires_at").and_then(Value::as_u64).ok_or(())?,
         mfa: v.get("mfa").and_then(Value::as_bool).ok_or(())?,
+        mfa_authenticated_at: match v.get("mfa_authenticated_at") {
+            None | Some(Value::Null) => None,
+            Some(n) => Some(n.as_u64().ok_or(())?),
+        },
     })
 }
 
@@ -291,6 +297,7 @@ mod tests {
             issued_at: Some(1),
             expires_at: 2,
             mfa: true,
+            mfa_authenticated_at: Some(1),
         }
     }
 

@@ -165,6 +165,7 @@ pub fn identity_of(s: &Session) -> CallerIdentity {
         issued_at: Some(s.issued_at),
         expires_at: s.expires_at,
         mfa: s.mfa,
+        mfa_authenticated_at: s.mfa_authenticated_at,
     }
 }
 

@@ -238,7 +238,12 @@ impl Serialize for Who {
                     access_key_id: &c.access_key_id,
                     user_name,
                     role_arn,
-                    session: c.issued_at.map(|t| (crate::clock::epoch(t), None::<bool>)),
+                    session: c.issued_at.map(|t| {
+                        (
+                            crate::clock::epoch(t),
+                            Some(c.mfa_authenticated_at.is_some()),
+                        )
+                    }),
                     source_identity: c.source_identity.as_deref(),
                 }
                 .serialize(s)

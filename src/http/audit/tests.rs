@@ -62,6 +62,7 @@ fn user() -> Caller {
         tags: vec![],
         transitive_tag_keys: vec![],
         issued_at: None,
+        mfa_authenticated_at: None,
     }
 }
 
@@ -118,6 +119,7 @@ async fn minted() -> IssuedSession {
         transitive_tag_keys: vec![],
         packed_policy_size: Some(3),
         parent_access_key_id: None,
+        mfa_authenticated_at: None,
     };
     crate::sts::mint::mint(&services, plan, at()).await.unwrap()
 }
@@ -215,7 +217,7 @@ fn get_caller_identity_by_a_role_session_is_read_only() {
                "sessionContext": {
                    "sessionIssuer": {"type": "Role", "principalId": "AROADEMOROLE00000001",
                                      "arn": ROLE, "accountId": ACCOUNT, "userName": "ReportsReader"},
-                   "attributes": {"creationDate": "2026-12-06T08:59:00Z"},
+                   "attributes": {"creationDate": "2026-12-06T08:59:00Z", "mfaAuthenticated": "false"},
                    "sourceIdentity": "alice@example.com"}})
     );
 }

@@ -20,6 +20,10 @@ pub(crate) fn seal(id: &str, _secret: &str) -> Result<SecretRef, IamError> {
     })
 }
 
+/// The sealing keys of the tests' MFA seeds.
+pub(crate) static SEEDS: std::sync::LazyLock<idbroker_session::SealingKeys> =
+    std::sync::LazyLock::new(|| idbroker_session::SealingKeys::new("test", &[7u8; 32]).unwrap());
+
 /// 2026-12-06T15:04:05Z
 pub(crate) fn now() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_569_445)
@@ -30,6 +34,7 @@ pub(crate) fn ctx(caller: Option<&'static str>) -> Context<'static> {
         now: now(),
         caller_user: caller,
         seal: &seal,
+        seeds: &*SEEDS,
         loopback_providers: false,
     }
 }
@@ -99,6 +104,7 @@ pub(crate) fn doc() -> DirectoryDoc {
         accounts: vec![],
         saml_metadata: vec![],
         openid_connect_providers: vec![],
+        mfa_devices: vec![],
     }
 }
 

@@ -365,6 +365,7 @@ mod tests {
             issued_at,
             expires_at: issued_at + lifetime,
             mfa: false,
+            mfa_authenticated_at: None,
             chained_from: None,
         }
     }

@@ -148,6 +148,7 @@ pub async fn mint(store: &dyn SessionStore, keys: &SealingKeys, plan: &Plan) -> 
         issued_at: plan.issued_at,
         expires_at: plan.issued_at + plan.duration,
         mfa: false,
+        mfa_authenticated_at: None,
         chained_from: None,
     };
     store.put(&session, plan.issued_at).await.unwrap();
