@@ -14,7 +14,6 @@
     clippy::indexing_slicing
 )]
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

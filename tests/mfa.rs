@@ -8,7 +8,12 @@
 //!
 //! The in-process tests run on a `ManualClock` (moved, never slept on); the AWS CLI's on the
 //! real clock, taking its codes right after a 30-second step began.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
