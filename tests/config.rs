@@ -62,8 +62,8 @@ fn demo_config_loads_and_warns_about_clear_secrets() {
     let (user, key) = cfg.directory.access_key("AKIAIDBROKERDEMO0001").unwrap();
     assert_eq!(user.arn, "arn:aws:iam::123456789012:user/demo");
     assert!(key.active);
-    // Group policies are inherited.
-    assert_eq!(user.policies.len(), 1);
+    // Group policies are inherited (developers: AssumeDemoRoles and ManageOwnMFA).
+    assert_eq!(user.policies.len(), 2);
     let role = cfg
         .directory
         .role("arn:aws:iam::123456789012:role/demo/ReportsReader")

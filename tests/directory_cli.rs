@@ -161,8 +161,8 @@ fn round_trip(url: &str, reference_url: &str, name: &str) {
     std::fs::write(
         &bad,
         std::fs::read_to_string(&changed).unwrap().replacen(
-            "arn:aws:iam::123456789012:policy/AssumeDemoRoles\"]",
-            "arn:aws:iam::123456789012:policy/Missing\"]",
+            "arn:aws:iam::123456789012:policy/AssumeDemoRoles\"",
+            "arn:aws:iam::123456789012:policy/Missing\"",
             1,
         ),
     )

@@ -349,8 +349,8 @@ async fn the_aws_cli_manages_the_directory_on_sqlite_and_it_survives_a_restart()
         ));
         assert_eq!(
             names.as_array().unwrap().len(),
-            7,
-            "6 demo roles and Deployer: {names}"
+            8,
+            "7 demo roles and Deployer: {names}"
         );
     })
     .await;
@@ -979,9 +979,13 @@ async fn quotas_and_authorization_details_through_the_sdk() {
         marker = page.marker().map(str::to_owned);
     }
     assert!(pages > 1);
-    assert_eq!(roles, 7, "6 demo roles and Full");
+    assert_eq!(roles, 8, "7 demo roles and Full");
     assert_eq!(users, 5);
-    assert_eq!(policies, 7 + 11);
+    assert_eq!(
+        policies,
+        8 + 11,
+        "the demo's 8 managed policies and 11 made here"
+    );
 }
 
 /// A SAML provider created through the IAM API (the demo IdP's metadata, the file's own
