@@ -253,7 +253,17 @@ pub fn edit(file: &[u8], section: &str, values: &[(&str, &str)]) -> Vec<u8> {
     // keys (so that configparser reads them as keys, not as continuations).
     let last_header = (0..lines.len()).rev().find(|&i| ours(i));
     let anchor = last_header.map(|h| {
-        let content = |l: &&Line| !matches!(l.kind, Kind::Other | Kind::BlankInValue { .. });
+        // Blank lines and comments at the end of the section stay after the added keys; a line
+        // configparser refuses is content (keys added above it, indented, would make it their
+        // continuation).
+        let content = |l: &&Line| match l.kind {
+            Kind::BlankInValue { .. } => false,
+            Kind::Other => {
+                let t = trim(l.text);
+                !(t.is_empty() || t.starts_with(b"#") || t.starts_with(b";"))
+            }
+            _ => true,
+        };
         let mut at = h;
         let mut indent = lines.get(h).map_or(&[][..], Line::leading);
         for (i, l) in lines.iter().enumerate().skip(h) {
@@ -365,6 +375,20 @@ aws_session_token = prodtoken
         assert_eq!(edited(file, "dev"), expected);
         // Written again: only the values change.
         assert_eq!(edited(&expected, "dev"), expected);
+    }
+
+    #[test]
+    fn keys_are_not_added_above_an_indented_line_they_would_swallow() {
+        // Found by fuzz/fuzz_targets/cli_login.rs: a section without keys, then an indented line
+        // configparser cannot read. Keys added above it would make it their value's
+        // continuation (and a second edit would drop it); they go after it.
+        let file = "[dev]\n  not a key\n";
+        let once = edited(file, "dev");
+        assert_eq!(
+            once,
+            "[dev]\n  not a key\naws_access_key_id = ASIANEW\naws_secret_access_key = SECRETNEW\naws_session_token = TOKENNEW\n"
+        );
+        assert_eq!(edited(&once, "dev"), once);
     }
 
     #[test]
