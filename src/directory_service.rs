@@ -57,6 +57,8 @@ pub struct DirectoryService {
     oidc: Arc<crate::federation::oidc::OidcFederation>,
     /// `[directory] allow_http_loopback_providers` (tests only).
     loopback_providers: bool,
+    /// `[passwords]`: hashes new console passwords.
+    passwords: Arc<crate::password::Hasher>,
 }
 
 impl std::fmt::Debug for DirectoryService {
@@ -230,6 +232,7 @@ impl DirectoryService {
             clock,
             oidc,
             loopback_providers: config.loopback_providers,
+            passwords: Arc::clone(&config.passwords),
         };
         let Some(settings) = &config.directory_store else {
             service.put_providers(&service.live.load());
@@ -269,6 +272,11 @@ impl DirectoryService {
         service.poll = settings.poll;
         service.store = Some(store);
         Ok(service)
+    }
+
+    /// How console passwords are hashed and checked (`[passwords]`).
+    pub fn passwords(&self) -> &crate::password::Hasher {
+        &self.passwords
     }
 
     /// Is the directory kept in a database (changes allowed)?

@@ -6,7 +6,7 @@
 //! within the poll interval). `GetAccessKeyLastUsed` reads the database. EnableMFADevice's and
 //! ResyncMFADevice's two codes are marked used in the session store (`use_once`, namespace
 //! `mfa`, as STS marks a sign-in code) before the change is made: a code is accepted once, on
-//! every replica.
+//! every replica. Passwords are hashed with `[passwords]` (argon2id) inside the change.
 
 use idbroker_session::{SealingKeys, SessionError, SessionStore};
 
@@ -84,6 +84,7 @@ pub async fn run(
         caller_user: caller_user(caller),
         seal: &seal,
         seeds: service.keys(),
+        passwords: service.passwords(),
         loopback_providers: service.loopback_providers(),
     };
     // IAM calls act in the caller's own account (a directory may hold several).
@@ -101,8 +102,15 @@ pub async fn run(
         resource: resource.clone(),
     });
     let action = format!("iam:{}", call.action);
-    crate::sts::authorize(dir, caller, &action, &resource, facts)
-        .map_err(|e| IamError::AccessDenied(e.to_string()))?;
+    // The account's password policy may let every user change their own password
+    // (AllowUsersToChangePassword), which needs no permission then, as on AWS.
+    let own_change = call.action == "ChangePassword"
+        && caller_user(caller).is_some()
+        && iam::change_allowed(doc);
+    if !own_change {
+        crate::sts::authorize(dir, caller, &action, &resource, facts)
+            .map_err(|e| IamError::AccessDenied(e.to_string()))?;
+    }
     // A configured provider (the file's [[saml_providers]]) is not the IAM API's to shadow
     // (said only to a caller allowed to create it).
     if call.action == "CreateSAMLProvider" && service.saml_configured(&resource) {

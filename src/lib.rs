@@ -22,6 +22,7 @@ pub mod log_limit;
 pub mod logging;
 pub mod metrics;
 pub mod mfa;
+pub mod password;
 pub mod reload;
 pub mod revocation_hub;
 pub mod scoped_key;
@@ -234,9 +235,13 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     }
     let console_logins =
         Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
+    let passwords = Arc::new(console::password::PasswordGate::new(Arc::clone(
+        &config.passwords,
+    )));
     Ok(AppState {
         directory_service,
         console_logins,
+        passwords,
         readiness: Arc::default(),
         local_buckets: Arc::default(),
         revocations,

@@ -49,6 +49,9 @@ pub struct AppState {
     /// Where the directory is kept and how it changes (the IAM API's writes, other replicas'
     /// changes, access keys' last use).
     pub directory_service: Arc<crate::directory_service::DirectoryService>,
+    /// Console password checks, off the async workers and a bounded number at once (shared by
+    /// every worker).
+    pub passwords: Arc<crate::console::password::PasswordGate>,
 }
 
 /// How long a `/readyz` answer is reused. The probe costs the store a `PING`, an `INFO` and a

@@ -22,7 +22,9 @@ const ACTIONS: &[&str] = &[
     "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "PutUserPermissionsBoundary",
     "CreateAccountAlias", "GetAccountAuthorizationDetails", "CreateVirtualMFADevice",
     "EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice", "DeleteVirtualMFADevice",
-    "ListMFADevices", "ListVirtualMFADevices",
+    "ListMFADevices", "ListVirtualMFADevices", "CreateLoginProfile", "GetLoginProfile",
+    "UpdateLoginProfile", "DeleteLoginProfile", "ChangePassword", "UpdateAccountPasswordPolicy",
+    "GetAccountPasswordPolicy", "DeleteAccountPasswordPolicy",
 ];
 
 /// A well-formed sealed text (`KEY_ID:NONCE:CIPHERTEXT`, base64), which no key opens.
@@ -30,6 +32,18 @@ const SEALED: &str = "k:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// Seeds "sealed" as [`SEALED`] and "opened" as RFC 6238's test seed: the codes of the fuzzer's
 /// bytes are checked against a real seed, without the sealing keys.
+/// argon2id at the least parameters idbroker accepts (passwords are hashed for real: the
+/// directory refuses anything else).
+static PASSWORDS: std::sync::LazyLock<idbroker::password::Hasher> = std::sync::LazyLock::new(|| {
+    idbroker::password::Hasher::new(&idbroker::password::RawPasswords {
+        memory_kib: idbroker::password::MIN_MEMORY_KIB,
+        iterations: 1,
+        parallelism: 1,
+        max_concurrent: 1,
+    })
+    .expect("hasher")
+});
+
 struct Vault;
 
 impl iam::SeedVault for Vault {
@@ -95,6 +109,7 @@ fuzz_target!(|data: &[u8]| {
         caller_user: Some("u"),
         seal: &seal,
         seeds: &Vault,
+        passwords: &*PASSWORDS,
         loopback_providers: false,
     };
     let _ = iam::resource(&call, &input, doc(), &ctx);

@@ -65,6 +65,12 @@ pub struct RawConfig {
     /// sealed: an export of a database's directory).
     #[serde(default)]
     pub mfa_devices: Vec<crate::directory::RawMfaDevice>,
+    /// `[password_policy]`: the account password policy (as UpdateAccountPasswordPolicy sets
+    /// it).
+    pub password_policy: Option<crate::password::policy::PasswordPolicy>,
+    /// `[passwords]`: how console passwords are hashed.
+    #[serde(default)]
+    pub passwords: crate::password::RawPasswords,
     /// `[[oidc_providers]]`
     #[serde(default)]
     pub oidc_providers: Vec<crate::federation::oidc::RawOidcProvider>,
@@ -370,6 +376,8 @@ pub struct Config {
     pub console: crate::console::ConsoleSettings,
     /// Rate limits (`[throttle]`).
     pub throttle: crate::throttle::ThrottleSettings,
+    /// How console passwords are hashed (`[passwords]`).
+    pub passwords: std::sync::Arc<crate::password::Hasher>,
     /// Traces over OTLP; `None`: off.
     pub telemetry: Option<TelemetryConfig>,
     /// The development-only IdP (`[dev_idp]`), when enabled (and judged safe: loopback, demo
@@ -554,6 +562,7 @@ impl Config {
             saml_metadata: raw.saml_metadata.clone(),
             openid_connect_providers: raw.openid_connect_providers.clone(),
             mfa_devices: raw.mfa_devices.clone(),
+            password_policy: raw.password_policy.clone(),
         };
         let sealing_keys = sealing
             .as_ref()
@@ -632,9 +641,14 @@ impl Config {
             ));
         }
 
+        let passwords = crate::password::Hasher::new(&raw.passwords)
+            .map(std::sync::Arc::new)
+            .map_err(|e| ConfigError::new(file, "passwords", e.to_string()))?;
+
         Ok(Config {
             console,
             throttle,
+            passwords,
             file: file.to_owned(),
             listen: raw.server.listen,
             region: raw.server.region,

@@ -32,6 +32,20 @@ pub enum ConsoleError {
     /// A form without its CSRF token, or an expired form.
     #[error("{0}")]
     Csrf(String),
+    /// An IAM user's sign-in refused: unknown account or user, no console password, or a wrong
+    /// password (one answer for all, so that it says nothing of who exists).
+    #[error("Your authentication information is incorrect. Please try again.")]
+    Credentials,
+    /// A wrong, expired or reused MFA code at sign-in.
+    #[error("The MFA code is not valid. Wait for a new code and try again.")]
+    MfaCode,
+    /// A new password that was refused (the account's password policy, or the two entries
+    /// differ); the message says why.
+    #[error("{0}")]
+    NewPassword(String),
+    /// A password that expired under the policy's HardExpiry: only an administrator can reset it.
+    #[error("Your password has expired. Ask your administrator to reset it.")]
+    PasswordExpired,
     /// Too many sign-ins from this address (or for this provider) in a short time.
     #[error("Rate exceeded")]
     Throttled,

@@ -35,6 +35,11 @@ pub enum Purpose {
     DeviceRequest,
     /// The device code entry form's CSRF cookie (`idb_device`).
     DeviceForm,
+    /// The IAM user sign-in form's CSRF cookie (`idb_pwform`).
+    PasswordForm,
+    /// An IAM user's sign-in between its steps (cookie `idb_pw`): password verified, MFA or a
+    /// new password still to come.
+    PasswordPending,
     /// The development IdP (`crate::dev_idp`): an AuthnRequest it is answering, in its people
     /// page's form.
     DevIdpSaml,
@@ -58,6 +63,8 @@ impl Purpose {
             Purpose::DeviceCode => b"idbroker device code v1",
             Purpose::DeviceRequest => b"idbroker device request v1",
             Purpose::DeviceForm => b"idbroker device form v1",
+            Purpose::PasswordForm => b"idbroker password form v1",
+            Purpose::PasswordPending => b"idbroker password pending v1",
             Purpose::DevIdpSaml => b"idbroker dev idp saml request v1",
             Purpose::DevIdpAuthorize => b"idbroker dev idp oidc authorize v1",
             Purpose::DevIdpCode => b"idbroker dev idp oidc code v1",

@@ -371,7 +371,17 @@ async fn start(
     option: &RoleOption,
     now: SystemTime,
 ) -> Result<Started, ConsoleError> {
-    let plan = option.plan(sts.directory)?;
+    start_plan(sts, console, option.plan(sts.directory)?, now).await
+}
+
+/// Mint the session `plan` describes (a role's, or an IAM user's signed in with a password)
+/// and seal the browser's console session that names it.
+pub async fn start_plan(
+    sts: &Services<'_>,
+    console: &ConsoleSettings,
+    plan: crate::sts::SessionPlan,
+    now: SystemTime,
+) -> Result<Started, ConsoleError> {
     let session = mint(sts, plan, now).await?;
     let exp = epoch(session.credentials.expiration());
     let cs = ConsoleSession {

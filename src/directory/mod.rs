@@ -18,8 +18,8 @@ mod raw;
 pub mod sealed;
 pub mod store;
 pub use raw::{
-    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawManagedPolicy, RawMfaDevice,
-    RawOpenIdConnectProvider, RawRole, RawSamlMetadata, RawUser, Tags,
+    DirectoryDoc, DirectorySection, RawAccessKey, RawGroup, RawLoginProfile, RawManagedPolicy,
+    RawMfaDevice, RawOpenIdConnectProvider, RawRole, RawSamlMetadata, RawUser, Tags,
 };
 
 /// A directory that cannot be built.
@@ -395,6 +395,9 @@ impl Directory {
                 ));
             }
         }
+        if let Some(p) = &doc.password_policy {
+            p.validate().map_err(|e| invalid("password_policy", e))?;
+        }
         let acct = account_id;
 
         // Managed policies first: everything else refers to them by ARN.
@@ -505,6 +508,26 @@ impl Directory {
                 policies.extend(gp.iter().cloned());
             }
             check_tags(&u.tags, &key)?;
+            if let Some(lp) = &u.login_profile {
+                // Only ever a hash: a password written in clear in a file is refused, not used.
+                if !crate::password::is_hash(&lp.password_hash) {
+                    return Err(invalid(
+                        format!("{key}.login_profile.password_hash"),
+                        "must be an argon2id hash ($argon2id$...): set passwords with `aws iam create-login-profile`",
+                    ));
+                }
+                if lp.previous_hashes.len() > 24
+                    || !lp
+                        .previous_hashes
+                        .iter()
+                        .all(|h| crate::password::is_hash(h))
+                {
+                    return Err(invalid(
+                        format!("{key}.login_profile.previous_hashes"),
+                        "at most 24 argon2id hashes",
+                    ));
+                }
+            }
             if u.access_keys.len() > 2 {
                 return Err(invalid(
                     format!("{key}.access_keys"),

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::password::policy::PasswordPolicy;
 use crate::settings::SecretRef;
 
 /// The directory's parts of the raw configuration, borrowed from it.
@@ -60,6 +61,10 @@ pub struct DirectoryDoc {
     /// is enabled for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mfa_devices: Vec<RawMfaDevice>,
+    /// `[password_policy]`: the account password policy (IAM's UpdateAccountPasswordPolicy);
+    /// none: AWS's default rules for new passwords.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_policy: Option<PasswordPolicy>,
     /// `[[accounts]]`: other accounts of the directory, each with its own entities (listed at
     /// the top level only; their own `accounts` stay empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -209,12 +214,49 @@ pub struct RawUser {
     /// Long-term access keys (at most 2).
     #[serde(default)]
     pub access_keys: Vec<RawAccessKey>,
+    /// `[users.login_profile]`: the console password (CreateLoginProfile); none: the user
+    /// cannot sign in to the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_profile: Option<RawLoginProfile>,
     /// When it was created (`2026-12-06T15:04:05Z`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     /// Tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: Tags,
+}
+
+/// `[users.login_profile]`: a user's console password, only ever as an argon2id hash.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoginProfile {
+    /// The password's argon2id PHC string (`$argon2id$v=19$m=...`; a password in clear is
+    /// refused: [`crate::password::is_hash`]).
+    pub password_hash: String,
+    /// The user must choose a new password at their next sign-in.
+    #[serde(default)]
+    pub password_reset_required: bool,
+    /// When the login profile was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// When the password was last set (the policy's MaxPasswordAge counts from it; none: from
+    /// `created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_changed: Option<String>,
+    /// Hashes of earlier passwords, newest first, as many as the policy's
+    /// PasswordReusePrevention asks to remember (at most 24).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_hashes: Vec<String>,
+}
+
+impl std::fmt::Debug for RawLoginProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawLoginProfile")
+            .field("password_reset_required", &self.password_reset_required)
+            .field("created", &self.created)
+            .field("password_changed", &self.password_changed)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[[users.access_keys]]`

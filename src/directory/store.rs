@@ -7,7 +7,7 @@
 //!   was computed from ([`DirectoryStore::save`]): of two conflicting writers one wins, the other
 //!   is told [`StoreError::Conflict`] and nothing of it is written.
 //! - No secret in clear is ever written: every access key's secret and every MFA device's seed
-//!   must be `sealed`.
+//!   must be `sealed`, every console password an argon2id hash.
 //! - Replicas learn of a change by polling [`DirectoryStore::version`] (one indexed row).
 //!
 //! When a long-term access key was last used is kept apart (`idbroker_access_key_last_used`),
@@ -423,6 +423,8 @@ const SAML_PROVIDER: &str = "saml_provider";
 const OIDC_PROVIDER: &str = "oidc_provider";
 /// Keyed by path and name (the serial number without the account).
 const MFA_DEVICE: &str = "mfa_device";
+/// The account password policy: one row per account, keyed [`PASSWORD_POLICY`] too.
+const PASSWORD_POLICY: &str = "password_policy";
 
 fn json<T: serde::Serialize>(kind: &str, name: &str, v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt {
@@ -469,6 +471,13 @@ fn rows(doc: &DirectoryDoc) -> Result<BTreeMap<RowKey, String>, StoreError> {
             let name = format!("{}{}", d.path, d.name);
             put(MFA_DEVICE, &name, json(MFA_DEVICE, &name, d)?);
         }
+        if let Some(p) = &a.password_policy {
+            put(
+                PASSWORD_POLICY,
+                PASSWORD_POLICY,
+                json(PASSWORD_POLICY, PASSWORD_POLICY, p)?,
+            );
+        }
     }
     Ok(out)
 }
@@ -501,6 +510,9 @@ fn read_row(doc: &mut DirectoryDoc, kind: &str, name: &str, body: &str) -> Resul
         MFA_DEVICE => doc
             .mfa_devices
             .push(serde_json::from_str::<RawMfaDevice>(body).map_err(corrupt)?),
+        PASSWORD_POLICY => {
+            doc.password_policy = Some(serde_json::from_str(body).map_err(corrupt)?);
+        }
         other => {
             return Err(StoreError::Corrupt {
                 kind: other.into(),
@@ -523,6 +535,15 @@ fn check_sealed(doc: &DirectoryDoc) -> Result<(), StoreError> {
         }
     }
     for u in doc.all_accounts().flat_map(|a| a.users.iter()) {
+        if let Some(lp) = &u.login_profile {
+            let hashes = std::iter::once(&lp.password_hash).chain(lp.previous_hashes.iter());
+            if !hashes.into_iter().all(|h| crate::password::is_hash(h)) {
+                return Err(StoreError::Unsealed(format!(
+                    "user {} password (only argon2id hashes are kept)",
+                    u.name
+                )));
+            }
+        }
         for k in &u.access_keys {
             let s = &k.secret;
             if s.sealed.is_none() || s.value.is_some() || s.env.is_some() || s.file.is_some() {

@@ -75,22 +75,7 @@ pub async fn authenticate_for(
         state
             .directory_service
             .note_use(&id, now, parsed.service(), parsed.region());
-        return Ok(Caller {
-            kind: CallerKind::User {
-                name: user.name.clone(),
-            },
-            arn: user.arn.clone(),
-            user_id: user.user_id.clone(),
-            account: user.account.clone(),
-            access_key_id: id,
-            session_policy: None,
-            session_policy_arns: Vec::new(),
-            source_identity: None,
-            tags: Vec::new(),
-            transitive_tag_keys: Vec::new(),
-            issued_at: None,
-            mfa_authenticated_at: None,
-        });
+        return Ok(Caller::user(user, id));
     }
     // A temporary key: idbroker_session's one check (session, token, signature, expiry,
     // revocation; a store that cannot answer fails closed).

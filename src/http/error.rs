@@ -434,6 +434,30 @@ pub fn console_error(e: &crate::console::ConsoleError) -> ConsolePageError {
             "This form has expired",
             "For your protection, forms work only in the page that showed them and only for a few minutes. Start again from the sign-in page.",
         ),
+        E::Credentials => (
+            401,
+            "credentials",
+            "Your authentication information is incorrect",
+            "Check the account, user name and password, and try again.",
+        ),
+        E::MfaCode => (
+            401,
+            "mfa_code",
+            "The MFA code is not valid",
+            "Wait for your authenticator to show a new code, and enter it.",
+        ),
+        E::NewPassword(_) => (
+            400,
+            "new_password",
+            "The new password was not accepted",
+            "Choose another password that follows your account's password policy.",
+        ),
+        E::PasswordExpired => (
+            403,
+            "password_expired",
+            "Your password has expired",
+            "Your account's policy does not let you change an expired password yourself. Ask your administrator to reset it.",
+        ),
         E::Throttled => (
             429,
             "throttled",
@@ -495,6 +519,11 @@ pub fn cli_error(e: &crate::console::CliError) -> CliErrorBody {
                 (400, "invalid_grant")
             }
             C::Idp(_) => (502, "server_error"),
+            // Password sign-in's refusals do not reach the CLI's calls; should one, it is a
+            // refusal.
+            C::Credentials | C::MfaCode | C::NewPassword(_) | C::PasswordExpired => {
+                (403, "access_denied")
+            }
         },
     };
     CliErrorBody {

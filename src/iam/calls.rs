@@ -63,6 +63,12 @@ const FAMILIES: &[Family] = &[
         write: super::mfa::write,
     },
     Family {
+        calls: super::login::CALLS,
+        resource: super::login::resource,
+        read: super::login::read,
+        write: super::login::write,
+    },
+    Family {
         calls: super::providers::CALLS,
         resource: super::providers::resource,
         read: super::providers::read,

@@ -13,6 +13,16 @@ pub(crate) fn invalid(value: &str, member: &str, what: &str) -> IamError {
     ))
 }
 
+/// A boolean parameter (`true`/`false`), if given.
+pub(crate) fn flag(input: &Input<'_>, param: &str, member: &str) -> Result<Option<bool>, IamError> {
+    match input.get(param) {
+        None => Ok(None),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(v) => Err(invalid(v, member, "Member must be a boolean")),
+    }
+}
+
 /// An entity name (role, user, group, policy: 1..=`max` of `[\w+=,.@-]`).
 pub(crate) fn name<'a>(
     input: &Input<'a>,

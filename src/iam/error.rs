@@ -42,6 +42,16 @@ pub enum IamError {
     /// `InvalidAuthenticationCode` (403): MFA codes that the device did not show.
     #[error("{0}")]
     InvalidAuthenticationCode(String),
+    /// `PasswordPolicyViolation` (400): a new password the account password policy refuses.
+    #[error("{0}")]
+    PasswordPolicyViolation(String),
+    /// `InvalidUserType` (400): a call only an IAM user may make (ChangePassword).
+    #[error("{0}")]
+    InvalidUserType(String),
+    /// `EntityTemporarilyUnmodifiable` (409): a password that expired under HardExpiry cannot be
+    /// changed by its user.
+    #[error("{0}")]
+    EntityTemporarilyUnmodifiable(String),
     /// `AccessDenied` (403): the caller's policies do not allow it.
     #[error("{0}")]
     AccessDenied(String),
@@ -65,6 +75,9 @@ impl IamError {
             IamError::InvalidAction(_) => "InvalidAction",
             IamError::ConcurrentModification(_) => "ConcurrentModification",
             IamError::ReadOnly(_) => "UnmodifiableEntity",
+            IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
+            IamError::InvalidUserType(_) => "InvalidUserType",
+            IamError::EntityTemporarilyUnmodifiable(_) => "EntityTemporarilyUnmodifiable",
             IamError::AccessDenied(_) => "AccessDenied",
             IamError::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
             IamError::ServiceFailure(_) => "ServiceFailure",
@@ -78,7 +91,8 @@ impl IamError {
             IamError::EntityAlreadyExists(_)
             | IamError::LimitExceeded(_)
             | IamError::DeleteConflict(_)
-            | IamError::ConcurrentModification(_) => 409,
+            | IamError::ConcurrentModification(_)
+            | IamError::EntityTemporarilyUnmodifiable(_) => 409,
             IamError::ServiceFailure(_) => 500,
             IamError::AccessDenied(_) | IamError::InvalidAuthenticationCode(_) => 403,
             _ => 400,

@@ -264,16 +264,6 @@ fn delete_policy(input: &Input<'_>, doc: &mut DirectoryDoc) -> Result<Output, Ia
     Ok(Output::empty())
 }
 
-/// A boolean parameter (`true`/`false`, default false).
-fn flag(input: &Input<'_>, param: &str, member: &str) -> Result<bool, IamError> {
-    match input.get(param) {
-        None => Ok(false),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(invalid(v, member, "Member must be a boolean")),
-    }
-}
-
 fn list_policies(input: &Input<'_>, doc: &DirectoryDoc) -> Result<Output, IamError> {
     let scope = input.get("Scope").unwrap_or("All");
     if !matches!(scope, "All" | "AWS" | "Local") {
@@ -283,7 +273,7 @@ fn list_policies(input: &Input<'_>, doc: &DirectoryDoc) -> Result<Output, IamErr
             "Member must satisfy enum value set: [All, AWS, Local]",
         ));
     }
-    let only_attached = flag(input, "OnlyAttached", "onlyAttached")?;
+    let only_attached = common::flag(input, "OnlyAttached", "onlyAttached")?.unwrap_or(false);
     let prefix = entities::path_prefix(input)?;
     let usage_filter = input.get("PolicyUsageFilter");
     if let Some(f) = usage_filter {
@@ -374,7 +364,7 @@ fn create_policy_version(input: &Input<'_>, doc: &mut DirectoryDoc) -> Result<Ou
         PolicyKind::Identity,
         POLICY_SIZE,
     )?;
-    let set_default = flag(input, "SetAsDefault", "setAsDefault")?;
+    let set_default = common::flag(input, "SetAsDefault", "setAsDefault")?.unwrap_or(false);
     let m = find_mut(input, doc)?;
     if m.other_versions.len() + 1 >= MAX_VERSIONS {
         return Err(IamError::LimitExceeded(

@@ -7,7 +7,8 @@
 //!
 //! Each family of calls has its module: `roles`, `policies` (inline policies, attachments,
 //! boundaries), `managed` (managed policies and their versions), `users`, `groups`, `keys`
-//! (access keys), `mfa` (virtual MFA devices), `account` (alias, authorization details);
+//! (access keys), `mfa` (virtual MFA devices), `login` (console passwords and the account password
+//! policy), `account` (alias, authorization details);
 //! `entities` holds the lookups the roles, policies and managed families share.
 
 use std::time::SystemTime;
@@ -21,6 +22,7 @@ mod output;
 
 pub use error::IamError;
 pub use input::Input;
+pub use login::{change_allowed, change_own_password};
 pub use mfa::SpentCodes;
 pub use output::{Node, Output};
 
@@ -75,6 +77,28 @@ impl SeedVault for idbroker_session::SealingKeys {
     }
 }
 
+/// Hashes new console passwords and checks given ones (the server's: `[passwords]`, argon2id,
+/// `impl Passwords for crate::password::Hasher`).
+pub trait Passwords: Sync {
+    /// The hash to keep for `password`.
+    fn hash(&self, password: &str) -> Result<String, IamError>;
+    /// Does `password` match `hash`?
+    fn verify(&self, hash: &str, password: &str) -> bool;
+}
+
+impl Passwords for crate::password::Hasher {
+    fn hash(&self, password: &str) -> Result<String, IamError> {
+        crate::password::Hasher::hash(self, password).map_err(|e| {
+            tracing::error!(error = %e, "a password could not be hashed");
+            IamError::ServiceFailure("The password could not be set.".into())
+        })
+    }
+
+    fn verify(&self, hash: &str, password: &str) -> bool {
+        crate::password::Hasher::verify(self, hash, password)
+    }
+}
+
 /// What a call knows besides its parameters and the directory.
 pub struct Context<'a> {
     /// The call's time.
@@ -86,6 +110,8 @@ pub struct Context<'a> {
     pub seal: &'a Sealer<'a>,
     /// Seals new MFA devices' seeds, opens stored ones (to check EnableMFADevice's codes).
     pub seeds: &'a dyn SeedVault,
+    /// Hashes new passwords, checks old ones.
+    pub passwords: &'a dyn Passwords,
     /// OpenID Connect providers may have `http://` loopback URLs (tests only).
     pub loopback_providers: bool,
 }
@@ -121,6 +147,12 @@ pub fn timestamp(at: SystemTime) -> String {
                 .ok()
         })
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
+/// A timestamp as [`timestamp`] writes it, as seconds since the epoch.
+pub fn parse_timestamp(s: &str) -> Option<u64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(t.unix_timestamp()).ok()
 }
 
 /// The call named `action`, if idbroker has it.
@@ -172,6 +204,7 @@ mod common;
 mod entities;
 mod groups;
 mod keys;
+mod login;
 mod managed;
 mod mfa;
 mod policies;

@@ -47,6 +47,7 @@ pub(crate) fn doc() -> DirectoryDoc {
             inline_policies: Default::default(),
             permissions_boundary: None,
             access_keys: Vec::new(),
+            login_profile: None,
             created: None,
             tags: Default::default(),
         }],
@@ -87,6 +88,7 @@ fn ctx_run<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
         caller_user: None,
         seal: &seal,
         seeds: &*crate::iam::users::testkit::SEEDS,
+        passwords: &*crate::iam::users::testkit::PASSWORDS,
         loopback_providers: false,
     };
     f(&ctx)

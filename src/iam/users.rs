@@ -152,6 +152,7 @@ fn create_user(
         inline_policies: Default::default(),
         permissions_boundary,
         access_keys: Vec::new(),
+        login_profile: None,
         created: Some(super::timestamp(ctx.now)),
         tags: tags.into_iter().collect(),
     };

@@ -61,6 +61,29 @@ pub struct Caller {
     pub mfa_authenticated_at: Option<SystemTime>,
 }
 
+impl Caller {
+    /// An IAM user of the directory, authenticated by `access_key_id` (a long-term key), or by
+    /// its console password (then `access_key_id` is empty): no session, no MFA yet.
+    pub fn user(user: &crate::directory::User, access_key_id: String) -> Caller {
+        Caller {
+            kind: CallerKind::User {
+                name: user.name.clone(),
+            },
+            arn: user.arn.clone(),
+            user_id: user.user_id.clone(),
+            account: user.account.clone(),
+            access_key_id,
+            session_policy: None,
+            session_policy_arns: Vec::new(),
+            source_identity: None,
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
+            issued_at: None,
+            mfa_authenticated_at: None,
+        }
+    }
+}
+
 /// What the policies may know of the request itself (its time, the client's address, TLS):
 /// the type `idbroker-verify` uses too. The STS use cases read their `now` from it and give
 /// no service-specific keys (`extra` is empty).

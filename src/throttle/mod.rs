@@ -22,5 +22,5 @@ mod settings;
 pub use admit::{Key, Throttle, ThrottleError};
 pub use settings::{
     throttle_settings, BucketKind, Limits, RawLimit, RawLimits, RawThrottle, ThrottleSettings,
-    ACTIONS,
+    ACTIONS, PASSWORD_SIGNIN,
 };

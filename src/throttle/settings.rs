@@ -48,6 +48,7 @@ pub const ACTIONS: &[&str] = &[
     "ConsoleDeviceCode",
     "CliToken",
     "CliCredentials",
+    PASSWORD_SIGNIN,
     "Admin",
     "GetScopedKey",
     "WatchRevocations",
@@ -134,17 +135,40 @@ pub const DEFAULT_PROVIDER: (f64, u32) = (600.0, 1200);
 /// Per source address.
 pub const DEFAULT_SOURCE: (f64, u32) = (100.0, 200);
 
+/// An IAM user's console sign-in (password, MFA code, new password): its buckets bound
+/// guessing, so its own defaults are far below the API's.
+pub const PASSWORD_SIGNIN: &str = "ConsoleSignInPassword";
+/// Per typed account and user name ("principal" bucket): 10 at once, then one every 20 s.
+pub const PASSWORD_USER: (f64, u32) = (0.05, 10);
+/// Per source address: 30 at once, then one every 2 s.
+pub const PASSWORD_SOURCE: (f64, u32) = (0.5, 30);
+
+/// The limits of `action` before the configuration's: [`PASSWORD_SIGNIN`]'s own, the
+/// defaults' for every other.
+fn built_in(action: &str, defaults: Limits) -> Limits {
+    if action != PASSWORD_SIGNIN {
+        return defaults;
+    }
+    let limit = |(rate, burst): (f64, u32)| RateLimit::per_second(rate, burst);
+    Limits {
+        principal: limit(PASSWORD_USER),
+        provider: defaults.provider,
+        source: limit(PASSWORD_SOURCE),
+    }
+}
+
 impl Default for ThrottleSettings {
     fn default() -> Self {
         let limit = |(rate, burst): (f64, u32)| RateLimit::per_second(rate, burst);
+        let defaults = Limits {
+            principal: limit(DEFAULT_PRINCIPAL),
+            provider: limit(DEFAULT_PROVIDER),
+            source: limit(DEFAULT_SOURCE),
+        };
         ThrottleSettings {
             enabled: true,
-            defaults: Limits {
-                principal: limit(DEFAULT_PRINCIPAL),
-                provider: limit(DEFAULT_PROVIDER),
-                source: limit(DEFAULT_SOURCE),
-            },
-            actions: HashMap::new(),
+            defaults,
+            actions: HashMap::from([(PASSWORD_SIGNIN, built_in(PASSWORD_SIGNIN, defaults))]),
         }
     }
 }
@@ -223,7 +247,7 @@ pub fn throttle_settings(
         )?,
         source: over(base.defaults.source, raw.source, file, "throttle.source")?,
     };
-    let mut actions = HashMap::new();
+    let mut actions = HashMap::from([(PASSWORD_SIGNIN, built_in(PASSWORD_SIGNIN, defaults))]);
     for (name, l) in &raw.actions {
         let Some(action) = ACTIONS.iter().copied().find(|a| a == name) else {
             return Err(ConfigError::new(
@@ -233,12 +257,13 @@ pub fn throttle_settings(
             ));
         };
         let key = |kind: &str| format!("throttle.actions.{name}.{kind}");
+        let base = built_in(action, defaults);
         actions.insert(
             action,
             Limits {
-                principal: over(defaults.principal, l.principal, file, &key("principal"))?,
-                provider: over(defaults.provider, l.provider, file, &key("provider"))?,
-                source: over(defaults.source, l.source, file, &key("source"))?,
+                principal: over(base.principal, l.principal, file, &key("principal"))?,
+                provider: over(base.provider, l.provider, file, &key("provider"))?,
+                source: over(base.source, l.source, file, &key("source"))?,
             },
         );
     }

@@ -43,6 +43,14 @@ pub(crate) enum Asked {
         /// The `cluster_id`.
         cluster_id: String,
     },
+    /// An IAM user's console sign-in step: the account and user name as typed (never the
+    /// password or the code).
+    SignIn {
+        /// Account id or alias.
+        account: String,
+        /// User name.
+        user_name: String,
+    },
     /// `GET /verify/events`: the service whose verifiers the stream is for.
     Events {
         /// The `service` query parameter.
@@ -195,6 +203,12 @@ impl Serialize for RequestParameters<'_> {
             RequestParameters::Asked(Asked::K8sToken { cluster_id }) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("clusterId", &field(cluster_id))?;
+                m.end()
+            }
+            RequestParameters::Asked(Asked::SignIn { account, user_name }) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("account", &field(account))?;
+                m.serialize_entry("userName", &field(user_name))?;
                 m.end()
             }
             RequestParameters::Asked(Asked::Events { service }) => {

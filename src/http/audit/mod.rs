@@ -146,9 +146,13 @@ pub(crate) fn event(action: &'static str) -> Event {
         | "AssumeRoleWithWebIdentity"
         | "Other"
         | "None" => api(STS, false),
-        "ConsoleSignInSAML" | "ConsoleSignInOIDC" | "ConsolePickRole" | "FederationLogin" => {
-            signin("ConsoleLogin")
-        }
+        "ConsoleSignInSAML"
+        | "ConsoleSignInOIDC"
+        | "ConsolePickRole"
+        | "FederationLogin"
+        | "ConsoleSignInPassword"
+        | "ConsoleSignInMFA" => signin("ConsoleLogin"),
+        "ConsoleChangePassword" => signin("ChangePassword"),
         "FederationGetSigninToken" => signin("GetSigninToken"),
         // Command-line sign-in, named as AWS IAM Identity Center's OIDC and portal calls.
         "DeviceAuthorization" => signin("StartDeviceAuthorization"),

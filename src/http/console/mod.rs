@@ -10,12 +10,13 @@
 //!
 //! Files: `signin.rs` (ACS, SP-initiated SAML, OIDC login and callback, the role picker),
 //! `cli.rs` (command-line sign-in: the loopback flow's start, the device pages, the CLI's JSON
-//! calls), `session.rs` (landing page, sign-out), `federation.rs` (`/federation`), `pages.rs`
+//! calls), `password.rs` (IAM users' sign-in: password, MFA code, new password), `session.rs` (landing page, sign-out), `federation.rs` (`/federation`), `pages.rs`
 //! (HTML).
 
 mod cli;
 mod federation;
 pub(super) mod pages;
+mod password;
 mod session;
 mod signin;
 
@@ -37,6 +38,8 @@ pub(super) const CONSOLE_COOKIE: &str = "idb_console";
 pub(super) const OIDC_COOKIE: &str = "idb_oidc";
 pub(super) const CLI_COOKIE: &str = "idb_cli";
 pub(super) const DEVICE_COOKIE: &str = "idb_device";
+pub(super) const PASSWORD_COOKIE: &str = "idb_pw";
+pub(super) const PASSWORD_FORM_COOKIE: &str = "idb_pwform";
 
 /// Routes of the console, for `App::configure`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -58,6 +61,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/console/device/authorize",
             web::post().to(cli::device_authorize),
+        )
+        .route(
+            "/console/signin/password",
+            web::get().to(password::password_page),
+        )
+        .route(
+            "/console/signin/password",
+            web::post().to(password::password_submit),
+        )
+        .route("/console/signin/mfa", web::get().to(password::mfa_page))
+        .route("/console/signin/mfa", web::post().to(password::mfa_submit))
+        .route(
+            "/console/signin/change",
+            web::get().to(password::change_page),
+        )
+        .route(
+            "/console/signin/change",
+            web::post().to(password::change_submit),
         )
         .route("/federation", web::get().to(federation))
         .route("/console/static/console.css", web::get().to(css))

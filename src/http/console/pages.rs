@@ -269,3 +269,87 @@ mod tests {
         assert_eq!(duration_text(900), "15 min");
     }
 }
+
+#[derive(Template)]
+#[template(path = "console/password.html")]
+struct PasswordPage<'a> {
+    account: &'a str,
+    user: &'a str,
+    csrf: &'a str,
+    message: Option<&'a str>,
+    request_id: &'a str,
+}
+
+/// The IAM user sign-in form, with what was typed (never the password) and why it came back.
+pub fn password(
+    account: &str,
+    user: &str,
+    csrf: &str,
+    message: Option<&str>,
+    request_id: &str,
+) -> String {
+    render(&PasswordPage {
+        account,
+        user,
+        csrf,
+        message,
+        request_id,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/password_mfa.html")]
+struct PasswordMfa<'a> {
+    account: &'a str,
+    user: &'a str,
+    csrf: &'a str,
+    message: Option<&'a str>,
+    request_id: &'a str,
+}
+
+/// The MFA code form of an IAM user's sign-in.
+pub fn password_mfa(
+    account: &str,
+    user: &str,
+    csrf: &str,
+    message: Option<&str>,
+    request_id: &str,
+) -> String {
+    render(&PasswordMfa {
+        account,
+        user,
+        csrf,
+        message,
+        request_id,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/password_change.html")]
+struct PasswordChange<'a> {
+    user: &'a str,
+    reason: &'a str,
+    rules: &'a str,
+    csrf: &'a str,
+    message: Option<&'a str>,
+    request_id: &'a str,
+}
+
+/// The new-password form of an IAM user's sign-in.
+pub fn password_change(
+    user: &str,
+    reason: &str,
+    rules: &str,
+    csrf: &str,
+    message: Option<&str>,
+    request_id: &str,
+) -> String {
+    render(&PasswordChange {
+        user,
+        reason,
+        rules,
+        csrf,
+        message,
+        request_id,
+    })
+}

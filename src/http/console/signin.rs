@@ -77,7 +77,7 @@ pub(super) fn via(v: &console::SignedInVia) -> Who {
 }
 
 /// A console session started: its cookie, and on to `to` (or the landing page).
-fn console_started(
+pub(super) fn console_started(
     state: &AppState,
     started: Started,
     to: Option<String>,

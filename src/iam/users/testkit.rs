@@ -24,6 +24,18 @@ pub(crate) fn seal(id: &str, _secret: &str) -> Result<SecretRef, IamError> {
 pub(crate) static SEEDS: std::sync::LazyLock<idbroker_session::SealingKeys> =
     std::sync::LazyLock::new(|| idbroker_session::SealingKeys::new("test", &[7u8; 32]).unwrap());
 
+/// The tests' password hasher: argon2id with the least parameters `[passwords]` allows.
+pub(crate) static PASSWORDS: std::sync::LazyLock<crate::password::Hasher> =
+    std::sync::LazyLock::new(|| {
+        crate::password::Hasher::new(&crate::password::RawPasswords {
+            memory_kib: crate::password::MIN_MEMORY_KIB,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+        })
+        .unwrap()
+    });
+
 /// 2026-12-06T15:04:05Z
 pub(crate) fn now() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_569_445)
@@ -35,6 +47,7 @@ pub(crate) fn ctx(caller: Option<&'static str>) -> Context<'static> {
         caller_user: caller,
         seal: &seal,
         seeds: &*SEEDS,
+        passwords: &*PASSWORDS,
         loopback_providers: false,
     }
 }
@@ -48,6 +61,7 @@ pub(crate) fn user(name: &str) -> RawUser {
         inline_policies: Default::default(),
         permissions_boundary: None,
         access_keys: vec![],
+        login_profile: None,
         created: None,
         tags: Default::default(),
     }
@@ -105,6 +119,7 @@ pub(crate) fn doc() -> DirectoryDoc {
         saml_metadata: vec![],
         openid_connect_providers: vec![],
         mfa_devices: vec![],
+        password_policy: None,
     }
 }
 
