@@ -42,6 +42,26 @@ pub async fn check_credentials(
     token: &str,
     now: u64,
 ) -> Result<idbroker_session::Session, ConsoleError> {
+    let session = check_session(store, keys, akid, secret, token, now).await?;
+    if session.principal.kind != idbroker_session::PrincipalKind::AssumedRole {
+        return Err(ConsoleError::SigninToken(
+            "Only role session credentials can sign in to the console".into(),
+        ));
+    }
+    Ok(session)
+}
+
+/// Check a session's credentials against the store: it exists, is neither expired nor revoked,
+/// and its token (and its secret, when given) match. Any kind of session: a console session
+/// names a role's, or an IAM user's signed in with a password.
+pub async fn check_session(
+    store: &dyn idbroker_session::SessionStore,
+    keys: &idbroker_session::SealingKeys,
+    akid: &str,
+    secret: Option<&str>,
+    token: &str,
+    now: u64,
+) -> Result<idbroker_session::Session, ConsoleError> {
     // Anything refused is one answer; a store that cannot answer, another.
     fn refused<E>(r: idbroker_session::Refusal<E>) -> ConsoleError {
         match r {
@@ -66,10 +86,5 @@ pub async fn check_credentials(
         }
     };
     let (session, ()) = verified?.into_parts();
-    if session.principal.kind != idbroker_session::PrincipalKind::AssumedRole {
-        return Err(ConsoleError::SigninToken(
-            "Only role session credentials can sign in to the console".into(),
-        ));
-    }
     Ok(session)
 }

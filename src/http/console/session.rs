@@ -43,7 +43,7 @@ pub(super) async fn landing(req: HttpRequest, state: web::Data<AppState>) -> Htt
     if cs.exp <= now {
         return signed_out("Your session has ended.", cs.issuer.as_deref());
     }
-    let session = match console::check_credentials(
+    let session = match console::check_session(
         state.store.as_ref(),
         &state.keys,
         &cs.akid,
