@@ -23,6 +23,7 @@ pub mod logging;
 pub mod metrics;
 pub mod mfa;
 pub mod password;
+pub mod password_signin;
 pub mod reload;
 pub mod revocation_hub;
 pub mod scoped_key;
@@ -235,7 +236,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn clock::Clock>) -> Result
     }
     let console_logins =
         Arc::new(console::oidc_login::OidcLogins::new().map_err(|e| format!("console: {e}"))?);
-    let passwords = Arc::new(console::password::PasswordGate::new(Arc::clone(
+    let passwords = Arc::new(password_signin::PasswordGate::new(Arc::clone(
         &config.passwords,
     )));
     Ok(AppState {

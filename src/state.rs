@@ -51,7 +51,7 @@ pub struct AppState {
     pub directory_service: Arc<crate::directory_service::DirectoryService>,
     /// Console password checks, off the async workers and a bounded number at once (shared by
     /// every worker).
-    pub passwords: Arc<crate::console::password::PasswordGate>,
+    pub passwords: Arc<crate::password_signin::PasswordGate>,
 }
 
 /// How long a `/readyz` answer is reused. The probe costs the store a `PING`, an `INFO` and a

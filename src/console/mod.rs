@@ -16,7 +16,6 @@ pub mod device;
 pub mod error;
 pub mod federation;
 pub mod oidc_login;
-pub mod password;
 pub mod saml_sp;
 pub mod seal;
 pub mod settings;

@@ -1,5 +1,6 @@
-//! Who signed a request ([`Caller`], built only by authentication: `src/http/auth.rs`), the
-//! facts of the request, and the policy condition keys both give every decision.
+//! Who signed a request ([`Caller`], built only by authentication: `src/http/auth.rs`, and, for
+//! an IAM user whose console password verified, `crate::password_signin`), the facts of the
+//! request, and the policy condition keys both give every decision.
 
 use std::time::SystemTime;
 

@@ -9,6 +9,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import crypto from 'node:crypto';
 
 const { IDB_URL, IDP_URL, OP_URL } = process.env;
 const SHOT_DIR = process.env.SHOT_DIR || os.tmpdir();
@@ -95,6 +96,32 @@ async function signinToken(creds) {
 
 const loginUrl = (token, dest) => `${IDB_URL}/federation?Action=login&Issuer=${encodeURIComponent('https://portal.example.com/')}`
   + `&Destination=${encodeURIComponent(dest)}&SigninToken=${encodeURIComponent(token)}`;
+
+// RFC 6238 (HMAC-SHA-1, 6 digits, 30 s) with node's crypto: the MFA code of a Base32 seed now,
+// independently of idbroker's own implementation.
+function totp(base32) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of base32.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const off = mac[mac.length - 1] & 0xf;
+  const n = (mac.readUInt32BE(off) & 0x7fffffff) % 1000000;
+  return String(n).padStart(6, '0');
+}
+
+// An IAM user's sign-in form (tests/console_password_e2e.rs: PW_ACCOUNT).
+async function passwordSignIn(user, password, shotName) {
+  await page.goto(`${IDB_URL}/console/signin/password`);
+  await page.waitForSelector('main#password-signin');
+  await page.fill('#account', process.env.PW_ACCOUNT);
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  if (shotName) await shot(shotName, 820, 640);
+  await Promise.all([page.waitForLoadState('load'), page.click('#signin')]);
+}
 
 const scenarios = {
   // (a) IdP-initiated SAML, two roles -> picker -> landing page.
@@ -229,6 +256,53 @@ const scenarios = {
     await page.goto(`${IDB_URL}/console`);
     await page.waitForSelector('#signed-out');
     check(true, 'reloading the console shows signed-out');
+  },
+  // IAM users (tests/console_password_e2e.rs): one answer for a wrong password and an unknown
+  // user; password then MFA code; a forced change; throttling after repeated failures.
+  async password() {
+    const { PW_PASSWORD, PW_SEED, PW_ACCOUNT } = process.env;
+    await passwordSignIn('carol', 'Wrong-Password-9');
+    const wrong = await text('#signin-error');
+    await passwordSignIn('nobody', PW_PASSWORD);
+    const unknown = await text('#signin-error');
+    check(wrong === unknown && wrong.includes('incorrect'), `one answer for a wrong password and an unknown user (${wrong})`);
+    check((await page.inputValue('#password')) === '', 'the password is not sent back');
+
+    await passwordSignIn('carol', PW_PASSWORD, 'console-password.png');
+    await page.waitForSelector('main#password-mfa');
+    check((await text('#who')) === 'carol', 'the MFA step names the user');
+    await page.fill('#code', '000000' === totp(PW_SEED) ? '000001' : '000000');
+    await Promise.all([page.waitForLoadState('load'), page.click('#verify')]);
+    check((await text('#signin-error')).includes('not valid'), 'a wrong code is refused, the form stays');
+    await page.fill('#code', totp(PW_SEED));
+    await shot('console-password-mfa.png', 820, 560);
+    await Promise.all([page.waitForLoadState('load'), page.click('#verify')]);
+    await landing(`arn:aws:iam::${PW_ACCOUNT}:user/carol`);
+    await page.click('#signout');
+    await page.waitForSelector('#signed-out');
+
+    await passwordSignIn('dave', PW_PASSWORD);
+    await page.waitForSelector('main#password-change');
+    check((await page.textContent('main')).includes('at least 12 characters'), 'the change form states the policy');
+    await page.fill('#new_password', 'Short-1');
+    await page.fill('#confirm_password', 'Short-1');
+    await Promise.all([page.waitForLoadState('load'), page.click('#change')]);
+    check((await text('#signin-error')).includes('at least 12'), 'a password the policy refuses comes back with why');
+    await page.fill('#new_password', 'Dave-New-Password-7');
+    await page.fill('#confirm_password', 'Dave-New-Password-7');
+    await shot('console-password-change.png', 820, 640);
+    await Promise.all([page.waitForLoadState('load'), page.click('#change')]);
+    await landing(`arn:aws:iam::${PW_ACCOUNT}:user/dave`);
+    await page.click('#signout');
+    await page.waitForSelector('#signed-out');
+
+    for (let i = 0; i < 10; i += 1) {
+      await passwordSignIn('erin', `Wrong-Password-${i}`);
+      check((await text('#signin-error')).includes('incorrect'), `wrong password ${i + 1} refused`);
+    }
+    await passwordSignIn('erin', PW_PASSWORD);
+    await errorPage('throttled');
+    await shot('console-password-throttled.png', 820, 560);
   },
   // (f) Error pages: an expired assertion, no allowed role.
   async errors() {

@@ -192,6 +192,11 @@ impl Setup {
     /// The IdP, the OP and idbroker for test `name`; `None` when this machine cannot run browser
     /// tests (skipped, or failed under CI: `skip_or_fail`).
     pub fn start(name: &str) -> Option<Setup> {
+        Setup::start_with(name, |_| String::new())
+    }
+
+    /// [`Setup::start`] with more configuration: `extra(dir)` is appended to idbroker's file.
+    pub fn start_with(name: &str, extra: impl FnOnce(&Path) -> String) -> Option<Setup> {
         if let Some(why) = missing() {
             super::skip_or_fail(format!("browser tests: {why}"));
             return None;
@@ -221,7 +226,7 @@ impl Setup {
         let sp = sp_keys(&dir);
         std::fs::write(
             &file,
-            config(port, op_port, &dir.join("idp-metadata.xml"), &sp),
+            config(port, op_port, &dir.join("idp-metadata.xml"), &sp) + &extra(&dir),
         )
         .unwrap();
         let log = std::fs::File::create(dir.join("idbroker.log")).unwrap();

@@ -1,6 +1,6 @@
 //! IAM users' console sign-in: the password form, the MFA code form, the new-password form.
 //! Each handler reads the form, takes the throttling buckets, calls one step of
-//! [`crate::console::password`], and answers the next form, the console, or the same form with
+//! [`crate::password_signin`], and answers the next form, the console, or the same form with
 //! why it came back. Every POST is audited (the typed account and user name, never a password
 //! or a code).
 //!
@@ -20,14 +20,14 @@ use super::{
     PASSWORD_FORM_COOKIE,
 };
 use crate::clock::epoch;
-use crate::console::password::{
-    self, Credentials, Next, PasswordForm, PasswordPending, MAX_NAME_BYTES, PENDING_TTL,
-};
 use crate::console::seal::{self, Purpose};
 use crate::console::ConsoleError;
 use crate::http::audit::{Asked, Outcome};
 use crate::http::error::console_error;
 use crate::http::Call;
+use crate::password_signin::{
+    self as password, Credentials, Next, PasswordForm, PasswordPending, MAX_NAME_BYTES, PENDING_TTL,
+};
 use crate::state::AppState;
 use crate::throttle::{Key, PASSWORD_SIGNIN};
 

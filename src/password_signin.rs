@@ -1,4 +1,5 @@
-//! Console sign-in for IAM users, below HTTP: account (id or alias), user name and password;
+//! Console sign-in for IAM users, below HTTP (a module of its own beside `console`: its last step
+//! changes the directory through `directory_service`, which `console` must not import): account (id or alias), user name and password;
 //! then the code of the user's MFA device when they have one; then a new password when the old
 //! one must be reset or has expired; then a session of the user, minted as GetSessionToken's
 //! (with MFA when a code was given).
