@@ -13,7 +13,9 @@
 
 mod common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
+
+use idbroker::clock::{Clock, SystemClock};
 
 use common::browser::Setup;
 
@@ -92,7 +94,8 @@ async fn people(url: &str) -> String {
         .unwrap();
     // Enabled with the two codes before now's: the browser's code (now's) is still unused.
     let step = i64::try_from(
-        SystemTime::now()
+        SystemClock
+            .now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs()
