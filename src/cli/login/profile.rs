@@ -4,7 +4,9 @@
 //! indented continuation lines), and only the lines of the keys written change. A key present in
 //! the section (every occurrence, in every `[NAME]` section) keeps its line up to the value,
 //! which is replaced (its continuation lines go); a missing key is added after the section's
-//! last line; a missing section is added at the end of the file. Every other byte stays as it
+//! last line (after a `# idbroker login` comment when that line leaves a value open that the
+//! added keys, indented like the section's keys, would continue); a missing section is added at
+//! the end of the file. Every other byte stays as it
 //! was, line endings included (added lines end like the file's first line).
 
 use std::path::{Path, PathBuf};
@@ -82,6 +84,10 @@ struct Line<'a> {
     section: Option<usize>,
     /// Its leading whitespace, in bytes.
     indent: usize,
+    /// After it: the indentation a line must exceed to continue the open key's value, and
+    /// whether a key is open (configparser's `indent_level` and `optname`).
+    level: usize,
+    open: bool,
 }
 
 impl Line<'_> {
@@ -150,6 +156,8 @@ fn parse(file: &[u8]) -> Vec<Line<'_>> {
             kind,
             section,
             indent,
+            level: indent_level,
+            open: key.is_some() && section.is_some(),
         });
     }
     lines
@@ -277,7 +285,13 @@ pub fn edit(file: &[u8], section: &str, values: &[(&str, &str)]) -> Vec<u8> {
                 indent = l.leading();
             }
         }
-        (at, indent)
+        // Indented deeper than the level in force after the anchor, with a key open, the keys
+        // would continue its value: a comment first closes it (configparser ends a value at a
+        // comment line).
+        let close = lines
+            .get(at)
+            .is_some_and(|l| l.open && indent.len() > l.level);
+        (at, indent, close)
     });
     let add = |out: &mut Vec<u8>, indent: &[u8], keys: &[(&str, &str)]| {
         for (k, v) in keys {
@@ -303,9 +317,13 @@ pub fn edit(file: &[u8], section: &str, values: &[(&str, &str)]) -> Vec<u8> {
             out.extend_from_slice(line.text);
             out.extend_from_slice(line.eol);
         }
-        if let Some((at, indent)) = anchor {
+        if let Some((at, indent, close)) = anchor {
             if at == i && !missing.is_empty() {
                 end_line(&mut out);
+                if close {
+                    out.extend_from_slice(b"# idbroker login");
+                    out.extend_from_slice(eol);
+                }
                 add(&mut out, indent, &missing);
             }
         }
@@ -389,6 +407,30 @@ aws_session_token = prodtoken
             "[dev]\n  not a key\naws_access_key_id = ASIANEW\naws_secret_access_key = SECRETNEW\naws_session_token = TOKENNEW\n"
         );
         assert_eq!(edited(&once, "dev"), once);
+    }
+
+    #[test]
+    fn keys_added_after_a_continuation_are_not_its_continuation() {
+        // Found by fuzz/fuzz_targets/cli_login.rs: the section's key is indented by one space,
+        // then a line at column 0 that configparser refuses (the indentation level in force
+        // drops to 0), then a continuation of the key. Keys added after it, indented like the
+        // section's key, would continue its value too: editing twice added them twice.
+        let file = "[work]\n k = v\nnot a key\n more\n";
+        let once = edited(file, "work");
+        assert_eq!(edited(&once, "work"), once);
+        let parsed = parse(once.as_bytes());
+        for key in ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"] {
+            assert!(
+                parsed.iter().any(|l| matches!(&l.kind, Kind::Key { name, .. } if name == key.as_bytes())),
+                "{key} is not read as a key: {once:?}"
+            );
+        }
+        // The fuzzer's own input.
+        let input = data_encoding::BASE64
+            .decode(b"AYsr4JxfZQAgClt3b3JrXfNjb2RlnowNoIkKDYyajHNpX3QHBwcHBwcHXQpiAAAAZQUKIFtvAAAAAAAAAD1vAG93CmIAAGByLmtuCg2Ma2xrbF0mZEoA+v8B")
+            .unwrap();
+        let once = edit(input.get(1..).unwrap(), "work", &NEW);
+        assert_eq!(edit(&once, "work", &NEW), once);
     }
 
     #[test]
