@@ -138,5 +138,16 @@ fn iam_users_sign_in_with_password_and_mfa_change_their_password_and_are_throttl
     // Every attempt was audited: failures name the typed user, never a password.
     let log = setup.server_log();
     assert!(!log.contains("Wrong-Password-") && !log.contains(PASSWORD));
+    let attempts = log
+        .lines()
+        .filter(|l| l.contains("\"ConsoleSignInPassword\"") && l.contains("\"userName\":\"erin\""))
+        .count();
+    assert_eq!(
+        attempts, 11,
+        "erin's ten failures and the throttled try, each audited"
+    );
+    assert!(log
+        .lines()
+        .any(|l| l.contains("\"ConsoleSignInMFA\"") && l.contains("\"errorCode\":\"mfa_code\"")));
     setup.passed();
 }

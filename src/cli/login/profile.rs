@@ -291,7 +291,15 @@ pub fn edit(file: &[u8], section: &str, values: &[(&str, &str)]) -> Vec<u8> {
         let close = lines
             .get(at)
             .is_some_and(|l| l.open && indent.len() > l.level);
-        (at, indent, close)
+        // The first line after them that is not blank, indented deeper than they are, would
+        // continue the last one's value (a header of the next section, say): a comment after
+        // them closes it.
+        let next = lines.iter().skip(at + 1).find(|l| !trim(l.text).is_empty());
+        let close_after = next.is_some_and(|l| {
+            let t = trim(l.text);
+            !(t.starts_with(b"#") || t.starts_with(b";")) && l.indent > indent.len()
+        });
+        (at, indent, close, close_after)
     });
     let add = |out: &mut Vec<u8>, indent: &[u8], keys: &[(&str, &str)]| {
         for (k, v) in keys {
@@ -317,7 +325,7 @@ pub fn edit(file: &[u8], section: &str, values: &[(&str, &str)]) -> Vec<u8> {
             out.extend_from_slice(line.text);
             out.extend_from_slice(line.eol);
         }
-        if let Some((at, indent, close)) = anchor {
+        if let Some((at, indent, close, close_after)) = anchor {
             if at == i && !missing.is_empty() {
                 end_line(&mut out);
                 if close {
@@ -325,6 +333,10 @@ pub fn edit(file: &[u8], section: &str, values: &[(&str, &str)]) -> Vec<u8> {
                     out.extend_from_slice(eol);
                 }
                 add(&mut out, indent, &missing);
+                if close_after {
+                    out.extend_from_slice(b"# end of idbroker login");
+                    out.extend_from_slice(eol);
+                }
             }
         }
     }
@@ -419,15 +431,50 @@ aws_session_token = prodtoken
         let once = edited(file, "work");
         assert_eq!(edited(&once, "work"), once);
         let parsed = parse(once.as_bytes());
-        for key in ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"] {
+        for key in [
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+        ] {
             assert!(
-                parsed.iter().any(|l| matches!(&l.kind, Kind::Key { name, .. } if name == key.as_bytes())),
+                parsed
+                    .iter()
+                    .any(|l| matches!(&l.kind, Kind::Key { name, .. } if name == key.as_bytes())),
                 "{key} is not read as a key: {once:?}"
             );
         }
         // The fuzzer's own input.
         let input = data_encoding::BASE64
             .decode(b"AYsr4JxfZQAgClt3b3JrXfNjb2RlnowNoIkKDYyajHNpX3QHBwcHBwcHXQpiAAAAZQUKIFtvAAAAAAAAAD1vAG93CmIAAGByLmtuCg2Ma2xrbF0mZEoA+v8B")
+            .unwrap();
+        let once = edit(input.get(1..).unwrap(), "work", &NEW);
+        assert_eq!(edit(&once, "work", &NEW), once);
+    }
+
+    #[test]
+    fn a_deeper_line_after_the_added_keys_is_not_their_continuation() {
+        // Found by fuzz/fuzz_targets/cli_login.rs: after the section's last line, a line of
+        // another section indented deeper than the added keys. Without a comment between, it
+        // became the last added key's continuation, and a second edit dropped it.
+        let file = "[work]\n  not a key\n      [other]\nx = y\n";
+        let once = edited(file, "work");
+        assert_eq!(edited(&once, "work"), once);
+        assert!(once.contains("      [other]\nx = y\n"), "{once:?}");
+        let parsed = parse(once.as_bytes());
+        assert!(parsed
+            .iter()
+            .any(|l| matches!(&l.kind, Kind::Header { name } if name == b"other")));
+        // The fuzzer's own input (its first byte chose the edit).
+        let input = data_encoding::BASE64
+            .decode(
+                b"IgtLCwtbPWCgHlUKH1v//wagHl0KH/8Mu/8GxTAfCQuLCwsLCwsAAF0LCwsAAF3FCh9BHlugIDxbXcUK\
+              HyBbd29ya13vu78LAACoOgofHlugIMUwHwsLCwoAAAAAAAAA//////////////////////////8KAg0K\
+              CgMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwoMDA0MAizQCgwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM\
+              DAwMDAwfW1IGBlJdxQofej0KH3o9Bv///////////////wwMDAwMDAwMDAwMDAwMDAwcHBwMDAwMDAwM\
+              DAwMDAwMDAwMDAwMDDo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6Ojo6\
+              OjoMDAwMDAwMDAwMDAz08/Pz8/Pz7gwMDAwMDAwMDAwMDAwMDAz/////////////////////////////\
+              //////+/////////////////////////////////AAAAAAz//wAAAAAMAAAAAB8=",
+            )
             .unwrap();
         let once = edit(input.get(1..).unwrap(), "work", &NEW);
         assert_eq!(edit(&once, "work", &NEW), once);
