@@ -53,6 +53,13 @@ inline_policies = { orders = '''{"Version":"2012-10-17","Statement":[
     "StringEquals":{"orders:Shop":"north","aws:PrincipalTag/team":"blue","aws:SourceIdentity":"alice@example.com","aws:RequestedRegion":"eu-west-1"},
     "IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Bool":{"aws:SecureTransport":"true"}}}]}''' }
 trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}}'
+
+[[roles]]
+name = "OrdersWithFreshMfa"
+path = "/demo/"
+inline_policies = { orders = '''{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"orders:GetOrder","Resource":"*","Condition":{
+  "Bool":{"aws:MultiFactorAuthPresent":"true"},"NumericLessThan":{"aws:MultiFactorAuthAge":"600"}}}}''' }
+trust_policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}}'
 "#;
 
 fn config(store: StoreConfig, now: SystemTime) -> Config {
@@ -843,4 +850,93 @@ async fn a_signed_body_must_be_shown_by_its_hash() {
         "IncompleteSignature",
         "request",
     );
+}
+
+/// `aws:MultiFactorAuthPresent` and `aws:MultiFactorAuthAge` in a downstream decision (issue 20):
+/// the demo user's own MFA device (made and enabled through the IAM API, as the demo's
+/// ManageOwnMFA allows), a GetSessionToken session with its code, a role session chained from it
+/// (which carries the code's time), and a request of that session verified by `POST /verify`:
+/// allowed while the code is less than 10 minutes old, denied once the clock has moved past.
+#[actix_web::test]
+async fn mfa_age_counts_from_the_code_in_downstream_decisions() {
+    use aws_sdk_iam::config::{Credentials, Region};
+    let f = fixture(redis_store("redis://127.0.0.1:6379")).await;
+    let t = f.clock_now();
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .endpoint_url(&f.url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(KEY, SECRET, None, None, "test"))
+            .time_source(aws_smithy_async::time::StaticTimeSource::new(t))
+            .build(),
+    );
+    let dev = iam
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("demo")
+        .send()
+        .await
+        .unwrap();
+    let b32 = dev
+        .virtual_mfa_device()
+        .unwrap()
+        .base32_string_seed()
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let seed = data_encoding::BASE32_NOPAD
+        .decode(
+            String::from_utf8(b32)
+                .unwrap()
+                .trim_end_matches('=')
+                .as_bytes(),
+        )
+        .unwrap();
+    let code = |step: i64| {
+        String::from_utf8(idbroker::mfa::totp::code_at(&seed, step).unwrap().to_vec()).unwrap()
+    };
+    let serial = "arn:aws:iam::123456789012:mfa/demo";
+    let s = idbroker::mfa::totp::step(t);
+    iam.enable_mfa_device()
+        .user_name("demo")
+        .serial_number(serial)
+        .authentication_code1(code(s - 1))
+        .authentication_code2(code(s))
+        .send()
+        .await
+        .unwrap();
+    let user = sdk_with_keys(&f.url, KEY, SECRET, None, t)
+        .get_session_token()
+        .serial_number(serial)
+        .token_code(code(s + 1))
+        .send()
+        .await
+        .unwrap();
+    let user = Creds::from(user.credentials().unwrap());
+    let role = sdk_with_keys(&f.url, &user.id, &user.secret, Some(user.token.clone()), t)
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/demo/OrdersWithFreshMfa")
+        .role_session_name("demo")
+        .send()
+        .await
+        .unwrap();
+    let role = Creds::from(role.credentials().unwrap());
+    let ask = |at: u64| {
+        let mut d = Inner::new("GET", "/orders/42", b"")
+            .signed(&role, Some(&role.token), "orders", at, None)
+            .doc("orders");
+        d["action"] = "orders:GetOrder".into();
+        d["resource"] = ORDER.into();
+        d
+    };
+    let (status, v) = call(&f.url, &ask(f.now()), f.now()).await;
+    assert_eq!((status, &v["decision"]), (200, &json!("Allow")), "{v}");
+    // Nine minutes on: still less than 600 seconds since the code.
+    f.clock.advance(Duration::from_secs(540));
+    let (status, v) = call(&f.url, &ask(f.now()), f.now()).await;
+    assert_eq!((status, &v["decision"]), (200, &json!("Allow")), "{v}");
+    // Eleven: the same session's request is denied.
+    f.clock.advance(Duration::from_secs(120));
+    let answer = call(&f.url, &ask(f.now()), f.now()).await;
+    refused(&answer, 403, "AccessDenied", "request");
+    assert_eq!(answer.1["decision"], "ImplicitDeny");
 }
