@@ -16,7 +16,8 @@ code, and a path that starts with a name a `use` brought in (`use crate::sts;` t
 `sts::saml::request(...)`). A path to a re-export (`crate::Context` where the root says
 `pub use context::Context`) counts for the module that defines the item. Comments and string
 literals are ignored (intra-doc links are not dependencies). Code under `#[cfg(test)]` (a
-`mod tests { ... }` block) is left out unless `--tests` is given. The binary's `main.rs`, which
+`mod tests { ... }` block, or a file declared by `#[cfg(test)] mod NAME;`, and the files below it)
+is left out unless `--tests` is given. The binary's `main.rs`, which
 names the library as `idbroker::...`, is not part of the library's graph.
 
 Output: every edge with the places that make it (file:line), then the strongly connected
@@ -156,6 +157,16 @@ class Crate:
                     continue  # the binary: a crate of its own
                 self.files[tuple(rel)] = full
         self.modules = set(self.files)
+        # File modules declared under `#[cfg(test)]` (`#[cfg(test)] mod testkit;`): test code,
+        # with everything below them.
+        self.test_files = set()
+        for mod, path in self.files.items():
+            with open(path, encoding="utf-8") as f:
+                code = strip_code(f.read())
+            decl = r"((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([^)]*\))?\s+)?mod\s+(" + IDENT + r")\s*;"
+            for m in re.finditer(decl, code):
+                if "cfg(test)" in m.group(1).replace(" ", ""):
+                    self.test_files.add(tuple(mod) + (m.group(2),))
         self.scopes = {}  # module path -> {alias: absolute path}
         self.uses = []  # (module path, file, line, segments, is_test, use alias, is pub use)
         for mod, path in sorted(self.files.items()):
@@ -188,8 +199,10 @@ class Crate:
                 j += 1
             regions.append((m.end(), j, m.group(2), "cfg(test)" in m.group(1).replace(" ", "")))
 
+        in_test_file = any(tuple(file_mod[:i]) in self.test_files for i in range(1, len(file_mod) + 1))
+
         def where(pos):
-            mod, test = list(file_mod), False
+            mod, test = list(file_mod), in_test_file
             for start, end, name, is_test in regions:
                 if start <= pos < end:
                     mod.append(name)

@@ -6,7 +6,8 @@
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
-use crate::sts::constraints::{self, check_arn_length, check_duration, check_session_name, Tag};
+use crate::sts::constraints::{self, check_arn_length, check_duration, check_session_name};
+use crate::sts::Tag;
 use crate::sts::{
     get_session_token, AssumeRoleRequest, AssumeRoleWithSamlRequest,
     AssumeRoleWithWebIdentityRequest, GetSessionTokenRequest, RoleRequest, StsError,

@@ -1,7 +1,8 @@
 //! The account calls: its alias (CreateAccountAlias, DeleteAccountAlias, ListAccountAliases)
 //! and GetAccountAuthorizationDetails ([`details`]). All are authorized on `*`.
 
-use super::{common, Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{common, Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 
 mod details;
 #[cfg(test)]

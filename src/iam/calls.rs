@@ -1,6 +1,7 @@
 //! The table of calls and the dispatch to each family's module.
 
-use super::{Call, Context, DirectoryDoc, IamError, Input, Output};
+use super::{Call, Context, IamError, Input, Output};
+use crate::directory::DirectoryDoc;
 
 /// How a family names a call's resource.
 type ResourceFn = fn(&Call, &Input<'_>, &DirectoryDoc, &Context<'_>) -> Option<String>;

@@ -125,7 +125,7 @@ pub(super) fn arn_param<'a>(
 }
 
 /// `PathPrefix` (default `/`): starts with `/`, at most 512 printable ASCII characters.
-pub(super) fn path_prefix<'a>(input: &Input<'a>) -> Result<&'a str, IamError> {
+pub(crate) fn path_prefix<'a>(input: &Input<'a>) -> Result<&'a str, IamError> {
     let v = input.get("PathPrefix").unwrap_or("/");
     let ok = v.starts_with('/')
         && v.len() <= 512

@@ -3,7 +3,8 @@
 //! [`membership`]). A user lists its groups by name: a renamed group is renamed there too.
 
 use super::users::entity::{self, group_name};
-use super::{common, Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{common, Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::{RawGroup, RawUser};
 
 mod membership;

@@ -6,7 +6,8 @@
 use idbroker_session::{AccessKeyId, SecretAccessKey};
 
 use super::users::entity::{self, user_name_or_caller};
-use super::{Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::{RawAccessKey, RawUser};
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 
 use super::common::{self, invalid};
 use super::users::entity;
-use super::{Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::RawLoginProfile;
 use crate::password::policy::{self, PasswordPolicy};
 

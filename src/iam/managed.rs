@@ -11,7 +11,8 @@ use idbroker_policy::PolicyKind;
 
 use super::common::{self, invalid};
 use super::entities::{self, created, existing_policy, policy_arn};
-use super::{Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::RawManagedPolicy;
 
 /// The calls of this family.

@@ -17,7 +17,8 @@ use zeroize::Zeroizing;
 use super::common::{self, invalid};
 use super::entities::created;
 use super::users::entity;
-use super::{Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::{RawMfaDevice, MFA_DEVICES_PER_USER};
 use crate::mfa::totp::{self, Code, RESYNC_WINDOW};
 

@@ -9,7 +9,8 @@ use idbroker_policy::PolicyKind;
 
 use super::common;
 use super::entities::{self, existing_policy, policy_arn};
-use super::{Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 
 /// The calls of this family.
 pub(super) const CALLS: &[Call] = &[

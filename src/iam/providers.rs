@@ -10,7 +10,8 @@
 
 use super::common::{self, invalid};
 use super::entities::created;
-use super::{Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::{RawOpenIdConnectProvider, RawSamlMetadata};
 use crate::federation::saml::SamlProvider;
 

@@ -6,7 +6,8 @@ use idbroker_policy::PolicyKind;
 
 use super::common::{self, invalid};
 use super::entities::{self, created, role_arn, role_index};
-use super::{Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::{RawRole, Tags};
 
 /// The calls of this family.

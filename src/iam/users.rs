@@ -2,7 +2,8 @@
 //! (TagUser, UntagUser, ListUserTags: [`tagging`]). Names are unique regardless of case and
 //! found in any case.
 
-use super::{common, Call, Context, DirectoryDoc, Effect, IamError, Input, Node, Output};
+use super::{common, Call, Context, Effect, IamError, Input, Node, Output};
+use crate::directory::DirectoryDoc;
 use crate::directory::RawUser;
 
 pub(super) mod entity;

@@ -11,9 +11,10 @@ use tracing::instrument;
 
 use crate::directory::Directory;
 use crate::federation::saml::{InResponseTo, SamlProvider, SamlSettings, VerifiedAssertion};
-use crate::sts::constraints::{self as params, Tag};
+use crate::sts::constraints::{self as params};
 use crate::sts::mint::{mint, IssuedSession};
 use crate::sts::policies::{check_session_policies, trust_federated};
+use crate::sts::Tag;
 use crate::sts::{RequestFacts, RoleRequest, Services, SessionPlan, StsError};
 use crate::throttle::Key;
 

@@ -3,6 +3,7 @@
 //! people see the same text as from AWS. Reading the values out of a request is the codec's job
 //! (`src/http/query.rs`).
 
+use super::tag::Tag;
 use crate::mfa::totp::{Code, CodeError};
 use crate::sts::{MfaCode, StsError};
 
@@ -107,15 +108,6 @@ pub fn check_mfa<'a>(
             "A SerialNumber is required with a TokenCode: MFA takes the device's serial number and its current code.".into(),
         )),
     }
-}
-
-/// A session tag.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tag {
-    /// Key (1..128 chars).
-    pub key: String,
-    /// Value (0..256 chars).
-    pub value: String,
 }
 
 /// Text that starts with `aws:` in any case: the prefix AWS reserves for itself in session tag

@@ -26,6 +26,7 @@ pub mod mint;
 pub mod plan;
 pub mod policies;
 mod services;
+mod tag;
 
 pub use assume_role::{assume_role, AssumeRoleRequest};
 pub use assume_role_with_saml::{assume_role_with_saml, AssumeRoleWithSamlRequest};
@@ -36,7 +37,6 @@ pub use caller::{
     caller_context, get_caller_identity, request_context, Caller, CallerKind,
     GetCallerIdentityResult, RequestFacts,
 };
-pub use constraints::Tag;
 pub use error::StsError;
 pub use get_session_token::{get_session_token, GetSessionTokenRequest};
 pub use mfa::{MfaCode, VerifiedMfa};
@@ -44,3 +44,4 @@ pub use mint::{Credentials, IssuedSession};
 pub use plan::{RoleRequest, SessionPlan};
 pub use policies::authorize;
 pub use services::Services;
+pub use tag::Tag;

@@ -176,4 +176,4 @@ pub(crate) fn group_node(doc: &DirectoryDoc, g: &RawGroup) -> Node {
 }
 
 /// `PathPrefix` (the roles' and policies' rule, one copy).
-pub(in crate::iam) use crate::iam::entities::path_prefix;
+pub(crate) use crate::iam::entities::path_prefix;
