@@ -7,8 +7,8 @@
 //! Invariants, enforced here:
 //! - One answer for every refused password step ([`ConsoleError::Credentials`]): an unknown
 //!   account, an unknown user, a user without a console password and a wrong password all cost
-//!   one argon2id verification ([`PasswordGate::verify`] checks nobody's hash when there is none)
-//!   and say the same words. The throttling buckets (per address, per typed account and user)
+//!   one argon2id derivation ([`PasswordGate::verify`] derives one and throws it away when there
+//!   is no hash to check) and say the same words. The throttling buckets (per address, per typed account and user)
 //!   are taken by the handler before this runs, for existing and unknown users alike.
 //! - Password checks run off the async workers (`spawn_blocking`), at most
 //!   `[passwords] max_concurrent` at once: a flood of sign-ins waits rather than taking every
@@ -65,7 +65,7 @@ impl PasswordGate {
         PasswordGate { hasher, permits }
     }
 
-    /// Does `password` match `hash`? With no hash, the same work against nobody's: false.
+    /// Does `password` match `hash`? With no hash, the same work, thrown away: false.
     pub async fn verify(
         &self,
         hash: Option<String>,
@@ -195,6 +195,17 @@ fn user<'d>(acct: &'d DirectoryDoc, typed: &str) -> Option<&'d RawUser> {
     })
 }
 
+/// The key of the per-user throttling bucket for what was typed: the account it names (an alias
+/// read as its id, so that one user does not have two buckets), else the text typed, and the
+/// user name, lower-cased. The same for existing and unknown users.
+pub fn bucket_key(doc: &DirectoryDoc, account_typed: &str, user_typed: &str) -> String {
+    let id = account(doc, account_typed).map_or_else(
+        || account_typed.trim().to_ascii_lowercase(),
+        |a| a.account_id.clone(),
+    );
+    format!("console-password:{id}:{}", user_typed.to_ascii_lowercase())
+}
+
 /// The serial numbers of the MFA devices enabled for `user`.
 fn devices(acct: &DirectoryDoc, user: &str) -> Vec<String> {
     acct.mfa_devices
@@ -209,13 +220,7 @@ fn expired(acct: &DirectoryDoc, user: &RawUser, now: u64) -> bool {
     let (Some(policy), Some(lp)) = (&acct.password_policy, &user.login_profile) else {
         return false;
     };
-    let changed = lp
-        .password_changed
-        .as_deref()
-        .or(lp.created.as_deref())
-        .and_then(crate::iam::parse_timestamp)
-        .unwrap_or(0);
-    policy.expired(changed, now)
+    policy.expired(lp.set_at(), now)
 }
 
 /// The first step: account, user and password.
@@ -312,16 +317,13 @@ async fn take(
 
 /// The user of `pending`, as the directory in force has them (gone: the sign-in ends).
 fn caller(sts: &Services<'_>, pending: &PasswordPending) -> Result<Caller, ConsoleError> {
-    let raw = sts
+    let arn = sts
         .directory
         .doc()
         .account(&pending.account)
         .and_then(|a| a.users.iter().find(|u| u.name == pending.user))
+        .map(|u| u.arn(&pending.account))
         .ok_or(ConsoleError::Credentials)?;
-    let arn = format!(
-        "arn:aws:iam::{}:user{}{}",
-        pending.account, raw.path, raw.name
-    );
     let u = sts
         .directory
         .user_by_arn(&arn)

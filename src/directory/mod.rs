@@ -494,7 +494,7 @@ impl Directory {
             if !names.insert(u.name.as_str()) {
                 return Err(invalid(&key, format!("user {} is defined twice", u.name)));
             }
-            let arn = format!("arn:aws:iam::{acct}:user{}{}", u.path, u.name);
+            let arn = u.arn(acct);
             let mut policies = attached(&u.policies, &format!("{key}.policies"))?;
             policies.extend(inline(
                 &u.inline_policies,

@@ -226,6 +226,13 @@ pub struct RawUser {
     pub tags: Tags,
 }
 
+impl RawUser {
+    /// Its ARN in `account`: `arn:aws:iam::ACCOUNT:user` + path + name.
+    pub fn arn(&self, account: &str) -> String {
+        format!("arn:aws:iam::{account}:user{}{}", self.path, self.name)
+    }
+}
+
 /// `[users.login_profile]`: a user's console password, only ever as an argon2id hash.
 #[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +254,21 @@ pub struct RawLoginProfile {
     /// PasswordReusePrevention asks to remember (at most 24).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_hashes: Vec<String>,
+}
+
+impl RawLoginProfile {
+    /// When the password was set, seconds since the epoch (`password_changed`, else `created`;
+    /// neither readable: the epoch, so that a policy's MaxPasswordAge finds it expired).
+    pub fn set_at(&self) -> u64 {
+        self.password_changed
+            .as_deref()
+            .or(self.created.as_deref())
+            .and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+            .unwrap_or(0)
+    }
 }
 
 impl std::fmt::Debug for RawLoginProfile {

@@ -130,9 +130,3 @@ pub fn timestamp(at: SystemTime) -> String {
         })
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
 }
-
-/// A timestamp as [`timestamp`] writes it, as seconds since the epoch.
-pub fn parse_timestamp(s: &str) -> Option<u64> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
-    u64::try_from(t.unix_timestamp()).ok()
-}

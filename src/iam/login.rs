@@ -314,13 +314,7 @@ pub fn change_own_password(
         }
     }
     if let Some(p) = &doc.password_policy {
-        let changed = current
-            .password_changed
-            .as_deref()
-            .or(current.created.as_deref())
-            .and_then(super::parse_timestamp)
-            .unwrap_or(0);
-        if p.hard_expiry && p.expired(changed, crate::clock::epoch(ctx.now)) {
+        if p.hard_expiry && p.expired(current.set_at(), crate::clock::epoch(ctx.now)) {
             return Err(IamError::EntityTemporarilyUnmodifiable(
                 "Your password has expired; an administrator must reset it.".into(),
             ));

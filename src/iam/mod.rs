@@ -19,8 +19,7 @@ mod input;
 mod output;
 
 pub use context::{
-    parse_timestamp, timestamp, Call, Context, Effect, Passwords, Sealer, SeedVault, NAMESPACE,
-    VERSION,
+    timestamp, Call, Context, Effect, Passwords, Sealer, SeedVault, NAMESPACE, VERSION,
 };
 pub use error::IamError;
 pub use input::Input;

@@ -11,7 +11,9 @@
 //! - Nothing longer than [`MAX_PASSWORD_BYTES`] is hashed or verified (IAM's limit, and a bound
 //!   on the work an outsider can ask for).
 //! - [`Hasher::verify`] does the same work whether or not there is a hash to check against
-//!   ([`Hasher::verify_absent`]): a sign-in for an unknown user costs what a wrong password does.
+//!   ([`Hasher::verify_absent`] derives the password's argon2id output with the configured
+//!   parameters and throws it away): a sign-in for an unknown user costs what a wrong password
+//!   does.
 //! - Passwords pass through [`Zeroizing`] buffers and are never logged (`Debug` is withheld).
 
 pub mod policy;
@@ -87,14 +89,12 @@ pub enum PasswordError {
     Hash,
 }
 
-/// argon2id with the configured parameters, and a hash of nothing to verify against when there is
-/// no user (same work, same answer).
+/// argon2id with the configured parameters.
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
     /// The most hashes at once (`[passwords] max_concurrent`).
     pub max_concurrent: usize,
-    absent: String,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -123,17 +123,10 @@ impl Hasher {
         }
         let params = Params::new(raw.memory_kib, raw.iterations, raw.parallelism, None)
             .map_err(|e| PasswordError::Params(e.to_string()))?;
-        let mut h = Hasher {
+        Ok(Hasher {
             params,
             max_concurrent: usize::try_from(raw.max_concurrent).unwrap_or(2),
-            absent: String::new(),
-        };
-        // A hash of a random password nobody knows: what an unknown user's sign-in checks.
-        let mut nobody = [0u8; 24];
-        aws_lc_rs::rand::fill(&mut nobody).map_err(|_| PasswordError::Random)?;
-        let nobody = Zeroizing::new(data_encoding::BASE64.encode(&nobody));
-        h.absent = h.hash(&nobody)?;
-        Ok(h)
+        })
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -170,13 +163,17 @@ impl Hasher {
             .is_ok()
     }
 
-    /// The work of [`Hasher::verify`] against nobody's hash: always false.
+    /// The work of [`Hasher::verify`] with no hash to check against: the password's argon2id
+    /// output (the configured parameters, a fixed salt) computed and thrown away. Always false.
     pub fn verify_absent(&self, password: &str) -> bool {
-        let bounded: String = password.chars().take(MAX_PASSWORD_BYTES).collect();
-        if let Ok(parsed) = PasswordHash::new(&self.absent) {
-            // A random password nobody knows: the result is thrown away.
-            let _ = self.argon2().verify_password(bounded.as_bytes(), &parsed);
-        }
+        let bounded = password
+            .as_bytes()
+            .get(..MAX_PASSWORD_BYTES)
+            .unwrap_or(password.as_bytes());
+        let mut out = Zeroizing::new([0u8; 32]);
+        let _ = self
+            .argon2()
+            .hash_password_into(bounded, b"idbroker-nobody!", out.as_mut_slice());
         false
     }
 }

@@ -50,35 +50,49 @@ fn field(body: &[u8], name: &str, max: usize) -> String {
     v.trim().to_owned()
 }
 
-/// The per-user bucket's key: the account id the typed account names (its alias read as the
-/// id), else what was typed, and the user name, lower-cased.
-fn user_key(state: &AppState, account: &str, user: &str) -> String {
-    let dir = state.directory();
-    let id = dir
-        .doc()
-        .all_accounts()
-        .find(|a| {
-            a.account_alias
-                .as_deref()
-                .is_some_and(|alias| alias.eq_ignore_ascii_case(account))
-        })
-        .map_or_else(|| account.to_ascii_lowercase(), |a| a.account_id.clone());
-    format!("console-password:{id}:{}", user.to_ascii_lowercase())
-}
-
-/// Take the address's and the typed user's buckets.
+/// Take the address's and the typed user's buckets, both or neither (one store round trip).
 async fn throttle(
     state: &AppState,
     req: &HttpRequest,
-    user_key: &str,
+    account: &str,
+    user: &str,
     now: std::time::SystemTime,
 ) -> Result<(), ConsoleError> {
-    crate::http::throttle::by_source(state, req, PASSWORD_SIGNIN, now).await?;
-    state
-        .throttle()
-        .admit(PASSWORD_SIGNIN, &[Key::Principal(user_key)], now)
-        .await?;
+    let user_key = password::bucket_key(state.directory().doc(), account, user);
+    let mut keys = vec![Key::Principal(&user_key)];
+    // No peer address (a test harness, a Unix socket): nothing to key that bucket on.
+    if let Some(addr) = req.peer_addr() {
+        keys.push(Key::Source(addr.ip()));
+    }
+    state.throttle().admit(PASSWORD_SIGNIN, &keys, now).await?;
     Ok(())
+}
+
+/// A later step (MFA code, new password): its call, audited with the pending sign-in's account
+/// and user, and the pending sign-in from the browser's cookie.
+fn later_step(req: &HttpRequest, state: &AppState) -> (Call, Option<PasswordPending>) {
+    let mut call = Call::start(req);
+    let pending = pending_of(req, state);
+    if let Some(p) = &pending {
+        call.audit.asked = Asked::SignIn {
+            account: p.account.clone(),
+            user_name: p.user.clone(),
+        };
+    }
+    (call, pending)
+}
+
+/// The pending sign-in a later step needs, once the user's and the address's buckets allow it.
+async fn pending_allowed(
+    state: &AppState,
+    req: &HttpRequest,
+    pending: Option<PasswordPending>,
+    now: std::time::SystemTime,
+) -> Result<PasswordPending, ConsoleError> {
+    let p = pending
+        .ok_or_else(|| ConsoleError::Csrf("This sign-in took too long. Start again.".into()))?;
+    throttle(state, req, &p.account, &p.user, now).await?;
+    Ok(p)
 }
 
 /// Write the audit record of a step and answer: the response, the same form again (wrong
@@ -193,7 +207,7 @@ pub(super) async fn password_submit(
     };
     let result = async {
         let now = state.clock.now();
-        throttle(&state, &req, &user_key(&state, &account, &user), now).await?;
+        throttle(&state, &req, &account, &user, now).await?;
         let expired = || ConsoleError::Csrf("This form has expired. Open the page again.".into());
         let f = req
             .cookie(PASSWORD_FORM_COOKIE)
@@ -285,20 +299,11 @@ pub(super) async fn mfa_submit(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start(&req);
-    let pending = pending_of(&req, &state);
-    if let Some(p) = &pending {
-        call.audit.asked = Asked::SignIn {
-            account: p.account.clone(),
-            user_name: p.user.clone(),
-        };
-    }
+    let (mut call, pending) = later_step(&req, &state);
     let shown = pending.clone();
     let result = async {
         let now = state.clock.now();
-        let p = pending
-            .ok_or_else(|| ConsoleError::Csrf("This sign-in took too long. Start again.".into()))?;
-        throttle(&state, &req, &user_key(&state, &p.account, &p.user), now).await?;
+        let p = pending_allowed(&state, &req, pending, now).await?;
         let csrf = form(&body, "csrf").unwrap_or_default();
         let code = field(&body, "code", 16);
         let dir = state.directory();
@@ -379,20 +384,11 @@ pub(super) async fn change_submit(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut call = Call::start(&req);
-    let pending = pending_of(&req, &state);
-    if let Some(p) = &pending {
-        call.audit.asked = Asked::SignIn {
-            account: p.account.clone(),
-            user_name: p.user.clone(),
-        };
-    }
+    let (mut call, pending) = later_step(&req, &state);
     let shown = pending.clone();
     let result = async {
         let now = state.clock.now();
-        let p = pending
-            .ok_or_else(|| ConsoleError::Csrf("This sign-in took too long. Start again.".into()))?;
-        throttle(&state, &req, &user_key(&state, &p.account, &p.user), now).await?;
+        let p = pending_allowed(&state, &req, pending, now).await?;
         let csrf = form(&body, "csrf").unwrap_or_default();
         let new = Zeroizing::new(form(&body, "new_password").unwrap_or_default());
         let confirm = Zeroizing::new(form(&body, "confirm_password").unwrap_or_default());
