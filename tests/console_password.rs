@@ -21,7 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_smithy_async::time::StaticTimeSource;
 use common::iam::IAM_ADMIN;
-use idbroker::clock::{Clock, ManualClock, SystemClock};
+use idbroker::clock::{Clock, ManualClock, Stopwatch, SystemClock};
 
 const ACCOUNT: &str = "123456789012";
 const PASSWORD: &str = "Correct-Horse-1";
@@ -46,6 +46,11 @@ fn iam(url: &str, at: SystemTime) -> aws_sdk_iam::Client {
 
 /// The demo on a manual clock at the start of a 30-second step (plus 5 s).
 async fn server() -> (String, Arc<ManualClock>) {
+    server_with(common::demo()).await
+}
+
+/// `cfg` on a manual clock at the start of a 30-second step (plus 5 s).
+async fn server_with(cfg: idbroker::config::Config) -> (String, Arc<ManualClock>) {
     let secs = SystemClock
         .now()
         .duration_since(UNIX_EPOCH)
@@ -54,9 +59,7 @@ async fn server() -> (String, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(
         UNIX_EPOCH + Duration::from_secs(secs / 30 * 30 + 5),
     ));
-    let state = idbroker::build_state(common::demo(), clock.clone())
-        .await
-        .unwrap();
+    let state = idbroker::build_state(cfg, clock.clone()).await.unwrap();
     (common::start(state).await, clock)
 }
 
@@ -489,4 +492,71 @@ async fn failures_are_throttled_per_user_and_per_address() {
         }
     }
     assert!(refused > 0, "the per-address bucket refused nothing");
+}
+
+/// The session store goes away (its own redis-server, killed): a right password gets a 503 page
+/// and no session; a wrong one still gets the one refusal (the buckets fall back to this
+/// process); a console session made before the outage shows no credentials, since it cannot be
+/// checked against revocation. Each answer is bounded by the store's timeout, and once the store
+/// is back the same server signs the user in again.
+#[actix_web::test]
+async fn sign_in_fails_closed_while_the_session_store_is_down() {
+    let mut redis = common::RedisServer::start();
+    let mut cfg = common::demo();
+    cfg.store = idbroker::config::StoreConfig::Redis {
+        url: redis.url(),
+        prefix: "pw-outage:".into(),
+    };
+    let (url, clock) = server_with(cfg).await;
+    create_user(&iam(&url, clock.now()), "erin", false).await;
+    let mut before = Browser::new(&url);
+    assert_eq!(before.sign_in(ACCOUNT, "erin", PASSWORD).await.status, 303);
+    assert!(before
+        .get("/console")
+        .await
+        .body
+        .contains("AWS_SECRET_ACCESS_KEY"));
+
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let started = Stopwatch::start();
+    let mut b = Browser::new(&url);
+    let p = b.sign_in(ACCOUNT, "erin", PASSWORD).await;
+    assert_eq!(p.status, 503, "{}", p.body);
+    assert!(!b.jar.contains_key("idb_console"));
+    assert!(!p.body.contains("AWS_SECRET_ACCESS_KEY"));
+    let p = b.sign_in(ACCOUNT, "erin", "wrong-password-1").await;
+    assert_eq!(p.status, 401, "{}", p.body);
+    assert_eq!(
+        alert(&p),
+        "Your authentication information is incorrect. Please try again."
+    );
+    let landing = before.get("/console").await;
+    assert_eq!(landing.status, 503, "{}", landing.body);
+    assert!(!landing.body.contains("AWS_SECRET_ACCESS_KEY"));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded by the store timeout"
+    );
+
+    redis.restart();
+    // The connection manager reconnects on its own; allow it a bounded moment.
+    let waiting = Stopwatch::start();
+    loop {
+        let mut b = Browser::new(&url);
+        let p = b.sign_in(ACCOUNT, "erin", PASSWORD).await;
+        if p.status == 303 {
+            assert!(b.get("/console").await.body.contains("user/erin"));
+            break;
+        }
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "no recovery after the store restarted: {} {}",
+            p.status,
+            p.body
+        );
+        // A failed try took a token of erin's bucket: give one back.
+        clock.advance(Duration::from_secs(21));
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
