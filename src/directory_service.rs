@@ -13,7 +13,7 @@
 //!
 //! A request reads one whole version ([`LiveDirectory::load`]); nothing here is on the STS hot
 //! path except [`DirectoryService::note_use`] (a map insert; written to the database in
-//! batches).
+//! batches). A console sign-in's [`DirectoryService::note_password_use`] is kept the same way.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,7 +31,7 @@ use crate::revocation_hub::RevocationHub;
 /// How many times a change is computed again after another replica's change won (with a short,
 /// growing, jittered pause between: replicas writing at once take turns).
 const ATTEMPTS: u32 = 8;
-/// How often access keys' last use is written.
+/// How often access keys' last use and passwords' last sign-in are written.
 const FLUSH_EVERY: Duration = Duration::from_secs(2);
 /// At most this many keys' last use wait to be written (more are dropped until the next flush).
 const PENDING_MAX: usize = 100_000;
@@ -47,6 +47,9 @@ pub struct DirectoryService {
     writes: tokio::sync::Mutex<()>,
     /// Access key id -> last use not yet written.
     pending: Mutex<HashMap<String, LastUsed>>,
+    /// User ARN -> (account id, when their password last signed them in) not yet written; with
+    /// no database, kept here for the process's life (at most `PENDING_MAX` users).
+    passwords_used: Mutex<HashMap<String, (String, i64)>>,
     /// Where the file's directory is (for the read-only refusal's message).
     file: String,
     /// Where the directory's SAML providers are put in force (AssumeRoleWithSAML's).
@@ -227,6 +230,7 @@ impl DirectoryService {
             poll: Duration::from_millis(250),
             writes: tokio::sync::Mutex::new(()),
             pending: Mutex::default(),
+            passwords_used: Mutex::default(),
             file: config.file.display().to_string(),
             saml: Arc::clone(&config.saml),
             clock,
@@ -459,7 +463,21 @@ impl DirectoryService {
         );
     }
 
-    /// Write what [`Self::note_use`] kept.
+    /// `user_arn` of `account` signed in to the console with their password at `at`
+    /// (GetUser's `PasswordLastUsed`; kept until the next flush, nothing waits on the database).
+    pub fn note_password_use(&self, account: &str, user_arn: &str, at: SystemTime) {
+        let at = i64::try_from(crate::clock::epoch(at)).unwrap_or(i64::MAX);
+        let Ok(mut used) = self.passwords_used.lock() else {
+            return;
+        };
+        if used.len() >= PENDING_MAX && !used.contains_key(user_arn) {
+            return;
+        }
+        used.insert(user_arn.to_owned(), (account.to_owned(), at));
+    }
+
+    /// Write what [`Self::note_use`] and [`Self::note_password_use`] kept. Password uses that
+    /// could not be written are kept for the next flush (a newer one noted meanwhile wins).
     pub async fn flush(&self) -> Result<(), StoreError> {
         let Some(store) = &self.store else {
             return Ok(());
@@ -468,7 +486,43 @@ impl DirectoryService {
             Ok(mut p) => p.drain().collect(),
             Err(_) => return Ok(()),
         };
-        store.record_last_used(&batch).await
+        let passwords: Vec<(String, String, i64)> = match self.passwords_used.lock() {
+            Ok(mut p) => p.drain().map(|(arn, (acct, at))| (arn, acct, at)).collect(),
+            Err(_) => Vec::new(),
+        };
+        let keys = store.record_last_used(&batch).await;
+        if let Err(e) = store.record_password_use(&passwords).await {
+            if let Ok(mut used) = self.passwords_used.lock() {
+                for (arn, acct, at) in passwords {
+                    used.entry(arn).or_insert((acct, at));
+                }
+            }
+            return Err(e);
+        }
+        keys
+    }
+
+    /// When the passwords of `account`'s users last signed them in, by user ARN: what waits to
+    /// be written, else what was written. `one`: only that user (GetUser), else every user of
+    /// the account (ListUsers).
+    pub async fn password_last_used(
+        &self,
+        account: &str,
+        one: Option<&str>,
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let mut out = match &self.store {
+            Some(s) => s.password_last_used(account, one).await?,
+            None => std::collections::BTreeMap::new(),
+        };
+        if let Ok(used) = self.passwords_used.lock() {
+            for (arn, (acct, at)) in used.iter() {
+                if acct == account && one.is_none_or(|o| o == arn) {
+                    let e = out.entry(arn.clone()).or_insert(*at);
+                    *e = (*e).max(*at);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// When `access_key_id` was last used: what waits to be written, else what was written.

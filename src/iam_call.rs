@@ -3,7 +3,9 @@
 //! on the entity's ARN, as IAM names resources); a reading call runs on the call's one version of
 //! the directory; a writing one goes through [`DirectoryService::change`] (validated whole,
 //! stored over the version it was computed from, in force here at once and on every replica
-//! within the poll interval). `GetAccessKeyLastUsed` reads the database. EnableMFADevice's and
+//! within the poll interval). `GetAccessKeyLastUsed` reads the database;
+//! GetUser and ListUsers add `PasswordLastUsed` from beside the directory
+//! ([`DirectoryService::password_last_used`]). EnableMFADevice's and
 //! ResyncMFADevice's two codes are marked used in the session store (`use_once`, namespace
 //! `mfa`, as STS marks a sign-in code) before the change is made: a code is accepted once, on
 //! every replica. Passwords are hashed with `[passwords]` (argon2id) inside the change.
@@ -130,7 +132,13 @@ pub async fn run(
         spend(store, &spent, facts.now).await?;
     }
     match call.effect {
-        Effect::Read => iam::read(&call, &input, doc, &ctx),
+        Effect::Read => {
+            let out = iam::read(&call, &input, doc, &ctx)?;
+            match call.action {
+                "GetUser" | "ListUsers" => with_password_last_used(service, doc, out).await,
+                _ => Ok(out),
+            }
+        }
         Effect::Write => {
             service
                 .change(|whole| {
@@ -144,6 +152,80 @@ pub async fn run(
                 .await
         }
     }
+}
+
+/// `out` (GetUser's `User`, ListUsers' `Users`) with each user's `PasswordLastUsed` after its
+/// `CreateDate`, as IAM answers it: only for users whose password has signed them in, and not a
+/// time from before the user was created (an earlier user of that name and path).
+async fn with_password_last_used(
+    service: &DirectoryService,
+    doc: &crate::directory::DirectoryDoc,
+    mut out: Output,
+) -> Result<Output, IamError> {
+    let get_user = out.fields.iter().any(|(k, _)| *k == "User");
+    let mut users: Vec<&mut Vec<(&'static str, Node)>> = Vec::new();
+    for (name, node) in &mut out.fields {
+        match (*name, node) {
+            ("User", Node::Struct(fields)) => users.push(fields),
+            ("Users", Node::List(items)) => {
+                users.extend(items.iter_mut().filter_map(|i| match i {
+                    Node::Struct(fields) => Some(fields),
+                    _ => None,
+                }))
+            }
+            _ => {}
+        }
+    }
+    let arn_of = |fields: &Vec<(&'static str, Node)>| {
+        fields.iter().find_map(|(k, v)| match (*k, v) {
+            ("Arn", Node::Text(a)) => Some(a.clone()),
+            _ => None,
+        })
+    };
+    let one = match users.as_slice() {
+        [single] if get_user => arn_of(single),
+        _ => None,
+    };
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let used = service
+        .password_last_used(&doc.account_id, one.as_deref())
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "passwords' last use could not be read");
+            IamError::ServiceFailure("The users' password last use could not be read.".into())
+        })?;
+    if used.is_empty() {
+        return Ok(out);
+    }
+    let created: std::collections::HashMap<String, Option<u64>> = doc
+        .users
+        .iter()
+        .map(|u| (u.arn(&doc.account_id), u.created_at()))
+        .collect();
+    for fields in users {
+        let Some(arn) = arn_of(fields) else { continue };
+        let Some(&at) = used.get(&arn) else { continue };
+        let at = u64::try_from(at).unwrap_or(0);
+        if created.get(&arn).copied().flatten().is_some_and(|c| at < c) {
+            continue;
+        }
+        let after = fields
+            .iter()
+            .position(|(k, _)| *k == "CreateDate")
+            .map_or(fields.len(), |i| i + 1);
+        fields.insert(
+            after,
+            (
+                "PasswordLastUsed",
+                Node::text(iam::timestamp(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(at),
+                )),
+            ),
+        );
+    }
+    Ok(out)
 }
 
 /// Mark the two codes EnableMFADevice or ResyncMFADevice accepted as used (a code already used,

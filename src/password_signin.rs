@@ -228,6 +228,7 @@ fn expired(acct: &DirectoryDoc, user: &RawUser, now: u64) -> bool {
 pub async fn sign_in(
     sts: &Services<'_>,
     console: &ConsoleSettings,
+    service: &DirectoryService,
     gate: &PasswordGate,
     creds: Credentials<'_>,
     now: SystemTime,
@@ -261,13 +262,14 @@ pub async fn sign_in(
         mfa_at: None,
         change: reset || is_expired,
     };
-    next(sts, console, pending, now).await
+    next(sts, console, service, pending, now).await
 }
 
 /// What `pending` still needs: a form (sealed again), or the session.
 async fn next(
     sts: &Services<'_>,
     console: &ConsoleSettings,
+    service: &DirectoryService,
     pending: PasswordPending,
     now: SystemTime,
 ) -> Result<Next, ConsoleError> {
@@ -282,7 +284,7 @@ async fn next(
         ));
     }
     Ok(Next::Started(Box::new(
-        start(sts, console, &pending, now).await?,
+        start(sts, console, service, &pending, now).await?,
     )))
 }
 
@@ -338,6 +340,7 @@ fn caller(sts: &Services<'_>, pending: &PasswordPending) -> Result<Caller, Conso
 pub async fn mfa_step(
     sts: &Services<'_>,
     console: &ConsoleSettings,
+    service: &DirectoryService,
     mut pending: PasswordPending,
     csrf: &str,
     code: &str,
@@ -375,7 +378,7 @@ pub async fn mfa_step(
     pending.id = seal::random_hex(16)?;
     pending.mfa = false;
     pending.mfa_at = Some(epoch(verified.at()));
-    next(sts, console, pending, now).await
+    next(sts, console, service, pending, now).await
 }
 
 /// The new-password step: the two entries agree, the user may change their password (the
@@ -470,14 +473,16 @@ pub async fn change_step(
             return Err(ConsoleError::Unavailable);
         }
     }
-    start(sts, console, &pending, now).await
+    start(sts, console, service, &pending, now).await
 }
 
 /// The user's console session: a GetSessionToken session of the user, as long as the console's
-/// sessions (within GetSessionToken's bounds), with MFA when a code verified.
+/// sessions (within GetSessionToken's bounds), with MFA when a code verified. Once it is made,
+/// the user's password counts as used (GetUser's `PasswordLastUsed`).
 async fn start(
     sts: &Services<'_>,
     console: &ConsoleSettings,
+    service: &DirectoryService,
     pending: &PasswordPending,
     now: SystemTime,
 ) -> Result<Started, ConsoleError> {
@@ -494,5 +499,7 @@ async fn start(
     plan.mfa_authenticated_at = pending
         .mfa_at
         .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-    start_plan(sts, console, plan, now).await
+    let started = start_plan(sts, console, plan, now).await?;
+    service.note_password_use(&pending.account, &who.arn, now);
+    Ok(started)
 }

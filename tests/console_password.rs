@@ -560,3 +560,128 @@ async fn sign_in_fails_closed_while_the_session_store_is_down() {
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// GetUser's `PasswordLastUsed` (seconds since the epoch), as the SDK reads it.
+async fn password_last_used(iam: &aws_sdk_iam::Client, user: &str) -> Option<i64> {
+    let out = iam.get_user().user_name(user).send().await.unwrap();
+    out.user().unwrap().password_last_used().map(|t| t.secs())
+}
+
+/// A console sign-in with the password sets the user's `PasswordLastUsed` (GetUser and
+/// ListUsers, as the AWS SDK reads them), a wrong password does not, a later sign-in moves it;
+/// a user deleted and made again under the same name starts without one.
+#[actix_web::test]
+async fn a_sign_in_sets_password_last_used() {
+    let (url, clock) = server().await;
+    let admin = iam(&url, clock.now());
+    create_user(&admin, "frank", false).await;
+    create_user(&admin, "grace", false).await;
+    assert_eq!(password_last_used(&admin, "frank").await, None);
+
+    let secs = |t: SystemTime| i64::try_from(t.duration_since(UNIX_EPOCH).unwrap().as_secs());
+    let first = clock.now();
+    assert_eq!(
+        Browser::new(&url)
+            .sign_in(ACCOUNT, "frank", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        password_last_used(&admin, "frank").await,
+        Some(secs(first).unwrap())
+    );
+    clock.advance(Duration::from_secs(90));
+    assert_eq!(
+        Browser::new(&url)
+            .sign_in(ACCOUNT, "frank", "wrong-password-1")
+            .await
+            .status,
+        401
+    );
+    let admin = iam(&url, clock.now());
+    assert_eq!(
+        password_last_used(&admin, "frank").await,
+        Some(secs(first).unwrap())
+    );
+    let users = admin.list_users().send().await.unwrap();
+    let listed: BTreeMap<String, Option<i64>> = users
+        .users()
+        .iter()
+        .map(|u| {
+            (
+                u.user_name().to_owned(),
+                u.password_last_used().map(|t| t.secs()),
+            )
+        })
+        .collect();
+    assert_eq!(listed["frank"], Some(secs(first).unwrap()), "{listed:?}");
+    assert_eq!(listed["grace"], None, "{listed:?}");
+
+    let second = clock.now();
+    Browser::new(&url).sign_in(ACCOUNT, "frank", PASSWORD).await;
+    assert_eq!(
+        password_last_used(&admin, "frank").await,
+        Some(secs(second).unwrap())
+    );
+
+    // frank leaves; a new frank is not the old one.
+    admin
+        .delete_login_profile()
+        .user_name("frank")
+        .send()
+        .await
+        .unwrap();
+    admin.delete_user().user_name("frank").send().await.unwrap();
+    clock.advance(Duration::from_secs(60));
+    let admin = iam(&url, clock.now());
+    create_user(&admin, "frank", false).await;
+    assert_eq!(password_last_used(&admin, "frank").await, None);
+}
+
+/// Over PostgreSQL, a sign-in on one replica is `PasswordLastUsed` on the other, once the first
+/// has written it (within its flush interval) and the second reads it from the database.
+#[actix_web::test]
+async fn password_last_used_is_the_same_on_every_replica() {
+    let Some(db) = common::iam::postgres_database("password_last_used").await else {
+        return common::skip_or_fail("PostgreSQL does not answer on 127.0.0.1:5432");
+    };
+    let (a, _sa) = common::iam::server(Some(&db)).await;
+    let (b, _sb) = common::iam::server(Some(&db)).await;
+    let admin_a = common::iam::iam_sdk(&a, IAM_ADMIN);
+    create_user(&admin_a, "heidi", false).await;
+    let before = SystemClock
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(
+        Browser::new(&a)
+            .sign_in(ACCOUNT, "heidi", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let admin_b = common::iam::iam_sdk(&b, IAM_ADMIN);
+    let waiting = Stopwatch::start();
+    let seen = loop {
+        // B knows heidi once it has polled the directory, and her last sign-in once A flushed.
+        if let Ok(out) = admin_b.get_user().user_name("heidi").send().await {
+            if let Some(t) = out.user().unwrap().password_last_used() {
+                break t.secs();
+            }
+        }
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "replica B never saw heidi's sign-in on A"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    let after = SystemClock
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let seen = u64::try_from(seen).unwrap();
+    assert!(before <= seen && seen <= after, "{before} {seen} {after}");
+}

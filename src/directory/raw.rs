@@ -231,6 +231,11 @@ impl RawUser {
     pub fn arn(&self, account: &str) -> String {
         format!("arn:aws:iam::{account}:user{}{}", self.path, self.name)
     }
+
+    /// When the user was created, seconds since the epoch (none: a file's user, or no time).
+    pub fn created_at(&self) -> Option<u64> {
+        self.created.as_deref().and_then(epoch_of)
+    }
 }
 
 /// `[users.login_profile]`: a user's console password, only ever as an argon2id hash.
@@ -263,12 +268,17 @@ impl RawLoginProfile {
         self.password_changed
             .as_deref()
             .or(self.created.as_deref())
-            .and_then(|t| {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            })
-            .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+            .and_then(epoch_of)
             .unwrap_or(0)
     }
+}
+
+/// Seconds since the epoch of an RFC 3339 time as the directory writes them
+/// (`2026-12-06T15:04:05Z`); none for anything else.
+fn epoch_of(t: &str) -> Option<u64> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
 }
 
 impl std::fmt::Debug for RawLoginProfile {

@@ -10,8 +10,9 @@
 //!   must be `sealed`, every console password an argon2id hash.
 //! - Replicas learn of a change by polling [`DirectoryStore::version`] (one indexed row).
 //!
-//! When a long-term access key was last used is kept apart (`idbroker_access_key_last_used`),
-//! written in batches, and is not part of the version.
+//! When a long-term access key was last used (`idbroker_access_key_last_used`) and when a
+//! user's console password last signed them in (`idbroker_password_last_used`) are kept apart,
+//! written in batches, and are not part of the version.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -365,6 +366,64 @@ impl DirectoryStore {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Record when users' passwords last signed them in: (user ARN, account id, seconds since
+    /// the epoch); one transaction, and a later time never goes back.
+    pub async fn record_password_use(
+        &self,
+        batch: &[(String, String, i64)],
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        with_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for (arn, account, at) in batch {
+                sqlx::query(
+                    "INSERT INTO idbroker_password_last_used (user_arn, account_id, used_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (user_arn) DO UPDATE SET \
+                     used_at = excluded.used_at, account_id = excluded.account_id \
+                     WHERE idbroker_password_last_used.used_at <= excluded.used_at",
+                )
+                .bind(arn)
+                .bind(account)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// When the passwords of `account`'s users last signed them in, by user ARN (as recorded):
+    /// `one` names the single user asked about (GetUser), else the whole account (ListUsers).
+    pub async fn password_last_used(
+        &self,
+        account: &str,
+        one: Option<&str>,
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let rows: Vec<(String, i64)> = with_pool!(&self.db, pool => {
+            match one {
+                Some(arn) => sqlx::query_as(
+                    "SELECT user_arn, used_at FROM idbroker_password_last_used \
+                     WHERE user_arn = $1 AND account_id = $2",
+                )
+                .bind(arn)
+                .bind(account)
+                .fetch_all(pool)
+                .await?,
+                None => sqlx::query_as(
+                    "SELECT user_arn, used_at FROM idbroker_password_last_used \
+                     WHERE account_id = $1",
+                )
+                .bind(account)
+                .fetch_all(pool)
+                .await?,
+            }
+        });
+        Ok(rows.into_iter().collect())
     }
 
     /// When `access_key_id` was last used, if ever (as recorded).

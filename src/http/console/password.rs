@@ -232,6 +232,7 @@ pub(super) async fn password_submit(
         let next = password::sign_in(
             &state.sts(&dir),
             &state.config.console,
+            &state.directory_service,
             &state.passwords,
             creds,
             now,
@@ -310,6 +311,7 @@ pub(super) async fn mfa_submit(
         let next = password::mfa_step(
             &state.sts(&dir),
             &state.config.console,
+            &state.directory_service,
             p,
             &csrf,
             &code,
