@@ -8,13 +8,17 @@
 //! ([`DirectoryService::password_last_used`]). EnableMFADevice's and
 //! ResyncMFADevice's two codes are marked used in the session store (`use_once`, namespace
 //! `mfa`, as STS marks a sign-in code) before the change is made: a code is accepted once, on
-//! every replica. Passwords are hashed with `[passwords]` (argon2id) inside the change.
+//! every replica. A call that hashes or checks passwords (CreateLoginProfile,
+//! UpdateLoginProfile, ChangePassword) first runs once on a copy of the directory, off the async
+//! workers and within `[passwords] max_concurrent` ([`PasswordGate::run`]); its change then
+//! replays that argon2id work (`iam::Replay`) instead of doing it on the worker.
 
 use idbroker_session::{SealingKeys, SessionError, SessionStore};
 
-use crate::directory::Directory;
+use crate::directory::{Directory, DirectoryDoc};
 use crate::directory_service::DirectoryService;
-use crate::iam::{self, Call, Context, Effect, IamError, Input, Node, Output};
+use crate::iam::{self, Call, Context, Effect, IamError, Input, Node, Output, Recorded};
+use crate::password_signin::PasswordGate;
 use crate::sts::{Caller, CallerKind, RequestFacts};
 
 /// What the audit record says of an IAM call: the action and the resource it was authorized on.
@@ -25,6 +29,9 @@ pub struct Decided {
     /// The resource ARN (or `*`).
     pub resource: String,
 }
+
+/// The calls that hash or check passwords (their argon2id work is done ahead: [`prepare`]).
+const PASSWORD_CALLS: [&str; 3] = ["CreateLoginProfile", "UpdateLoginProfile", "ChangePassword"];
 
 /// `GetAccessKeyLastUsed`: not one of the pure calls (it reads the database).
 const LAST_USED: Call = Call {
@@ -60,11 +67,13 @@ fn seal_with(
 
 /// Run `call` for `caller` (verified), with `dir` the call's one version of the directory.
 /// `decided` is filled as soon as the resource is known (for the audit record, also when the
-/// call is then refused). `store` keeps MFA codes' single-use marks.
+/// call is then refused). `store` keeps MFA codes' single-use marks; `gate` runs password work
+/// off the async workers.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     service: &DirectoryService,
     store: &dyn SessionStore,
+    gate: &PasswordGate,
     dir: &Directory,
     caller: &Caller,
     call: Call,
@@ -140,6 +149,19 @@ pub async fn run(
             }
         }
         Effect::Write => {
+            let replay;
+            let ctx = if PASSWORD_CALLS.contains(&call.action) {
+                replay = iam::Replay::new(
+                    prepare(gate, call, &input, doc, &ctx).await?,
+                    service.passwords(),
+                );
+                Context {
+                    passwords: &replay,
+                    ..ctx
+                }
+            } else {
+                ctx
+            };
             service
                 .change(|whole| {
                     let doc = whole.account_mut(account).ok_or_else(|| {
@@ -152,6 +174,48 @@ pub async fn run(
                 .await
         }
     }
+}
+
+/// A call's parameters, copied for the dry run (they may hold passwords: wiped when dropped).
+struct Params(Vec<(String, String)>);
+
+impl Drop for Params {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        for (k, v) in &mut self.0 {
+            k.zeroize();
+            v.zeroize();
+        }
+    }
+}
+
+/// Run `call` once on a copy of `doc`, off the async workers, with the server's hasher
+/// recording every hash and check (`iam::Recorder`); its answer is dropped. The change then
+/// replays what was recorded.
+async fn prepare(
+    gate: &PasswordGate,
+    call: Call,
+    input: &Input<'_>,
+    doc: &DirectoryDoc,
+    ctx: &Context<'_>,
+) -> Result<Recorded, IamError> {
+    let mut copy = doc.clone();
+    let params = Params(input.pairs().to_vec());
+    let caller_user = ctx.caller_user.map(str::to_owned);
+    let (now, loopback_providers) = (ctx.now, ctx.loopback_providers);
+    gate.run(move |hasher| {
+        // The answer is the real change's to give.
+        let (_, recorded) = iam::dry_run(
+            hasher,
+            now,
+            caller_user.as_deref(),
+            loopback_providers,
+            |dry| iam::write(&call, &Input::new(&params.0), &mut copy, dry),
+        );
+        recorded
+    })
+    .await
+    .ok_or_else(|| IamError::ServiceFailure("The password could not be checked.".into()))
 }
 
 /// `out` (GetUser's `User`, ListUsers' `Users`) with each user's `PasswordLastUsed` after its

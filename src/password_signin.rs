@@ -71,18 +71,26 @@ impl PasswordGate {
         hash: Option<String>,
         password: Zeroizing<String>,
     ) -> Result<bool, ConsoleError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ConsoleError::Internal)?;
-        let hasher = Arc::clone(&self.hasher);
-        tokio::task::spawn_blocking(move || match hash {
+        self.run(move |hasher| match hash {
             Some(h) => hasher.verify(&h, &password),
             None => hasher.verify_absent(&password),
         })
         .await
-        .map_err(|_| ConsoleError::Internal)
+        .ok_or(ConsoleError::Internal)
+    }
+
+    /// `work` with the hasher, off the async workers, once one of the
+    /// `[passwords] max_concurrent` permits is free. None: the work could not finish (it
+    /// panicked, or the runtime is shutting down).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Hasher) -> T + Send + 'static,
+    ) -> Option<T> {
+        let _permit = self.permits.acquire().await.ok()?;
+        let hasher = Arc::clone(&self.hasher);
+        tokio::task::spawn_blocking(move || work(&hasher))
+            .await
+            .ok()
     }
 }
 
@@ -384,13 +392,17 @@ pub async fn mfa_step(
 /// The new-password step: the two entries agree, the user may change their password (the
 /// account's AllowUsersToChangePassword, or their own `iam:ChangePassword`), and the policy
 /// accepts it (`crate::iam::change_own_password`, through the directory's one path for
-/// changes). Then the session.
+/// changes). Then the session. The change's argon2id work (checking the new password against
+/// the remembered ones, hashing it) is done first, off the async workers, on a copy of the
+/// user's account (`crate::iam::dry_run`): a remembered password is refused before the step's
+/// single use is spent, and the change replays that work.
 #[allow(clippy::too_many_arguments)]
 #[instrument(level = "debug", skip_all)]
 pub async fn change_step(
     sts: &Services<'_>,
     console: &ConsoleSettings,
     service: &DirectoryService,
+    gate: &PasswordGate,
     pending: PasswordPending,
     csrf: &str,
     new: Zeroizing<String>,
@@ -409,8 +421,7 @@ pub async fn change_step(
             "The two new passwords are not the same.".into(),
         ));
     }
-    // The policy's rules before the single use is spent, so that the form can be sent again
-    // (reuse of an earlier password is found inside the change, after it).
+    // The policy's rules before the single use is spent, so that the form can be sent again.
     let policy = sts
         .directory
         .doc()
@@ -440,6 +451,20 @@ pub async fn change_step(
             "Passwords cannot be changed here: this directory is read from a file. Ask your administrator.".into(),
         ));
     }
+    let mut copy = acct.clone();
+    let (user, candidate) = (pending.user.clone(), new.clone());
+    let (dry, recorded) = gate
+        .run(move |hasher| {
+            crate::iam::dry_run(hasher, now, Some(&user), false, |dry| {
+                crate::iam::change_own_password(&mut copy, &user, None, &candidate, dry)
+            })
+        })
+        .await
+        .ok_or(ConsoleError::Internal)?;
+    if let Err(IamError::PasswordPolicyViolation(m)) = dry {
+        return Err(ConsoleError::NewPassword(m));
+    }
+    let replay = crate::iam::Replay::new(recorded, service.passwords());
     take(sts, &pending, csrf, now).await?;
     let refuse = |_: &str, _: &str| -> Result<crate::settings::SecretRef, IamError> {
         Err(IamError::ServiceFailure(
@@ -451,7 +476,7 @@ pub async fn change_step(
         caller_user: Some(&pending.user),
         seal: &refuse,
         seeds: service.keys(),
-        passwords: service.passwords(),
+        passwords: &replay,
         loopback_providers: false,
     };
     let changed = service

@@ -86,6 +86,7 @@ pub(crate) async fn iam(
             Ok(()) => crate::iam_call::run(
                 &state.directory_service,
                 state.store.as_ref(),
+                &state.passwords,
                 &directory,
                 &caller,
                 iam_call,

@@ -9,7 +9,8 @@
 //! boundaries), `managed` (managed policies and their versions), `users`, `groups`, `keys`
 //! (access keys), `mfa` (virtual MFA devices), `login` (console passwords and the account password
 //! policy), `account` (alias, authorization details);
-//! `entities` holds the lookups the roles, policies and managed families share.
+//! `entities` holds the lookups the roles, policies and managed families share; `prepared`
+//! lets a caller do a call's password work (argon2id) ahead, off the async workers.
 
 use crate::directory::DirectoryDoc;
 
@@ -17,6 +18,7 @@ mod context;
 mod error;
 mod input;
 mod output;
+mod prepared;
 
 pub use context::{
     timestamp, Call, Context, Effect, Passwords, Sealer, SeedVault, NAMESPACE, VERSION,
@@ -26,6 +28,7 @@ pub use input::Input;
 pub use login::{change_allowed, change_own_password};
 pub use mfa::SpentCodes;
 pub use output::{Node, Output};
+pub use prepared::{dry_run, Recorded, Replay};
 
 /// The call named `action`, if idbroker has it.
 pub fn call(action: &str) -> Option<Call> {

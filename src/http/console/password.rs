@@ -400,6 +400,7 @@ pub(super) async fn change_submit(
             &state.sts(&dir),
             &state.config.console,
             &state.directory_service,
+            &state.passwords,
             p,
             &csrf,
             new,
