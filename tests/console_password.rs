@@ -670,3 +670,32 @@ async fn password_last_used_is_the_same_on_every_replica() {
     let seen = u64::try_from(seen).unwrap();
     assert!(before <= seen && seen <= after, "{before} {seen} {after}");
 }
+
+/// The buckets are the session store's, not a replica's: ten failures for one typed user,
+/// spread over two replicas (each its own process state) on one Redis, spend that user's
+/// bucket on both; another user is still answered.
+#[actix_web::test]
+async fn failures_are_counted_across_replicas() {
+    let redis = common::RedisServer::start();
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let mut cfg = common::demo();
+        cfg.store = idbroker::config::StoreConfig::Redis {
+            url: redis.url(),
+            prefix: "pw-replicas:".into(),
+        };
+        urls.push(server_with(cfg).await.0);
+    }
+    let mut on_a = Browser::new(&urls[0]);
+    let mut on_b = Browser::new(&urls[1]);
+    for i in 0..10 {
+        let b = if i % 2 == 0 { &mut on_a } else { &mut on_b };
+        let p = b.sign_in(ACCOUNT, "ivan", "wrong-password-1").await;
+        assert_eq!(p.status, 401, "attempt {i}");
+    }
+    for b in [&mut on_a, &mut on_b] {
+        let p = b.sign_in(ACCOUNT, "IVAN", "wrong-password-2").await;
+        assert_eq!(p.status, 429, "{}", p.body);
+    }
+    assert_eq!(on_b.sign_in(ACCOUNT, "judy", "x").await.status, 401);
+}
