@@ -362,3 +362,113 @@ fn a_clear_password_in_a_directory_does_not_build() {
     .unwrap_err();
     assert!(e.to_string().contains("argon2id"), "{e}");
 }
+
+/// A hasher that must not be asked: the replay of an unmoved directory needs no password work.
+struct NoWork;
+
+impl crate::iam::Passwords for NoWork {
+    fn hash(&self, _password: &str) -> Result<String, crate::iam::IamError> {
+        panic!("a password was hashed during the replay");
+    }
+
+    fn verify(&self, _hash: &str, _password: &str) -> bool {
+        panic!("a password was checked during the replay");
+    }
+}
+
+/// `action` by `caller` as the server runs a password call (`crate::iam_call`): a dry run on a
+/// copy with the real hasher, then the call replaying it. Both answer the same and leave the
+/// same directory, and the replay does no password work.
+fn run_replayed(
+    d: &mut DirectoryDoc,
+    caller: Option<&'static str>,
+    action: &str,
+    params: &[(&str, &str)],
+) -> Result<crate::iam::Output, crate::iam::IamError> {
+    let c = crate::iam::call(action).unwrap();
+    let p = pairs(params);
+    let input = crate::iam::Input::new(&p);
+    let mut copy = d.clone();
+    let (dry, recorded) = crate::iam::dry_run(&*PASSWORDS, now(), caller, false, |ctx| {
+        crate::iam::write(&c, &input, &mut copy, ctx)
+    });
+    let replay = crate::iam::Replay::new(recorded, &NoWork);
+    let real_ctx = crate::iam::Context {
+        passwords: &replay,
+        ..ctx(caller)
+    };
+    let mut real = d.clone();
+    let out = crate::iam::write(&c, &input, &mut real, &real_ctx);
+    assert_eq!(out, dry, "{action}: the replay answered otherwise");
+    if out.is_ok() {
+        assert_eq!(real, copy, "{action}: the replay left another directory");
+        builds(&real);
+        *d = real;
+    }
+    out
+}
+
+#[test]
+fn a_replayed_password_call_answers_as_the_dry_run_did_without_hashing() {
+    let mut d = doc();
+    run(
+        &mut d,
+        "UpdateAccountPasswordPolicy",
+        &[
+            ("PasswordReusePrevention", "3"),
+            ("AllowUsersToChangePassword", "true"),
+        ],
+    )
+    .unwrap();
+    run_replayed(
+        &mut d,
+        None,
+        "CreateLoginProfile",
+        &[("UserName", "alice"), ("Password", GOOD)],
+    )
+    .unwrap();
+    let change = |old: &'static str, new: &'static str| {
+        move |d: &mut DirectoryDoc| {
+            run_replayed(
+                d,
+                Some("alice"),
+                "ChangePassword",
+                &[("OldPassword", old), ("NewPassword", new)],
+            )
+        }
+    };
+    assert_eq!(
+        err(change("wrong-password-9", OTHER)(&mut d)).0,
+        "AccessDenied"
+    );
+    assert_eq!(err(change(GOOD, GOOD)(&mut d)).0, "PasswordPolicyViolation");
+    change(GOOD, OTHER)(&mut d).unwrap();
+    // GOOD is remembered (3): refused, by the user and by an administrator alike.
+    assert_eq!(
+        err(change(OTHER, GOOD)(&mut d)).0,
+        "PasswordPolicyViolation"
+    );
+    assert_eq!(
+        err(run_replayed(
+            &mut d,
+            None,
+            "UpdateLoginProfile",
+            &[("UserName", "alice"), ("Password", GOOD)],
+        ))
+        .0,
+        "PasswordPolicyViolation"
+    );
+    run_replayed(
+        &mut d,
+        None,
+        "UpdateLoginProfile",
+        &[("UserName", "alice"), ("Password", "Third-Password-3")],
+    )
+    .unwrap();
+    assert!(crate::password::Hasher::verify(
+        &PASSWORDS,
+        &profile(&d, "alice").password_hash,
+        "Third-Password-3"
+    ));
+    assert_eq!(profile(&d, "alice").previous_hashes.len(), 2);
+}
