@@ -144,7 +144,7 @@ pub async fn run(
         Effect::Read => {
             let out = iam::read(&call, &input, doc, &ctx)?;
             match call.action {
-                "GetUser" | "ListUsers" => with_password_last_used(service, doc, out).await,
+                "GetUser" | "ListUsers" => Ok(with_password_last_used(service, doc, out).await),
                 _ => Ok(out),
             }
         }
@@ -190,7 +190,7 @@ impl Drop for Params {
 }
 
 /// Run `call` once on a copy of `doc`, off the async workers, with the server's hasher
-/// recording every hash and check (`iam::Recorder`); its answer is dropped. The change then
+/// recording every hash and check (`iam::dry_run`); its answer is dropped. The change then
 /// replays what was recorded.
 async fn prepare(
     gate: &PasswordGate,
@@ -223,9 +223,9 @@ async fn prepare(
 /// time from before the user was created (an earlier user of that name and path).
 async fn with_password_last_used(
     service: &DirectoryService,
-    doc: &crate::directory::DirectoryDoc,
+    doc: &DirectoryDoc,
     mut out: Output,
-) -> Result<Output, IamError> {
+) -> Output {
     let get_user = out.fields.iter().any(|(k, _)| *k == "User");
     let mut users: Vec<&mut Vec<(&'static str, Node)>> = Vec::new();
     for (name, node) in &mut out.fields {
@@ -246,22 +246,18 @@ async fn with_password_last_used(
             _ => None,
         })
     };
+    if users.is_empty() {
+        return out;
+    }
     let one = match users.as_slice() {
         [single] if get_user => arn_of(single),
         _ => None,
     };
-    if users.is_empty() {
-        return Ok(out);
-    }
     let used = service
         .password_last_used(&doc.account_id, one.as_deref())
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "passwords' last use could not be read");
-            IamError::ServiceFailure("The users' password last use could not be read.".into())
-        })?;
+        .await;
     if used.is_empty() {
-        return Ok(out);
+        return out;
     }
     let created: std::collections::HashMap<String, Option<u64>> = doc
         .users
@@ -289,7 +285,7 @@ async fn with_password_last_used(
             ),
         );
     }
-    Ok(out)
+    out
 }
 
 /// Mark the two codes EnableMFADevice or ResyncMFADevice accepted as used (a code already used,
