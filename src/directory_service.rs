@@ -116,6 +116,18 @@ pub fn sealed_copy(
     Ok(out)
 }
 
+/// Keep `value` under `key` until the next flush: a newer one replaces it; a new key is dropped
+/// once `PENDING_MAX` wait.
+fn keep<V>(pending: &Mutex<HashMap<String, V>>, key: &str, value: V) {
+    let Ok(mut pending) = pending.lock() else {
+        return;
+    };
+    if pending.len() >= PENDING_MAX && !pending.contains_key(key) {
+        return;
+    }
+    pending.insert(key.to_owned(), value);
+}
+
 /// The pause before attempt `n` (1..): 5·n ms plus up to as much again, at random.
 fn backoff(n: u32) -> Duration {
     let base = 5 * u64::from(n);
@@ -447,14 +459,9 @@ impl DirectoryService {
             return;
         }
         let at = crate::clock::epoch(at);
-        let Ok(mut pending) = self.pending.lock() else {
-            return;
-        };
-        if pending.len() >= PENDING_MAX && !pending.contains_key(access_key_id) {
-            return;
-        }
-        pending.insert(
-            access_key_id.to_owned(),
+        keep(
+            &self.pending,
+            access_key_id,
             LastUsed {
                 at: i64::try_from(at).unwrap_or(i64::MAX),
                 service: service.to_owned(),
@@ -467,13 +474,7 @@ impl DirectoryService {
     /// (GetUser's `PasswordLastUsed`; kept until the next flush, nothing waits on the database).
     pub fn note_password_use(&self, account: &str, user_arn: &str, at: SystemTime) {
         let at = i64::try_from(crate::clock::epoch(at)).unwrap_or(i64::MAX);
-        let Ok(mut used) = self.passwords_used.lock() else {
-            return;
-        };
-        if used.len() >= PENDING_MAX && !used.contains_key(user_arn) {
-            return;
-        }
-        used.insert(user_arn.to_owned(), (account.to_owned(), at));
+        keep(&self.passwords_used, user_arn, (account.to_owned(), at));
     }
 
     /// Write what [`Self::note_use`] and [`Self::note_password_use`] kept. Password uses that

@@ -421,14 +421,6 @@ pub async fn change_step(
             "The two new passwords are not the same.".into(),
         ));
     }
-    // The policy's rules before the single use is spent, so that the form can be sent again.
-    let policy = sts
-        .directory
-        .doc()
-        .account(&pending.account)
-        .and_then(|a| a.password_policy.as_ref());
-    crate::password::policy::check(policy, &pending.user, &new)
-        .map_err(ConsoleError::NewPassword)?;
     let mut who = caller(sts, &pending)?;
     who.mfa_authenticated_at = pending
         .mfa_at
@@ -451,6 +443,8 @@ pub async fn change_step(
             "Passwords cannot be changed here: this directory is read from a file. Ask your administrator.".into(),
         ));
     }
+    // The change's rules (the policy's, then the remembered passwords) on a copy, before the
+    // single use is spent, so that a refused password leaves the form usable.
     let mut copy = acct.clone();
     let (user, candidate) = (pending.user.clone(), new.clone());
     let (dry, recorded) = gate
